@@ -1,0 +1,3 @@
+"""Threadline: one customer, one conversation, every channel."""
+
+__version__ = "0.1.0"

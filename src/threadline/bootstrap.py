@@ -1,0 +1,75 @@
+"""Wiring: builds the runtime (database, pub/sub, clock, unit of work) from settings."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from threadline.adapters.clock import Clock, SystemClock
+from threadline.adapters.db.engine import create_engine, create_sessionmaker
+from threadline.adapters.pubsub.base import PubSub, workspace_topic
+from threadline.adapters.pubsub.memory import MemoryPubSub
+from threadline.config import Settings
+from threadline.services.unit_of_work import UnitOfWorkFactory
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    pubsub: PubSub
+    clock: Clock
+    uow: UnitOfWorkFactory
+    # Set when a reply is queued, so the outbound worker sends at once instead of polling.
+    outbound_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def close(self) -> None:
+        await self.pubsub.close()
+        await self.engine.dispose()
+
+
+def build_pubsub(settings: Settings) -> PubSub:
+    if settings.redis_url:
+        from threadline.adapters.pubsub.redis import RedisPubSub
+
+        return RedisPubSub(settings.redis_url)
+    return MemoryPubSub()
+
+
+def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
+    engine = create_engine(settings.database_url)
+    sessionmaker = create_sessionmaker(engine)
+    pubsub = build_pubsub(settings)
+    wakeup = asyncio.Event()
+
+    async def publish(workspace_id: int, events: list[dict[str, Any]]) -> None:
+        # The change is committed already; a failed publish is repaired by subscribers,
+        # which back-fill from the event table when they see a gap in sequence numbers.
+        try:
+            for event in events:
+                await pubsub.publish(workspace_topic(workspace_id), event)
+        except Exception:
+            log.exception("events.publish_failed", workspace_id=workspace_id)
+
+    uow = UnitOfWorkFactory(
+        sessionmaker=sessionmaker,
+        clock=clock or SystemClock(),
+        publish=publish,
+        on_outbound_queued=wakeup.set,
+    )
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        pubsub=pubsub,
+        clock=uow.clock,
+        uow=uow,
+        outbound_wakeup=wakeup,
+    )

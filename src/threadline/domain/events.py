@@ -1,0 +1,40 @@
+"""Domain events: what happened, recorded with the change and published after commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class EventType(StrEnum):
+    CUSTOMER_CREATED = "customer.created"
+    CUSTOMER_UPDATED = "customer.updated"
+    CUSTOMER_MERGED = "customer.merged"
+    CUSTOMER_UNMERGED = "customer.unmerged"
+    CONVERSATION_CREATED = "conversation.created"
+    CONVERSATION_UPDATED = "conversation.updated"
+    MESSAGE_CREATED = "message.created"
+    MESSAGE_UPDATED = "message.updated"
+    NOTE_CREATED = "note.created"
+    OFFER_RECORDED = "offer.recorded"
+    OFFER_UPDATED = "offer.updated"
+    TASK_CREATED = "task.created"
+    TASK_UPDATED = "task.updated"
+    AGENT_UPDATED = "agent.updated"
+
+
+class Audience(StrEnum):
+    EVERYONE = "everyone"
+    ADMINS = "admins"
+
+
+@dataclass(slots=True)
+class DomainEvent:
+    type: EventType
+    payload: dict[str, Any]
+    conversation_id: int | None = None
+    audience: Audience = Audience.EVERYONE
+    # Filled in when the event is written to the outbox.
+    seq: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

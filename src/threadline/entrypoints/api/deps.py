@@ -1,0 +1,75 @@
+"""Request dependencies: the runtime, and who is calling."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from threadline.bootstrap import Runtime
+from threadline.domain.access import Principal, Role, require_role
+from threadline.services.auth import (
+    API_KEY_PREFIX,
+    AuthenticationFailed,
+    decode_token,
+    principal_for_agent,
+    principal_for_api_key,
+)
+
+_bearer = HTTPBearer(auto_error=False, description="An agent token or a workspace API key")
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def resolve_principal(runtime: Runtime, credential: str) -> Principal:
+    async with runtime.sessionmaker() as session:
+        if credential.startswith(API_KEY_PREFIX):
+            return await principal_for_api_key(session, credential)
+        agent_id, workspace_id = decode_token(credential, runtime.settings.secret_key)
+        return await principal_for_agent(session, agent_id, workspace_id)
+
+
+async def current_principal(
+    runtime: RuntimeDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    x_api_key: Annotated[str | None, Header(description="A workspace API key")] = None,
+) -> Principal:
+    credential = bearer.credentials if bearer is not None else x_api_key
+    if not credential:
+        raise AuthenticationFailed("sign in or send a workspace API key")
+    return await resolve_principal(runtime, credential)
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+async def current_agent(principal: PrincipalDep) -> Principal:
+    if principal.agent_id is None:
+        raise AuthenticationFailed("this action is for signed-in agents, not API keys")
+    return principal
+
+
+AgentDep = Annotated[Principal, Depends(current_agent)]
+
+
+async def current_admin(principal: PrincipalDep) -> Principal:
+    require_role(principal, Role.ADMIN)
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(current_admin)]
+
+
+async def current_supervisor(principal: PrincipalDep) -> Principal:
+    require_role(principal, Role.SUPERVISOR)
+    return principal
+
+
+SupervisorDep = Annotated[Principal, Depends(current_supervisor)]

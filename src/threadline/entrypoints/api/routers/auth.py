@@ -1,0 +1,41 @@
+"""Signing in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.schemas import StrictBody
+from threadline.services.auth import issue_token, sign_in
+from threadline.services.views import agent_view
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+class LoginBody(StrictBody):
+    workspace: str = Field(min_length=1, max_length=100, description="The workspace slug")
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+@router.post("/login")
+async def login(body: LoginBody, runtime: RuntimeDep) -> dict[str, Any]:
+    async with runtime.sessionmaker() as session:
+        agent = await sign_in(session, body.workspace, body.email, body.password)
+    token = issue_token(
+        agent, runtime.settings.secret_key, runtime.clock.now(), runtime.settings.token_ttl_seconds
+    )
+    return {"access_token": token, "token_type": "bearer", "agent": agent_view(agent)}
+
+
+@router.get("/me")
+async def me(principal: PrincipalDep) -> dict[str, Any]:
+    return {
+        "workspace_id": principal.workspace_id,
+        "agent_id": principal.agent_id,
+        "role": principal.role.value,
+        "team_ids": sorted(principal.team_ids),
+    }

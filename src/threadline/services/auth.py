@@ -1,0 +1,126 @@
+"""Agent sign-in, tokens and workspace API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from pwdlib import PasswordHash
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.adapters.db import tables as t
+from threadline.domain.access import Principal, Role
+from threadline.domain.errors import DomainError
+
+API_KEY_PREFIX = "tlk_"
+_hasher = PasswordHash.recommended()
+# Verifying against this keeps sign-in time the same whether or not the email exists.
+_DUMMY_HASH = _hasher.hash("threadline-no-such-agent")
+
+
+class AuthenticationFailed(DomainError):
+    status = 401
+    title = "Authentication failed"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    return _hasher.verify(password, password_hash or _DUMMY_HASH) and password_hash is not None
+
+
+def issue_token(agent: t.Agent, secret_key: str, now: datetime, ttl_seconds: int) -> str:
+    claims: dict[str, Any] = {
+        "sub": str(agent.id),
+        "ws": agent.workspace_id,
+        "role": agent.role,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
+    }
+    return jwt.encode(claims, secret_key, algorithm="HS256")
+
+
+def decode_token(token: str, secret_key: str) -> tuple[int, int]:
+    try:
+        claims = jwt.decode(token, secret_key, algorithms=["HS256"], options={"require": ["exp"]})
+        return int(claims["sub"]), int(claims["ws"])
+    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        raise AuthenticationFailed("the token is invalid or has expired") from exc
+
+
+async def sign_in(session: AsyncSession, workspace_slug: str, email: str, password: str) -> t.Agent:
+    agent = (
+        await session.execute(
+            select(t.Agent)
+            .join(t.Workspace, t.Workspace.id == t.Agent.workspace_id)
+            .where(t.Workspace.slug == workspace_slug, t.Agent.email == email.strip().lower())
+        )
+    ).scalar_one_or_none()
+    if not verify_password(password, agent.password_hash if agent else None) or agent is None:
+        raise AuthenticationFailed("unknown workspace, email or password")
+    if not agent.active:
+        raise AuthenticationFailed("this agent account is deactivated")
+    return agent
+
+
+async def principal_for_agent(session: AsyncSession, agent_id: int, workspace_id: int) -> Principal:
+    agent = (
+        await session.execute(
+            select(t.Agent).where(t.Agent.id == agent_id, t.Agent.workspace_id == workspace_id)
+        )
+    ).scalar_one_or_none()
+    if agent is None or not agent.active:
+        raise AuthenticationFailed("the agent of this token no longer exists or is deactivated")
+    workspace = await session.get(t.Workspace, workspace_id)
+    assert workspace is not None
+    team_ids = (
+        await session.execute(select(t.TeamMember.team_id).where(t.TeamMember.agent_id == agent.id))
+    ).scalars()
+    return Principal(
+        workspace_id=workspace_id,
+        role=Role(agent.role),
+        agent_id=agent.id,
+        team_ids=frozenset(team_ids),
+        agents_see_all=workspace.agents_see_all,
+    )
+
+
+def hash_api_key(key: str) -> str:
+    # Keys are long random strings, so a fast hash is enough to keep them unreadable at rest.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def create_api_key(
+    session: AsyncSession, workspace_id: int, name: str, now: datetime
+) -> tuple[t.ApiKey, str]:
+    """Returns the stored key and its plaintext, which is shown once and never again."""
+    plaintext = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    row = t.ApiKey(
+        workspace_id=workspace_id,
+        name=name,
+        prefix=plaintext[:10],
+        key_hash=hash_api_key(plaintext),
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row, plaintext
+
+
+async def principal_for_api_key(session: AsyncSession, key: str) -> Principal:
+    row = (
+        await session.execute(
+            select(t.ApiKey).where(
+                t.ApiKey.key_hash == hash_api_key(key), t.ApiKey.revoked_at.is_(None)
+            )
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise AuthenticationFailed("unknown or revoked API key")
+    return Principal(workspace_id=row.workspace_id, role=Role.INTEGRATION, agent_id=None)

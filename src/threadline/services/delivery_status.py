@@ -1,0 +1,44 @@
+"""Applying delivery reports (sent, delivered, read, failed) to our outbound messages."""
+
+from __future__ import annotations
+
+from threadline.adapters.db import tables as t
+from threadline.domain.conversations import DeliveryStatus, Direction
+from threadline.domain.errors import DomainError
+from threadline.domain.events import DomainEvent, EventType
+from threadline.services.lookups import get_scoped
+from threadline.services.unit_of_work import UnitOfWork
+from threadline.services.views import message_view
+
+# A report never moves a message backwards: a late "sent" after "read" is ignored.
+_RANK = {
+    DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.DELIVERED: 2,
+    DeliveryStatus.READ: 3,
+    DeliveryStatus.FAILED: 4,
+}
+
+
+async def report_delivery_status(
+    uow: UnitOfWork, workspace_id: int, message_id: int, status: str, reason: str | None
+) -> t.Message:
+    message = await get_scoped(uow.session, t.Message, workspace_id, message_id, lock=True)
+    if message.direction != Direction.OUTBOUND.value:
+        raise DomainError(f"message {message_id} is not an outbound message")
+    new = DeliveryStatus(status)
+    current = DeliveryStatus(message.delivery_status)
+    if _RANK.get(new, 0) <= _RANK.get(current, 0):
+        return message
+    message.delivery_status = new.value
+    if new is DeliveryStatus.FAILED:
+        message.failure_reason = reason or "the channel reported a failure without a reason"
+    uow.emit(
+        workspace_id,
+        DomainEvent(
+            EventType.MESSAGE_UPDATED,
+            {"message": message_view(message)},
+            conversation_id=message.conversation_id,
+        ),
+    )
+    return message

@@ -1,0 +1,63 @@
+"""Workspace-scoped loading of single rows: the only way services fetch by id.
+
+Each function filters by workspace first, so an id from another workspace is simply
+"not found" — never a hint that it exists elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.adapters.db import tables as t
+from threadline.domain.access import Principal, can_see_conversation
+from threadline.domain.errors import NotFound
+
+Row = TypeVar(
+    "Row",
+    t.Customer,
+    t.Conversation,
+    t.Message,
+    t.Agent,
+    t.Team,
+    t.Inbox,
+    t.Note,
+    t.Offer,
+    t.Task,
+    t.CustomerMerge,
+    t.ApiKey,
+)
+
+
+async def get_scoped(
+    session: AsyncSession, model: type[Row], workspace_id: int, row_id: int, *, lock: bool = False
+) -> Row:
+    query = select(model).where(model.id == row_id, model.workspace_id == workspace_id)
+    if lock:
+        query = query.with_for_update()
+    row = (await session.execute(query)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"{model.__tablename__.rstrip('s').replace('_', ' ')} {row_id} not found")
+    return row
+
+
+async def get_visible_conversation(
+    session: AsyncSession, principal: Principal, conversation_id: int, *, lock: bool = False
+) -> t.Conversation:
+    conversation = await get_scoped(
+        session, t.Conversation, principal.workspace_id, conversation_id, lock=lock
+    )
+    if not can_see_conversation(
+        principal, assignee_id=conversation.assignee_id, team_id=conversation.team_id
+    ):
+        raise NotFound(f"conversation {conversation_id} not found")
+    return conversation
+
+
+async def get_workspace(session: AsyncSession, workspace_id: int) -> t.Workspace:
+    workspace = await session.get(t.Workspace, workspace_id)
+    if workspace is None:
+        raise NotFound(f"workspace {workspace_id} not found")
+    return workspace

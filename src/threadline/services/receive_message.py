@@ -1,0 +1,242 @@
+"""receive_message: the single way in for every channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.adapters.db import tables as t
+from threadline.domain.channels import Channel
+from threadline.domain.conversations import (
+    ConversationStatus,
+    ConversationSummary,
+    DeliveryStatus,
+    Direction,
+    Placement,
+    place_inbound_message,
+)
+from threadline.domain.errors import DomainError, InvalidIdentity
+from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.identities import IdentityKey, normalise_identity
+from threadline.domain.inbound import InboundMessage
+from threadline.services.conversation_channels import record_channel
+from threadline.services.customers_resolve import resolve_customer
+from threadline.services.lookups import get_scoped, get_workspace
+from threadline.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from threadline.services.views import conversation_scope, conversation_view, message_view
+
+# Concurrent first contacts race on unique identities and provider ids; the loser retries
+# and then finds what the winner stored.
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedMessage:
+    message_id: int
+    conversation_id: int
+    customer_id: int
+    duplicate: bool
+    placement: Placement | None
+
+
+async def receive_message(
+    uow_factory: UnitOfWorkFactory, workspace_id: int, inbound: InboundMessage
+) -> ReceivedMessage:
+    last_error: Exception | None = None
+    for _attempt in range(MAX_ATTEMPTS):
+        async with uow_factory() as uow:
+            try:
+                result = await _receive_once(uow, workspace_id, inbound)
+                if not result.duplicate:
+                    await uow.commit()
+                return result
+            except (IntegrityError, OperationalError) as exc:
+                # OperationalError covers PostgreSQL deadlock/serialization retries.
+                if isinstance(exc, OperationalError) and not _retryable(exc):
+                    raise
+                last_error = exc
+                await uow.rollback()
+    raise DomainError(f"could not store the message after {MAX_ATTEMPTS} attempts: {last_error}")
+
+
+def _retryable(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "deadlock" in text or "serializ" in text or "locked" in text
+
+
+async def _receive_once(
+    uow: UnitOfWork, workspace_id: int, inbound: InboundMessage
+) -> ReceivedMessage:
+    session = uow.session
+    workspace = await get_workspace(session, workspace_id)
+    inbox = await get_scoped(session, t.Inbox, workspace_id, inbound.inbox_id)
+
+    if inbound.provider_message_id:
+        existing = await _find_by_provider_id(session, workspace_id, inbox.id, inbound)
+        if existing is not None:
+            conversation = await session.get(t.Conversation, existing.conversation_id)
+            assert conversation is not None
+            return ReceivedMessage(
+                existing.id, existing.conversation_id, conversation.customer_id, True, None
+            )
+
+    primary = normalise_identity(
+        inbound.sender.kind, inbound.sender.value, workspace.default_region
+    )
+    others: list[IdentityKey] = []
+    for other in inbound.other_identities:
+        try:
+            others.append(normalise_identity(other.kind, other.value, workspace.default_region))
+        except InvalidIdentity:
+            # A secondary address that does not parse is kept on the message, not lost.
+            continue
+    customer, _ = await resolve_customer(uow, workspace_id, primary, others, inbound.sender_name)
+    # Serialise work on one customer so two simultaneous messages cannot open two matters.
+    await get_scoped(session, t.Customer, workspace_id, customer.id, lock=True)
+
+    now = uow.clock.now()
+    channel = inbound.channel or Channel(inbox.channel)
+    candidates = (
+        (
+            await session.execute(
+                select(t.Conversation).where(
+                    t.Conversation.workspace_id == workspace_id,
+                    t.Conversation.customer_id == customer.id,
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    threaded = await _threaded_conversation(session, workspace_id, customer.id, inbound)
+    decision = place_inbound_message(
+        [_summary(c) for c in candidates],
+        now=now,
+        reopen_window=timedelta(seconds=workspace.reopen_window_seconds),
+        threaded_conversation=_summary(threaded) if threaded is not None else None,
+    )
+
+    if decision.placement is Placement.NEW:
+        conversation = t.Conversation(
+            workspace_id=workspace_id,
+            customer_id=customer.id,
+            subject=inbound.subject,
+            status=ConversationStatus.OPEN.value,
+            priority="normal",
+            team_id=inbox.team_id,
+            attributes={},
+            last_message_at=now,
+            created_at=now,
+        )
+        session.add(conversation)
+        await session.flush()
+    else:
+        conversation = next(c for c in candidates if c.id == decision.conversation_id)
+        if decision.placement is Placement.REOPEN:
+            conversation.status = ConversationStatus.OPEN.value
+            conversation.resolved_at = None
+            conversation.wrap_up_code = None
+            conversation.wrap_up_summary = None
+        elif conversation.status != ConversationStatus.OPEN.value:
+            # The customer wrote back: a pending or snoozed matter needs an agent again.
+            conversation.status = ConversationStatus.OPEN.value
+    conversation.last_inbound_channel = channel.value
+    conversation.last_inbound_inbox_id = inbox.id
+    conversation.last_inbound_at = now
+    conversation.last_message_at = now
+    if conversation.subject is None and inbound.subject:
+        conversation.subject = inbound.subject
+
+    message = t.Message(
+        workspace_id=workspace_id,
+        conversation_id=conversation.id,
+        inbox_id=inbox.id,
+        channel=channel.value,
+        direction=Direction.INBOUND.value,
+        sender_identity=primary.value,
+        text=inbound.text,
+        html=inbound.html,
+        attachments=list(inbound.attachments),
+        provider_message_id=inbound.provider_message_id,
+        delivery_status=DeliveryStatus.RECEIVED.value,
+        call=inbound.call,
+        meta=dict(inbound.meta),
+        created_at=now,
+    )
+    session.add(message)
+    await record_channel(session, workspace_id, conversation.id, channel)
+    await session.flush()
+
+    scope = conversation_scope(conversation)
+    event_type = (
+        EventType.CONVERSATION_CREATED
+        if decision.placement is Placement.NEW
+        else EventType.CONVERSATION_UPDATED
+    )
+    uow.emit(
+        workspace_id,
+        DomainEvent(
+            event_type,
+            {"conversation": conversation_view(conversation), "placement": decision.placement},
+            conversation_id=conversation.id,
+        ),
+    )
+    uow.emit(
+        workspace_id,
+        DomainEvent(
+            EventType.MESSAGE_CREATED,
+            {"message": message_view(message), "conversation": scope},
+            conversation_id=conversation.id,
+        ),
+    )
+    return ReceivedMessage(message.id, conversation.id, customer.id, False, decision.placement)
+
+
+async def _find_by_provider_id(
+    session: AsyncSession, workspace_id: int, inbox_id: int, inbound: InboundMessage
+) -> t.Message | None:
+
+    return (
+        await session.execute(
+            select(t.Message).where(
+                t.Message.workspace_id == workspace_id,
+                t.Message.inbox_id == inbox_id,
+                t.Message.provider_message_id == inbound.provider_message_id,
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def _threaded_conversation(
+    session: AsyncSession, workspace_id: int, customer_id: int, inbound: InboundMessage
+) -> t.Conversation | None:
+    """The conversation a channel thread points to, if it is this customer's."""
+
+    if not inbound.thread_refs:
+        return None
+    return (
+        await session.execute(
+            select(t.Conversation)
+            .join(t.Message, t.Message.conversation_id == t.Conversation.id)
+            .where(
+                t.Message.workspace_id == workspace_id,
+                t.Message.provider_message_id.in_(list(inbound.thread_refs)),
+                t.Conversation.customer_id == customer_id,
+            )
+            .order_by(t.Message.created_at.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+def _summary(c: t.Conversation) -> ConversationSummary:
+    return ConversationSummary(
+        id=c.id,
+        status=ConversationStatus(c.status),
+        last_activity_at=c.last_message_at,
+        resolved_at=c.resolved_at,
+    )

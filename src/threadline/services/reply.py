@@ -1,0 +1,170 @@
+"""reply: an agent answers on the channel of their choice; the send goes through the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from threadline.adapters.db import tables as t
+from threadline.domain.access import Principal
+from threadline.domain.channels import (
+    IDENTITY_FOR_CHANNEL,
+    Channel,
+    IdentityKind,
+    reachable_channels,
+)
+from threadline.domain.conversations import ConversationStatus, DeliveryStatus, Direction
+from threadline.domain.errors import ChannelNotAllowed, DomainError
+from threadline.domain.events import DomainEvent, EventType
+from threadline.services.conversation_channels import record_channel
+from threadline.services.lookups import get_scoped, get_visible_conversation
+from threadline.services.unit_of_work import UnitOfWork
+from threadline.services.views import conversation_scope, conversation_view, message_view
+
+MAX_REPLY_LENGTH = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRequest:
+    conversation_id: int
+    text: str
+    channel: Channel | None = None
+    inbox_id: int | None = None
+
+
+async def reply(uow: UnitOfWork, principal: Principal, request: ReplyRequest) -> t.Message:
+    """Store the outbound message as `queued` and a durable job to send it, in one transaction."""
+    session = uow.session
+    text = request.text.strip()
+    if not text:
+        raise DomainError("a reply needs some text")
+    if len(text) > MAX_REPLY_LENGTH:
+        raise DomainError(f"a reply is limited to {MAX_REPLY_LENGTH} characters")
+    ws = principal.workspace_id
+    conversation = await get_visible_conversation(
+        session, principal, request.conversation_id, lock=True
+    )
+    identities = (
+        (
+            await session.execute(
+                select(t.Identity)
+                .where(
+                    t.Identity.workspace_id == ws,
+                    t.Identity.customer_id == conversation.customer_id,
+                )
+                .order_by(t.Identity.created_at.desc(), t.Identity.id.desc())
+            )
+        )
+        .scalars()
+        .all()
+    )
+    allowed = reachable_channels({IdentityKind(i.kind) for i in identities})
+    channel = request.channel or _default_channel(conversation, allowed)
+    if channel not in allowed:
+        names = ", ".join(c.value for c in allowed) or "none"
+        raise ChannelNotAllowed(
+            f"the customer has no {IDENTITY_FOR_CHANNEL[channel].value} identity, so a reply "
+            f"cannot go by {channel.value}; channels available: {names}"
+        )
+    inbox = await _pick_inbox(uow, ws, conversation, channel, request.inbox_id)
+    recipient = next(i for i in identities if i.kind == IDENTITY_FOR_CHANNEL[channel].value)
+
+    now = uow.clock.now()
+    message = t.Message(
+        workspace_id=ws,
+        conversation_id=conversation.id,
+        inbox_id=inbox.id,
+        channel=channel.value,
+        direction=Direction.OUTBOUND.value,
+        author_agent_id=principal.agent_id,
+        sender_identity=None,
+        text=text,
+        html=None,
+        attachments=[],
+        delivery_status=DeliveryStatus.QUEUED.value,
+        meta={"recipient": recipient.value},
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    session.add(
+        t.OutboundJob(
+            workspace_id=ws,
+            message_id=message.id,
+            idempotency_key=f"tl-{uuid.uuid4().hex}",
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    uow.outbound_queued = True
+    conversation.last_message_at = now
+    if conversation.status == ConversationStatus.OPEN.value:
+        # Answered: the ball is in the customer's court until they write again.
+        conversation.status = ConversationStatus.PENDING.value
+    await record_channel(session, ws, conversation.id, channel)
+    await session.flush()
+    uow.emit(
+        ws,
+        DomainEvent(
+            EventType.MESSAGE_CREATED,
+            {"message": message_view(message), "conversation": conversation_scope(conversation)},
+            conversation_id=conversation.id,
+        ),
+    )
+    uow.emit(
+        ws,
+        DomainEvent(
+            EventType.CONVERSATION_UPDATED,
+            {"conversation": conversation_view(conversation)},
+            conversation_id=conversation.id,
+        ),
+    )
+    return message
+
+
+def _default_channel(conversation: t.Conversation, allowed: list[Channel]) -> Channel:
+    """Rule 3: by default, answer where the customer last wrote."""
+    if conversation.last_inbound_channel:
+        latest = Channel(conversation.last_inbound_channel)
+        if latest is Channel.FORM:
+            latest = Channel.EMAIL
+        return latest
+    if allowed:
+        return allowed[0]
+    raise ChannelNotAllowed("the customer has no identity on any channel to reply on")
+
+
+async def _pick_inbox(
+    uow: UnitOfWork,
+    workspace_id: int,
+    conversation: t.Conversation,
+    channel: Channel,
+    inbox_id: int | None,
+) -> t.Inbox:
+    session = uow.session
+    if inbox_id is not None:
+        inbox = await get_scoped(session, t.Inbox, workspace_id, inbox_id)
+        if inbox.channel != channel.value:
+            raise ChannelNotAllowed(
+                f"inbox {inbox.id} is a {inbox.channel} inbox, not {channel.value}"
+            )
+        return inbox
+    if conversation.last_inbound_inbox_id is not None:
+        last = await session.get(t.Inbox, conversation.last_inbound_inbox_id)
+        if last is not None and last.channel == channel.value:
+            return last
+    first = (
+        await session.execute(
+            select(t.Inbox)
+            .where(t.Inbox.workspace_id == workspace_id, t.Inbox.channel == channel.value)
+            .order_by(t.Inbox.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if first is None:
+        raise ChannelNotAllowed(f"the workspace has no {channel.value} inbox to send from")
+    return first

@@ -1,0 +1,141 @@
+"""One transaction per use-case; events are written with the change and published after commit.
+
+Services use the SQLAlchemy session directly as their repository (see docs/architecture.md):
+the typed models already give one place per table, and a second layer of repositories would
+only repeat them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from threadline.adapters.db.tables import Event, Workspace
+from threadline.domain.events import DomainEvent
+
+
+class ClockLike(Protocol):
+    def now(self) -> Any: ...
+
+
+Publish = Callable[[int, list[dict[str, Any]]], Awaitable[None]]
+
+
+@dataclass
+class UnitOfWorkFactory:
+    """What every use-case needs from the outside world, bundled once at start-up."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: ClockLike
+    publish: Publish
+    on_outbound_queued: Callable[[], None] = lambda: None
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self)
+
+
+class UnitOfWork:
+    def __init__(self, factory: UnitOfWorkFactory) -> None:
+        self.factory = factory
+        self.clock = factory.clock
+        self._events: list[tuple[int, DomainEvent]] = []
+        self._session: AsyncSession | None = None
+        self.outbound_queued = False
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("unit of work used outside `async with`")
+        return self._session
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._session = self.factory.sessionmaker()
+        self._events = []
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            if session.in_transaction():
+                await session.rollback()
+        finally:
+            await session.close()
+            self._session = None
+
+    def emit(self, workspace_id: int, event: DomainEvent) -> None:
+        self._events.append((workspace_id, event))
+
+    async def rollback(self) -> None:
+        self._events = []
+        await self.session.rollback()
+
+    async def commit(self) -> None:
+        session = self.session
+        written = await self._write_events(session)
+        await session.commit()
+        self._events = []
+        for workspace_id, rows in written.items():
+            await self.factory.publish(workspace_id, rows)
+        if self.outbound_queued:
+            self.outbound_queued = False
+            self.factory.on_outbound_queued()
+
+    async def _write_events(self, session: AsyncSession) -> dict[int, list[dict[str, Any]]]:
+        by_workspace: dict[int, list[DomainEvent]] = {}
+        for workspace_id, event in self._events:
+            by_workspace.setdefault(workspace_id, []).append(event)
+        written: dict[int, list[dict[str, Any]]] = {}
+        now = self.clock.now()
+        # Sorted so two transactions touching several workspaces lock them in one order.
+        for workspace_id in sorted(by_workspace):
+            events = by_workspace[workspace_id]
+            # The row lock taken here is held until commit, so sequence order is commit order.
+            last = (
+                await session.execute(
+                    update(Workspace)
+                    .where(Workspace.id == workspace_id)
+                    .values(event_seq=Workspace.event_seq + len(events))
+                    .returning(Workspace.event_seq)
+                )
+            ).scalar_one()
+            first = last - len(events) + 1
+            rows = []
+            for offset, event in enumerate(events):
+                event.seq = first + offset
+                row = Event(
+                    workspace_id=workspace_id,
+                    seq=event.seq,
+                    type=event.type.value,
+                    audience=event.audience.value,
+                    conversation_id=event.conversation_id,
+                    payload=event.payload,
+                    created_at=now,
+                )
+                session.add(row)
+                rows.append(event_envelope(workspace_id, row))
+            written[workspace_id] = rows
+        await session.flush()
+        return written
+
+
+def event_envelope(workspace_id: int, row: Event) -> dict[str, Any]:
+    """The JSON shape of an event on the wire (pub/sub and WebSocket)."""
+    return {
+        "seq": row.seq,
+        "workspace_id": workspace_id,
+        "type": row.type,
+        "audience": row.audience,
+        "conversation_id": row.conversation_id,
+        "payload": row.payload,
+        "created_at": row.created_at.isoformat(),
+    }

@@ -1,0 +1,190 @@
+"""Test harness: every database test runs on real SQLite and real PostgreSQL.
+
+PostgreSQL is skipped only on a laptop without it; under CI (CI=true) its absence fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from threadline.adapters.clock import ManualClock
+from threadline.adapters.db.migrate import upgrade_to_head
+from threadline.adapters.db.tables import Base
+from threadline.bootstrap import Runtime, build_runtime
+from threadline.config import Settings
+from threadline.domain.access import Role
+from threadline.domain.channels import Channel
+from threadline.entrypoints.api.app import create_app
+from threadline.services.auth import create_api_key
+from threadline.services.workspaces import create_agent, create_inbox, create_workspace
+
+PG_ADMIN_DSN = os.environ.get("THREADLINE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _pg_reachable() -> bool:
+    try:
+        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade_to_head(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of our own for this test run, migrated once, dropped at the end."""
+    if not _pg_reachable():
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI but {PG_ADMIN_DSN} is unreachable")
+        pytest.skip("PostgreSQL is not running on this machine")
+    name = f"threadline_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
+    url = f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+    upgrade_to_head(url)
+    yield url
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _truncate_postgres(url: str) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "threadline.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_database")
+    _truncate_postgres(url)
+    return url
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, redis_url="", run_outbound_worker=False)
+
+
+@pytest.fixture
+async def runtime(settings: Settings, clock: ManualClock) -> AsyncIterator[Runtime]:
+    built = build_runtime(settings, clock=clock)
+    yield built
+    await built.close()
+
+
+@dataclass
+class WorkspaceFixture:
+    """A seeded workspace: its admin, an agent, inboxes for several channels and an API key."""
+
+    id: int
+    slug: str
+    admin_id: int
+    agent_id: int
+    supervisor_id: int
+    inboxes: dict[str, int]
+    api_key: str
+
+
+async def make_workspace(runtime: Runtime, slug: str, region: str = "PL") -> WorkspaceFixture:
+    async with runtime.uow() as uow:
+        ws = await create_workspace(uow, name=slug.title(), slug=slug, default_region=region)
+        admin = await create_agent(
+            uow,
+            ws.id,
+            email=f"admin@{slug}.example.com",
+            name="Ada Admin",
+            role=Role.ADMIN,
+            password=PASSWORD,
+        )
+        agent = await create_agent(
+            uow,
+            ws.id,
+            email=f"agent@{slug}.example.com",
+            name="Olek Agent",
+            role=Role.AGENT,
+            password=PASSWORD,
+        )
+        supervisor = await create_agent(
+            uow,
+            ws.id,
+            email=f"super@{slug}.example.com",
+            name="Sue Supervisor",
+            role=Role.SUPERVISOR,
+            password=PASSWORD,
+        )
+        inboxes = {}
+        for channel in (
+            Channel.API,
+            Channel.EMAIL,
+            Channel.WEB_CHAT,
+            Channel.SMS,
+            Channel.VOICE,
+            Channel.WHATSAPP,
+        ):
+            inbox = await create_inbox(uow, ws.id, name=f"{channel.value} inbox", channel=channel)
+            inboxes[channel.value] = inbox.id
+        _, key = await create_api_key(uow.session, ws.id, "tests", uow.clock.now())
+        await uow.commit()
+        return WorkspaceFixture(ws.id, slug, admin.id, agent.id, supervisor.id, inboxes, key)
+
+
+@pytest.fixture
+async def workspace(runtime: Runtime) -> WorkspaceFixture:
+    return await make_workspace(runtime, "acme")
+
+
+@pytest.fixture
+async def other_workspace(runtime: Runtime) -> WorkspaceFixture:
+    return await make_workspace(runtime, "globex")
+
+
+@pytest.fixture
+async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(runtime=runtime)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://threadline.test") as c:
+        yield c
+
+
+async def login(client: httpx.AsyncClient, slug: str, who: str) -> dict[str, str]:
+    """Authorization headers for the `who` (admin, agent, super) of workspace `slug`."""
+    response = await client.post(
+        "/api/v1/auth/login",
+        json={"workspace": slug, "email": f"{who}@{slug}.example.com", "password": PASSWORD},
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
