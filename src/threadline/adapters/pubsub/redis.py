@@ -36,7 +36,7 @@ class RedisPubSub:
             yield _RedisSubscription(pubsub)
         finally:
             await pubsub.unsubscribe(topic)
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def close(self) -> None:
         await self._client.aclose()
