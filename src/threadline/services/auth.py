@@ -46,9 +46,18 @@ def issue_token(agent: t.Agent, secret_key: str, now: datetime, ttl_seconds: int
     return jwt.encode(claims, secret_key, algorithm="HS256")
 
 
-def decode_token(token: str, secret_key: str) -> tuple[int, int]:
+def decode_token(token: str, secret_key: str, now: datetime | None = None) -> tuple[int, int]:
+    """With `now` given, expiry is judged by that clock (the runtime's), the one that issued
+    the token; otherwise by the system clock."""
     try:
-        claims = jwt.decode(token, secret_key, algorithms=["HS256"], options={"require": ["exp"]})
+        claims = jwt.decode(
+            token,
+            secret_key,
+            algorithms=["HS256"],
+            options={"require": ["exp"], "verify_exp": now is None},
+        )
+        if now is not None and int(claims["exp"]) <= int(now.timestamp()):
+            raise jwt.ExpiredSignatureError("the token has expired")
         return int(claims["sub"]), int(claims["ws"])
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise AuthenticationFailed("the token is invalid or has expired") from exc

@@ -54,13 +54,39 @@ async def receive_message(
                 if not result.duplicate:
                     await uow.commit()
                 return result
-            except (IntegrityError, OperationalError) as exc:
+            except (IntegrityError, OperationalError, _CustomerMergedMeanwhile) as exc:
                 # OperationalError covers PostgreSQL deadlock/serialization retries.
                 if isinstance(exc, OperationalError) and not _retryable(exc):
                     raise
                 last_error = exc
                 await uow.rollback()
     raise DomainError(f"could not store the message after {MAX_ATTEMPTS} attempts: {last_error}")
+
+
+class _CustomerMergedMeanwhile(Exception):
+    """The sender's customer was merged away while this message waited for its row lock."""
+
+
+async def _lock_unmerged_customer(
+    session: AsyncSession, workspace_id: int, customer_id: int
+) -> None:
+    """Row-lock the customer, re-reading it once the lock is granted.
+
+    A merge holds the same lock while it moves the customer's identities and conversations
+    to another customer. Without the re-read (populate_existing) a message that waited on
+    the lock would still see the old row and open a new conversation on the merged-away
+    customer. Retrying from the start resolves the sender again, to the merged customer.
+    """
+    locked = (
+        await session.execute(
+            select(t.Customer)
+            .where(t.Customer.id == customer_id, t.Customer.workspace_id == workspace_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    if locked.merged_into_id is not None:
+        raise _CustomerMergedMeanwhile(f"customer {customer_id} was merged meanwhile")
 
 
 def _retryable(exc: OperationalError) -> bool:
@@ -96,7 +122,7 @@ async def _receive_once(
             continue
     customer, _ = await resolve_customer(uow, workspace_id, primary, others, inbound.sender_name)
     # Serialise work on one customer so two simultaneous messages cannot open two matters.
-    await get_scoped(session, t.Customer, workspace_id, customer.id, lock=True)
+    await _lock_unmerged_customer(session, workspace_id, customer.id)
 
     now = uow.clock.now()
     channel = inbound.channel or Channel(inbox.channel)

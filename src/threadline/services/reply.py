@@ -102,9 +102,10 @@ async def reply(uow: UnitOfWork, principal: Principal, request: ReplyRequest) ->
     )
     uow.outbound_queued = True
     conversation.last_message_at = now
-    if conversation.status == ConversationStatus.OPEN.value:
-        # Answered: the ball is in the customer's court until they write again.
-        conversation.status = ConversationStatus.PENDING.value
+    if conversation.status == ConversationStatus.RESOLVED.value:
+        # Writing to the customer about a closed matter re-opens it, so it is not lost.
+        conversation.status = ConversationStatus.OPEN.value
+        conversation.resolved_at = None
     await record_channel(session, ws, conversation.id, channel)
     await session.flush()
     uow.emit(

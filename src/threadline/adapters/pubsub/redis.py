@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
+
+SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 
 
 class _RedisSubscription:
@@ -31,11 +34,16 @@ class RedisPubSub:
     @asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[_RedisSubscription]:
         pubsub = self._client.pubsub()
-        await pubsub.subscribe(topic)
         try:
+            await pubsub.subscribe(topic)
+            # SUBSCRIBE is only sent, not awaited; callers back-fill from the database right
+            # after subscribing, so they must know that nothing published from now on is missed.
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                while (await pubsub.get_message(timeout=None) or {}).get("type") != "subscribe":
+                    pass
             yield _RedisSubscription(pubsub)
         finally:
-            await pubsub.unsubscribe(topic)
+            # Closing drops the connection, which ends the subscription on the server too.
             await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def close(self) -> None:

@@ -29,6 +29,7 @@ ROUTER_MODULES = [
     "teams",
     "inboxes",
     "api_keys",
+    "merges",
     "events",
 ]
 

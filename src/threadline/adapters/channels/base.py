@@ -1,0 +1,87 @@
+"""The outbound side of a channel adapter: one interface, one registry of who sends what."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from threadline.domain.channels import Channel
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundEnvelope:
+    """Everything an adapter needs to send one reply; it never touches the database."""
+
+    workspace_id: int
+    message_id: int
+    conversation_id: int
+    channel: Channel
+    inbox_id: int
+    # The customer's normalised address on this channel (email, E.164 phone, external id).
+    recipient: str | None
+    text: str
+    author_name: str | None
+    author_photo_url: str | None
+    created_at: datetime
+    # Same key on every attempt for this message, so the far side can drop duplicates.
+    idempotency_key: str
+    inbox_settings: Mapping[str, Any] = field(default_factory=dict)
+    # Kept out of repr so an envelope can be logged without leaking the signing secret.
+    inbox_secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    provider_message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryableFailure:
+    """The channel may accept the message later (timeout, 5xx, rate limit)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PermanentFailure:
+    """Trying again will not help (rejected request, missing configuration)."""
+
+    reason: str
+
+
+SendResult = Sent | RetryableFailure | PermanentFailure
+
+
+class OutboundAdapter(Protocol):
+    async def send(self, message: OutboundEnvelope) -> SendResult: ...
+
+
+class MissingAdapter:
+    """Stands in for a channel whose sender is not written yet, so the agent sees why."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+
+    async def send(self, message: OutboundEnvelope) -> SendResult:
+        return PermanentFailure(f"no outbound adapter for channel {self.channel} yet")
+
+
+class OutboundAdapters:
+    """Maps each channel to the adapter that sends on it."""
+
+    def __init__(self, adapters: Mapping[Channel, OutboundAdapter] | None = None) -> None:
+        self._adapters: dict[Channel, OutboundAdapter] = dict(adapters or {})
+
+    def register(self, channel: Channel, adapter: OutboundAdapter) -> None:
+        self._adapters[channel] = adapter
+
+    def for_channel(self, channel: str) -> OutboundAdapter:
+        try:
+            return self._adapters[Channel(channel)]
+        except (KeyError, ValueError):
+            return MissingAdapter(channel)
+
+    def channels(self) -> list[Channel]:
+        return list(self._adapters)

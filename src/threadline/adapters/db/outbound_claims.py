@@ -1,0 +1,100 @@
+"""Claiming due outbound jobs so that each is worked on by one worker at a time.
+
+A claim is a lease: the job's `locked_until` moves into the future and its attempt count
+goes up, in one committed statement. A worker that dies (even by kill -9) simply stops
+renewing nothing; once its lease has passed, the job is due again and another worker
+claims it. The lease end a worker took is its receipt: it may record an outcome only while
+the job still carries that exact lease end (see services/outbound_delivery.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.adapters.db.tables import OutboundJob
+
+PENDING = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    id: int
+    workspace_id: int
+    message_id: int
+    idempotency_key: str
+    attempts: int
+    locked_until: datetime
+
+
+def _is_due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        OutboundJob.status == PENDING,
+        OutboundJob.next_attempt_at <= now,
+        or_(OutboundJob.locked_until.is_(None), OutboundJob.locked_until < now),
+    )
+
+
+async def claim_due_jobs(
+    session: AsyncSession, now: datetime, lease: timedelta, limit: int
+) -> list[ClaimedJob]:
+    """Lease up to `limit` due jobs to the caller; the caller commits.
+
+    PostgreSQL: the inner SELECT ... FOR UPDATE SKIP LOCKED lets concurrent workers pass
+    over each other's rows instead of queueing on them. SQLite has no row locks (the
+    clause is dropped when compiling) but runs one writer at a time (BEGIN IMMEDIATE), and
+    the outer UPDATE re-checks the lease, so two workers can never hold the same job.
+    """
+    locked_until = now + lease
+    due_ids = (
+        select(OutboundJob.id)
+        .where(*_is_due(now))
+        .order_by(OutboundJob.next_attempt_at, OutboundJob.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.execute(
+        update(OutboundJob)
+        .where(OutboundJob.id.in_(due_ids.scalar_subquery()), *_is_due(now))
+        .values(locked_until=locked_until, attempts=OutboundJob.attempts + 1)
+        .returning(
+            OutboundJob.id,
+            OutboundJob.workspace_id,
+            OutboundJob.message_id,
+            OutboundJob.idempotency_key,
+            OutboundJob.attempts,
+            OutboundJob.locked_until,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    claimed = [
+        ClaimedJob(
+            id=row.id,
+            workspace_id=row.workspace_id,
+            message_id=row.message_id,
+            idempotency_key=row.idempotency_key,
+            attempts=row.attempts,
+            locked_until=row.locked_until,
+        )
+        for row in result
+    ]
+    claimed.sort(key=lambda job: job.id)
+    return claimed
+
+
+async def lock_if_still_ours(session: AsyncSession, job: ClaimedJob) -> OutboundJob | None:
+    """The job row, locked for update, only if our lease on it is still the current one."""
+    return (
+        await session.execute(
+            select(OutboundJob)
+            .where(
+                OutboundJob.id == job.id,
+                OutboundJob.status == PENDING,
+                OutboundJob.locked_until == job.locked_until,
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()

@@ -1,0 +1,179 @@
+"""Conversations: the list, one conversation and its messages, and what agents do to it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+from pydantic import Field
+
+from threadline.domain.channels import Channel
+from threadline.domain.conversations import ConversationStatus, Priority
+from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.schemas import StrictBody
+from threadline.services import conversations as actions
+from threadline.services import queries
+from threadline.services.internal_notes import add_internal_note
+from threadline.services.reply import MAX_REPLY_LENGTH, ReplyRequest, reply
+from threadline.services.views import conversation_view, message_view
+
+router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
+
+Limit = Annotated[int | None, Query(ge=1, le=queries.MAX_PAGE)]
+
+
+class StatusBody(StrictBody):
+    status: ConversationStatus
+    snoozed_until: datetime | None = None
+
+
+class AssignBody(StrictBody):
+    """Send `assignee_id`, `team_id` or both; null clears, a field left out stays as it is."""
+
+    assignee_id: int | None = None
+    team_id: int | None = None
+
+
+class PriorityBody(StrictBody):
+    priority: Priority
+
+
+class LabelsBody(StrictBody):
+    labels: list[Annotated[str, Field(max_length=100)]] = Field(max_length=50)
+
+
+class ReplyBody(StrictBody):
+    text: str = Field(min_length=1, max_length=MAX_REPLY_LENGTH)
+    channel: Channel | None = None
+    inbox_id: int | None = None
+
+
+class NoteBody(StrictBody):
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+@router.get("")
+async def list_conversations(
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    status: ConversationStatus | None = None,
+    assignee_id: int | None = None,
+    team_id: int | None = None,
+    channel: Channel | None = None,
+    label: Annotated[str | None, Query(max_length=100)] = None,
+    customer_id: int | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = None,
+) -> dict[str, Any]:
+    filters = queries.ConversationFilters(
+        status=status,
+        assignee_id=assignee_id,
+        team_id=team_id,
+        channel=channel,
+        label=label,
+        customer_id=customer_id,
+    )
+    async with runtime.sessionmaker() as session:
+        page = await queries.list_conversations(
+            session, principal, filters, cursor=cursor, limit=limit
+        )
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get("/{conversation_id}")
+async def get_conversation(
+    conversation_id: int, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.sessionmaker() as session:
+        return await queries.conversation_detail(session, principal, conversation_id)
+
+
+@router.get("/{conversation_id}/messages")
+async def get_conversation_messages(
+    conversation_id: int,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    after_id: int | None = None,
+    limit: Limit = None,
+) -> dict[str, Any]:
+    async with runtime.sessionmaker() as session:
+        page = await queries.conversation_messages(
+            session, principal, conversation_id, after_id=after_id, limit=limit
+        )
+    next_after_id = int(page.next_cursor) if page.next_cursor is not None else None
+    return {"items": page.items, "next_after_id": next_after_id}
+
+
+@router.post("/{conversation_id}/status")
+async def post_status(
+    conversation_id: int, body: StatusBody, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.uow() as uow:
+        state = await actions.change_status(
+            uow, principal, conversation_id, body.status, body.snoozed_until
+        )
+        await uow.commit()
+    return conversation_view(state.conversation, state.labels)
+
+
+@router.post("/{conversation_id}/assign")
+async def post_assign(
+    conversation_id: int, body: AssignBody, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    sent = body.model_fields_set
+    async with runtime.uow() as uow:
+        state = await actions.assign(
+            uow,
+            principal,
+            conversation_id,
+            assignee_id=body.assignee_id if "assignee_id" in sent else actions.KEEP,
+            team_id=body.team_id if "team_id" in sent else actions.KEEP,
+        )
+        await uow.commit()
+    return conversation_view(state.conversation, state.labels)
+
+
+@router.post("/{conversation_id}/priority")
+async def post_priority(
+    conversation_id: int, body: PriorityBody, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.uow() as uow:
+        state = await actions.set_priority(uow, principal, conversation_id, body.priority)
+        await uow.commit()
+    return conversation_view(state.conversation, state.labels)
+
+
+@router.put("/{conversation_id}/labels")
+async def put_labels(
+    conversation_id: int, body: LabelsBody, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.uow() as uow:
+        state = await actions.set_labels(uow, principal, conversation_id, body.labels)
+        await uow.commit()
+    return conversation_view(state.conversation, state.labels)
+
+
+@router.post("/{conversation_id}/replies", status_code=status.HTTP_201_CREATED)
+async def post_reply(
+    conversation_id: int, body: ReplyBody, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Queue a reply; it is sent by the outbound worker, and its status can be followed."""
+    async with runtime.uow() as uow:
+        message = await reply(
+            uow,
+            principal,
+            ReplyRequest(conversation_id, body.text, body.channel, body.inbox_id),
+        )
+        await uow.commit()
+    return message_view(message)
+
+
+@router.post("/{conversation_id}/notes", status_code=status.HTTP_201_CREATED)
+async def post_internal_note(
+    conversation_id: int, body: NoteBody, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.uow() as uow:
+        note = await add_internal_note(uow, principal, conversation_id, body.text)
+        await uow.commit()
+    return message_view(note)

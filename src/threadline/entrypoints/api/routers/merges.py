@@ -1,0 +1,64 @@
+"""Merging two customers into one, the audit trail of merges, and undo."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+
+from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.schemas import StrictBody
+from threadline.services.merge_customers import (
+    get_merge,
+    list_merges,
+    merge_customers,
+    merge_view,
+    unmerge,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["merges"])
+
+
+class MergeBody(StrictBody):
+    source_customer_id: int
+
+
+@router.post("/customers/{customer_id}/merge", status_code=status.HTTP_201_CREATED)
+async def post_merge(
+    customer_id: int, body: MergeBody, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Merge the source customer into this one (supervisors and admins). Audited; undoable."""
+    async with runtime.uow() as uow:
+        merge = await merge_customers(uow, principal, body.source_customer_id, customer_id)
+        await uow.commit()
+    return merge_view(merge)
+
+
+@router.get("/merges")
+async def get_merges(
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    customer_id: Annotated[
+        int | None, Query(description="only merges this customer was in")
+    ] = None,
+) -> dict[str, Any]:
+    async with runtime.sessionmaker() as session:
+        merges = await list_merges(session, principal, customer_id)
+    return {"items": [merge_view(m) for m in merges]}
+
+
+@router.get("/merges/{merge_id}")
+async def get_one_merge(
+    merge_id: int, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.sessionmaker() as session:
+        return merge_view(await get_merge(session, principal, merge_id))
+
+
+@router.post("/merges/{merge_id}/undo")
+async def post_undo(merge_id: int, principal: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """Move what the merge moved back to the source customer (supervisors and admins)."""
+    async with runtime.uow() as uow:
+        merge = await unmerge(uow, principal, merge_id)
+        await uow.commit()
+    return merge_view(merge)

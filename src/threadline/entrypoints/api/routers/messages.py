@@ -1,0 +1,20 @@
+"""Single messages, e.g. to follow a reply's delivery status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.services import queries
+
+router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
+
+
+@router.get("/{message_id}")
+async def get_message(
+    message_id: int, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.sessionmaker() as session:
+        return await queries.message_detail(session, principal, message_id)

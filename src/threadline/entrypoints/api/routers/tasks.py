@@ -1,0 +1,89 @@
+"""Tasks: follow-ups and callbacks with a due time."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+from pydantic import AwareDatetime, Field
+
+from threadline.domain.channels import Channel
+from threadline.domain.tasks import TaskKind, TaskStatus
+from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.schemas import StrictBody
+from threadline.services.tasks import NewTask, TaskFilter, create_task, list_tasks, update_task
+from threadline.services.views import task_view
+
+router = APIRouter(prefix="/api/v1", tags=["tasks"])
+
+
+class TaskBody(StrictBody):
+    title: str = Field(min_length=1, max_length=300)
+    due_at: AwareDatetime
+    kind: TaskKind = TaskKind.FOLLOW_UP
+    note: str | None = Field(default=None, max_length=20_000)
+    channel: Channel | None = None
+    customer_id: int | None = None
+    conversation_id: int | None = None
+    assignee_id: int | None = None
+    team_id: int | None = None
+
+
+class TaskPatchBody(StrictBody):
+    """Send `status` to complete or cancel, `due_at` to re-plan, `assignee_id` and/or
+    `team_id` (null to clear) to reassign."""
+
+    status: TaskStatus | None = None
+    due_at: AwareDatetime | None = None
+    assignee_id: int | None = None
+    team_id: int | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    note: str | None = Field(default=None, max_length=20_000)
+
+
+@router.get("/tasks")
+async def get_tasks(
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    status: Annotated[TaskStatus | None, Query()] = None,
+    assignee_id: Annotated[int | None, Query()] = None,
+    due_before: Annotated[AwareDatetime | None, Query()] = None,
+) -> list[dict[str, Any]]:
+    """Tasks by due time, soonest first."""
+    async with runtime.sessionmaker() as session:
+        tasks = await list_tasks(session, principal, TaskFilter(status, assignee_id, due_before))
+        return [task_view(k) for k in tasks]
+
+
+@router.post("/tasks", status_code=status.HTTP_201_CREATED)
+async def post_task(body: TaskBody, principal: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+    async with runtime.uow() as uow:
+        task = await create_task(
+            uow,
+            principal,
+            NewTask(
+                title=body.title,
+                due_at=body.due_at,
+                kind=body.kind,
+                note=body.note,
+                channel=body.channel,
+                customer_id=body.customer_id,
+                conversation_id=body.conversation_id,
+                assignee_id=body.assignee_id,
+                team_id=body.team_id,
+            ),
+        )
+        await uow.commit()
+        return task_view(task)
+
+
+@router.patch("/tasks/{task_id}")
+async def patch_task(
+    task_id: int, body: TaskPatchBody, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.uow() as uow:
+        task = await update_task(
+            uow, principal, task_id, body.model_dump(include=body.model_fields_set)
+        )
+        await uow.commit()
+        return task_view(task)

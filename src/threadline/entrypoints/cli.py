@@ -1,0 +1,306 @@
+"""The `threadline` command: migrate, seed, create an admin, serve, run the worker, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import structlog
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from threadline.config import Settings, get_settings
+
+app = typer.Typer(
+    help="Threadline: one customer, one conversation, every channel.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Database URL; overrides THREADLINE_DATABASE_URL (default: SQLite in ~/.threadline).",
+        show_default=False,
+    ),
+]
+HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
+PortOption = Annotated[int, typer.Option(help="TCP port to listen on.")]
+CustomersOption = Annotated[int, typer.Option(min=1, help="How many demo customers.")]
+ConversationsOption = Annotated[int, typer.Option(min=1, help="How many demo conversations.")]
+
+_logging_configured = False
+
+
+def configure_logging(level: str) -> None:
+    """structlog to stderr, once per process. Secrets are never passed to the logger."""
+    global _logging_configured
+    if _logging_configured:
+        return
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        numeric = logging.INFO
+    logging.basicConfig(level=numeric, format="%(message)s", stream=sys.stderr)
+    # Alembic narrates every plugin it loads; the CLI reports the outcome itself.
+    logging.getLogger("alembic").setLevel(max(numeric, logging.WARNING))
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            structlog.processors.format_exc_info,
+            structlog.dev.ConsoleRenderer(colors=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        # Through stdlib logging rather than a file handle held forever: a stream that is
+        # swapped or closed later (test runners, daemonising) must not break logging.
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=True,
+    )
+    _logging_configured = True
+
+
+def load_settings(database_url: str | None) -> Settings:
+    """Settings from the environment, with --database-url taking precedence.
+
+    The override is also put into the environment, so that anything started from here
+    (the API's own runtime, the worker) reads the same database.
+    """
+    if database_url:
+        os.environ["THREADLINE_DATABASE_URL"] = database_url
+    get_settings.cache_clear()
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return settings
+
+
+def _shown_url(url: str) -> str:
+    """The database URL without its password, for messages on the terminal."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=1)
+
+
+@app.command()
+def migrate(database_url: DatabaseUrlOption = None) -> None:
+    """Create or upgrade the database schema to the latest version."""
+    settings = load_settings(database_url)
+    _migrate(settings)
+
+
+def _migrate(settings: Settings) -> None:
+    from threadline.adapters.db.migrate import upgrade_to_head
+
+    with console.status(f"Migrating {_shown_url(settings.database_url)} …"):
+        upgrade_to_head(settings.database_url)
+    console.print(f"[green]Database is up to date:[/green] {_shown_url(settings.database_url)}")
+
+
+@app.command()
+def seed(
+    database_url: DatabaseUrlOption = None,
+    customers: CustomersOption = 200,
+    conversations: ConversationsOption = 1000,
+) -> None:
+    """Create the demo workspace with a month of realistic traffic (skips if it exists)."""
+    settings = load_settings(database_url)
+    seeded = _seed_if_missing(settings, customers, conversations)
+    if not seeded:
+        console.print("The demo workspace exists already; nothing to do.")
+
+
+def _seed_if_missing(settings: Settings, customers: int, conversations: int) -> bool:
+    from threadline.seed import DEMO_SLUG, SeedSize
+
+    size = SeedSize(customers=customers, conversations=conversations)
+    with Progress(
+        TextColumn("[bold]Seeding the demo workspace"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("seed", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        result = asyncio.run(_seed(settings, size, on_progress))
+    if result is None:
+        return False
+    console.print(
+        f"[green]Seeded workspace {DEMO_SLUG!r}:[/green] {result.agents} agents, "
+        f"{result.customers} customers, {result.conversations} conversations, "
+        f"{result.messages} messages in {result.seconds:.1f} s"
+    )
+    return True
+
+
+async def _seed(
+    settings: Settings, size: Any, on_progress: Callable[[int, int], None]
+) -> Any | None:
+    from threadline.adapters.db.engine import create_engine, create_sessionmaker
+    from threadline.seed import demo_workspace_exists, seed_demo
+
+    engine = create_engine(settings.database_url)
+    try:
+        sessionmaker = create_sessionmaker(engine)
+        if await demo_workspace_exists(sessionmaker):
+            return None
+        return await seed_demo(sessionmaker, size=size, on_progress=on_progress)
+    finally:
+        await engine.dispose()
+
+
+@app.command("create-admin")
+def create_admin(
+    workspace: Annotated[str, typer.Option(help="The workspace slug.")],
+    email: Annotated[str, typer.Option(help="The admin's sign-in email.")],
+    name: Annotated[str, typer.Option(help="The admin's name as customers and agents see it.")],
+    password: Annotated[
+        str | None,
+        typer.Option(help="Asked for (hidden) when omitted.", show_default=False),
+    ] = None,
+    create_workspace: Annotated[
+        bool, typer.Option("--create-workspace", help="Create the workspace if it is missing.")
+    ] = False,
+    region: Annotated[
+        str, typer.Option(help="Default phone region of a new workspace (ISO code).")
+    ] = "PL",
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Create an admin agent, and with --create-workspace the workspace too."""
+    settings = load_settings(database_url)
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise _fail("the password must have at least 8 characters")
+    from threadline.domain.errors import DomainError
+
+    try:
+        created_workspace = asyncio.run(
+            _create_admin(settings, workspace, email, name, password, create_workspace, region)
+        )
+    except DomainError as exc:
+        raise _fail(str(exc)) from exc
+    if created_workspace:
+        console.print(f"Created workspace {workspace!r} (region {region.upper()}).")
+    console.print(f"[green]Admin {email} can now sign in to workspace {workspace!r}.[/green]")
+
+
+async def _create_admin(
+    settings: Settings,
+    slug: str,
+    email: str,
+    name: str,
+    password: str,
+    create_missing: bool,
+    region: str,
+) -> bool:
+    from sqlalchemy import select
+
+    from threadline.adapters.db import tables as t
+    from threadline.bootstrap import build_runtime
+    from threadline.domain.access import Role
+    from threadline.domain.errors import NotFound
+    from threadline.services.workspaces import create_agent, create_workspace
+
+    runtime = build_runtime(settings)
+    try:
+        async with runtime.uow() as uow:
+            found = await uow.session.execute(select(t.Workspace).where(t.Workspace.slug == slug))
+            workspace = found.scalar_one_or_none()
+            created = False
+            if workspace is None:
+                if not create_missing:
+                    raise NotFound(
+                        f"there is no workspace {slug!r}; add --create-workspace to create it"
+                    )
+                workspace = await create_workspace(
+                    uow, name=slug.replace("-", " ").title(), slug=slug, default_region=region
+                )
+                created = True
+            await create_agent(
+                uow, workspace.id, email=email, name=name, role=Role.ADMIN, password=password
+            )
+            await uow.commit()
+            return created
+    finally:
+        await runtime.close()
+
+
+@app.command()
+def serve(
+    host: HostOption = "127.0.0.1", port: PortOption = 8000, database_url: DatabaseUrlOption = None
+) -> None:
+    """Run the API (with the outbound worker in-process unless disabled)."""
+    settings = load_settings(database_url)
+    _serve(settings, host, port)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from threadline.entrypoints.api.app import create_app
+
+    console.print(f"Threadline is listening on [bold]http://{host}:{port}[/bold]")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def worker(database_url: DatabaseUrlOption = None) -> None:
+    """Run the outbound worker on its own (for scaling out with PostgreSQL)."""
+    load_settings(database_url)
+    try:
+        module = importlib.import_module("threadline.entrypoints.outbound_worker")
+    except ModuleNotFoundError as exc:
+        if exc.name != "threadline.entrypoints.outbound_worker":
+            raise
+        raise _fail("this build has no outbound worker") from exc
+    outcome = module.main()
+    if inspect.iscoroutine(outcome):
+        asyncio.run(outcome)
+
+
+@app.command()
+def demo(
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    database_url: DatabaseUrlOption = None,
+    customers: CustomersOption = 200,
+    conversations: ConversationsOption = 1000,
+) -> None:
+    """Migrate, seed the demo workspace if missing, print how to sign in, and serve."""
+    from threadline.seed import DEMO_PASSWORD, DEMO_SLUG
+    from threadline.seed.catalogue import AGENTS
+
+    settings = load_settings(database_url)
+    _migrate(settings)
+    _seed_if_missing(settings, customers, conversations)
+    console.print()
+    console.print(f"API docs:   [bold]http://{host}:{port}/docs[/bold]")
+    console.print(f"Workspace:  [bold]{DEMO_SLUG}[/bold]")
+    console.print(f"Password:   [bold]{DEMO_PASSWORD}[/bold] (every demo agent)")
+    for agent in AGENTS:
+        console.print(f"  {agent.role.value:<11} {agent.email}  ({agent.name})")
+    console.print()
+    _serve(settings, host, port)
+
+
+if __name__ == "__main__":
+    app()

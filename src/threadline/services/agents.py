@@ -1,0 +1,156 @@
+"""Agents: profiles (name, photo, skills, channel competences, languages, capacity),
+presence and roles. Agents edit their own profile and presence; only admins do the rest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.adapters.db import tables as t
+from threadline.domain.access import Principal, Role, require_role
+from threadline.domain.agent_profile import (
+    InvalidProfile,
+    Presence,
+    check_channel_competences,
+    check_levels,
+)
+from threadline.domain.errors import Forbidden
+from threadline.domain.events import DomainEvent, EventType
+from threadline.services.lookups import get_scoped
+from threadline.services.unit_of_work import UnitOfWork
+from threadline.services.views import agent_view
+from threadline.services.workspaces import create_agent
+
+# What an agent may change about themselves; everything else is an admin's call.
+SELF_EDITABLE = frozenset(
+    {"name", "photo_url", "skills", "channel_competences", "languages", "capacity", "presence"}
+)
+ADMIN_ONLY = frozenset({"role", "active"})
+
+
+@dataclass(frozen=True, slots=True)
+class NewAgent:
+    email: str
+    name: str
+    role: Role
+    password: str | None = None
+    photo_url: str | None = None
+    skills: dict[str, int] | None = None
+    channel_competences: dict[str, int] | None = None
+    languages: list[str] | None = None
+    capacity: dict[str, Any] | None = None
+
+
+async def team_ids_of(session: AsyncSession, agent_ids: list[int]) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = {agent_id: [] for agent_id in agent_ids}
+    if agent_ids:
+        rows = await session.execute(
+            select(t.TeamMember.agent_id, t.TeamMember.team_id).where(
+                t.TeamMember.agent_id.in_(agent_ids)
+            )
+        )
+        for agent_id, team_id in rows:
+            found[agent_id].append(team_id)
+    return found
+
+
+async def list_agents(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
+    agents = list(
+        (
+            await session.execute(
+                select(t.Agent)
+                .where(t.Agent.workspace_id == principal.workspace_id)
+                .order_by(t.Agent.name, t.Agent.id)
+            )
+        ).scalars()
+    )
+    teams = await team_ids_of(session, [a.id for a in agents])
+    return [agent_view(a, teams[a.id]) for a in agents]
+
+
+async def show_agent(session: AsyncSession, principal: Principal, agent_id: int) -> dict[str, Any]:
+    agent = await get_scoped(session, t.Agent, principal.workspace_id, agent_id)
+    teams = await team_ids_of(session, [agent.id])
+    return agent_view(agent, teams[agent.id])
+
+
+def _emit_updated(uow: UnitOfWork, agent: t.Agent, team_ids: list[int]) -> None:
+    uow.emit(
+        agent.workspace_id,
+        DomainEvent(EventType.AGENT_UPDATED, {"agent": agent_view(agent, team_ids)}),
+    )
+
+
+async def add_agent(uow: UnitOfWork, principal: Principal, new: NewAgent) -> t.Agent:
+    require_role(principal, Role.ADMIN)
+    if new.role is Role.INTEGRATION:
+        raise InvalidProfile("integration is the role of API keys, not of agents")
+    agent = await create_agent(
+        uow,
+        principal.workspace_id,
+        email=new.email,
+        name=new.name,
+        role=new.role,
+        password=new.password,
+        photo_url=new.photo_url,
+        skills=check_levels("skill", new.skills or {}),
+        channel_competences=check_channel_competences(new.channel_competences or {}),
+        languages=new.languages,
+        capacity=new.capacity,
+    )
+    _emit_updated(uow, agent, [])
+    return agent
+
+
+def _check_may_change(principal: Principal, agent_id: int, fields: set[str]) -> None:
+    is_self = principal.agent_id == agent_id
+    if is_self and fields & ADMIN_ONLY:
+        # Nobody changes their own role or deactivates themselves: a workspace would
+        # otherwise lose its last admin by accident.
+        raise Forbidden("you cannot change your own role or deactivate yourself")
+    if principal.role is Role.ADMIN:
+        return
+    if not is_self:
+        raise Forbidden("only an admin can change another agent")
+    not_allowed = sorted(fields - SELF_EDITABLE)
+    if not_allowed:
+        raise Forbidden(f"only an admin can change {', '.join(not_allowed)}")
+
+
+async def update_agent(
+    uow: UnitOfWork, principal: Principal, agent_id: int, changes: dict[str, Any]
+) -> t.Agent:
+    """`changes` holds only the fields to set; a field missing from it is left alone."""
+    session = uow.session
+    agent = await get_scoped(session, t.Agent, principal.workspace_id, agent_id, lock=True)
+    _check_may_change(principal, agent.id, set(changes))
+    for name, value in changes.items():
+        if name == "skills":
+            value = check_levels("skill", value)
+        elif name == "channel_competences":
+            value = check_channel_competences(value)
+        elif name == "presence":
+            value = Presence(value).value
+        elif name == "role":
+            role = Role(value)
+            if role is Role.INTEGRATION:
+                raise InvalidProfile("integration is the role of API keys, not of agents")
+            value = role.value
+        elif name == "name" and not str(value).strip():
+            raise InvalidProfile("an agent needs a name")
+        elif name not in SELF_EDITABLE | ADMIN_ONLY:
+            raise InvalidProfile(f"{name!r} is not a field of an agent's profile")
+        setattr(agent, name, value)
+    await session.flush()
+    teams = await team_ids_of(session, [agent.id])
+    _emit_updated(uow, agent, teams[agent.id])
+    return agent
+
+
+async def set_own_presence(uow: UnitOfWork, principal: Principal, presence: Presence) -> t.Agent:
+    if principal.agent_id is None:
+        raise Forbidden("presence belongs to signed-in agents, not API keys")
+    return await update_agent(uow, principal, principal.agent_id, {"presence": presence.value})

@@ -1,0 +1,113 @@
+"""Inboxes: the channel accounts of a workspace. Their signing secret can be set but is
+never shown back."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.adapters.db import tables as t
+from threadline.domain.access import Principal, Role, require_role
+from threadline.domain.channels import Channel
+from threadline.domain.errors import Conflict, DomainError
+from threadline.services.lookups import get_scoped
+from threadline.services.unit_of_work import UnitOfWork
+from threadline.services.workspaces import create_inbox
+
+# Settings an inbox of the API channel understands: where replies to the app are posted.
+API_CHANNEL_SETTINGS = frozenset({"webhook_url"})
+
+
+class InvalidInboxSettings(DomainError):
+    title = "Invalid inbox settings"
+
+
+def check_settings(channel: Channel, settings: dict[str, Any]) -> dict[str, Any]:
+    if channel is Channel.API:
+        unknown = sorted(set(settings) - API_CHANNEL_SETTINGS)
+        if unknown:
+            raise InvalidInboxSettings(
+                f"unknown settings for an API inbox: {', '.join(unknown)};"
+                f" known: {', '.join(sorted(API_CHANNEL_SETTINGS))}"
+            )
+    webhook_url = settings.get("webhook_url")
+    if webhook_url is not None:
+        parts = urlsplit(str(webhook_url))
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise InvalidInboxSettings(
+                f"webhook_url {webhook_url!r} must be an absolute http:// or https:// URL"
+            )
+    return dict(settings)
+
+
+async def list_inboxes(session: AsyncSession, principal: Principal) -> list[t.Inbox]:
+    rows = await session.execute(
+        select(t.Inbox).where(t.Inbox.workspace_id == principal.workspace_id).order_by(t.Inbox.id)
+    )
+    return list(rows.scalars())
+
+
+async def add_inbox(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    name: str,
+    channel: Channel,
+    address: str | None = None,
+    settings: dict[str, Any] | None = None,
+    secret: str | None = None,
+    team_id: int | None = None,
+) -> t.Inbox:
+    require_role(principal, Role.ADMIN)
+    if team_id is not None:
+        await get_scoped(uow.session, t.Team, principal.workspace_id, team_id)
+    if not name.strip():
+        raise DomainError("an inbox needs a name")
+    return await create_inbox(
+        uow,
+        principal.workspace_id,
+        name=name.strip(),
+        channel=channel,
+        address=address,
+        settings=check_settings(channel, settings or {}),
+        secret=secret,
+        team_id=team_id,
+    )
+
+
+async def update_inbox(
+    uow: UnitOfWork, principal: Principal, inbox_id: int, changes: dict[str, Any]
+) -> t.Inbox:
+    """`changes` holds only the fields to set (name, address, settings, secret, team_id)."""
+    require_role(principal, Role.ADMIN)
+    session = uow.session
+    inbox = await get_scoped(session, t.Inbox, principal.workspace_id, inbox_id, lock=True)
+    if "name" in changes:
+        name = str(changes["name"]).strip()
+        if not name:
+            raise DomainError("an inbox needs a name")
+        clash = await session.execute(
+            select(t.Inbox.id).where(
+                t.Inbox.workspace_id == principal.workspace_id,
+                t.Inbox.name == name,
+                t.Inbox.id != inbox.id,
+            )
+        )
+        if clash.first():
+            raise Conflict(f"an inbox named {name!r} exists already in this workspace")
+        inbox.name = name
+    if "address" in changes:
+        inbox.address = changes["address"]
+    if "settings" in changes:
+        inbox.settings = check_settings(Channel(inbox.channel), changes["settings"] or {})
+    if changes.get("secret"):
+        inbox.secret = changes["secret"]
+    if "team_id" in changes:
+        if changes["team_id"] is not None:
+            await get_scoped(session, t.Team, principal.workspace_id, changes["team_id"])
+        inbox.team_id = changes["team_id"]
+    await session.flush()
+    return inbox

@@ -1,0 +1,101 @@
+"""Offers made to a customer, recorded so that every agent knows them at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.adapters.db import tables as t
+from threadline.domain.access import Principal
+from threadline.domain.channels import Channel
+from threadline.domain.errors import DomainError
+from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.offers import (
+    InvalidOffer,
+    OfferStatus,
+    check_status_change,
+    parse_currency,
+    parse_price,
+)
+from threadline.services.lookups import get_scoped, get_visible_conversation
+from threadline.services.unit_of_work import UnitOfWork
+from threadline.services.views import offer_view
+
+
+@dataclass(frozen=True, slots=True)
+class NewOffer:
+    product: str
+    price: str
+    currency: str
+    valid_until: datetime | None = None
+    channel: Channel | None = None
+    conversation_id: int | None = None
+
+
+async def list_offers(
+    session: AsyncSession, principal: Principal, customer_id: int
+) -> list[t.Offer]:
+    await get_scoped(session, t.Customer, principal.workspace_id, customer_id)
+    rows = await session.execute(
+        select(t.Offer)
+        .where(t.Offer.workspace_id == principal.workspace_id, t.Offer.customer_id == customer_id)
+        .order_by(t.Offer.created_at.desc(), t.Offer.id.desc())
+    )
+    return list(rows.scalars())
+
+
+async def record_offer(
+    uow: UnitOfWork, principal: Principal, customer_id: int, offer: NewOffer
+) -> t.Offer:
+    session = uow.session
+    now = uow.clock.now()
+    customer = await get_scoped(session, t.Customer, principal.workspace_id, customer_id)
+    if offer.conversation_id is not None:
+        conversation = await get_visible_conversation(session, principal, offer.conversation_id)
+        if conversation.customer_id != customer.id:
+            raise DomainError(
+                f"conversation {conversation.id} is not a conversation of customer {customer.id}"
+            )
+    if offer.valid_until is not None and offer.valid_until <= now:
+        raise InvalidOffer("valid_until must be in the future")
+    if not offer.product.strip():
+        raise InvalidOffer("an offer needs a product")
+    row = t.Offer(
+        workspace_id=principal.workspace_id,
+        customer_id=customer.id,
+        conversation_id=offer.conversation_id,
+        agent_id=principal.agent_id,
+        product=offer.product.strip(),
+        price=parse_price(offer.price),
+        currency=parse_currency(offer.currency),
+        channel=offer.channel.value if offer.channel else None,
+        valid_until=offer.valid_until,
+        status=OfferStatus.PROPOSED.value,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    uow.emit(
+        principal.workspace_id,
+        # Not tied to the conversation, so every agent learns of it whatever they may see.
+        DomainEvent(EventType.OFFER_RECORDED, {"offer": offer_view(row)}),
+    )
+    return row
+
+
+async def change_offer_status(
+    uow: UnitOfWork, principal: Principal, offer_id: int, status: OfferStatus
+) -> t.Offer:
+    offer = await get_scoped(uow.session, t.Offer, principal.workspace_id, offer_id, lock=True)
+    check_status_change(OfferStatus(offer.status), status)
+    if offer.status != status.value:
+        offer.status = status.value
+        await uow.session.flush()
+        uow.emit(
+            principal.workspace_id,
+            DomainEvent(EventType.OFFER_UPDATED, {"offer": offer_view(offer)}),
+        )
+    return offer

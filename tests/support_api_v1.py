@@ -1,0 +1,76 @@
+"""Helpers shared by the API v1 record, admin, isolation and bad-input tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from tests.conftest import WorkspaceFixture
+from threadline.adapters.db import tables as t
+from threadline.bootstrap import Runtime
+
+
+async def post_inbound(
+    client: httpx.AsyncClient,
+    ws: WorkspaceFixture,
+    value: str = "+48601234567",
+    text: str = "Hello",
+    channel: str = "sms",
+    kind: str = "phone",
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/inbound/messages",
+        headers={"X-API-Key": ws.api_key},
+        json={
+            "inbox_id": ws.inboxes[channel],
+            "channel": channel,
+            "sender": {"kind": kind, "value": value},
+            "text": text,
+        },
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def event_types(runtime: Runtime, workspace_id: int) -> list[str]:
+    async with runtime.sessionmaker() as session:
+        rows = await session.execute(
+            select(t.Event.type).where(t.Event.workspace_id == workspace_id).order_by(t.Event.seq)
+        )
+        return list(rows.scalars())
+
+
+async def events_of(runtime: Runtime, workspace_id: int, event_type: str) -> list[dict[str, Any]]:
+    async with runtime.sessionmaker() as session:
+        rows = await session.execute(
+            select(t.Event.payload)
+            .where(t.Event.workspace_id == workspace_id, t.Event.type == event_type)
+            .order_by(t.Event.seq)
+        )
+        return list(rows.scalars())
+
+
+async def row_counts(runtime: Runtime) -> dict[str, int]:
+    """How many rows the tables a bad request could have written to hold."""
+    counted = (t.Customer, t.Identity, t.Conversation, t.Message, t.Event, t.Note, t.Offer, t.Task)
+    async with runtime.sessionmaker() as session:
+        return {
+            model.__tablename__: (
+                await session.execute(select(func.count()).select_from(model))
+            ).scalar_one()
+            for model in counted
+        }
+
+
+def assert_problem(response: httpx.Response, status: int, *words: str) -> dict[str, Any]:
+    """A problem+json answer with the given status whose detail mentions each word."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem: dict[str, Any] = response.json()
+    assert problem["status"] == status
+    for word in words:
+        assert word.lower() in problem["detail"].lower(), problem
+    return problem
