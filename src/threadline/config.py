@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DATA_DIR = Path.home() / ".threadline"
+
 
 def _default_database_url() -> str:
-    data_dir = Path.home() / ".threadline"
-    return f"sqlite+aiosqlite:///{data_dir / 'threadline.db'}"
+    return f"sqlite+aiosqlite:///{DATA_DIR / 'threadline.db'}"
+
+
+def _local_secret_key() -> str:
+    """A random key kept beside the embedded database, so a laptop install never signs
+    tokens with a key everybody knows. Several processes or machines must share one key:
+    set THREADLINE_SECRET_KEY there."""
+    path = DATA_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key
 
 
 class Settings(BaseSettings):
@@ -21,7 +37,7 @@ class Settings(BaseSettings):
     # Empty means in-process pub/sub (one process); a redis:// URL fans events out
     # to every API process.
     redis_url: str = ""
-    secret_key: str = "change-me-in-production-threadline-dev-key"
+    secret_key: str = Field(default_factory=_local_secret_key, repr=False)
     token_ttl_seconds: int = 12 * 3600
     max_body_bytes: int = 1_000_000
     outbound_max_attempts: int = 5

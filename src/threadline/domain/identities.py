@@ -26,7 +26,8 @@ def normalise_email(raw: str) -> str:
     if not candidate:
         raise InvalidIdentity("email address is empty")
     try:
-        # Intranet domains (company.local) are real addresses for agents and staff.
+        # Intranet domains (mail@intranet, corp.internal) are real addresses of agents and
+        # staff; the reserved special-use names (.test, .local, .invalid) are still refused.
         checked = validate_email(candidate, check_deliverability=False, globally_deliverable=False)
     except EmailNotValidError as exc:
         raise InvalidIdentity(f"invalid email address {candidate!r}: {exc}") from exc

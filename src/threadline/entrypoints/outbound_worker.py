@@ -18,7 +18,7 @@ import structlog
 from threadline.adapters.channels.api_channel import ApiChannelAdapter
 from threadline.adapters.channels.base import OutboundAdapters
 from threadline.bootstrap import Runtime, build_runtime
-from threadline.config import Settings, get_settings
+from threadline.config import Settings
 from threadline.domain.channels import Channel
 from threadline.services.outbound_delivery import DeliveryPolicy, DeliveryReport, deliver_due
 
@@ -106,8 +106,12 @@ async def _serve(settings: Settings) -> None:
 
 
 def main(settings: Settings | None = None) -> None:
-    """Run one outbound worker until SIGTERM or Ctrl-C."""
-    asyncio.run(_serve(settings or get_settings()))
+    """Run one outbound worker until SIGTERM or Ctrl-C.
+
+    Settings are read afresh, so THREADLINE_* variables set by a launcher just before
+    (the CLI's --database-url) are honoured even if settings were cached earlier.
+    """
+    asyncio.run(_serve(settings or Settings()))
 
 
 if __name__ == "__main__":

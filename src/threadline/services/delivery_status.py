@@ -8,7 +8,7 @@ from threadline.domain.errors import DomainError
 from threadline.domain.events import DomainEvent, EventType
 from threadline.services.lookups import get_scoped
 from threadline.services.unit_of_work import UnitOfWork
-from threadline.services.views import message_view
+from threadline.services.views import conversation_scope, message_view
 
 # A report never moves a message backwards: a late "sent" after "read" is ignored.
 _RANK = {
@@ -33,11 +33,14 @@ async def report_delivery_status(
     message.delivery_status = new.value
     if new is DeliveryStatus.FAILED:
         message.failure_reason = reason or "the channel reported a failure without a reason"
+    conversation = await get_scoped(
+        uow.session, t.Conversation, workspace_id, message.conversation_id
+    )
     uow.emit(
         workspace_id,
         DomainEvent(
             EventType.MESSAGE_UPDATED,
-            {"message": message_view(message)},
+            {"message": message_view(message), "conversation": conversation_scope(conversation)},
             conversation_id=message.conversation_id,
         ),
     )

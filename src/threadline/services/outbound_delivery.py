@@ -34,7 +34,7 @@ from threadline.domain.channels import Channel
 from threadline.domain.conversations import DeliveryStatus
 from threadline.domain.events import DomainEvent, EventType
 from threadline.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from threadline.services.views import message_view
+from threadline.services.views import conversation_scope, message_view
 
 log = structlog.get_logger(__name__)
 
@@ -187,13 +187,13 @@ async def _record_outcome(
                     "delivery_attempts": job.attempts,
                     "last_delivery_error": result.reason,
                 }
-                _emit_updated(uow, message)
+                await _emit_updated(uow, message)
             report.retrying += 1
         else:
             reason = result.reason if not isinstance(result, Sent) else ""
             if isinstance(result, RetryableFailure):
                 reason = f"gave up after {job.attempts} attempts; last error: {reason}"
-            _mark_failed(uow, row, message, reason, now)
+            await _mark_failed(uow, row, message, reason, now)
             report.failed += 1
             report.failures.append(reason)
         await uow.commit()
@@ -223,7 +223,7 @@ async def _mark_sent(
     if message.delivery_status == DeliveryStatus.QUEUED.value:
         message.delivery_status = DeliveryStatus.SENT.value
     message.failure_reason = None
-    _emit_updated(uow, message)
+    await _emit_updated(uow, message)
 
 
 async def _provider_id_is_free(uow: UnitOfWork, message: t.Message, provider_id: str) -> bool:
@@ -239,7 +239,7 @@ async def _provider_id_is_free(uow: UnitOfWork, message: t.Message, provider_id:
     return clash.first() is None
 
 
-def _mark_failed(
+async def _mark_failed(
     uow: UnitOfWork, row: t.OutboundJob, message: t.Message | None, reason: str, now: datetime
 ) -> None:
     row.status = "failed"
@@ -250,15 +250,18 @@ def _mark_failed(
         return
     message.delivery_status = DeliveryStatus.FAILED.value
     message.failure_reason = reason
-    _emit_updated(uow, message)
+    await _emit_updated(uow, message)
 
 
-def _emit_updated(uow: UnitOfWork, message: t.Message) -> None:
+async def _emit_updated(uow: UnitOfWork, message: t.Message) -> None:
+    # The conversation's scope lets the event stream show it only to agents who may see it.
+    conversation = await uow.session.get(t.Conversation, message.conversation_id)
+    scope = conversation_scope(conversation) if conversation is not None else None
     uow.emit(
         message.workspace_id,
         DomainEvent(
             EventType.MESSAGE_UPDATED,
-            {"message": message_view(message)},
+            {"message": message_view(message), "conversation": scope},
             conversation_id=message.conversation_id,
         ),
     )

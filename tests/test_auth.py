@@ -1,0 +1,64 @@
+"""Signing in: argon2 passwords, tokens that expire, keys that can be forged by nobody."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import jwt
+import pytest
+
+from tests.conftest import PASSWORD, WorkspaceFixture, login
+from threadline.adapters.clock import ManualClock
+from threadline.bootstrap import Runtime
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_wrong_password_and_unknown_email_are_refused_alike(
+    client: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    for email, password in [
+        (f"agent@{workspace.slug}.example.com", "not the password"),
+        (f"nobody@{workspace.slug}.example.com", PASSWORD),
+    ]:
+        response = await client.post(
+            "/api/v1/auth/login",
+            json={"workspace": workspace.slug, "email": email, "password": password},
+        )
+        assert response.status_code == 401
+        assert response.json()["detail"] == "unknown workspace, email or password"
+
+
+async def test_token_works_until_its_lifetime_ends(
+    client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
+) -> None:
+    headers = await login(client, workspace.slug, "agent")
+    me = await client.get("/api/v1/auth/me", headers=headers)
+    assert me.status_code == 200
+    assert me.json()["agent_id"] == workspace.agent_id
+    assert me.json()["role"] == "agent"
+
+    clock.advance(timedelta(seconds=runtime.settings.token_ttl_seconds + 1))
+    expired = await client.get("/api/v1/auth/me", headers=headers)
+    assert expired.status_code == 401
+    assert "expired" in expired.json()["detail"]
+
+
+async def test_a_token_signed_with_another_key_is_refused(
+    client: httpx.AsyncClient, workspace: WorkspaceFixture, clock: ManualClock
+) -> None:
+    now = int(clock.now().timestamp())
+    forged = jwt.encode(
+        {"sub": str(workspace.admin_id), "ws": workspace.id, "iat": now, "exp": now + 600},
+        "a key the attacker guessed, long enough to look real",
+        algorithm="HS256",
+    )
+    response = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401
+
+
+async def test_requests_without_credentials_are_refused(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/customers")
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
