@@ -104,3 +104,27 @@ async def test_after_resolve_and_reopen_window_a_new_conversation_starts(
     later = await post_inbound(client, workspace, "sms", "phone", "+48601234567", "New matter")
     assert later["conversation_id"] != first["conversation_id"]
     assert later["customer_id"] == first["customer_id"]
+
+
+async def test_an_auto_reply_is_recorded_but_does_not_reopen_or_change_the_reply_channel(
+    client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
+) -> None:
+    first = await post_inbound(client, workspace, "sms", "phone", "+48601234567", "Where is it?")
+    async with runtime.sessionmaker() as session, session.begin():
+        conversation = await session.get(t.Conversation, first["conversation_id"])
+        assert conversation is not None
+        conversation.status = "resolved"
+        conversation.resolved_at = clock.now()
+
+    clock.advance(timedelta(minutes=5))
+    auto = await post_inbound(
+        client, workspace, "email", "phone", "+48601234567", "I am out of office", automated=True
+    )
+    assert auto["conversation_id"] == first["conversation_id"]
+    async with runtime.sessionmaker() as session:
+        conversation = await session.get(t.Conversation, first["conversation_id"])
+        assert conversation is not None
+        assert conversation.status == "resolved"
+        assert conversation.last_inbound_channel == "sms"
+        message = await session.get(t.Message, auto["message_id"])
+        assert message is not None and message.meta["automated"] is True

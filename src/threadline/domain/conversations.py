@@ -93,6 +93,15 @@ def place_inbound_message(
     return PlacementDecision(Placement.NEW, None)
 
 
+def place_automated_message(conversations: list[ConversationSummary]) -> PlacementDecision:
+    """An automated message joins the customer's latest matter as it is, whatever its status;
+    only a customer with no matter at all gets a new (already resolved) one to hold it."""
+    if not conversations:
+        return PlacementDecision(Placement.NEW, None)
+    latest = max(conversations, key=lambda c: (c.last_activity_at, c.id))
+    return PlacementDecision(Placement.JOIN, latest.id)
+
+
 def _within_window(conversation: ConversationSummary, now: datetime, window: timedelta) -> bool:
     resolved_at = conversation.resolved_at or conversation.last_activity_at
     return now - resolved_at <= window

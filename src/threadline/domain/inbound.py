@@ -31,4 +31,7 @@ class InboundMessage:
     # Further addresses the sender gave (a form with email and phone), attached when new.
     other_identities: tuple[SenderIdentity, ...] = ()
     call: dict[str, Any] | None = None
+    # Auto-replies, out-of-office notices and bounces: recorded on the customer's matter, but
+    # they never re-open it, re-route it or count as the customer writing (SLA clocks).
+    automated: bool = False
     meta: dict[str, Any] = field(default_factory=dict)

@@ -17,6 +17,8 @@ from threadline.domain.conversations import (
     DeliveryStatus,
     Direction,
     Placement,
+    PlacementDecision,
+    place_automated_message,
     place_inbound_message,
 )
 from threadline.domain.errors import DomainError, InvalidIdentity
@@ -139,19 +141,29 @@ async def _receive_once(
         .all()
     )
     threaded = await _threaded_conversation(session, workspace_id, customer.id, inbound)
-    decision = place_inbound_message(
-        [_summary(c) for c in candidates],
-        now=now,
-        reopen_window=timedelta(seconds=workspace.reopen_window_seconds),
-        threaded_conversation=_summary(threaded) if threaded is not None else None,
-    )
+    if inbound.automated:
+        decision = (
+            PlacementDecision(Placement.JOIN, threaded.id)
+            if threaded is not None
+            else place_automated_message([_summary(c) for c in candidates])
+        )
+    else:
+        decision = place_inbound_message(
+            [_summary(c) for c in candidates],
+            now=now,
+            reopen_window=timedelta(seconds=workspace.reopen_window_seconds),
+            threaded_conversation=_summary(threaded) if threaded is not None else None,
+        )
 
     if decision.placement is Placement.NEW:
         conversation = t.Conversation(
             workspace_id=workspace_id,
             customer_id=customer.id,
             subject=inbound.subject,
-            status=ConversationStatus.OPEN.value,
+            status=(
+                ConversationStatus.RESOLVED if inbound.automated else ConversationStatus.OPEN
+            ).value,
+            resolved_at=now if inbound.automated else None,
             priority="normal",
             team_id=inbox.team_id,
             attributes={},
@@ -167,12 +179,13 @@ async def _receive_once(
             conversation.resolved_at = None
             conversation.wrap_up_code = None
             conversation.wrap_up_summary = None
-        elif conversation.status != ConversationStatus.OPEN.value:
+        elif conversation.status != ConversationStatus.OPEN.value and not inbound.automated:
             # The customer wrote back: a pending or snoozed matter needs an agent again.
             conversation.status = ConversationStatus.OPEN.value
-    conversation.last_inbound_channel = channel.value
-    conversation.last_inbound_inbox_id = inbox.id
-    conversation.last_inbound_at = now
+    if not inbound.automated:
+        conversation.last_inbound_channel = channel.value
+        conversation.last_inbound_inbox_id = inbox.id
+        conversation.last_inbound_at = now
     conversation.last_message_at = now
     if conversation.subject is None and inbound.subject:
         conversation.subject = inbound.subject
@@ -190,7 +203,7 @@ async def _receive_once(
         provider_message_id=inbound.provider_message_id,
         delivery_status=DeliveryStatus.RECEIVED.value,
         call=inbound.call,
-        meta=dict(inbound.meta),
+        meta={**inbound.meta, **({"automated": True} if inbound.automated else {})},
         created_at=now,
     )
     session.add(message)

@@ -8,7 +8,7 @@ only repeat them.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -16,7 +16,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from threadline.adapters.db.tables import Event, Workspace
-from threadline.domain.events import DomainEvent
+from threadline.domain.events import DomainEvent, EventType
+from threadline.services.event_handlers import Handler, collect_handlers
 
 
 class ClockLike(Protocol):
@@ -34,6 +35,7 @@ class UnitOfWorkFactory:
     clock: ClockLike
     publish: Publish
     on_outbound_queued: Callable[[], None] = lambda: None
+    handlers: dict[EventType, list[Handler]] = field(default_factory=collect_handlers)
 
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self)
@@ -81,6 +83,7 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         session = self.session
+        await self._run_handlers()
         written = await self._write_events(session)
         await session.commit()
         self._events = []
@@ -89,6 +92,15 @@ class UnitOfWork:
         if self.outbound_queued:
             self.outbound_queued = False
             self.factory.on_outbound_queued()
+
+    async def _run_handlers(self) -> None:
+        handled = 0
+        # Handlers may emit more events; the list grows while we walk it.
+        while handled < len(self._events):
+            workspace_id, event = self._events[handled]
+            handled += 1
+            for handler in self.factory.handlers.get(event.type, ()):
+                await handler(self, workspace_id, event)
 
     async def _write_events(self, session: AsyncSession) -> dict[int, list[dict[str, Any]]]:
         by_workspace: dict[int, list[DomainEvent]] = {}

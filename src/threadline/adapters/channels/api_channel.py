@@ -14,12 +14,15 @@ from typing import Any
 import httpx
 
 from threadline.adapters.channels.base import (
+    OutboundAdapter,
     OutboundEnvelope,
     PermanentFailure,
     RetryableFailure,
     SendResult,
     Sent,
 )
+from threadline.config import Settings
+from threadline.domain.channels import Channel
 
 EVENT_NAME = "message.created"
 SIGNATURE_VERSION = "v1"
@@ -149,3 +152,10 @@ def _provider_id(response: httpx.Response) -> str | None:
         if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
             return str(value)[:300]
     return None
+
+
+def outbound_adapters(
+    settings: Settings, client: httpx.AsyncClient | None
+) -> dict[Channel, OutboundAdapter]:
+    """Registers this adapter with the outbound worker (see entrypoints/outbound_worker.py)."""
+    return {Channel.API: ApiChannelAdapter(settings.outbound_timeout_seconds, client=client)}

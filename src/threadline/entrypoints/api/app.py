@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,7 +16,8 @@ from threadline.config import Settings, get_settings
 from threadline.entrypoints.api.body_limit import BodySizeLimit
 from threadline.entrypoints.api.problems import install_problem_handlers
 
-# Each module under routers/ exposes `router`; listed here so the order in the docs is stable.
+# Each module under entrypoints/api/routers/ and entrypoints/webhooks/ exposes `router`.
+# These come first so the API docs open with them; the rest follow by name.
 ROUTER_MODULES = [
     "auth",
     "inbound",
@@ -32,6 +34,20 @@ ROUTER_MODULES = [
     "merges",
     "events",
 ]
+
+
+ROUTER_PACKAGES = ["threadline.entrypoints.api.routers", "threadline.entrypoints.webhooks"]
+
+
+def discover_router_modules() -> list[str]:
+    """Adding an endpoint module is adding a file: nothing else needs editing."""
+    found: list[str] = []
+    for package_name in ROUTER_PACKAGES:
+        package = importlib.import_module(package_name)
+        names = sorted(info.name for info in pkgutil.iter_modules(package.__path__))
+        names.sort(key=lambda n: ROUTER_MODULES.index(n) if n in ROUTER_MODULES else 999)
+        found.extend(f"{package_name}.{n}" for n in names if not n.startswith("_"))
+    return found
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -63,14 +79,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if runtime is not None:
         app.state.runtime = runtime
     install_problem_handlers(app)
-    for name in ROUTER_MODULES:
-        try:
-            module = importlib.import_module(f"threadline.entrypoints.api.routers.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"threadline.entrypoints.api.routers.{name}":
-                raise
-            continue
-        app.include_router(module.router)
+    for module_name in discover_router_modules():
+        app.include_router(importlib.import_module(module_name).router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -43,6 +43,10 @@ class InboundBody(StrictBody):
     attachments: list[AttachmentBody] = Field(default_factory=list, max_length=20)
     call: dict[str, Any] | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
+    automated: bool = Field(
+        default=False,
+        description="An auto-reply or notice: recorded, but it never re-opens the conversation",
+    )
 
 
 @router.post("/messages", status_code=status.HTTP_201_CREATED)
@@ -66,6 +70,7 @@ async def post_inbound_message(
             attachments=tuple(a.model_dump(exclude_none=True) for a in body.attachments),
             call=body.call,
             meta=body.meta,
+            automated=body.automated,
         ),
     )
     return {
