@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     outbound_lease_seconds: float = 60.0
     run_outbound_worker: bool = True
     log_level: str = "INFO"
+    # Where received attachments are kept, by content hash; empty means beside the database.
+    attachments_dir: str = ""
+    max_attachment_bytes: int = 25 * 1024 * 1024
 
 
 @lru_cache(maxsize=1)
