@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
 from threadline import __version__
 from threadline.bootstrap import Runtime, build_runtime
@@ -81,6 +82,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_problem_handlers(app)
     for module_name in discover_router_modules():
         app.include_router(importlib.import_module(module_name).router)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        # The agent workspace UI is a later issue; until then the API docs are the front door.
+        return RedirectResponse("/docs")
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""Routing rules: who may take which work, and who should."""

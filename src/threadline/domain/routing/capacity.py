@@ -1,0 +1,62 @@
+"""Agent capacity: one load budget shared across channels, plus per-channel limits.
+
+E.g. a budget of 100 where a chat costs 25, an email 20 and a call 100 allows three chats and
+one email at once, or one call and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from threadline.domain.channels import Channel
+
+DEFAULT_BUDGET = 100
+DEFAULT_COSTS: Mapping[Channel, int] = {
+    Channel.VOICE: 100,
+    Channel.WEB_CHAT: 25,
+    Channel.WHATSAPP: 25,
+    Channel.MESSENGER: 25,
+    Channel.TELEGRAM: 25,
+    Channel.SMS: 20,
+    Channel.EMAIL: 20,
+    Channel.FORM: 20,
+    Channel.API: 20,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    budget: int = DEFAULT_BUDGET
+    costs: Mapping[Channel, int] = field(default_factory=lambda: dict(DEFAULT_COSTS))
+    # At most this many conversations of a channel at once, whatever the budget says.
+    channel_limits: Mapping[Channel, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> Capacity:
+        """From an agent's (or team's) stored capacity settings; unknown keys are ignored."""
+        costs = dict(DEFAULT_COSTS)
+        costs.update({Channel(k): int(v) for k, v in dict(settings.get("costs", {})).items()})
+        limits = {Channel(k): int(v) for k, v in dict(settings.get("channel_limits", {})).items()}
+        return cls(
+            budget=int(settings.get("budget", DEFAULT_BUDGET)), costs=costs, channel_limits=limits
+        )
+
+    def cost(self, channel: Channel) -> int:
+        return self.costs.get(channel, DEFAULT_COSTS.get(channel, 20))
+
+    def load(self, open_work: Mapping[Channel, int]) -> int:
+        return sum(self.cost(channel) * count for channel, count in open_work.items())
+
+    def can_take(self, open_work: Mapping[Channel, int], channel: Channel) -> bool:
+        limit = self.channel_limits.get(channel)
+        if limit is not None and open_work.get(channel, 0) >= limit:
+            return False
+        return self.load(open_work) + self.cost(channel) <= self.budget
+
+    def free_share(self, open_work: Mapping[Channel, int]) -> float:
+        """How much of the budget is free, 0..1; used to prefer the less busy agent."""
+        if self.budget <= 0:
+            return 0.0
+        return max(0.0, 1.0 - self.load(open_work) / self.budget)
