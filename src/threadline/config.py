@@ -49,6 +49,35 @@ class Settings(BaseSettings):
     # Where received attachments are kept, by content hash; empty means beside the database.
     attachments_dir: str = ""
     max_attachment_bytes: int = 25 * 1024 * 1024
+    # Meta Graph API (WhatsApp Cloud API, Messenger): sends and media downloads go here.
+    meta_graph_base: str = "https://graph.facebook.com"
+    meta_graph_version: str = "v21.0"
+    # Provider webhooks (Twilio) sign the public URL they call; behind a proxy that rewrites
+    # it, set this to the externally visible base (https://support.example.com).
+    public_base_url: str = ""
+    # Only behind a proxy we control may X-Forwarded-Proto/Host stand for the public URL.
+    trust_forwarded_headers: bool = False
+    twilio_api_base: str = "https://api.twilio.com"
+
+    # Telegram Bot API; point at a self-hosted Bot API server or a local fake in tests.
+    telegram_api_base: str = "https://api.telegram.org"
+
+    # Outbound email: the SMTP relay used by email inboxes without their own smtp_host.
+    smtp_relay_host: str = ""
+    smtp_relay_port: int = 587
+    smtp_relay_username: str = ""
+    smtp_relay_password: str = Field(default="", repr=False)
+    smtp_relay_starttls: bool = True
+    smtp_timeout_seconds: float = 30.0
+    # IMAP polling of email inboxes with imap_host set (runs in `serve` and `worker`).
+    imap_poll_enabled: bool = True
+    imap_poll_interval_seconds: float = 60.0
+    # Inbound SMTP (MX or forwarding target) for email inboxes; `serve` starts it when enabled.
+    smtp_enabled: bool = False
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    # Whole-message limit announced in EHLO SIZE; larger mail is refused with 552.
+    smtp_max_message_bytes: int = 40 * 1024 * 1024
 
 
 @lru_cache(maxsize=1)

@@ -28,6 +28,9 @@ class InboundMessage:
     provider_message_id: str | None = None
     # Provider ids of earlier messages this one answers (email In-Reply-To / References).
     thread_refs: tuple[str, ...] = ()
+    # A conversation the channel names directly (an email sent to a per-conversation reply
+    # address). Treated like a thread reference: it wins if it is this customer's.
+    thread_conversation_id: int | None = None
     # Further addresses the sender gave (a form with email and phone), attached when new.
     other_identities: tuple[SenderIdentity, ...] = ()
     call: dict[str, Any] | None = None

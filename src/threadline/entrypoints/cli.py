@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import inspect
 import logging
 import os
 import sys
@@ -259,22 +258,31 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     from threadline.entrypoints.api.app import create_app
 
     console.print(f"Threadline is listening on [bold]http://{host}:{port}[/bold]")
+    if settings.smtp_enabled:
+        # Started with the app's background workers (entrypoints/api/app.py).
+        console.print(f"Inbound SMTP on [bold]{settings.smtp_host}:{settings.smtp_port}[/bold]")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
 @app.command()
 def worker(database_url: DatabaseUrlOption = None) -> None:
-    """Run the outbound worker on its own (for scaling out with PostgreSQL)."""
-    load_settings(database_url)
+    """Run the outbound and timer workers on their own (for scaling out with PostgreSQL)."""
+    settings = load_settings(database_url)
     try:
-        module = importlib.import_module("threadline.entrypoints.outbound_worker")
+        importlib.import_module("threadline.entrypoints.outbound_worker")
     except ModuleNotFoundError as exc:
         if exc.name != "threadline.entrypoints.outbound_worker":
             raise
         raise _fail("this build has no outbound worker") from exc
-    outcome = module.main()
-    if inspect.iscoroutine(outcome):
-        asyncio.run(outcome)
+    # The timer worker (SLA deadlines, follow-ups) runs beside it on the same runtime.
+    from threadline.entrypoints.timer_worker import main as run_workers
+
+    if settings.imap_poll_enabled:
+        # IMAP mailboxes are polled beside them, on a loop and connections of their own.
+        from threadline.entrypoints.imap_worker import start_in_background
+
+        start_in_background(settings)
+    run_workers(with_outbound=True)
 
 
 @app.command()

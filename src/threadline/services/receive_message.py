@@ -26,6 +26,7 @@ from threadline.domain.events import DomainEvent, EventType
 from threadline.domain.identities import IdentityKey, normalise_identity
 from threadline.domain.inbound import InboundMessage
 from threadline.services.conversation_channels import record_channel
+from threadline.services.csat_answers import mark_survey_answer
 from threadline.services.customers_resolve import resolve_customer
 from threadline.services.lookups import get_scoped, get_workspace
 from threadline.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -128,6 +129,8 @@ async def _receive_once(
 
     now = uow.clock.now()
     channel = inbound.channel or Channel(inbox.channel)
+    # "5" in reply to a satisfaction survey answers it; it is not the customer re-opening.
+    inbound = await mark_survey_answer(session, workspace_id, customer.id, channel, inbound, now)
     candidates = (
         (
             await session.execute(
@@ -255,6 +258,18 @@ async def _threaded_conversation(
 ) -> t.Conversation | None:
     """The conversation a channel thread points to, if it is this customer's."""
 
+    if inbound.thread_conversation_id is not None:
+        named = (
+            await session.execute(
+                select(t.Conversation).where(
+                    t.Conversation.id == inbound.thread_conversation_id,
+                    t.Conversation.workspace_id == workspace_id,
+                    t.Conversation.customer_id == customer_id,
+                )
+            )
+        ).scalar_one_or_none()
+        if named is not None:
+            return named
     if not inbound.thread_refs:
         return None
     return (

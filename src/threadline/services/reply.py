@@ -20,6 +20,7 @@ from threadline.domain.errors import ChannelNotAllowed, DomainError
 from threadline.domain.events import DomainEvent, EventType
 from threadline.services.conversation_channels import record_channel
 from threadline.services.lookups import get_scoped, get_visible_conversation
+from threadline.services.reply_rules import ReplyTemplate, check_reply_allowed, window_for
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import conversation_scope, conversation_view, message_view
 
@@ -32,6 +33,8 @@ class ReplyRequest:
     text: str
     channel: Channel | None = None
     inbox_id: int | None = None
+    # An approved WhatsApp template; the only thing WhatsApp takes outside the 24-hour window.
+    template: ReplyTemplate | None = None
 
 
 async def reply(uow: UnitOfWork, principal: Principal, request: ReplyRequest) -> t.Message:
@@ -70,8 +73,11 @@ async def reply(uow: UnitOfWork, principal: Principal, request: ReplyRequest) ->
         )
     inbox = await _pick_inbox(uow, ws, conversation, channel, request.inbox_id)
     recipient = next(i for i in identities if i.kind == IDENTITY_FOR_CHANNEL[channel].value)
-
     now = uow.clock.now()
+    # Messaging windows and templates are checked now, so the agent is told at once.
+    window = await window_for(session, ws, conversation.customer_id, channel, inbox, now)
+    check_reply_allowed(window, inbox, request.template)
+
     message = t.Message(
         workspace_id=ws,
         conversation_id=conversation.id,
@@ -84,7 +90,10 @@ async def reply(uow: UnitOfWork, principal: Principal, request: ReplyRequest) ->
         html=None,
         attachments=[],
         delivery_status=DeliveryStatus.QUEUED.value,
-        meta={"recipient": recipient.value},
+        meta={
+            "recipient": recipient.value,
+            **({"template": request.template.as_meta()} if request.template else {}),
+        },
         created_at=now,
     )
     session.add(message)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from threadline.adapters.db import tables as t
+from threadline.domain.tasks import TaskStatus, is_overdue
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -124,8 +125,9 @@ def offer_view(o: t.Offer) -> dict[str, Any]:
     }
 
 
-def task_view(k: t.Task) -> dict[str, Any]:
-    return {
+def task_view(k: t.Task, now: datetime | None = None) -> dict[str, Any]:
+    """With `now`, the view says whether the task is overdue (open and past due)."""
+    view: dict[str, Any] = {
         "id": k.id,
         "customer_id": k.customer_id,
         "conversation_id": k.conversation_id,
@@ -140,6 +142,13 @@ def task_view(k: t.Task) -> dict[str, Any]:
         "created_at": iso(k.created_at),
         "completed_at": iso(k.completed_at),
     }
+    if now is not None:
+        view["overdue"] = is_overdue(TaskStatus(k.status), k.due_at, now)
+    return view
+
+
+# Provider credentials kept in settings (a Meta access token) are never shown back either.
+WRITE_ONLY_SETTINGS = frozenset({"access_token"})
 
 
 def inbox_view(i: t.Inbox) -> dict[str, Any]:
@@ -149,7 +158,8 @@ def inbox_view(i: t.Inbox) -> dict[str, Any]:
         "name": i.name,
         "channel": i.channel,
         "address": i.address,
-        "settings": i.settings,
+        "settings": {k: v for k, v in i.settings.items() if k not in WRITE_ONLY_SETTINGS},
+        "write_only_settings_set": sorted(k for k in i.settings if k in WRITE_ONLY_SETTINGS),
         "has_secret": bool(i.secret),
         "team_id": i.team_id,
         "created_at": iso(i.created_at),

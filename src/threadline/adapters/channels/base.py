@@ -30,6 +30,14 @@ class OutboundEnvelope:
     inbox_settings: Mapping[str, Any] = field(default_factory=dict)
     # Kept out of repr so an envelope can be logged without leaking the signing secret.
     inbox_secret: str | None = field(default=None, repr=False)
+    # An approved template to send instead of free text (WhatsApp): name, language, parameters.
+    template: Mapping[str, Any] | None = None
+    # Email: the inbox's address and name (From), the conversation's subject, and the
+    # thread headers (In-Reply-To, References) that make the customer's client thread it.
+    from_address: str | None = None
+    inbox_name: str | None = None
+    subject: str | None = None
+    thread_headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

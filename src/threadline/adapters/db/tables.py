@@ -356,3 +356,186 @@ class OutboundJob(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+
+# --- Wrap-up codes and CSAT surveys (service levels, issue 5; migration 0004_wrapup) ---
+
+
+class WrapUpCode(Base):
+    """A classification an agent picks when resolving; workspace-wide when team_id is null."""
+
+    __tablename__ = "wrap_up_codes"
+    __table_args__ = (Index("ix_wrap_up_codes_ws_code", "workspace_id", "code"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class CsatSettings(Base):
+    """Per-workspace survey settings; a workspace without a row uses the defaults."""
+
+    __tablename__ = "csat_settings"
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    enabled: Mapped[bool] = mapped_column(default=True)
+    delay_seconds: Mapped[int] = mapped_column(Integer, default=30 * 60)
+    valid_seconds: Mapped[int] = mapped_column(Integer, default=7 * 24 * 3600)
+    # Where customers open survey links (https://support.example.com); per workspace, since
+    # a workspace may run behind its own domain.
+    link_base_url: Mapped[str | None] = mapped_column(String(300))
+
+
+class CsatSurvey(Base):
+    """One satisfaction survey for one resolution of a conversation, and its answer."""
+
+    __tablename__ = "csat_surveys"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), index=True
+    )
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    resolved_at: Mapped[datetime]
+    sent_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    score: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None]
+
+
+# --- Service levels (issue 5): durable timers, business calendars, SLA policies and clocks ---
+# Migration: 0003_sla.
+
+
+class Timer(Base):
+    """A durable "do this at that time", fired exactly once by any of the timer workers."""
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "key"),
+        Index("ix_timers_due", "status", "fire_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    kind: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(200))
+    fire_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # armed -> fired | cancelled (| failed after too many handler errors)
+    status: Mapped[str] = mapped_column(String(20), default="armed")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    fired_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class BusinessCalendarRow(Base):
+    """Working hours of a workspace: weekly ranges in a time zone, minus public holidays."""
+
+    __tablename__ = "business_calendars"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    # {"0": [["08:00", "16:00"]], ...}: ISO weekday numbers 0=Monday .. 6=Sunday.
+    weekly: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    holiday_country: Mapped[str | None] = mapped_column(String(2))
+    holiday_subdivision: Mapped[str | None] = mapped_column(String(10))
+    custom_holidays: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    always_open: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SlaPolicy(Base):
+    """Response and resolution targets for conversations matching its conditions."""
+
+    __tablename__ = "sla_policies"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # {"channel": [...], "priority": [...], "team_id": [...], "customer_label": [...],
+    #  "customer_tier": [...]}; empty means "any conversation" (a fallback policy).
+    conditions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    first_response_seconds: Mapped[int | None] = mapped_column(Integer)
+    next_response_seconds: Mapped[int | None] = mapped_column(Integer)
+    resolution_seconds: Mapped[int | None] = mapped_column(Integer)
+    # None means round the clock (24x7).
+    calendar_id: Mapped[int | None] = mapped_column(
+        ForeignKey("business_calendars.id", ondelete="SET NULL")
+    )
+    warning_ratio: Mapped[float] = mapped_column(default=0.8)
+    # {"warning": ["notify_supervisor"], "breach": ["notify_supervisor", "raise_priority"]}
+    escalation: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SlaClock(Base):
+    """One target running for one conversation; stopped clocks are the SLA measurements."""
+
+    __tablename__ = "sla_clocks"
+    __table_args__ = (Index("ix_sla_clocks_conversation_kind", "conversation_id", "kind"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    policy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sla_policies.id", ondelete="SET NULL")
+    )
+    calendar_id: Mapped[int | None] = mapped_column(
+        ForeignKey("business_calendars.id", ondelete="SET NULL"), index=True
+    )
+    target_seconds: Mapped[int] = mapped_column(Integer)
+    warning_ratio: Mapped[float] = mapped_column(default=0.8)
+    started_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    paused_at: Mapped[datetime | None]
+    # Working time spent paused (waiting on the customer); it pushes the deadline out.
+    paused_seconds: Mapped[float] = mapped_column(default=0.0)
+    stopped_at: Mapped[datetime | None]
+    warned_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+    met: Mapped[bool | None]
+    elapsed_seconds: Mapped[float | None]
+    working_seconds: Mapped[float | None]
+
+
+# --- IMAP polling cursors (channels, issue 3; migration 0002_imap) ---
+
+
+class MailboxCursor(Base):
+    """How far the IMAP poller has taken in one folder of one inbox's mailbox.
+
+    last_uid only moves past a message once it is stored (and flagged); a changed
+    UIDVALIDITY means the server renumbered the folder, and the cursor starts over.
+    """
+
+    __tablename__ = "mailbox_cursors"
+    __table_args__ = (UniqueConstraint("inbox_id", "folder"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    inbox_id: Mapped[int] = mapped_column(ForeignKey("inboxes.id", ondelete="CASCADE"))
+    folder: Mapped[str] = mapped_column(String(200))
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime]

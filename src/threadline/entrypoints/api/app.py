@@ -99,10 +99,24 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 async def start_background_workers(runtime: Runtime) -> list[asyncio.Task[None]]:
     """Workers that run inside the API process in the embedded mode."""
     tasks: list[asyncio.Task[None]] = []
+    if runtime.settings.smtp_enabled:
+        # Inbound mail for email inboxes (MX or forwarding target), on this event loop.
+        from threadline.entrypoints.smtp_server import run_smtp_server
+
+        tasks.append(asyncio.create_task(run_smtp_server(runtime)))
     if runtime.settings.run_outbound_worker:
         try:
             from threadline.entrypoints.outbound_worker import run_outbound_worker
         except ModuleNotFoundError:
             return tasks
         tasks.append(asyncio.create_task(run_outbound_worker(runtime)))
+        # The same switch: in-process background work (SLA timers, follow-ups) rides along.
+        from threadline.entrypoints.timer_worker import run_timer_worker
+
+        tasks.append(asyncio.create_task(run_timer_worker(runtime)))
+        if runtime.settings.imap_poll_enabled:
+            # Email inboxes with an IMAP mailbox configured (the loop idles while none is).
+            from threadline.adapters.email.imap_poller import run_imap_poller
+
+            tasks.append(asyncio.create_task(run_imap_poller(runtime)))
     return tasks

@@ -16,7 +16,9 @@ from threadline.services import conversations as actions
 from threadline.services import queries
 from threadline.services.internal_notes import add_internal_note
 from threadline.services.reply import MAX_REPLY_LENGTH, ReplyRequest, reply
+from threadline.services.reply_rules import ReplyTemplate
 from threadline.services.views import conversation_view, message_view
+from threadline.services.wrap_up_codes import MAX_SUMMARY_LENGTH, WrapUp
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 
@@ -24,8 +26,12 @@ Limit = Annotated[int | None, Query(ge=1, le=queries.MAX_PAGE)]
 
 
 class StatusBody(StrictBody):
+    """Resolving needs `wrap_up_code` (one of GET /api/v1/wrap-up-codes) and `summary`."""
+
     status: ConversationStatus
     snoozed_until: datetime | None = None
+    wrap_up_code: str | None = Field(default=None, max_length=100)
+    summary: str | None = Field(default=None, max_length=MAX_SUMMARY_LENGTH)
 
 
 class AssignBody(StrictBody):
@@ -43,10 +49,21 @@ class LabelsBody(StrictBody):
     labels: list[Annotated[str, Field(max_length=100)]] = Field(max_length=50)
 
 
+class TemplateBody(StrictBody):
+    """An approved WhatsApp template (see GET .../reply-options for the approved ones)."""
+
+    name: str = Field(min_length=1, max_length=512)
+    language: str = Field(min_length=2, max_length=20, examples=["en_US"])
+    parameters: list[Annotated[str, Field(max_length=1024)]] = Field(
+        default_factory=list, max_length=20
+    )
+
+
 class ReplyBody(StrictBody):
     text: str = Field(min_length=1, max_length=MAX_REPLY_LENGTH)
     channel: Channel | None = None
     inbox_id: int | None = None
+    template: TemplateBody | None = None
 
 
 class NoteBody(StrictBody):
@@ -110,8 +127,13 @@ async def post_status(
     conversation_id: int, body: StatusBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
+        wrap_up = (
+            WrapUp(body.wrap_up_code or "", body.summary or "")
+            if body.wrap_up_code is not None or body.summary is not None
+            else None
+        )
         state = await actions.change_status(
-            uow, principal, conversation_id, body.status, body.snoozed_until
+            uow, principal, conversation_id, body.status, body.snoozed_until, wrap_up
         )
         await uow.commit()
     return conversation_view(state.conversation, state.labels)
@@ -163,7 +185,19 @@ async def post_reply(
         message = await reply(
             uow,
             principal,
-            ReplyRequest(conversation_id, body.text, body.channel, body.inbox_id),
+            ReplyRequest(
+                conversation_id,
+                body.text,
+                body.channel,
+                body.inbox_id,
+                template=(
+                    ReplyTemplate(
+                        body.template.name, body.template.language, tuple(body.template.parameters)
+                    )
+                    if body.template
+                    else None
+                ),
+            ),
         )
         await uow.commit()
     return message_view(message)

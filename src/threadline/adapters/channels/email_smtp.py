@@ -1,0 +1,225 @@
+"""The email channel, outbound: an agent's reply leaves as a real mail through an SMTP relay.
+
+Each email inbox may name its own relay in its settings (smtp_host, smtp_port,
+smtp_username, smtp_password or the inbox secret, starttls, ssl); inboxes without one use
+the process-wide relay (THREADLINE_SMTP_RELAY_*). The mail carries its own Message-ID,
+the same on every attempt, which becomes the message's provider id, so the customer's
+reply (In-Reply-To / References) threads back to the conversation; Reply-To is the
+conversation's own reply address for clients that drop those headers.
+See docs/channels/email.md.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from typing import Any
+
+import aiosmtplib
+import httpx
+import nh3
+
+from threadline.adapters.channels.base import (
+    OutboundAdapter,
+    OutboundEnvelope,
+    PermanentFailure,
+    RetryableFailure,
+    SendResult,
+    Sent,
+)
+from threadline.adapters.email.addresses import reply_address, split_address
+from threadline.config import Settings
+from threadline.domain.channels import Channel
+
+# Mail from an inbox carries this header; inbound mail bearing it for one of our own
+# addresses is our own reply coming back round, and is dropped rather than answered.
+LOOP_HEADER = "X-Threadline-Loop"
+REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|odp)\s*:", re.IGNORECASE)
+REASON_CHARS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpRelay:
+    host: str
+    port: int
+    username: str | None
+    # Kept out of repr: a relay may be logged, its password never.
+    password: str | None = field(repr=False)
+    use_tls: bool
+    # True: STARTTLS required; False: never; None: when the server offers it.
+    start_tls: bool | None
+    timeout: float
+
+
+def relay_for(envelope: OutboundEnvelope, settings: Settings) -> SmtpRelay | None:
+    """The inbox's own relay when it names one, else the process-wide relay, else None."""
+    own = envelope.inbox_settings
+    host = _text(own.get("smtp_host"))
+    if host:
+        username = _text(own.get("smtp_username"))
+        password = _text(own.get("smtp_password")) or (envelope.inbox_secret if username else None)
+        use_tls = bool(own.get("ssl", False))
+        starttls = own.get("starttls")
+        return SmtpRelay(
+            host=host,
+            port=_port(own.get("smtp_port"), 465 if use_tls else 587),
+            username=username,
+            password=password,
+            use_tls=use_tls,
+            start_tls=None if starttls is None or use_tls else bool(starttls),
+            timeout=settings.smtp_timeout_seconds,
+        )
+    if settings.smtp_relay_host:
+        return SmtpRelay(
+            host=settings.smtp_relay_host,
+            port=settings.smtp_relay_port,
+            username=settings.smtp_relay_username or None,
+            password=settings.smtp_relay_password or None,
+            use_tls=False,
+            start_tls=settings.smtp_relay_starttls,
+            timeout=settings.smtp_timeout_seconds,
+        )
+    return None
+
+
+def outbound_message_id(envelope: OutboundEnvelope, domain: str) -> str:
+    """Stable across attempts: a retry after a lost answer repeats the same mail, which
+    the customer's client shows once, and the id we stored still matches what they got."""
+    local = re.sub(r"[^A-Za-z0-9.\-]", "", envelope.idempotency_key) or "reply"
+    return f"{local}.{envelope.message_id}@{domain}"
+
+
+def compose(envelope: OutboundEnvelope, message_id: str) -> EmailMessage:
+    """The reply as a MIME message: text/plain with a sanitised text/html alternative."""
+    if not envelope.from_address or not envelope.recipient:
+        raise ValueError("a reply needs a sender and a recipient address")
+    mail = EmailMessage()
+    display = _text(envelope.inbox_settings.get("display_name")) or envelope.inbox_name or ""
+    sender_name = f"{envelope.author_name} via {display}" if envelope.author_name else display
+    mail["From"] = (
+        formataddr((sender_name, envelope.from_address)) if sender_name else (envelope.from_address)
+    )
+    mail["To"] = envelope.recipient
+    if envelope.inbox_secret:
+        mail["Reply-To"] = reply_address(
+            envelope.from_address, envelope.conversation_id, envelope.inbox_secret
+        )
+    mail["Subject"] = reply_subject(envelope.subject, display)
+    mail["Date"] = format_datetime(envelope.created_at)
+    mail["Message-ID"] = f"<{message_id}>"
+    for name in ("In-Reply-To", "References"):
+        value = envelope.thread_headers.get(name)
+        if value:
+            mail[name] = value
+    mail[LOOP_HEADER] = envelope.from_address
+    mail.set_content(envelope.text)
+    mail.add_alternative(text_to_html(envelope.text), subtype="html")
+    return mail
+
+
+def reply_subject(subject: str | None, inbox_display: str) -> str:
+    if not subject or not subject.strip():
+        return f"Your conversation with {inbox_display}" if inbox_display else "Re:"
+    subject = " ".join(subject.split())
+    return subject if REPLY_PREFIX.match(subject) else f"Re: {subject}"
+
+
+def text_to_html(text: str) -> str:
+    """Paragraphs and line breaks of the agent's text, escaped, then sanitised by nh3."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    body = "".join(
+        "<p>" + "<br>".join(html.escape(line) for line in p.splitlines()) + "</p>"
+        for p in paragraphs
+    )
+    return f"<html><body>{nh3.clean(body)}</body></html>"
+
+
+class SmtpEmailAdapter:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def send(self, message: OutboundEnvelope) -> SendResult:
+        if not message.from_address or split_address(message.from_address) is None:
+            return PermanentFailure(
+                f"email inbox {message.inbox_id} has no address to send from; set its address"
+            )
+        if not message.recipient:
+            return PermanentFailure("the customer has no email address to send to")
+        relay = relay_for(message, self.settings)
+        if relay is None:
+            return PermanentFailure(
+                f"email inbox {message.inbox_id} has no SMTP relay: set smtp_host in its "
+                "settings or THREADLINE_SMTP_RELAY_HOST"
+            )
+        domain = message.from_address.rpartition("@")[2]
+        message_id = outbound_message_id(message, domain)
+        try:
+            mail = compose(message, message_id)
+        except (ValueError, TypeError) as exc:
+            return PermanentFailure(f"could not build the mail: {exc}"[:REASON_CHARS])
+        try:
+            await aiosmtplib.send(
+                mail,
+                sender=message.from_address,
+                recipients=[message.recipient],
+                hostname=relay.host,
+                port=relay.port,
+                username=relay.username,
+                password=relay.password,
+                use_tls=relay.use_tls,
+                start_tls=relay.start_tls,
+                timeout=relay.timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            return _refused(exc.recipients)
+        except aiosmtplib.SMTPResponseException as exc:
+            return _answered(exc.code, exc.message)
+        except (aiosmtplib.SMTPTimeoutError, TimeoutError):
+            return RetryableFailure(f"the SMTP relay {relay.host} did not answer in time")
+        except aiosmtplib.SMTPNotSupported as exc:
+            # E.g. STARTTLS or AUTH required by the settings but not offered: a set-up error.
+            return PermanentFailure(f"the SMTP relay {relay.host}: {exc}"[:REASON_CHARS])
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            # Connection refused or dropped, DNS failure: the relay may be back soon.
+            return RetryableFailure(
+                f"could not reach the SMTP relay {relay.host}:{relay.port}: "
+                f"{type(exc).__name__}: {exc}"[:REASON_CHARS]
+            )
+        return Sent(provider_message_id=message_id)
+
+
+def _answered(code: int, text: str) -> SendResult:
+    reason = f"the SMTP server answered {code} {' '.join(str(text).split())}"[:REASON_CHARS]
+    # 4xx: try again later (greylisting, full queue); 5xx: it will never accept this mail.
+    if 400 <= code < 500:
+        return RetryableFailure(reason)
+    return PermanentFailure(reason)
+
+
+def _refused(recipients: list[aiosmtplib.SMTPRecipientRefused]) -> SendResult:
+    if not recipients:
+        return RetryableFailure("the SMTP server refused the recipient")
+    refusal = recipients[0]
+    return _answered(refusal.code, f"{refusal.message} ({refusal.recipient})")
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _port(value: Any, default: int) -> int:
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        return default
+    return port if 0 < port < 65536 else default
+
+
+def outbound_adapters(
+    settings: Settings, client: httpx.AsyncClient | None
+) -> dict[Channel, OutboundAdapter]:
+    """Registers the email sender with the outbound worker (entrypoints/outbound_worker.py)."""
+    return {Channel.EMAIL: SmtpEmailAdapter(settings)}

@@ -1,0 +1,1 @@
+"""Email: parsing, threading addresses, automated-mail detection and inbound ingestion."""

@@ -1,0 +1,288 @@
+"""IMAP polling: mail that lands in an inbox's mailbox becomes messages, once each.
+
+Per email inbox whose settings name an imap_host (see docs/channels/email.md), one folder
+is read by UID. For every new message, in this order:
+1. it is fetched (BODY.PEEK, so fetching alone marks nothing) and stored through
+   ingest_raw_email, which returns only after the database committed;
+2. it is flagged \\Seen, or moved to imap_move_to when configured;
+3. the cursor (mailbox_cursors.last_uid) moves past it, in its own commit.
+A crash between any two steps repeats the later steps on the next poll and nothing else:
+storing the same Message-ID again is a no-op (receive_message is idempotent), flagging
+twice is harmless. A changed UIDVALIDITY means the server renumbered the folder: the
+cursor starts over and the idempotent store drops whatever was taken in before.
+
+imaplib is blocking, so each IMAP session runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import structlog
+from imap_tools import MailBox, MailBoxUnencrypted
+from imap_tools.mailbox import BaseMailBox
+from sqlalchemy import select
+
+from threadline.adapters.db import tables as t
+from threadline.adapters.email.ingest import ingest_raw_email
+from threadline.bootstrap import Runtime
+from threadline.domain.channels import Channel
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_FOLDER = "INBOX"
+# Messages taken per folder and round; the rest follow in the next round.
+DEFAULT_BATCH = 200
+IMAP_TIMEOUT_SECONDS = 30.0
+ERROR_PAUSE_SECONDS = 5.0
+_FETCHED_UID = re.compile(rb"UID (\d+)")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ImapAccount:
+    host: str
+    port: int
+    username: str
+    # Kept out of repr: an account may be logged, its password never.
+    password: str = field(repr=False)
+    ssl: bool
+    folder: str
+    move_to: str | None
+
+
+@dataclass
+class PollReport:
+    inbox_id: int
+    fetched: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: list[str] = field(default_factory=list)
+    uidvalidity_reset: bool = False
+    last_uid: int = 0
+
+
+def imap_account(inbox: t.Inbox) -> ImapAccount | None:
+    """The inbox's IMAP mailbox, or None when it has none configured."""
+    settings: dict[str, Any] = inbox.settings or {}
+    host = _text(settings.get("imap_host"))
+    username = _text(settings.get("imap_username"))
+    password = _text(settings.get("imap_password")) or inbox.secret
+    if inbox.channel != Channel.EMAIL.value or not host or not username or not password:
+        return None
+    use_ssl = bool(settings.get("imap_ssl", True))
+    return ImapAccount(
+        host=host,
+        port=_port(settings.get("imap_port"), 993 if use_ssl else 143),
+        username=username,
+        password=password,
+        ssl=use_ssl,
+        folder=_text(settings.get("imap_folder")) or DEFAULT_FOLDER,
+        move_to=_text(settings.get("imap_move_to")),
+    )
+
+
+class _Mailbox:
+    """One logged-in IMAP session on one folder; every method blocks (run it in a thread)."""
+
+    def __init__(self, account: ImapAccount) -> None:
+        self.account = account
+        box: BaseMailBox
+        if account.ssl:
+            box = MailBox(account.host, account.port, timeout=IMAP_TIMEOUT_SECONDS)
+        else:
+            box = MailBoxUnencrypted(account.host, account.port, timeout=IMAP_TIMEOUT_SECONDS)
+        self.box = box.login(account.username, account.password, initial_folder=None)
+        self.box.folder.set(account.folder)
+
+    def uidvalidity(self) -> int:
+        status = self.box.folder.status(self.account.folder, ["UIDVALIDITY"])
+        return int(status["UIDVALIDITY"])
+
+    def uids_after(self, last_uid: int) -> list[int]:
+        # "n:*" always matches the newest message, even one below n: filter here too.
+        found = self.box.uids(f"UID {last_uid + 1}:*")
+        return sorted(uid for uid in (int(u) for u in found) if uid > last_uid)
+
+    def fetch_raw(self, uid: int) -> bytes | None:
+        """The message's bytes exactly as the server holds them; None if it is gone."""
+        status, data = self.box.client.uid("FETCH", str(uid), "(UID BODY.PEEK[])")
+        if status != "OK":
+            return None
+        for item in data:
+            if isinstance(item, tuple) and len(item) == 2:
+                match = _FETCHED_UID.search(item[0])
+                if match and int(match.group(1)) == uid:
+                    return bytes(item[1])
+        return None
+
+    def done_with(self, uid: int) -> None:
+        if self.account.move_to:
+            self.box.move(str(uid), self.account.move_to)
+        else:
+            self.box.flag(str(uid), "\\Seen", True)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.box.logout()
+
+
+async def poll_inbox(
+    runtime: Runtime, inbox_id: int, *, max_messages: int | None = None
+) -> PollReport:
+    """Take in what is new in one inbox's IMAP folder; at most `max_messages` this time."""
+    report = PollReport(inbox_id=inbox_id)
+    async with runtime.sessionmaker() as session:
+        inbox = await session.get(t.Inbox, inbox_id)
+    account = imap_account(inbox) if inbox is not None else None
+    if inbox is None or account is None:
+        return report
+    mailbox = await _blocking(_Mailbox, account)
+    try:
+        uidvalidity = await _blocking(mailbox.uidvalidity)
+        last_uid = await _cursor(runtime, inbox, account.folder, uidvalidity, report)
+        report.last_uid = last_uid
+        uids = await _blocking(mailbox.uids_after, last_uid)
+        limit = DEFAULT_BATCH if max_messages is None else max_messages
+        for uid in uids[:limit]:
+            raw = await _blocking(mailbox.fetch_raw, uid)
+            report.fetched += 1
+            if raw is not None:
+                result = await ingest_raw_email(runtime, inbox.id, raw)
+                if result.rejection:
+                    # Refused for good (too large, a loop, no sender): say why and move on,
+                    # or the folder would be stuck on it forever.
+                    report.rejected.append(result.rejection)
+                    log.warning(
+                        "imap.rejected", inbox_id=inbox.id, uid=uid, reason=result.rejection
+                    )
+                elif result.duplicate:
+                    report.duplicates += 1
+                else:
+                    report.stored += 1
+                # Only now that the message is stored may the server be told we have it.
+                await _blocking(mailbox.done_with, uid)
+            await _advance(runtime, inbox, account.folder, uid)
+            report.last_uid = uid
+    finally:
+        await _blocking(mailbox.close)
+    return report
+
+
+async def poll_all(runtime: Runtime) -> list[PollReport]:
+    """One round over every email inbox with IMAP configured; one failing inbox stops none."""
+    async with runtime.sessionmaker() as session:
+        inboxes = (
+            (await session.execute(select(t.Inbox).where(t.Inbox.channel == Channel.EMAIL.value)))
+            .scalars()
+            .all()
+        )
+    reports: list[PollReport] = []
+    for inbox in inboxes:
+        if imap_account(inbox) is None:
+            continue
+        try:
+            reports.append(await poll_inbox(runtime, inbox.id))
+        except Exception as exc:
+            # Never log the account itself beyond host/user: it carries the password.
+            log.warning("imap.poll_failed", inbox_id=inbox.id, error=f"{type(exc).__name__}: {exc}")
+    return reports
+
+
+async def run_imap_poller(runtime: Runtime, *, interval: float | None = None) -> None:
+    """Poll every IMAP-configured email inbox forever; inboxes may be configured later."""
+    pause = interval if interval is not None else runtime.settings.imap_poll_interval_seconds
+    log.info("imap.poller_started", interval_seconds=pause)
+    while True:
+        try:
+            for report in await poll_all(runtime):
+                if report.fetched:
+                    log.info(
+                        "imap.round",
+                        inbox_id=report.inbox_id,
+                        fetched=report.fetched,
+                        stored=report.stored,
+                        duplicates=report.duplicates,
+                        rejected=len(report.rejected),
+                    )
+        except Exception:
+            log.exception("imap.round_failed")
+            await asyncio.sleep(ERROR_PAUSE_SECONDS)
+            continue
+        await asyncio.sleep(pause)
+
+
+async def _cursor(
+    runtime: Runtime, inbox: t.Inbox, folder: str, uidvalidity: int, report: PollReport
+) -> int:
+    """The last UID taken in from this folder; starts over when UIDVALIDITY changed."""
+    async with runtime.uow() as uow:
+        cursor = await _cursor_row(uow.session, inbox.id, folder)
+        if cursor is None:
+            cursor = t.MailboxCursor(
+                workspace_id=inbox.workspace_id,
+                inbox_id=inbox.id,
+                folder=folder,
+                uidvalidity=uidvalidity,
+                last_uid=0,
+                updated_at=uow.clock.now(),
+            )
+            uow.session.add(cursor)
+        elif cursor.uidvalidity != uidvalidity:
+            log.warning(
+                "imap.uidvalidity_changed",
+                inbox_id=inbox.id,
+                folder=folder,
+                old=cursor.uidvalidity,
+                new=uidvalidity,
+            )
+            cursor.uidvalidity = uidvalidity
+            cursor.last_uid = 0
+            cursor.updated_at = uow.clock.now()
+            report.uidvalidity_reset = True
+        last_uid = cursor.last_uid
+        await uow.commit()
+    return last_uid
+
+
+async def _advance(runtime: Runtime, inbox: t.Inbox, folder: str, uid: int) -> None:
+    async with runtime.uow() as uow:
+        cursor = await _cursor_row(uow.session, inbox.id, folder, lock=True)
+        if cursor is not None and uid > cursor.last_uid:
+            cursor.last_uid = uid
+            cursor.updated_at = uow.clock.now()
+        await uow.commit()
+
+
+async def _cursor_row(
+    session: Any, inbox_id: int, folder: str, *, lock: bool = False
+) -> t.MailboxCursor | None:
+    query = select(t.MailboxCursor).where(
+        t.MailboxCursor.inbox_id == inbox_id, t.MailboxCursor.folder == folder
+    )
+    if lock:
+        query = query.with_for_update()
+    result: t.MailboxCursor | None = (await session.execute(query)).scalar_one_or_none()
+    return result
+
+
+async def _blocking(call: Callable[..., T], *args: Any) -> T:
+    return await asyncio.to_thread(call, *args)
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _port(value: Any, default: int) -> int:
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        return default
+    return port if 0 < port < 65536 else default

@@ -1,0 +1,1 @@
+"""Twilio's wire format: request signatures, TwiML answers and the REST API."""

@@ -1,0 +1,23 @@
+"""What the reply box may offer: channels, messaging windows and approved templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.services.reply_options import reply_options
+
+router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
+
+
+@router.get("/{conversation_id}/reply-options")
+async def get_reply_options(
+    conversation_id: int, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Each channel the customer can be answered on, with its rule state: whether free text
+    may go now (the WhatsApp/Messenger 24-hour window, `closes_at`), and which approved
+    templates can be sent when it may not."""
+    async with runtime.uow() as uow:
+        return await reply_options(uow, principal, conversation_id)

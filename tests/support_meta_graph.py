@@ -1,0 +1,165 @@
+"""A real HTTP server on 127.0.0.1 speaking Meta's Graph API, for WhatsApp and Messenger.
+
+It answers the Cloud API and Send API message calls with Meta's response shapes, serves
+media the Graph way (GET /{version}/{media-id} -> JSON with a url; GET the url with the
+same Bearer token -> bytes), serves plain CDN files for Messenger attachments, records
+every request and can be scripted to answer errors.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+VERSION = "v21.0"
+ACCESS_TOKEN = "EAAG-test-access-token"
+
+
+@dataclass
+class GraphRequest:
+    method: str
+    path: str
+    authorization: str | None
+    body: Any
+
+
+@dataclass
+class GraphServer:
+    base: str = ""
+    requests: list[GraphRequest] = field(default_factory=list)
+    # media id -> (content type, bytes)
+    media: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    # CDN path -> (content type, bytes), fetched without a token (Messenger attachments)
+    cdn: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    # Scripted answers for the next message sends: (status, JSON body)
+    script: deque[tuple[int, dict[str, Any]]] = field(default_factory=deque)
+    # Provider ids to hand out for the next accepted sends, before the generated ones.
+    next_ids: deque[str] = field(default_factory=deque)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def sends(self) -> list[GraphRequest]:
+        with self.lock:
+            return [r for r in self.requests if r.method == "POST"]
+
+    def fetches(self) -> list[GraphRequest]:
+        with self.lock:
+            return [r for r in self.requests if r.method == "GET"]
+
+    def answer_next(self, status: int, body: dict[str, Any]) -> None:
+        with self.lock:
+            self.script.append((status, body))
+
+    def handle(self, handler: BaseHTTPRequestHandler) -> tuple[int, str, bytes]:
+        path = urlsplit(handler.path).path
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        body = json.loads(raw) if raw else None
+        authorization = handler.headers.get("Authorization")
+        with self.lock:
+            self.requests.append(GraphRequest(handler.command, path, authorization, body))
+        if handler.command == "GET":
+            return self._get(path, authorization)
+        if authorization != f"Bearer {ACCESS_TOKEN}":
+            return _error(401, "Invalid OAuth access token.", "OAuthException", 190)
+        with self.lock:
+            scripted = self.script.popleft() if self.script else None
+            provider_id = self.next_ids.popleft() if self.next_ids else None
+            number = next(self._counter)
+        if scripted is not None:
+            return scripted[0], "application/json", json.dumps(scripted[1]).encode()
+        if path == f"/{VERSION}/me/messages":
+            answer = {
+                "recipient_id": body["recipient"]["id"],
+                "message_id": provider_id or f"m_fake{number:04d}",
+            }
+        elif path.endswith("/messages"):
+            answer = {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                "messages": [{"id": provider_id or f"wamid.FAKE{number:04d}"}],
+            }
+        else:
+            return _error(404, "Unknown path", "GraphMethodException", 100)
+        return 200, "application/json", json.dumps(answer).encode()
+
+    def _get(self, path: str, authorization: str | None) -> tuple[int, str, bytes]:
+        if path in self.cdn:
+            content_type, data = self.cdn[path]
+            return 200, content_type, data
+        if authorization != f"Bearer {ACCESS_TOKEN}":
+            return _error(401, "Invalid OAuth access token.", "OAuthException", 190)
+        parts = path.strip("/").split("/")
+        if len(parts) == 2 and parts[0] == VERSION and parts[1] in self.media:
+            content_type, data = self.media[parts[1]]
+            described = {
+                "messaging_product": "whatsapp",
+                "url": f"{self.base}/whatsapp_business/attachments/{parts[1]}",
+                "mime_type": content_type,
+                "file_size": len(data),
+                "id": parts[1],
+            }
+            return 200, "application/json", json.dumps(described).encode()
+        if len(parts) == 3 and parts[:2] == ["whatsapp_business", "attachments"]:
+            if parts[2] in self.media:
+                content_type, data = self.media[parts[2]]
+                return 200, content_type, data
+        return _error(404, "Unsupported get request.", "GraphMethodException", 100)
+
+
+def _error(status: int, message: str, kind: str, code: int) -> tuple[int, str, bytes]:
+    body = {"error": {"message": message, "type": kind, "code": code, "fbtrace_id": "AbC123"}}
+    return status, "application/json", json.dumps(body).encode()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    graph: GraphServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def _answer(self) -> None:
+        try:
+            status, content_type, payload = self.server.graph.handle(self)
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    do_GET = _answer
+    do_POST = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class running_graph:
+    """Context manager: a GraphServer listening on a free port of 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.graph = GraphServer()
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.graph = self.graph
+        host, port = self._server.server_address[:2]
+        self.graph.base = f"http://{host}:{port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> GraphServer:
+        self._thread.start()
+        return self.graph
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
