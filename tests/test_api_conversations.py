@@ -182,8 +182,9 @@ async def test_status_assign_priority_and_labels_round_trip(
     )["conversation_id"]
     base = f"/api/v1/conversations/{conversation_id}"
 
+    wrap_up = {"wrap_up_code": "solved", "summary": "Explained the warranty terms."}
     resolved = (
-        await client.post(f"{base}/status", json={"status": "resolved"}, headers=sup)
+        await client.post(f"{base}/status", json={"status": "resolved", **wrap_up}, headers=sup)
     ).json()
     assert resolved["status"] == "resolved" and resolved["resolved_at"] is not None
     reopened = (await client.post(f"{base}/status", json={"status": "open"}, headers=sup)).json()

@@ -178,7 +178,7 @@ async def test_timeline_is_newest_first_across_conversations_and_channels(
     )
     resolved = await client.post(
         f"/api/v1/conversations/{first['conversation_id']}/status",
-        json={"status": "resolved"},
+        json={"status": "resolved", "wrap_up_code": "solved", "summary": "Answered."},
         headers=headers,
     )
     assert resolved.status_code == 200, resolved.text

@@ -37,6 +37,9 @@ ID_PARAMETERS = {
     "api_key_id": "api_key",
     "merge_id": "merge",
     "identity_id": "identity",
+    "code_id": "wrap_up_code",
+    "calendar_id": "sla_calendar",
+    "policy_id": "sla_policy",
 }
 # A bare `{id}` is named by the path segment in front of it: /offers/{id}.
 COLLECTIONS = {
@@ -98,7 +101,18 @@ async def seed_everything(
         "team": await created("/api/v1/teams", {"name": "Kettles"}),
         "inbox": await created("/api/v1/inboxes", {"name": "Shop app", "channel": "api"}),
         "api_key": await created("/api/v1/api-keys", {"name": "Shop"}),
+        "wrap_up_code": await created(
+            "/api/v1/wrap-up-codes", {"code": "quote_sent", "label": "Quote sent"}
+        ),
+        "sla_calendar": await created(
+            "/api/v1/sla/calendars",
+            {"name": "Office", "timezone": "Europe/Warsaw", "weekly": {"0": [["08:00", "16:00"]]}},
+        ),
     }
+    ids["sla_policy"] = await created(
+        "/api/v1/sla/policies",
+        {"name": "Email", "first_response_seconds": 3600, "calendar_id": ids["sla_calendar"]},
+    )
     async with runtime.sessionmaker() as session, session.begin():
         identity = (
             await session.execute(select(t.Identity.id).where(t.Identity.customer_id == customer))

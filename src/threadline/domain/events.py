@@ -22,6 +22,10 @@ class EventType(StrEnum):
     TASK_CREATED = "task.created"
     TASK_UPDATED = "task.updated"
     AGENT_UPDATED = "agent.updated"
+    SLA_WARNING = "sla.warning"
+    SLA_BREACHED = "sla.breached"
+    SLA_ESCALATED = "sla.escalated"
+    CSAT_RECORDED = "csat.recorded"
 
 
 class Audience(StrEnum):

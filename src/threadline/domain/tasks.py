@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from threadline.domain.errors import Conflict
@@ -16,6 +17,11 @@ class TaskStatus(StrEnum):
 class TaskKind(StrEnum):
     FOLLOW_UP = "follow_up"
     CALLBACK = "callback"
+
+
+def is_overdue(status: TaskStatus, due_at: datetime, now: datetime) -> bool:
+    """Open work past its due time; finished tasks are never overdue."""
+    return status is TaskStatus.OPEN and due_at < now
 
 
 def check_task_editable(status: TaskStatus) -> None:

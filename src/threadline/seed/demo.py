@@ -29,6 +29,7 @@ from threadline.seed import catalogue as cat
 from threadline.services.auth import hash_password
 from threadline.services.receive_message import receive_message
 from threadline.services.reply import ReplyRequest, reply
+from threadline.services.sla_admin import seed_default_sla
 from threadline.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from threadline.services.views import conversation_view
 from threadline.services.workspaces import create_agent, create_inbox, create_workspace
@@ -359,6 +360,20 @@ async def _create_workspace(uow_factory: UnitOfWorkFactory, seeded_until: dateti
             inboxes[channel] = inbox.id
         for label, colour in cat.LABELS.items():
             uow.session.add(t.Label(workspace_id=ws, name=label, color=colour))
+        # The codes the demo history is wrapped up with, so agents are offered the same list.
+        for code in sorted({c for codes in cat.WRAP_UP_CODES.values() for c in codes}):
+            uow.session.add(
+                t.WrapUpCode(
+                    workspace_id=ws,
+                    team_id=None,
+                    code=code,
+                    label=code.replace("_", " ").capitalize(),
+                    active=True,
+                    created_at=uow.clock.now(),
+                )
+            )
+        # Before the history is replayed, so past conversations carry SLA measurements too.
+        await seed_default_sla(uow, ws)
         await uow.commit()
     return _Ids(ws, agents, teams, inboxes, seeded_until)
 

@@ -19,9 +19,11 @@ from threadline.domain.access import ROLE_RANK, Principal, Role
 from threadline.domain.conversations import ConversationStatus, Priority
 from threadline.domain.errors import DomainError, Forbidden
 from threadline.domain.events import DomainEvent, EventType
+from threadline.services.csat import plan_survey
 from threadline.services.lookups import get_scoped, get_visible_conversation
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import conversation_view, iso
+from threadline.services.wrap_up_codes import WrapUp, check_wrap_up
 
 MAX_LABEL_LENGTH = 100
 MAX_LABELS = 50
@@ -48,11 +50,23 @@ async def change_status(
     conversation_id: int,
     status: ConversationStatus,
     snoozed_until: datetime | None = None,
+    wrap_up: WrapUp | None = None,
 ) -> ConversationState:
+    """Resolving needs a wrap-up (code and summary) and plans the CSAT survey."""
     conversation = await get_visible_conversation(
         uow.session, principal, conversation_id, lock=True
     )
     now = uow.clock.now()
+    newly_resolved = (
+        status is ConversationStatus.RESOLVED
+        and conversation.status != ConversationStatus.RESOLVED.value
+    )
+    if wrap_up is not None and status is not ConversationStatus.RESOLVED:
+        raise DomainError("a wrap-up goes only with the resolved status")
+    if newly_resolved or wrap_up is not None:
+        checked = await check_wrap_up(uow.session, conversation, wrap_up)
+        conversation.wrap_up_code = checked.code
+        conversation.wrap_up_summary = checked.summary
     if snoozed_until is not None:
         if status is not ConversationStatus.SNOOZED:
             raise DomainError("snoozed_until goes only with the snoozed status")
@@ -66,11 +80,16 @@ async def change_status(
             conversation.resolved_at = now
     else:
         conversation.resolved_at = None
+        # A re-opened matter gets a fresh wrap-up when it is resolved again.
+        conversation.wrap_up_code = None
+        conversation.wrap_up_summary = None
     attributes = {k: v for k, v in conversation.attributes.items() if k != "snoozed_until"}
     if status is ConversationStatus.SNOOZED and snoozed_until is not None:
         attributes["snoozed_until"] = iso(snoozed_until)
     # A new dict, so that SQLAlchemy sees the JSON column change.
     conversation.attributes = attributes
+    if newly_resolved:
+        await plan_survey(uow, conversation)
     return await _updated(uow, conversation)
 
 

@@ -21,7 +21,12 @@ if TYPE_CHECKING:
 
 Handler = Callable[["UnitOfWork", int, DomainEvent], Awaitable[None]]
 
-HANDLER_MODULES: list[str] = []
+HANDLER_MODULES: list[str] = [
+    "threadline.services.follow_ups",
+    "threadline.services.csat",
+    "threadline.services.csat_answers",
+    "threadline.services.sla",
+]
 
 _registry: dict[EventType, list[Handler]] = {}
 

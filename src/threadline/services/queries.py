@@ -156,7 +156,7 @@ async def _identities_by_customer(
 
 
 async def customer_card(
-    session: AsyncSession, principal: Principal, customer_id: int
+    session: AsyncSession, principal: Principal, customer_id: int, now: datetime | None = None
 ) -> dict[str, Any]:
     """Everything an agent needs on a new contact: who, what was promised, what is due,
     and every matter so far."""
@@ -211,7 +211,7 @@ async def customer_card(
         "customer": customer_view(customer, identities),
         "notes": [note_view(n) for n in notes],
         "offers": [offer_view(o) for o in offers],
-        "open_tasks": [task_view(k) for k in tasks],
+        "open_tasks": [task_view(k, now) for k in tasks],
         "conversations": {
             "total": len(conversations),
             "by_status": counts,

@@ -25,6 +25,8 @@ class TaskFilter:
     status: TaskStatus | None = None
     assignee_id: int | None = None
     due_before: datetime | None = None
+    # Only open tasks past their due time at `now` (callbacks not returned in time, say).
+    overdue_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,10 @@ async def list_tasks(
         query = query.where(t.Task.assignee_id == task_filter.assignee_id)
     if task_filter.due_before is not None:
         query = query.where(t.Task.due_at < task_filter.due_before)
+    if task_filter.overdue_at is not None:
+        query = query.where(
+            t.Task.status == TaskStatus.OPEN.value, t.Task.due_at < task_filter.overdue_at
+        )
     rows = await session.execute(query.order_by(t.Task.due_at, t.Task.id))
     return list(rows.scalars())
 
@@ -111,7 +117,10 @@ async def create_task(uow: UnitOfWork, principal: Principal, new: NewTask) -> t.
     )
     session.add(task)
     await session.flush()
-    uow.emit(principal.workspace_id, DomainEvent(EventType.TASK_CREATED, {"task": task_view(task)}))
+    uow.emit(
+        principal.workspace_id,
+        DomainEvent(EventType.TASK_CREATED, {"task": task_view(task, uow.clock.now())}),
+    )
     return task
 
 
@@ -153,5 +162,8 @@ async def update_task(
         task.status = TaskStatus(new_status).value
         task.completed_at = uow.clock.now()
     await session.flush()
-    uow.emit(principal.workspace_id, DomainEvent(EventType.TASK_UPDATED, {"task": task_view(task)}))
+    uow.emit(
+        principal.workspace_id,
+        DomainEvent(EventType.TASK_UPDATED, {"task": task_view(task, uow.clock.now())}),
+    )
     return task

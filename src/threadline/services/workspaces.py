@@ -14,6 +14,7 @@ from threadline.domain.errors import Conflict
 from threadline.domain.identities import normalise_email
 from threadline.services.auth import hash_password
 from threadline.services.unit_of_work import UnitOfWork
+from threadline.services.wrap_up_codes import add_default_codes
 
 
 async def create_workspace(
@@ -34,6 +35,7 @@ async def create_workspace(
     )
     session.add(workspace)
     await session.flush()
+    await add_default_codes(uow, workspace.id)
     return workspace
 
 

@@ -67,7 +67,7 @@ async def get_customer_card(
     customer_id: int, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
-        return await queries.customer_card(session, principal, customer_id)
+        return await queries.customer_card(session, principal, customer_id, runtime.clock.now())
 
 
 @router.get("/{customer_id}/timeline")

@@ -48,11 +48,14 @@ async def get_tasks(
     status: Annotated[TaskStatus | None, Query()] = None,
     assignee_id: Annotated[int | None, Query()] = None,
     due_before: Annotated[AwareDatetime | None, Query()] = None,
+    overdue: Annotated[bool | None, Query()] = None,
 ) -> list[dict[str, Any]]:
-    """Tasks by due time, soonest first."""
+    """Tasks by due time, soonest first; `overdue=true` keeps the open ones past due."""
+    now = runtime.clock.now()
+    task_filter = TaskFilter(status, assignee_id, due_before, now if overdue else None)
     async with runtime.sessionmaker() as session:
-        tasks = await list_tasks(session, principal, TaskFilter(status, assignee_id, due_before))
-        return [task_view(k) for k in tasks]
+        tasks = await list_tasks(session, principal, task_filter)
+        return [task_view(k, now) for k in tasks]
 
 
 @router.post("/tasks", status_code=status.HTTP_201_CREATED)
@@ -74,7 +77,7 @@ async def post_task(body: TaskBody, principal: PrincipalDep, runtime: RuntimeDep
             ),
         )
         await uow.commit()
-        return task_view(task)
+        return task_view(task, runtime.clock.now())
 
 
 @router.patch("/tasks/{task_id}")
@@ -86,4 +89,4 @@ async def patch_task(
             uow, principal, task_id, body.model_dump(include=body.model_fields_set)
         )
         await uow.commit()
-        return task_view(task)
+        return task_view(task, runtime.clock.now())

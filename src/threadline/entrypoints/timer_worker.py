@@ -1,0 +1,90 @@
+"""The timer worker: fires due durable timers (SLA warnings and breaches, follow-ups, ...).
+
+Runs inside the API process in the embedded mode (see entrypoints/api/app.py) and beside the
+outbound worker in `threadline worker`, or on its own
+(`python -m threadline.entrypoints.timer_worker`); any number may run against one database,
+each timer still fires exactly once (see services/timers.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import structlog
+
+from threadline.bootstrap import Runtime, build_runtime
+from threadline.config import Settings
+from threadline.services.timers import DEFAULT_LEASE_SECONDS, fire_due_timers
+
+log = structlog.get_logger(__name__)
+
+POLL_INTERVAL_SECONDS = 1.0
+ERROR_PAUSE_SECONDS = 5.0
+BATCH_SIZE = 100
+
+
+def timer_wakeup(runtime: Runtime) -> asyncio.Event:
+    """An event that, when set, makes the worker look for due timers at once."""
+    event = getattr(runtime, "timer_wakeup", None)
+    if not isinstance(event, asyncio.Event):
+        event = asyncio.Event()
+        # Runtime is a plain dataclass; the attribute lives beside the outbound wake-up.
+        runtime.timer_wakeup = event  # type: ignore[attr-defined]
+    return event
+
+
+async def run_timer_worker(
+    runtime: Runtime, *, poll_interval: float = POLL_INTERVAL_SECONDS
+) -> None:
+    wakeup = timer_wakeup(runtime)
+    log.info("timers.worker_started")
+    while True:
+        wakeup.clear()
+        try:
+            fired = await fire_due_timers(
+                runtime.uow,
+                runtime.clock.now(),
+                batch=BATCH_SIZE,
+                lease_seconds=DEFAULT_LEASE_SECONDS,
+            )
+        except Exception:
+            log.exception("timers.round_failed")
+            await asyncio.sleep(ERROR_PAUSE_SECONDS)
+            continue
+        if fired >= BATCH_SIZE:
+            continue  # more may be due
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wakeup.wait(), poll_interval)
+
+
+async def _serve(settings: Settings, *, with_outbound: bool) -> None:
+    runtime = build_runtime(settings)
+    workers = [asyncio.create_task(run_timer_worker(runtime))]
+    if with_outbound:
+        from threadline.entrypoints.outbound_worker import run_outbound_worker
+
+        workers.append(asyncio.create_task(run_outbound_worker(runtime)))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, lambda: [worker.cancel() for worker in workers])
+    try:
+        await asyncio.gather(*workers)
+    except asyncio.CancelledError:
+        log.info("timers.worker_stopped")
+    finally:
+        for worker in workers:
+            worker.cancel()
+        await runtime.close()
+
+
+def main(settings: Settings | None = None, *, with_outbound: bool = False) -> None:
+    """Run one timer worker (and, for `threadline worker`, an outbound worker beside it on
+    the same runtime) until SIGTERM or Ctrl-C. Settings are read afresh from THREADLINE_*."""
+    asyncio.run(_serve(settings or Settings(), with_outbound=with_outbound))
+
+
+if __name__ == "__main__":
+    main()
