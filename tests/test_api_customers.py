@@ -7,7 +7,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from tests.conftest import WorkspaceFixture
+from tests.conftest import WorkspaceFixture, login
 from tests.support_conversations_api import customer_writes, set_reopen_window, signed_in
 from threadline.adapters.clock import ManualClock
 from threadline.bootstrap import Runtime
@@ -232,3 +232,73 @@ async def test_another_workspace_cannot_see_or_edit_the_customer(
         headers=outsider,
     )
     assert created.status_code == 201
+
+
+async def test_an_agent_adds_an_email_the_customer_gave_on_the_phone_and_can_reply_by_email(
+    client: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    headers = await login(client, workspace.slug, "agent")
+    call = await client.post(
+        "/api/v1/inbound/messages",
+        headers={"X-API-Key": workspace.api_key},
+        json={
+            "inbox_id": workspace.inboxes["voice"],
+            "channel": "voice",
+            "sender": {"kind": "phone", "value": "+48 601 234 567"},
+            "text": "Please email me the invoice",
+        },
+    )
+    customer_id = call.json()["customer_id"]
+    no_email = await client.post(
+        f"/api/v1/conversations/{call.json()['conversation_id']}/replies",
+        headers=headers,
+        json={"text": "Invoice attached", "channel": "email"},
+    )
+    assert no_email.status_code == 422
+
+    added = await client.post(
+        f"/api/v1/customers/{customer_id}/identities",
+        headers=headers,
+        json={"kind": "email", "value": " Jan.Kowalski@Example.com "},
+    )
+    assert added.status_code == 201, added.text
+    assert {"kind": "email", "value": "jan.kowalski@example.com"} in [
+        {"kind": i["kind"], "value": i["value"]} for i in added.json()["identities"]
+    ]
+    by_email = await client.post(
+        f"/api/v1/conversations/{call.json()['conversation_id']}/replies",
+        headers=headers,
+        json={"text": "Invoice attached", "channel": "email"},
+    )
+    assert by_email.status_code == 201, by_email.text
+
+    again = await client.post(
+        f"/api/v1/customers/{customer_id}/identities",
+        headers=headers,
+        json={"kind": "email", "value": "jan.kowalski@example.com"},
+    )
+    assert again.status_code == 201  # already theirs: nothing changes
+
+    other = await client.post(
+        "/api/v1/inbound/messages",
+        headers={"X-API-Key": workspace.api_key},
+        json={
+            "inbox_id": workspace.inboxes["email"],
+            "channel": "email",
+            "sender": {"kind": "email", "value": "someone.else@example.com"},
+            "text": "Hello",
+        },
+    )
+    taken = await client.post(
+        f"/api/v1/customers/{customer_id}/identities",
+        headers=headers,
+        json={"kind": "email", "value": "someone.else@example.com"},
+    )
+    assert taken.status_code == 409
+    assert f"already belongs to customer {other.json()['customer_id']}" in taken.json()["detail"]
+    invalid = await client.post(
+        f"/api/v1/customers/{customer_id}/identities",
+        headers=headers,
+        json={"kind": "phone", "value": "12"},
+    )
+    assert invalid.status_code == 422

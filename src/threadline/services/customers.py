@@ -84,6 +84,61 @@ async def create_customer(
     return CustomerWithIdentities(customer, rows)
 
 
+async def add_identity(
+    uow: UnitOfWork, principal: Principal, customer_id: int, kind: IdentityKind, raw: str
+) -> CustomerWithIdentities:
+    """An address the customer gave an agent (an email dictated on the phone), so replies can
+    go by that channel. An address another customer owns is a 409: joining two people is a
+    merge, which is audited and can be undone."""
+    session = uow.session
+    ws = principal.workspace_id
+    workspace = await get_workspace(session, ws)
+    customer = await get_scoped(session, t.Customer, ws, customer_id, lock=True)
+    if customer.merged_into_id is not None:
+        raise Conflict(f"customer {customer_id} was merged into {customer.merged_into_id}")
+    key = normalise_identity(kind, raw, workspace.default_region)
+    owner = (
+        await session.execute(
+            select(t.Identity.customer_id).where(
+                t.Identity.workspace_id == ws,
+                t.Identity.kind == key.kind.value,
+                t.Identity.value == key.value,
+            )
+        )
+    ).scalar_one_or_none()
+    if owner is not None and owner != customer.id:
+        raise _taken(key, owner)
+    now = uow.clock.now()
+    if owner is None:
+        session.add(
+            t.Identity(
+                workspace_id=ws,
+                customer_id=customer.id,
+                kind=key.kind.value,
+                value=key.value,
+                created_at=now,
+            )
+        )
+        customer.updated_at = now
+        try:
+            await session.flush()
+        except IntegrityError as exc:
+            raise Conflict(
+                f"{key.kind.value} {key.value} was just given to another customer"
+            ) from exc
+    identities = list(
+        (
+            await session.execute(
+                select(t.Identity)
+                .where(t.Identity.workspace_id == ws, t.Identity.customer_id == customer.id)
+                .order_by(t.Identity.id)
+            )
+        ).scalars()
+    )
+    uow.emit(ws, DomainEvent(EventType.CUSTOMER_UPDATED, customer_view(customer, identities)))
+    return CustomerWithIdentities(customer, identities)
+
+
 def _taken(key: IdentityKey, owner_id: int) -> Conflict:
     return Conflict(f"{key.kind.value} {key.value} already belongs to customer {owner_id}")
 

@@ -11,7 +11,7 @@ from threadline.domain.channels import IdentityKind
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import StrictBody
 from threadline.services import queries
-from threadline.services.customers import create_customer, update_customer
+from threadline.services.customers import add_identity, create_customer, update_customer
 from threadline.services.views import customer_view
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
@@ -99,3 +99,14 @@ async def patch_customer(
 
 def _int_or_none(value: str | None) -> int | None:
     return int(value) if value is not None else None
+
+
+@router.post("/{customer_id}/identities", status_code=status.HTTP_201_CREATED)
+async def post_identity(
+    customer_id: int, body: IdentityBody, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Add an address the customer gave, so an agent may reply on that channel."""
+    async with runtime.uow() as uow:
+        updated = await add_identity(uow, principal, customer_id, body.kind, body.value)
+        await uow.commit()
+    return customer_view(updated.customer, updated.identities)
