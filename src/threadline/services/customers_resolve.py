@@ -62,18 +62,25 @@ async def resolve_customer(
     elif name and not customer.name:
         customer.name = name
         customer.updated_at = now
-    known = {
-        (i.kind, i.value)
-        for i in (
-            await session.execute(
-                select(t.Identity).where(
-                    t.Identity.workspace_id == workspace_id,
-                    t.Identity.kind.in_([k.kind.value for k in [primary, *others]]),
-                    t.Identity.value.in_([k.value for k in [primary, *others]]),
+    if created:
+        # A customer made just now owns none of these addresses yet.
+        known: set[tuple[str, str]] = set()
+    elif not others:
+        # Found by the only address given: nothing to attach.
+        known = {(primary.kind.value, primary.value)}
+    else:
+        known = {
+            (i.kind, i.value)
+            for i in (
+                await session.execute(
+                    select(t.Identity).where(
+                        t.Identity.workspace_id == workspace_id,
+                        t.Identity.kind.in_([k.kind.value for k in [primary, *others]]),
+                        t.Identity.value.in_([k.value for k in [primary, *others]]),
+                    )
                 )
-            )
-        ).scalars()
-    }
+            ).scalars()
+        }
     for key in [primary, *others]:
         if (key.kind.value, key.value) not in known:
             session.add(

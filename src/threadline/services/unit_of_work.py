@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from threadline.adapters.db.tables import Event, Workspace
@@ -121,7 +121,8 @@ class UnitOfWork:
                 )
             ).scalar_one()
             first = last - len(events) + 1
-            rows = []
+            envelopes = []
+            values = []
             for offset, event in enumerate(events):
                 event.seq = first + offset
                 row = Event(
@@ -133,11 +134,23 @@ class UnitOfWork:
                     payload=event.payload,
                     created_at=now,
                 )
-                session.add(row)
-                rows.append(event_envelope(workspace_id, row))
-            written[workspace_id] = rows
-        await session.flush()
+                envelopes.append(event_envelope(workspace_id, row))
+                values.append({c: getattr(row, c) for c in EVENT_COLUMNS})
+            # One multi-row INSERT instead of a statement per event.
+            await session.execute(insert(Event), values)
+            written[workspace_id] = envelopes
         return written
+
+
+EVENT_COLUMNS = (
+    "workspace_id",
+    "seq",
+    "type",
+    "audience",
+    "conversation_id",
+    "payload",
+    "created_at",
+)
 
 
 def event_envelope(workspace_id: int, row: Event) -> dict[str, Any]:
