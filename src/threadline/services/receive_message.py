@@ -158,6 +158,7 @@ async def _receive_once(
             threaded_conversation=_summary(threaded) if threaded is not None else None,
         )
 
+    previous_status = None
     if decision.placement is Placement.NEW:
         conversation = t.Conversation(
             workspace_id=workspace_id,
@@ -181,6 +182,7 @@ async def _receive_once(
         await session.flush()
     else:
         conversation = next(c for c in candidates if c.id == decision.conversation_id)
+        previous_status = conversation.status
         if decision.placement is Placement.REOPEN:
             conversation.status = ConversationStatus.OPEN.value
             conversation.resolved_at = None
@@ -227,7 +229,13 @@ async def _receive_once(
         workspace_id,
         DomainEvent(
             event_type,
-            {"conversation": conversation_view(conversation), "placement": decision.placement},
+            {
+                "conversation": conversation_view(conversation),
+                "placement": decision.placement,
+                # Lets reactions to status changes (SLA clocks) skip the common case cheaply.
+                "status_changed": decision.placement is Placement.NEW
+                or conversation.status != previous_status,
+            },
             conversation_id=conversation.id,
         ),
     )

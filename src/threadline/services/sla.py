@@ -400,8 +400,10 @@ async def _stop_responses(uow: UnitOfWork, conversation_id: int, now: datetime) 
 
 @handles(EventType.CONVERSATION_CREATED, EventType.CONVERSATION_UPDATED)
 async def on_conversation_changed(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
-    if event.conversation_id is None:
-        return
+    if event.conversation_id is None or event.type is EventType.CONVERSATION_CREATED:
+        return  # a new matter has no clocks yet: its first message starts them
+    if event.payload.get("status_changed") is False:
+        return  # only a change of status pauses, resumes or stops clocks
     conversation = await uow.session.get(t.Conversation, event.conversation_id)
     if conversation is None or conversation.workspace_id != workspace_id:
         return
