@@ -10,7 +10,6 @@ plans a new one.
 from __future__ import annotations
 
 import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,14 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.domain.channels import IDENTITY_FOR_CHANNEL, Channel
-from threadline.domain.conversations import ConversationStatus, DeliveryStatus, Direction
+from threadline.domain.conversations import ConversationStatus
 from threadline.domain.csat import SurveyStyle, survey_channel, survey_style
 from threadline.domain.errors import DomainError
-from threadline.domain.events import DomainEvent, EventType
-from threadline.services.conversation_channels import record_channel
+from threadline.services.outbound_queue import queue_outbound_message
 from threadline.services.timers import schedule_timer, timer_handler
 from threadline.services.unit_of_work import UnitOfWork
-from threadline.services.views import conversation_scope, iso, message_view
+from threadline.services.views import iso
 
 CSAT_SEND = "csat.send"
 DEFAULT_DELAY = timedelta(minutes=30)
@@ -169,47 +167,19 @@ async def send_survey(
     csat_meta: dict[str, Any] = {"survey_id": survey.id, "style": style.value, "url": link}
     if style is SurveyStyle.INLINE:
         csat_meta.update(inline=True, scale=[1, 5])
-    message = t.Message(
-        workspace_id=workspace_id,
-        conversation_id=conversation.id,
-        inbox_id=inbox.id,
-        channel=channel.value,
-        direction=Direction.OUTBOUND.value,
-        author_agent_id=None,
-        sender_identity=None,
-        text=survey_text(style, link),
-        html=None,
-        attachments=[],
-        delivery_status=DeliveryStatus.QUEUED.value,
-        meta={"recipient": recipient, "csat": csat_meta},
-        created_at=fired_at,
-    )
-    session.add(message)
-    await session.flush()
-    survey.message_id = message.id
-    session.add(
-        t.OutboundJob(
-            workspace_id=workspace_id,
-            message_id=message.id,
-            idempotency_key=f"tl-csat-{uuid.uuid4().hex}",
-            status="pending",
-            attempts=0,
-            next_attempt_at=fired_at,
-            created_at=fired_at,
-        )
-    )
-    uow.outbound_queued = True
     # Unlike an agent's reply, the survey leaves the matter resolved.
-    await record_channel(session, workspace_id, conversation.id, channel)
-    await session.flush()
-    uow.emit(
-        workspace_id,
-        DomainEvent(
-            EventType.MESSAGE_CREATED,
-            {"message": message_view(message), "conversation": conversation_scope(conversation)},
-            conversation_id=conversation.id,
-        ),
+    message = await queue_outbound_message(
+        uow,
+        conversation,
+        inbox,
+        channel,
+        text=survey_text(style, link),
+        meta={"recipient": recipient, "csat": csat_meta},
+        author_agent_id=None,
+        now=fired_at,
+        key_prefix="tl-csat",
     )
+    survey.message_id = message.id
 
 
 def survey_text(style: SurveyStyle, link: str) -> str:

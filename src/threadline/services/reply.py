@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -15,14 +14,14 @@ from threadline.domain.channels import (
     IdentityKind,
     reachable_channels,
 )
-from threadline.domain.conversations import ConversationStatus, DeliveryStatus, Direction
+from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import ChannelNotAllowed, DomainError
 from threadline.domain.events import DomainEvent, EventType
-from threadline.services.conversation_channels import record_channel
 from threadline.services.lookups import get_scoped, get_visible_conversation
+from threadline.services.outbound_queue import queue_outbound_message
 from threadline.services.reply_rules import ReplyTemplate, check_reply_allowed, window_for
 from threadline.services.unit_of_work import UnitOfWork
-from threadline.services.views import conversation_scope, conversation_view, message_view
+from threadline.services.views import conversation_view
 
 MAX_REPLY_LENGTH = 100_000
 
@@ -78,52 +77,23 @@ async def reply(uow: UnitOfWork, principal: Principal, request: ReplyRequest) ->
     window = await window_for(session, ws, conversation.customer_id, channel, inbox, now)
     check_reply_allowed(window, inbox, request.template)
 
-    message = t.Message(
-        workspace_id=ws,
-        conversation_id=conversation.id,
-        inbox_id=inbox.id,
-        channel=channel.value,
-        direction=Direction.OUTBOUND.value,
-        author_agent_id=principal.agent_id,
-        sender_identity=None,
-        text=text,
-        html=None,
-        attachments=[],
-        delivery_status=DeliveryStatus.QUEUED.value,
-        meta={
-            "recipient": recipient.value,
-            **({"template": request.template.as_meta()} if request.template else {}),
-        },
-        created_at=now,
-    )
-    session.add(message)
-    await session.flush()
-    session.add(
-        t.OutboundJob(
-            workspace_id=ws,
-            message_id=message.id,
-            idempotency_key=f"tl-{uuid.uuid4().hex}",
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-    )
-    uow.outbound_queued = True
     conversation.last_message_at = now
     if conversation.status == ConversationStatus.RESOLVED.value:
         # Writing to the customer about a closed matter re-opens it, so it is not lost.
         conversation.status = ConversationStatus.OPEN.value
         conversation.resolved_at = None
-    await record_channel(session, ws, conversation.id, channel)
-    await session.flush()
-    uow.emit(
-        ws,
-        DomainEvent(
-            EventType.MESSAGE_CREATED,
-            {"message": message_view(message), "conversation": conversation_scope(conversation)},
-            conversation_id=conversation.id,
-        ),
+    message = await queue_outbound_message(
+        uow,
+        conversation,
+        inbox,
+        channel,
+        text=text,
+        meta={
+            "recipient": recipient.value,
+            **({"template": request.template.as_meta()} if request.template else {}),
+        },
+        author_agent_id=principal.agent_id,
+        now=now,
     )
     uow.emit(
         ws,
