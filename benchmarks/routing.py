@@ -1,0 +1,234 @@
+"""Routing decision latency: 10,000 agents, 50,000 waiting conversations.
+
+    .venv/bin/python benchmarks/routing.py [--agents 10000] [--waiting 50000] [--seed 7]
+
+1. In-process (pure domain): a `RoutingIndex` over the agents; every waiting conversation, in
+   queue order (`domain/routing/queue.py`), gets a decision that is then applied
+   (`work_assigned`). Work finishes as it goes, so the floor stays busy but not full, as on a
+   real shift. Reported: decision latency p50/p99/max (time.perf_counter_ns around `decide`
+   only) and decisions per second, plus the cost of applying a decision to the index. Every
+   500th decision is checked against `choose_agent` over all agents (outside the timing).
+2. End to end on PostgreSQL: not measured here yet (see `end_to_end_postgresql`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from collections import deque
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from threadline.domain.channels import Channel
+from threadline.domain.conversations import Priority
+from threadline.domain.routing.capacity import Capacity
+from threadline.domain.routing.index import RoutingIndex
+from threadline.domain.routing.queue import QueuePolicy, Waiting, queue_order
+from threadline.domain.routing.scoring import AgentState, Weights, Work, choose_agent
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+SKILLS = [f"skill_{n:02d}" for n in range(30)]
+LANGUAGES = ["pl", "en", "uk", "de"]
+LANGUAGE_SHARE = [0.45, 0.35, 0.1, 0.1]
+CHANNELS = list(Channel)
+# What arrives most: chat and email, then calls and messengers.
+CHANNEL_SHARE = [0.25, 0.05, 0.15, 0.1, 0.05, 0.05, 0.25, 0.05, 0.05]
+# Share of the floor's total budget that is in use in steady state.
+TARGET_UTILISATION = 0.7
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingItem:
+    waiting: Waiting
+    work: Work
+    past_agents: dict[int, list[datetime]]
+
+
+def build_agents(rng: random.Random, count: int) -> list[AgentState]:
+    agents = []
+    for agent_id in range(1, count + 1):
+        skills = {s: rng.randint(1, 10) for s in rng.sample(SKILLS, rng.randint(3, 8))}
+        competences = {c: rng.randint(1, 10) for c in CHANNELS if rng.random() < 0.9}
+        languages = frozenset(rng.sample(LANGUAGES, rng.choice([1, 1, 2, 2, 3])))
+        capacity = Capacity(
+            budget=rng.choice([100, 100, 100, 120, 150]),
+            channel_limits={Channel.WEB_CHAT: 3} if rng.random() < 0.3 else {},
+        )
+        open_work: dict[Channel, int] = {}
+        for _ in range(rng.randint(0, 2)):
+            channel = rng.choice([Channel.EMAIL, Channel.WEB_CHAT, Channel.WHATSAPP])
+            if capacity.can_take(open_work, channel):
+                open_work[channel] = open_work.get(channel, 0) + 1
+        channels = None if rng.random() < 0.7 else frozenset(rng.sample(CHANNELS, 5))
+        agents.append(
+            AgentState(
+                agent_id=agent_id,
+                name=f"agent {agent_id}",
+                online=rng.random() < 0.8,
+                available_channels=channels,
+                skills=skills,
+                competences=competences,
+                languages=languages,
+                capacity=capacity,
+                open_work=open_work,
+                idle_since=None if open_work else NOW - timedelta(seconds=rng.randint(0, 7200)),
+            )
+        )
+    return agents
+
+
+def build_waiting(rng: random.Random, count: int, agent_count: int) -> list[WaitingItem]:
+    items = []
+    priorities = list(Priority)
+    for conversation_id in range(1, count + 1):
+        channel = rng.choices(CHANNELS, CHANNEL_SHARE)[0]
+        required = {s: rng.randint(1, 7) for s in rng.sample(SKILLS, rng.randint(0, 2))}
+        past_agents = {
+            rng.randint(1, agent_count): [
+                NOW - timedelta(days=rng.uniform(0, 180)) for _ in range(rng.randint(1, 3))
+            ]
+            for _ in range(rng.randint(0, 3))
+        }
+        work = Work(
+            channel=channel,
+            required_skills=required,
+            min_competence=rng.choice([1, 1, 1, 3, 5]),
+            language=rng.choices(LANGUAGES, LANGUAGE_SHARE)[0],
+        )
+        waiting = Waiting(
+            conversation_id=conversation_id,
+            priority=rng.choice(priorities),
+            channel=channel,
+            waiting_since=NOW - timedelta(seconds=rng.randint(0, 3 * 3600)),
+        )
+        items.append(WaitingItem(waiting, work, past_agents))
+    return items
+
+
+def percentile(sorted_values: list[int], share: float) -> int:
+    return sorted_values[min(len(sorted_values) - 1, int(share * len(sorted_values)))]
+
+
+def in_process(agent_count: int, waiting_count: int, seed: int, verify_every: int) -> None:
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    agents = build_agents(rng, agent_count)
+    items = build_waiting(rng, waiting_count, agent_count)
+    index = RoutingIndex(agents)
+    by_id = {item.waiting.conversation_id: item for item in items}
+    ordered = queue_order([item.waiting for item in items], NOW, QueuePolicy())
+    total_budget = sum(a.capacity.budget for a in agents if a.online)
+    print(
+        f"built {agent_count} agents and {waiting_count} waiting in {time.perf_counter() - started:.1f}s"
+    )
+
+    weights = Weights()
+    index.decide(Work(channel=Channel.EMAIL), {}, NOW, weights)  # builds the channel order
+    latencies: list[int] = []
+    apply_ns: list[int] = []
+    scored: list[int] = []
+    assigned = 0
+    in_use = sum(a.capacity.load(a.open_work) for a in agents if a.online)  # budget units in use
+    active: deque[tuple[int, Channel, int]] = deque()
+    verified = 0
+    loop_started = time.perf_counter()
+    for waiting in ordered:
+        item = by_id[waiting.conversation_id]
+        before = time.perf_counter_ns()
+        decision = index.decide(item.work, item.past_agents, NOW, weights)
+        latencies.append(time.perf_counter_ns() - before)
+        scored.append(decision.scored)
+        if verify_every and len(latencies) % verify_every == 0:
+            verified += 1
+            verify(index, item, decision.agent_id, weights)
+        if decision.agent_id is None:
+            continue
+        before = time.perf_counter_ns()
+        agent_id, channel = decision.agent_id, item.work.channel
+        index.work_assigned(agent_id, channel)
+        index.set_idle_since(agent_id, None)
+        cost = index.state(agent_id).capacity.cost(channel)
+        active.append((agent_id, channel, cost))
+        in_use += cost
+        # Older work finishes so that the floor stays around the target utilisation.
+        while in_use > TARGET_UTILISATION * total_budget and active:
+            done_agent, done_channel, done_cost = active.popleft()
+            index.work_finished(done_agent, done_channel)
+            if not index.state(done_agent).open_work:
+                index.set_idle_since(done_agent, NOW)
+            in_use -= done_cost
+        apply_ns.append(time.perf_counter_ns() - before)
+        assigned += 1
+    loop_seconds = time.perf_counter() - loop_started
+
+    latencies.sort()
+    apply_ns.sort()
+    decide_seconds = sum(latencies) / 1e9
+    print(
+        f"decisions: {len(latencies)}, assigned: {assigned}, left waiting: {len(latencies) - assigned}"
+    )
+    print(
+        "decision latency: "
+        f"p50 {percentile(latencies, 0.50) / 1e6:.3f} ms, "
+        f"p99 {percentile(latencies, 0.99) / 1e6:.3f} ms, "
+        f"max {latencies[-1] / 1e6:.3f} ms, "
+        f"mean {statistics.fmean(latencies) / 1e6:.3f} ms"
+    )
+    print(f"decisions/s (decide only): {len(latencies) / decide_seconds:,.0f}")
+    print(f"decisions/s (decide + apply + finishing work): {len(latencies) / loop_seconds:,.0f}")
+    if apply_ns:
+        print(
+            "applying a decision to the index: "
+            f"p50 {percentile(apply_ns, 0.50) / 1e6:.3f} ms, "
+            f"p99 {percentile(apply_ns, 0.99) / 1e6:.3f} ms"
+        )
+    if verified:
+        print(f"checked {verified} decisions against choose_agent over all agents: identical")
+    scored.sort()
+    print(
+        f"agents scored per decision: p50 {percentile(scored, 0.5)}, "
+        f"p99 {percentile(scored, 0.99)}, max {scored[-1]} (of {agent_count})"
+    )
+
+
+def verify(index: RoutingIndex, item: WaitingItem, chosen: int | None, weights: Weights) -> None:
+    """The index must pick exactly whom the plain scan over every agent picks."""
+    everyone = [
+        replace(a, past_contacts=tuple(item.past_agents.get(a.agent_id, ())))
+        for a in index.states()
+    ]
+    expected, _ = choose_agent(everyone, item.work, NOW, weights)
+    expected_id = expected.agent_id if expected else None
+    if chosen != expected_id:
+        raise SystemExit(f"index chose {chosen}, choose_agent {expected_id} for {item.work}")
+
+
+# --- End to end on PostgreSQL -------------------------------------------------------------
+# Placeholder: another engineer adds the sustained assignments/s measurement against
+# PostgreSQL (target >= 1,000 assignments/s) here.
+
+
+def end_to_end_postgresql() -> None:
+    print("end to end on PostgreSQL: not measured yet")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=10_000)
+    parser.add_argument("--waiting", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--verify-every",
+        type=int,
+        default=500,
+        help="compare every Nth decision with choose_agent over all agents (0: never)",
+    )
+    args = parser.parse_args()
+    in_process(args.agents, args.waiting, args.seed, args.verify_every)
+    end_to_end_postgresql()
+
+
+if __name__ == "__main__":
+    main()
