@@ -26,6 +26,7 @@ class EventType(StrEnum):
     SLA_BREACHED = "sla.breached"
     SLA_ESCALATED = "sla.escalated"
     CSAT_RECORDED = "csat.recorded"
+    ASSIGNMENT_CREATED = "assignment.created"
 
 
 class Audience(StrEnum):

@@ -26,6 +26,7 @@ HANDLER_MODULES: list[str] = [
     "threadline.services.csat",
     "threadline.services.csat_answers",
     "threadline.services.sla",
+    "threadline.services.routing_handlers",
 ]
 
 _registry: dict[EventType, list[Handler]] = {}

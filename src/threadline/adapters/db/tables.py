@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -539,3 +540,67 @@ class MailboxCursor(Base):
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime]
+
+
+# --- Routing (issue 4; migration 0006_routing): settings, agent loads, assignment history ---
+
+
+class RoutingSettings(Base):
+    """Per-workspace routing: manual (people pick from the queue) or auto, and score weights."""
+
+    __tablename__ = "routing_settings"
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    mode: Mapped[str] = mapped_column(String(20), default="manual")
+    weights: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
+class AgentLoad(Base):
+    """An agent's open work, and the row every claim on the agent's capacity locks first.
+
+    Whoever assigns to or releases from an agent holds this row's lock, so capacity is
+    checked and taken as one step even when several processes route at once.
+    """
+
+    __tablename__ = "agent_loads"
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[int] = _ws_fk()
+    load: Mapped[int] = mapped_column(Integer, default=0)
+    # {channel: number of open assignments}
+    open_work: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime]
+
+
+class Assignment(Base):
+    """One period of an agent owning a conversation, with why they were chosen."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        Index("ix_assignments_agent_released", "agent_id", "released_at"),
+        # At most one active assignment per conversation, whatever races above.
+        Index(
+            "uq_assignments_active_conversation",
+            "conversation_id",
+            unique=True,
+            postgresql_where=text("released_at IS NULL"),
+            sqlite_where=text("released_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(20))
+    cost: Mapped[int] = mapped_column(Integer)
+    assigned_at: Mapped[datetime]
+    released_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # auto | manual | reopen | queue
+    mode: Mapped[str] = mapped_column(String(20))

@@ -1,0 +1,165 @@
+"""Routing as people see it: settings, the "why this agent" history, routing on request and a
+customer's place in the queue."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.adapters.db import tables as t
+from threadline.domain.access import Principal, Role, require_role
+from threadline.domain.agent_profile import Presence
+from threadline.domain.conversations import ConversationStatus
+from threadline.domain.errors import DomainError
+from threadline.domain.routing.queue import QueuePolicy, queue_order
+from threadline.services.lookups import get_visible_conversation
+from threadline.services.routing import (
+    MODES,
+    WEIGHT_FIELDS,
+    RouteResult,
+    assignment_view,
+    route,
+    stored_settings,
+    waiting_work,
+    weights_from,
+)
+from threadline.services.unit_of_work import UnitOfWork
+
+# Used for estimated waits until the workspace has finished some assignments.
+DEFAULT_HANDLING_TIME = timedelta(minutes=5)
+HANDLING_SAMPLE = 50
+DURATION_FIELDS = ("idle_saturation_minutes", "affinity_half_life_days")
+
+
+def settings_view(workspace_id: int, row: t.RoutingSettings | None) -> dict[str, Any]:
+    stored = row.weights if row is not None else {}
+    weights = weights_from(stored)
+    return {
+        "workspace_id": workspace_id,
+        "mode": row.mode if row is not None else "manual",
+        "weights": {
+            **{name: getattr(weights, name) for name in WEIGHT_FIELDS},
+            "idle_saturation_minutes": weights.idle_saturation.total_seconds() / 60,
+            "affinity_half_life_days": weights.affinity_half_life.total_seconds() / 86400,
+        },
+    }
+
+
+async def get_settings(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    require_role(principal, Role.ADMIN)
+    row = await stored_settings(session, principal.workspace_id)
+    return settings_view(principal.workspace_id, row)
+
+
+async def put_settings(
+    uow: UnitOfWork, principal: Principal, mode: str, weights: dict[str, float]
+) -> dict[str, Any]:
+    require_role(principal, Role.ADMIN)
+    if mode not in MODES:
+        raise DomainError(f"routing mode must be one of {', '.join(MODES)}, not {mode!r}")
+    known = set(WEIGHT_FIELDS) | set(DURATION_FIELDS)
+    unknown = sorted(set(weights) - known)
+    if unknown:
+        raise DomainError(f"unknown routing weight {unknown[0]!r}; use {sorted(known)}")
+    for name, value in weights.items():
+        if value < 0 or (name in DURATION_FIELDS and value == 0):
+            raise DomainError(f"routing weight {name} must be positive, not {value}")
+    session = uow.session
+    row = await stored_settings(session, principal.workspace_id)
+    now = uow.clock.now()
+    if row is None:
+        row = t.RoutingSettings(workspace_id=principal.workspace_id, updated_at=now)
+        session.add(row)
+    row.mode = mode
+    row.weights = dict(weights)
+    row.updated_at = now
+    await session.flush()
+    return settings_view(principal.workspace_id, row)
+
+
+async def list_assignments(
+    session: AsyncSession, principal: Principal, conversation_id: int
+) -> list[dict[str, Any]]:
+    await get_visible_conversation(session, principal, conversation_id)
+    rows = await session.execute(
+        select(t.Assignment, t.Agent.name)
+        .join(t.Agent, t.Agent.id == t.Assignment.agent_id)
+        .where(
+            t.Assignment.conversation_id == conversation_id,
+            t.Assignment.workspace_id == principal.workspace_id,
+        )
+        .order_by(t.Assignment.assigned_at, t.Assignment.id)
+    )
+    return [assignment_view(a, name) for a, name in rows]
+
+
+async def route_now(uow: UnitOfWork, principal: Principal, conversation_id: int) -> RouteResult:
+    require_role(principal, Role.SUPERVISOR)
+    await get_visible_conversation(uow.session, principal, conversation_id)
+    return await route(uow, principal.workspace_id, conversation_id, mode="requested")
+
+
+async def average_handling_time(session: AsyncSession, workspace_id: int) -> timedelta:
+    rows = await session.execute(
+        select(t.Assignment.assigned_at, t.Assignment.released_at)
+        .where(t.Assignment.workspace_id == workspace_id, t.Assignment.released_at.is_not(None))
+        .order_by(t.Assignment.released_at.desc())
+        .limit(HANDLING_SAMPLE)
+    )
+    spans = [(released - assigned) for assigned, released in rows if released is not None]
+    if not spans:
+        return DEFAULT_HANDLING_TIME
+    return sum(spans, timedelta(0)) / len(spans)
+
+
+async def queue_position(
+    session: AsyncSession, principal: Principal, conversation_id: int, now: Any
+) -> dict[str, Any]:
+    """Place among the waiting unassigned conversations of the same team (or of the workspace
+    without a team), in queue order; the wait is position * average handling time / agents
+    online (at least one)."""
+    conversation = await get_visible_conversation(session, principal, conversation_id)
+    result: dict[str, Any] = {
+        "conversation_id": conversation.id,
+        "waiting": False,
+        "position": None,
+        "queue_length": None,
+        "estimated_wait_seconds": None,
+        "assignee_id": conversation.assignee_id,
+    }
+    if (
+        conversation.assignee_id is not None
+        or conversation.status != ConversationStatus.OPEN.value
+        or conversation.last_inbound_channel is None
+    ):
+        return result
+    waiting = queue_order(
+        await waiting_work(session, principal.workspace_id, same_team_as=conversation),
+        now,
+        QueuePolicy(),
+    )
+    ids = [w.conversation_id for w in waiting]
+    position = ids.index(conversation.id) + 1 if conversation.id in ids else len(ids) + 1
+    online_query = select(func.count()).where(
+        t.Agent.workspace_id == principal.workspace_id,
+        t.Agent.active.is_(True),
+        t.Agent.presence == Presence.ONLINE.value,
+    )
+    if conversation.team_id is not None:
+        online_query = online_query.join(t.TeamMember, t.TeamMember.agent_id == t.Agent.id).where(
+            t.TeamMember.team_id == conversation.team_id
+        )
+    online = int((await session.execute(online_query)).scalar_one())
+    handling = await average_handling_time(session, principal.workspace_id)
+    result.update(
+        waiting=True,
+        position=position,
+        queue_length=max(len(ids), position),
+        estimated_wait_seconds=round(position * handling.total_seconds() / max(1, online)),
+        average_handling_seconds=round(handling.total_seconds()),
+        agents_online=online,
+    )
+    return result

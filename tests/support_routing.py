@@ -1,0 +1,116 @@
+"""Helpers for routing tests: agents with profiles, messages arriving, resolving, settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from threadline.adapters.db import tables as t
+from threadline.bootstrap import Runtime
+from threadline.domain.access import Principal, Role
+from threadline.domain.agent_profile import Presence
+from threadline.domain.channels import IDENTITY_FOR_CHANNEL, Channel
+from threadline.domain.conversations import ConversationStatus
+from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.services.agents import update_agent
+from threadline.services.conversations import change_status
+from threadline.services.receive_message import receive_message
+from threadline.services.workspaces import create_agent
+from threadline.services.wrap_up_codes import WrapUp
+
+
+def admin_of(workspace_id: int) -> Principal:
+    return Principal(workspace_id=workspace_id, role=Role.ADMIN, agent_id=None)
+
+
+async def add_agent(
+    runtime: Runtime,
+    workspace_id: int,
+    name: str,
+    *,
+    skills: dict[str, int] | None = None,
+    competences: dict[str, int] | None = None,
+    capacity: dict[str, Any] | None = None,
+    online: bool = True,
+) -> int:
+    async with runtime.uow() as uow:
+        agent = await create_agent(
+            uow,
+            workspace_id,
+            email=f"{name.split()[0].lower()}@routing.example.com",
+            name=name,
+            role=Role.AGENT,
+            skills=skills or {},
+            channel_competences=competences or {},
+            capacity=capacity,
+        )
+        agent.presence = Presence.ONLINE.value if online else Presence.OFFLINE.value
+        await uow.commit()
+        return agent.id
+
+
+async def set_mode(runtime: Runtime, workspace_id: int, mode: str) -> None:
+    async with runtime.uow() as uow:
+        row = await uow.session.get(t.RoutingSettings, workspace_id)
+        if row is None:
+            row = t.RoutingSettings(workspace_id=workspace_id, weights={})
+            uow.session.add(row)
+        row.mode = mode
+        row.updated_at = uow.clock.now()
+        await uow.commit()
+
+
+async def set_presence(runtime: Runtime, workspace_id: int, agent_id: int, online: bool) -> None:
+    presence = Presence.ONLINE if online else Presence.AWAY
+    async with runtime.uow() as uow:
+        await update_agent(uow, admin_of(workspace_id), agent_id, {"presence": presence.value})
+        await uow.commit()
+
+
+async def arrive(
+    runtime: Runtime, workspace_id: int, inbox_id: int, channel: Channel, sender: str
+) -> int:
+    """A customer writes in; returns the conversation id."""
+    received = await receive_message(
+        runtime.uow,
+        workspace_id,
+        InboundMessage(
+            inbox_id=inbox_id,
+            sender=SenderIdentity(IDENTITY_FOR_CHANNEL[channel], sender),
+            channel=channel,
+            text="hello, I need help",
+        ),
+    )
+    return received.conversation_id
+
+
+async def resolve(runtime: Runtime, workspace_id: int, conversation_id: int) -> None:
+    async with runtime.uow() as uow:
+        await change_status(
+            uow,
+            admin_of(workspace_id),
+            conversation_id,
+            ConversationStatus.RESOLVED,
+            wrap_up=WrapUp("solved", "helped the customer"),
+        )
+        await uow.commit()
+
+
+async def assignee_of(runtime: Runtime, conversation_id: int) -> int | None:
+    async with runtime.uow() as uow:
+        conversation = await uow.session.get(t.Conversation, conversation_id)
+        assert conversation is not None
+        return conversation.assignee_id
+
+
+async def history(runtime: Runtime, conversation_id: int) -> list[t.Assignment]:
+    async with runtime.uow() as uow:
+        rows = await uow.session.execute(
+            select(t.Assignment)
+            .where(t.Assignment.conversation_id == conversation_id)
+            .order_by(t.Assignment.id)
+        )
+        found = list(rows.scalars())
+        uow.session.expunge_all()  # keep them readable after the read-only session ends
+        return found
