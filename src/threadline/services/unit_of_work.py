@@ -121,36 +121,24 @@ class UnitOfWork:
                 )
             ).scalar_one()
             first = last - len(events) + 1
-            envelopes = []
-            values = []
-            for offset, event in enumerate(events):
-                event.seq = first + offset
-                row = Event(
-                    workspace_id=workspace_id,
-                    seq=event.seq,
-                    type=event.type.value,
-                    audience=event.audience.value,
-                    conversation_id=event.conversation_id,
-                    payload=event.payload,
-                    created_at=now,
-                )
-                envelopes.append(event_envelope(workspace_id, row))
-                values.append({c: getattr(row, c) for c in EVENT_COLUMNS})
+            rows = [
+                {
+                    "workspace_id": workspace_id,
+                    "seq": first + offset,
+                    "type": event.type.value,
+                    "audience": event.audience.value,
+                    "conversation_id": event.conversation_id,
+                    "payload": event.payload,
+                    "created_at": now,
+                }
+                for offset, event in enumerate(events)
+            ]
+            for event, row in zip(events, rows, strict=True):
+                event.seq = row["seq"]
             # One multi-row INSERT instead of a statement per event.
-            await session.execute(insert(Event), values)
-            written[workspace_id] = envelopes
+            await session.execute(insert(Event), rows)
+            written[workspace_id] = [event_envelope(workspace_id, Event(**row)) for row in rows]
         return written
-
-
-EVENT_COLUMNS = (
-    "workspace_id",
-    "seq",
-    "type",
-    "audience",
-    "conversation_id",
-    "payload",
-    "created_at",
-)
 
 
 def event_envelope(workspace_id: int, row: Event) -> dict[str, Any]:
