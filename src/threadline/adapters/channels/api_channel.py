@@ -20,6 +20,7 @@ from threadline.adapters.channels.base import (
     RetryableFailure,
     SendResult,
     Sent,
+    post,
 )
 from threadline.config import Settings
 from threadline.domain.channels import Channel
@@ -113,13 +114,9 @@ class ApiChannelAdapter:
             "Idempotency-Key": message.idempotency_key,
         }
         try:
-            if self._client is not None:
-                response = await self._client.post(
-                    url, content=body, headers=headers, timeout=self.timeout_seconds
-                )
-            else:
-                async with httpx.AsyncClient(timeout=self.timeout_seconds) as client:
-                    response = await client.post(url, content=body, headers=headers)
+            response = await post(
+                self._client, url, self.timeout_seconds, content=body, headers=headers
+            )
         except httpx.TimeoutException:
             return RetryableFailure(f"the app did not answer within {self.timeout_seconds:g}s")
         except httpx.InvalidURL as exc:

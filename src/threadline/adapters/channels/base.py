@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+import httpx
+
 from threadline.domain.channels import Channel
 
 
@@ -93,3 +95,14 @@ class OutboundAdapters:
 
     def channels(self) -> list[Channel]:
         return list(self._adapters)
+
+
+async def post(
+    client: httpx.AsyncClient | None, url: str, timeout_seconds: float, **kwargs: Any
+) -> httpx.Response:
+    """POST through the worker's shared client, or a short-lived one when none was given
+    (an adapter used on its own). Transport errors are left to the adapter to classify."""
+    if client is not None:
+        return await client.post(url, timeout=timeout_seconds, **kwargs)
+    async with httpx.AsyncClient(timeout=timeout_seconds) as own:
+        return await own.post(url, **kwargs)

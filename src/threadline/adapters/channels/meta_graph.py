@@ -23,6 +23,7 @@ from threadline.adapters.channels.base import (
     RetryableFailure,
     SendResult,
     Sent,
+    post,
 )
 from threadline.adapters.meta.graph_media import GraphEndpoint
 from threadline.config import Settings
@@ -68,13 +69,9 @@ class MetaGraphAdapter:
         url, body = built
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         try:
-            if self._client is not None:
-                response = await self._client.post(
-                    url, json=body, headers=headers, timeout=self.timeout_seconds
-                )
-            else:
-                async with httpx.AsyncClient(timeout=self.timeout_seconds) as client:
-                    response = await client.post(url, json=body, headers=headers)
+            response = await post(
+                self._client, url, self.timeout_seconds, json=body, headers=headers
+            )
         except httpx.TimeoutException:
             return RetryableFailure(f"{name} did not answer within {self.timeout_seconds:g}s")
         except httpx.TransportError as exc:

@@ -16,6 +16,7 @@ from threadline.adapters.channels.base import (
     RetryableFailure,
     SendResult,
     Sent,
+    post,
 )
 from threadline.config import Settings
 from threadline.domain.channels import Channel
@@ -74,13 +75,7 @@ class TwilioSmsAdapter:
         url = messages_url(self.api_base, account_sid)
         auth = httpx.BasicAuth(account_sid, message.inbox_secret)
         try:
-            if self._client is not None:
-                response = await self._client.post(
-                    url, data=form, auth=auth, timeout=self.timeout_seconds
-                )
-            else:
-                async with httpx.AsyncClient(timeout=self.timeout_seconds) as client:
-                    response = await client.post(url, data=form, auth=auth)
+            response = await post(self._client, url, self.timeout_seconds, data=form, auth=auth)
         except httpx.TimeoutException:
             return RetryableFailure(f"Twilio did not answer within {self.timeout_seconds:g}s")
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
