@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -188,3 +189,29 @@ async def login(client: httpx.AsyncClient, slug: str, who: str) -> dict[str, str
     )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def customer_writes(
+    client: httpx.AsyncClient,
+    ws: WorkspaceFixture,
+    channel: str,
+    kind: str,
+    value: str,
+    text: str,
+    **extra: object,
+) -> dict[str, Any]:
+    """A customer message arriving through the API channel as `channel`, stored (201)."""
+    response = await client.post(
+        "/api/v1/inbound/messages",
+        headers={"X-API-Key": ws.api_key},
+        json={
+            "inbox_id": ws.inboxes[channel],
+            "channel": channel,
+            "sender": {"kind": kind, "value": value},
+            "text": text,
+            **extra,
+        },
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from tests.conftest import WorkspaceFixture
+from tests.conftest import WorkspaceFixture, customer_writes
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 
@@ -20,19 +20,7 @@ async def post_inbound(
     channel: str = "sms",
     kind: str = "phone",
 ) -> dict[str, Any]:
-    response = await client.post(
-        "/api/v1/inbound/messages",
-        headers={"X-API-Key": ws.api_key},
-        json={
-            "inbox_id": ws.inboxes[channel],
-            "channel": channel,
-            "sender": {"kind": kind, "value": value},
-            "text": text,
-        },
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return await customer_writes(client, ws, channel, kind, value, text)
 
 
 async def event_types(runtime: Runtime, workspace_id: int) -> list[str]:

@@ -2,39 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from tests.conftest import WorkspaceFixture, login
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-
-
-async def customer_writes(
-    client: httpx.AsyncClient,
-    ws: WorkspaceFixture,
-    channel: str,
-    kind: str,
-    value: str,
-    text: str,
-    **extra: object,
-) -> dict[str, Any]:
-    """A customer message arriving through the API channel as `channel`."""
-    response = await client.post(
-        "/api/v1/inbound/messages",
-        headers={"X-API-Key": ws.api_key},
-        json={
-            "inbox_id": ws.inboxes[channel],
-            "channel": channel,
-            "sender": {"kind": kind, "value": value},
-            "text": text,
-            **extra,
-        },
-    )
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 async def signed_in(client: httpx.AsyncClient, ws: WorkspaceFixture, who: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ import httpx
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.conftest import WorkspaceFixture, login
+from tests.conftest import WorkspaceFixture, customer_writes, login
 from threadline.bootstrap import Runtime
 from threadline.entrypoints.api.app import create_app
 
@@ -97,16 +97,4 @@ async def post_inbound(
     client: httpx.AsyncClient, ws: WorkspaceFixture, text: str, sender: str = "jan@example.com"
 ) -> dict[str, Any]:
     """An inbound email from `sender`, through the API as an integration would send it."""
-    response = await client.post(
-        "/api/v1/inbound/messages",
-        headers={"X-API-Key": ws.api_key},
-        json={
-            "inbox_id": ws.inboxes["email"],
-            "channel": "email",
-            "sender": {"kind": "email", "value": sender},
-            "text": text,
-        },
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return await customer_writes(client, ws, "email", "email", sender, text)

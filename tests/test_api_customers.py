@@ -7,8 +7,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from tests.conftest import WorkspaceFixture, login
-from tests.support_conversations_api import customer_writes, set_reopen_window, signed_in
+from tests.conftest import WorkspaceFixture, customer_writes, login
+from tests.support_conversations_api import set_reopen_window, signed_in
 from threadline.adapters.clock import ManualClock
 from threadline.bootstrap import Runtime
 

@@ -8,8 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import WorkspaceFixture
-from tests.support_conversations_api import customer_writes
+from tests.conftest import WorkspaceFixture, customer_writes
 from threadline.adapters.clock import ManualClock
 
 pytestmark = pytest.mark.anyio

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import WorkspaceFixture
+from tests.conftest import WorkspaceFixture, customer_writes
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
@@ -16,34 +16,10 @@ from threadline.bootstrap import Runtime
 pytestmark = pytest.mark.anyio
 
 
-async def post_inbound(
-    client: httpx.AsyncClient,
-    ws: WorkspaceFixture,
-    channel: str,
-    kind: str,
-    value: str,
-    text: str,
-    **extra: object,
-) -> dict[str, object]:
-    response = await client.post(
-        "/api/v1/inbound/messages",
-        headers={"X-API-Key": ws.api_key},
-        json={
-            "inbox_id": ws.inboxes[channel],
-            "channel": channel,
-            "sender": {"kind": kind, "value": value},
-            "text": text,
-            **extra,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 async def test_call_then_email_then_chat_is_one_conversation_in_order(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
-    call = await post_inbound(
+    call = await customer_writes(
         client,
         workspace,
         "voice",
@@ -54,12 +30,12 @@ async def test_call_then_email_then_chat_is_one_conversation_in_order(
         call={"outcome": "answered", "duration_seconds": 240},
     )
     clock.advance(timedelta(minutes=30))
-    email = await post_inbound(
+    email = await customer_writes(
         client, workspace, "email", "email", " jan.kowalski@example.com ", "Photos of the kettle"
     )
     clock.advance(timedelta(minutes=30))
     # The chat visitor is known by phone this time, written the local way.
-    chat = await post_inbound(client, workspace, "web_chat", "phone", "601-234-567", "Any news?")
+    chat = await customer_writes(client, workspace, "web_chat", "phone", "601-234-567", "Any news?")
 
     assert call["customer_id"] == email["customer_id"] == chat["customer_id"]
     assert call["conversation_id"] == email["conversation_id"] == chat["conversation_id"]
@@ -82,7 +58,7 @@ async def test_call_then_email_then_chat_is_one_conversation_in_order(
 async def test_after_resolve_and_reopen_window_a_new_conversation_starts(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
-    first = await post_inbound(client, workspace, "sms", "phone", "+48601234567", "Order 1 late")
+    first = await customer_writes(client, workspace, "sms", "phone", "+48601234567", "Order 1 late")
     async with runtime.sessionmaker() as session, session.begin():
         conversation = await session.get(t.Conversation, first["conversation_id"])
         assert conversation is not None
@@ -91,7 +67,9 @@ async def test_after_resolve_and_reopen_window_a_new_conversation_starts(
         window = (await session.get(t.Workspace, workspace.id)).reopen_window_seconds  # type: ignore[union-attr]
 
     clock.advance(timedelta(seconds=window - 60))
-    reopened = await post_inbound(client, workspace, "email", "phone", "+48601234567", "Still late")
+    reopened = await customer_writes(
+        client, workspace, "email", "phone", "+48601234567", "Still late"
+    )
     assert reopened["conversation_id"] == first["conversation_id"]
 
     async with runtime.sessionmaker() as session, session.begin():
@@ -101,7 +79,7 @@ async def test_after_resolve_and_reopen_window_a_new_conversation_starts(
         conversation.resolved_at = clock.now()
 
     clock.advance(timedelta(seconds=window + 60))
-    later = await post_inbound(client, workspace, "sms", "phone", "+48601234567", "New matter")
+    later = await customer_writes(client, workspace, "sms", "phone", "+48601234567", "New matter")
     assert later["conversation_id"] != first["conversation_id"]
     assert later["customer_id"] == first["customer_id"]
 
@@ -109,7 +87,7 @@ async def test_after_resolve_and_reopen_window_a_new_conversation_starts(
 async def test_an_auto_reply_is_recorded_but_does_not_reopen_or_change_the_reply_channel(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
-    first = await post_inbound(client, workspace, "sms", "phone", "+48601234567", "Where is it?")
+    first = await customer_writes(client, workspace, "sms", "phone", "+48601234567", "Where is it?")
     async with runtime.sessionmaker() as session, session.begin():
         conversation = await session.get(t.Conversation, first["conversation_id"])
         assert conversation is not None
@@ -117,7 +95,7 @@ async def test_an_auto_reply_is_recorded_but_does_not_reopen_or_change_the_reply
         conversation.resolved_at = clock.now()
 
     clock.advance(timedelta(minutes=5))
-    auto = await post_inbound(
+    auto = await customer_writes(
         client, workspace, "email", "phone", "+48601234567", "I am out of office", automated=True
     )
     assert auto["conversation_id"] == first["conversation_id"]

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import WorkspaceFixture
-from tests.support_conversations_api import customer_writes, signed_in
+from tests.conftest import WorkspaceFixture, customer_writes
+from tests.support_conversations_api import signed_in
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime

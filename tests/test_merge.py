@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import WorkspaceFixture, login
+from tests.conftest import WorkspaceFixture, customer_writes, login
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
@@ -25,31 +25,6 @@ pytestmark = pytest.mark.anyio
 
 ANNA_EMAIL = "anna.nowak@example.com"
 JAN_PHONE = "+48601234567"
-
-
-async def inbound(
-    client: httpx.AsyncClient,
-    ws: WorkspaceFixture,
-    channel: str,
-    kind: str,
-    value: str,
-    text: str,
-    **extra: Any,
-) -> dict[str, Any]:
-    response = await client.post(
-        "/api/v1/inbound/messages",
-        headers={"X-API-Key": ws.api_key},
-        json={
-            "inbox_id": ws.inboxes[channel],
-            "channel": channel,
-            "sender": {"kind": kind, "value": value},
-            "text": text,
-            **extra,
-        },
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 @dataclass(frozen=True)
@@ -163,10 +138,10 @@ class TwoCustomers:
 async def two_customers(
     client: httpx.AsyncClient, runtime: Runtime, ws: WorkspaceFixture, clock: ManualClock
 ) -> TwoCustomers:
-    anna = await inbound(client, ws, "email", "email", "Anna.Nowak@Example.com", "Invoice?")
-    await inbound(client, ws, "email", "email", ANNA_EMAIL, "Any news on the invoice?")
+    anna = await customer_writes(client, ws, "email", "email", "Anna.Nowak@Example.com", "Invoice?")
+    await customer_writes(client, ws, "email", "email", ANNA_EMAIL, "Any news on the invoice?")
     clock.advance(timedelta(minutes=5))
-    jan_old = await inbound(client, ws, "sms", "phone", JAN_PHONE, "Kettle broken")
+    jan_old = await customer_writes(client, ws, "sms", "phone", JAN_PHONE, "Kettle broken")
     # Jan's first matter was resolved long ago (beyond the re-open window); his next message
     # starts a new one. (The clock is not moved weeks ahead: sign-in tokens would look
     # issued in the future.)
@@ -176,8 +151,10 @@ async def two_customers(
         conversation.status = "resolved"
         conversation.resolved_at = clock.now() - timedelta(days=60)
     clock.advance(timedelta(minutes=5))
-    jan_new = await inbound(client, ws, "voice", "phone", "601 234 567", "Calling about it again")
-    await inbound(client, ws, "sms", "phone", "0048601234567", "Please call me back")
+    jan_new = await customer_writes(
+        client, ws, "voice", "phone", "601 234 567", "Calling about it again"
+    )
+    await customer_writes(client, ws, "sms", "phone", "0048601234567", "Please call me back")
     assert jan_new["conversation_id"] != jan_old["conversation_id"]
     assert anna["customer_id"] != jan_new["customer_id"]
 
@@ -253,10 +230,12 @@ async def test_merge_then_undo_restores_both_customers_exactly(
 
     # Jan writes again from his phone: it reaches the merged customer.
     clock.advance(timedelta(minutes=10))
-    later = await inbound(client, workspace, "whatsapp", "phone", "+48 601-234-567", "Hello?")
+    later = await customer_writes(
+        client, workspace, "whatsapp", "phone", "+48 601-234-567", "Hello?"
+    )
     assert later["customer_id"] == people.anna
     # An address the merged customer gains after the merge is the merged customer's own.
-    anna_later = await inbound(
+    anna_later = await customer_writes(
         client,
         workspace,
         "email",
@@ -302,7 +281,7 @@ async def test_merge_then_undo_restores_both_customers_exactly(
     assert jan_row.merged_into_id is None
 
     # Jan's phone reaches Jan again.
-    again = await inbound(client, workspace, "sms", "phone", JAN_PHONE, "Thanks")
+    again = await customer_writes(client, workspace, "sms", "phone", JAN_PHONE, "Thanks")
     assert again["customer_id"] == people.jan
 
     # The audit trail keeps the merge and its undo.
@@ -357,7 +336,7 @@ async def test_merge_refuses_self_merged_away_and_unknown_customers(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
     people = await two_customers(client, runtime, workspace, clock)
-    third = await inbound(client, workspace, "web_chat", "web_visitor", "visitor-9", "Hi")
+    third = await customer_writes(client, workspace, "web_chat", "web_visitor", "visitor-9", "Hi")
     supervisor = await login(client, workspace.slug, "super")
 
     async def merge(target: int, source: int) -> httpx.Response:
@@ -384,7 +363,9 @@ async def test_other_workspaces_customers_and_merges_are_not_found(
     clock: ManualClock,
 ) -> None:
     people = await two_customers(client, runtime, workspace, clock)
-    outsider = await inbound(client, other_workspace, "sms", "phone", JAN_PHONE, "Globex here")
+    outsider = await customer_writes(
+        client, other_workspace, "sms", "phone", JAN_PHONE, "Globex here"
+    )
     acme = await login(client, workspace.slug, "super")
     globex = await login(client, other_workspace.slug, "super")
 
