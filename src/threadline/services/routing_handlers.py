@@ -19,6 +19,8 @@ async def on_conversation_updated(uow: UnitOfWork, workspace_id: int, event: Dom
     # Routing's own updates are already consistent with the history.
     if event.payload.get("routing") or event.conversation_id is None:
         return
+    if event.payload.get("status_changed") is False:
+        return  # a message joined an open conversation: status and assignee are as they were
     await reconcile(
         uow, workspace_id, event.conversation_id, from_inbound="placement" in event.payload
     )
