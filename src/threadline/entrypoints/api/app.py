@@ -37,7 +37,12 @@ ROUTER_MODULES = [
 ]
 
 
-ROUTER_PACKAGES = ["threadline.entrypoints.api.routers", "threadline.entrypoints.webhooks"]
+ROUTER_PACKAGES = [
+    "threadline.entrypoints.api.routers",
+    "threadline.entrypoints.webhooks",
+    "threadline.entrypoints.web",
+    "threadline.entrypoints.widget",
+]
 
 
 def discover_router_modules() -> list[str]:

@@ -1,0 +1,1 @@
+"""The web-chat widget: the loader script, its isolated frame, the visitor API and socket."""
