@@ -40,6 +40,11 @@ ID_PARAMETERS = {
     "code_id": "wrap_up_code",
     "calendar_id": "sla_calendar",
     "policy_id": "sla_policy",
+    "canned_response_id": "canned_response",
+    "label_script_id": "label_script",
+    "product_id": "product",
+    "order_id": "order",
+    "notification_id": "notification",
 }
 # A bare `{id}` is named by the path segment in front of it: /offers/{id}.
 COLLECTIONS = {
@@ -113,6 +118,26 @@ async def seed_everything(
         "/api/v1/sla/policies",
         {"name": "Email", "first_response_seconds": 3600, "calendar_id": ids["sla_calendar"]},
     )
+    ids["canned_response"] = await created(
+        "/api/v1/canned-responses",
+        {"shortcut": "refund", "title": "Refund", "body": "Hi {{customer.first_name}}"},
+    )
+    ids["label_script"] = await created(
+        "/api/v1/label-scripts", {"label": "warranty", "script": "Ask for the receipt"}
+    )
+    ids["product"] = await created(
+        "/api/v1/products", {"sku": "KET-1", "name": "Kettle", "price": "10.00", "currency": "EUR"}
+    )
+    ids["order"] = await created(
+        f"/api/v1/customers/{customer}/orders",
+        {"number": "SO-1", "placed_at": FUTURE, "items": [{"sku": "KET-1", "quantity": 1}]},
+    )
+    # A notification for the workspace's agent: the admin mentions them in a note.
+    await created(f"/api/v1/conversations/{contact['conversation_id']}/notes", {"text": "@agent"})
+    mentioned = await client.get(
+        "/api/v1/notifications", headers=await login(client, ws.slug, "agent")
+    )
+    ids["notification"] = mentioned.json()["notifications"][0]["id"]
     async with runtime.sessionmaker() as session, session.begin():
         identity = (
             await session.execute(select(t.Identity.id).where(t.Identity.customer_id == customer))

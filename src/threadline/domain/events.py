@@ -27,11 +27,16 @@ class EventType(StrEnum):
     SLA_ESCALATED = "sla.escalated"
     CSAT_RECORDED = "csat.recorded"
     ASSIGNMENT_CREATED = "assignment.created"
+    AGENT_MENTIONED = "agent.mentioned"
+    ORDER_RECORDED = "order.recorded"
+    ORDER_UPDATED = "order.updated"
 
 
 class Audience(StrEnum):
     EVERYONE = "everyone"
     ADMINS = "admins"
+    # One agent only: the one named by payload["agent_id"] (e.g. the agent a note mentions).
+    AGENT = "agent"
 
 
 @dataclass(slots=True)

@@ -47,6 +47,9 @@ def visible_to(principal: Principal, envelope: dict[str, Any]) -> bool:
         return False
     if envelope.get("audience") == Audience.ADMINS.value:
         return principal.role is Role.ADMIN
+    if envelope.get("audience") == Audience.AGENT.value:
+        payload = envelope.get("payload")
+        return isinstance(payload, dict) and payload.get("agent_id") == principal.agent_id
     if envelope.get("conversation_id") is None:
         return True
     payload = envelope.get("payload")

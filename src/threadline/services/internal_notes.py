@@ -9,6 +9,7 @@ from threadline.domain.conversations import DeliveryStatus, Direction
 from threadline.domain.errors import DomainError
 from threadline.domain.events import DomainEvent, EventType
 from threadline.services.lookups import get_visible_conversation
+from threadline.services.notifications import notify_mentions
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import conversation_scope, message_view
 
@@ -45,6 +46,7 @@ async def add_internal_note(
     )
     uow.session.add(note)
     await uow.session.flush()
+    await notify_mentions(uow, principal, text, conversation=conversation, message=note)
     uow.emit(
         principal.workspace_id,
         DomainEvent(

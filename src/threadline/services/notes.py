@@ -10,6 +10,7 @@ from threadline.domain.access import Principal
 from threadline.domain.errors import DomainError
 from threadline.domain.events import DomainEvent, EventType
 from threadline.services.lookups import get_scoped
+from threadline.services.notifications import notify_mentions
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import note_view
 
@@ -38,5 +39,6 @@ async def add_note(uow: UnitOfWork, principal: Principal, customer_id: int, text
     )
     session.add(note)
     await session.flush()
+    await notify_mentions(uow, principal, note.text, customer_id=customer.id, note=note)
     uow.emit(principal.workspace_id, DomainEvent(EventType.NOTE_CREATED, {"note": note_view(note)}))
     return note

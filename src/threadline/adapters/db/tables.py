@@ -604,3 +604,118 @@ class Assignment(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     # auto | manual | reopen | queue
     mode: Mapped[str] = mapped_column(String(20))
+
+
+# --- Agent content (issue 6; migration 0008_agent_content): canned responses, label scripts,
+# --- product catalogue, customer orders, notifications ---
+
+
+class CannedResponse(Base):
+    """A standard reply an agent inserts by its shortcut; the body may hold {{variables}}."""
+
+    __tablename__ = "canned_responses"
+    __table_args__ = (UniqueConstraint("workspace_id", "shortcut"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    shortcut: Mapped[str] = mapped_column(String(50))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class LabelScript(Base):
+    """What to say for conversations carrying a label: a script and suggested replies."""
+
+    __tablename__ = "label_scripts"
+    __table_args__ = (UniqueConstraint("workspace_id", "label"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    label: Mapped[str] = mapped_column(String(100))
+    script: Mapped[str | None] = mapped_column(Text)
+    suggested_replies: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("workspace_id", "sku"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(300))
+    # Text, like offer prices, so an amount is never rounded.
+    price: Mapped[str] = mapped_column(String(40))
+    currency: Mapped[str] = mapped_column(String(3))
+    description: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    in_stock: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ProductRelation(Base):
+    """`related` complements `product` (sell it too) or substitutes it (sell it instead)."""
+
+    __tablename__ = "product_relations"
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
+    )
+    related_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    # complementary | substitute
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("workspace_id", "number"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    placed_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OrderItem(Base):
+    """A line of an order; the SKU is kept as sent, whether or not the catalogue knows it."""
+
+    __tablename__ = "order_items"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(Integer)
+
+
+class Notification(Base):
+    """Something one agent should look at, e.g. a note that mentions them."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_agent_read", "agent_id", "read_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    author_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL")
+    )
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE")
+    )
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    note_id: Mapped[int | None] = mapped_column(ForeignKey("notes.id", ondelete="CASCADE"))
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
