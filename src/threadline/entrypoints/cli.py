@@ -302,6 +302,7 @@ def demo(
     _seed_if_missing(settings, customers, conversations)
     console.print()
     console.print(f"API docs:   [bold]http://{host}:{port}/docs[/bold]")
+    console.print(f"Demo shop:  [bold]http://{host}:{port}/demo/shop[/bold] (web-chat widget)")
     console.print(f"Workspace:  [bold]{DEMO_SLUG}[/bold]")
     console.print(f"Password:   [bold]{DEMO_PASSWORD}[/bold] (every demo agent)")
     for agent in AGENTS:

@@ -26,6 +26,8 @@ from threadline.domain.conversations import ConversationStatus, DeliveryStatus, 
 from threadline.domain.events import DomainEvent, EventType
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.seed import catalogue as cat
+from threadline.seed.agent_content import seed_agent_content
+from threadline.seed.web_chat import seed_web_chat
 from threadline.services.auth import hash_password
 from threadline.services.receive_message import receive_message
 from threadline.services.reply import ReplyRequest, reply
@@ -286,6 +288,7 @@ async def seed_demo(
             await _close(uow_factory, ids, step, rng)
         if on_progress is not None:
             on_progress(done, len(steps))
+    await seed_agent_content(uow_factory, ids.workspace_id, random.Random(seed))
     matters = {id(s.matter): s.matter for s in steps}
     return SeedResult(
         workspace_id=ids.workspace_id,
@@ -374,6 +377,7 @@ async def _create_workspace(uow_factory: UnitOfWorkFactory, seeded_until: dateti
             )
         # Before the history is replayed, so past conversations carry SLA measurements too.
         await seed_default_sla(uow, ws)
+        await seed_web_chat(uow, ws, inboxes[Channel.WEB_CHAT])
         await uow.commit()
     return _Ids(ws, agents, teams, inboxes, seeded_until)
 

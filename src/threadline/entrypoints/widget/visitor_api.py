@@ -1,0 +1,311 @@
+"""The visitor API behind the chat frame (same origin as the frame: no CORS on purpose).
+
+Visitors are not agents: they carry a signed visitor token (X-Visitor-Token) that names one
+workspace, one web-chat inbox and one web_visitor identity, and nothing else.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, status
+from fastapi.responses import FileResponse
+from pydantic import Field
+
+from threadline.adapters.attachments import attachment_path, safe_filename, store_attachment
+from threadline.bootstrap import Runtime
+from threadline.domain.errors import DomainError, NotFound
+from threadline.domain.web_chat import (
+    MAX_MESSAGE_CHARS,
+    InvalidVisitorToken,
+    VisitorClaims,
+    matching_invitation,
+    pick_language,
+)
+from threadline.entrypoints.api.deps import AdminDep, RuntimeDep
+from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.webhooks._sliding_window import SlidingWindowLimiter
+from threadline.services.web_chat import (
+    EmailOutcome,
+    agents_online,
+    authenticate_visitor,
+    find_widget_inbox,
+    latest_conversation_id,
+    note_offline_follow_up,
+    record_visitor_email,
+    send_visitor_message,
+    start_visitor_session,
+    update_widget_settings,
+    visitor_customer_id,
+    visitor_may_download,
+    visitor_queue,
+    widget_admin_view,
+    widget_settings,
+)
+
+router = APIRouter(prefix="/api/v1/widget", tags=["web chat"])
+
+# Per visitor, per process (see _sliding_window): enough for a person, not for a script.
+SEND_LIMIT = 20
+SEND_WINDOW_SECONDS = 60.0
+WIDGET_MAX_FILE_BYTES = 10 * 1024 * 1024
+_limiter = SlidingWindowLimiter()
+
+
+class RateLimited(DomainError):
+    status = 429
+    title = "Too many messages"
+
+
+class SessionBody(StrictBody):
+    inbox: str = Field(min_length=1, max_length=200, description="The widget's public key")
+    token: str | None = Field(default=None, max_length=2000)
+    user_id: str | None = Field(default=None, min_length=1, max_length=300)
+    user_hash: str | None = Field(default=None, max_length=200)
+    lang: str | None = Field(default=None, max_length=20)
+
+
+class MessageBody(StrictBody):
+    text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+
+
+class EmailBody(StrictBody):
+    email: str = Field(min_length=3, max_length=320)
+    offline: bool = Field(default=False, description="Asked because no agent is online")
+
+
+async def _visitor(runtime: Runtime, token: str | None) -> VisitorClaims:
+    if not token:
+        raise InvalidVisitorToken("send the visitor token in X-Visitor-Token")
+    async with runtime.sessionmaker() as session:
+        claims, _ = await authenticate_visitor(session, runtime.settings.secret_key, token)
+    return claims
+
+
+VisitorToken = Annotated[str | None, Header(alias="X-Visitor-Token")]
+
+
+def _check_rate(claims: VisitorClaims) -> None:
+    wait = _limiter.try_acquire(
+        ("widget", claims.workspace_id, claims.visitor_id),
+        SEND_LIMIT,
+        SEND_WINDOW_SECONDS,
+        time.monotonic(),
+    )
+    if wait is not None:
+        raise RateLimited(f"too many messages; try again in {max(1, round(wait))} s")
+
+
+@router.post("/session")
+async def start_session(body: SessionBody, runtime: RuntimeDep, request: Request) -> dict[str, Any]:
+    """Start or resume a visitor session. Keep the returned token; send it back next time."""
+    async with runtime.sessionmaker() as session:
+        visit = await start_visitor_session(
+            session,
+            runtime.settings.secret_key,
+            body.inbox,
+            token=body.token,
+            user_id=body.user_id,
+            user_hash=body.user_hash,
+        )
+        queue = (
+            await visitor_queue(session, visit.claims, visit.conversation_id, runtime.clock.now())
+            if visit.conversation_id is not None
+            else None
+        )
+    return {
+        "token": visit.token,
+        "visitor_id": visit.claims.visitor_id,
+        "identified": visit.claims.user_id is not None,
+        "conversation_id": visit.conversation_id,
+        "agents_online": visit.agents_online,
+        "queue": queue,
+        "settings": widget_settings(visit.inbox).public(),
+        "lang": pick_language(body.lang, request.headers.get("accept-language")),
+    }
+
+
+@router.post("/messages", status_code=status.HTTP_201_CREATED)
+async def send_message(
+    body: MessageBody, runtime: RuntimeDep, x_visitor_token: VisitorToken = None
+) -> dict[str, Any]:
+    """A visitor's message; a pre-chat email is recorded, unverified, after it."""
+    claims = await _visitor(runtime, x_visitor_token)
+    _check_rate(claims)
+    received = await send_visitor_message(runtime.uow, claims, body.text, name=body.name)
+    email = None
+    if body.email:
+        email = await _record_email(runtime, claims, received.customer_id, body.email, False)
+    return {
+        "message_id": received.message_id,
+        "conversation_id": received.conversation_id,
+        "email": _email_view(email),
+    }
+
+
+@router.post("/attachments", status_code=status.HTTP_201_CREATED)
+async def upload_attachment(
+    request: Request,
+    runtime: RuntimeDep,
+    filename: Annotated[str, Query(min_length=1, max_length=300)],
+    x_visitor_token: VisitorToken = None,
+) -> dict[str, Any]:
+    """Send a file: the raw bytes as the body, its type as Content-Type."""
+    claims = await _visitor(runtime, x_visitor_token)
+    _check_rate(claims)
+    data = await request.body()
+    if not data:
+        raise DomainError("the file is empty")
+    limit = min(runtime.settings.max_attachment_bytes, WIDGET_MAX_FILE_BYTES)
+    if len(data) > limit:
+        raise DomainError(f"the file is {len(data)} bytes; the limit is {limit} bytes")
+    description = store_attachment(
+        runtime.settings,
+        claims.workspace_id,
+        data,
+        filename=filename,
+        content_type=request.headers.get("content-type"),
+    )
+    received = await send_visitor_message(runtime.uow, claims, "", attachments=(description,))
+    return {
+        "message_id": received.message_id,
+        "conversation_id": received.conversation_id,
+        "attachment": description,
+    }
+
+
+@router.get("/attachments/{sha256}")
+async def download_attachment(
+    sha256: str, runtime: RuntimeDep, token: Annotated[str, Query(max_length=2000)]
+) -> FileResponse:
+    """A file of the visitor's own chat (the token is in the URL so a plain link works)."""
+    claims = await _visitor(runtime, token)
+    async with runtime.sessionmaker() as session:
+        customer_id = await visitor_customer_id(session, claims)
+        name = (
+            await visitor_may_download(session, claims.workspace_id, customer_id, sha256)
+            if customer_id is not None
+            else None
+        )
+    path = attachment_path(runtime.settings, claims.workspace_id, sha256) if name else None
+    if path is None:
+        raise NotFound("no such file in this chat")
+    return FileResponse(
+        path,
+        media_type="application/octet-stream",
+        filename=safe_filename(name),
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.post("/email")
+async def give_email(
+    body: EmailBody, runtime: RuntimeDep, x_visitor_token: VisitorToken = None
+) -> dict[str, Any]:
+    """The visitor's email (offline form, or later): recorded, never merged on its own."""
+    claims = await _visitor(runtime, x_visitor_token)
+    async with runtime.sessionmaker() as session:
+        customer_id = await visitor_customer_id(session, claims)
+    if customer_id is None:
+        raise DomainError("write a message first, then leave your email")
+    outcome = await _record_email(runtime, claims, customer_id, body.email, body.offline)
+    return {"email": _email_view(outcome)}
+
+
+async def _record_email(
+    runtime: Runtime, claims: VisitorClaims, customer_id: int, email: str, offline: bool
+) -> EmailOutcome:
+    async with runtime.uow() as uow:
+        outcome = await record_visitor_email(uow, claims, customer_id, email)
+        conversation_id = await latest_conversation_id(
+            uow.session, claims.workspace_id, customer_id
+        )
+        if offline and conversation_id is not None:
+            await note_offline_follow_up(uow, claims, conversation_id, outcome)
+        await uow.commit()
+    return outcome
+
+
+def _email_view(outcome: EmailOutcome | None) -> dict[str, Any] | None:
+    if outcome is None:
+        return None
+    return {
+        "address": outcome.email,
+        "status": outcome.status,
+        "replies_by_email": outcome.status in {"attached", "already"},
+    }
+
+
+@router.get("/status")
+async def visitor_status(
+    runtime: RuntimeDep, x_visitor_token: VisitorToken = None
+) -> dict[str, Any]:
+    """Whether anyone is online, and the place in the queue while waiting."""
+    claims = await _visitor(runtime, x_visitor_token)
+    async with runtime.sessionmaker() as session:
+        online = await agents_online(session, claims.workspace_id)
+        customer_id = await visitor_customer_id(session, claims)
+        conversation_id = (
+            await latest_conversation_id(session, claims.workspace_id, customer_id)
+            if customer_id is not None
+            else None
+        )
+        queue = (
+            await visitor_queue(session, claims, conversation_id, runtime.clock.now())
+            if conversation_id is not None
+            else None
+        )
+    return {"agents_online": online, "conversation_id": conversation_id, "queue": queue}
+
+
+@router.get("/invitation")
+async def invitation(
+    runtime: RuntimeDep,
+    inbox: Annotated[str, Query(max_length=200)],
+    path: Annotated[str, Query(max_length=2000)] = "/",
+) -> dict[str, Any]:
+    """The proactive invitation for a page of the host site, if a rule matches it."""
+    async with runtime.sessionmaker() as session:
+        found = await find_widget_inbox(session, inbox)
+    rule = matching_invitation(widget_settings(found).invitations, path)
+    if rule is None:
+        return {"invitation": None}
+    return {"invitation": {"message": rule.message, "seconds_on_page": rule.seconds_on_page}}
+
+
+# --- Administration -----------------------------------------------------------------------
+
+
+class WidgetSettingsBody(StrictBody):
+    prechat_enabled: bool = False
+    prechat_email_required: bool = False
+    welcome_text: str = Field(default="", max_length=500)
+    primary_colour: str = "#1f6feb"
+    text_colour: str = "#ffffff"
+    invitations: list[dict[str, Any]] = Field(default_factory=list, max_length=20)
+
+
+@router.get("/inboxes/{inbox_id}")
+async def get_widget(inbox_id: int, principal: AdminDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """The widget's settings, public key and embed code (the key is made on first use)."""
+    async with runtime.uow() as uow:
+        view = await widget_admin_view(uow, principal, inbox_id)
+        await uow.commit()
+    return {**view, "embed": _embed(view["public_key"])}
+
+
+@router.put("/inboxes/{inbox_id}")
+async def put_widget(
+    inbox_id: int, body: WidgetSettingsBody, principal: AdminDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.uow() as uow:
+        view = await update_widget_settings(uow, principal, inbox_id, body.model_dump())
+        await uow.commit()
+    return {**view, "embed": _embed(view["public_key"])}
+
+
+def _embed(key: str) -> str:
+    return f'<script src="/widget/loader.js" data-inbox="{key}" async></script>'

@@ -1,0 +1,281 @@
+"""The visitor's WebSocket: only their own chat, resumable without loss or repeats.
+
+The same pattern as the agents' stream (entrypoints/api/routers/events.py): subscribe to the
+workspace topic first, back-fill from the event table after the client's `since`, then pass
+live events on. Sequence numbers are the workspace's; the visitor sees a subset of them, so
+the stream tracks the raw position it has looked at and back-fills a gap only with this
+customer's events (everything below a published seq is committed: seq order is commit order).
+
+Protocol (JSON frames):
+  server -> visitor
+    {"type": "message", "seq", "id", "conversation_id", "direction": "inbound"|"outbound",
+     "text", "attachments": [{"sha256", "filename", "size", "content_type"}],
+     "author": {"name", "photo_url"} | null, "created_at"}
+    {"type": "ready", "seq"}       caught up; resume later with since = the last seq seen
+    {"type": "queue", "waiting", "position", "estimated_wait_seconds", "agent"}
+    {"type": "typing", "who": "agent", "name"}
+  visitor -> server
+    {"type": "typing"}             the visitor is typing (told to agents, at most every 2 s)
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+import anyio
+import structlog
+from anyio import CancelScope
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
+
+from threadline.adapters.pubsub.base import Subscription, workspace_topic
+from threadline.bootstrap import Runtime
+from threadline.domain.errors import DomainError
+from threadline.domain.events import EventType
+from threadline.domain.web_chat import VisitorClaims, visible_to_visitor
+from threadline.services.event_feed import latest_seq
+from threadline.services.web_chat import (
+    agent_card,
+    authenticate_visitor,
+    customer_conversation_ids,
+    customer_events_between,
+    visitor_customer_id,
+    visitor_queue,
+)
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(prefix="/api/v1/widget", tags=["web chat"])
+
+BACKFILL_BATCH = 500
+LIVE_BUFFER = 1_000
+IDLE_RECHECK_SECONDS = 10.0
+TYPING_EVERY_SECONDS = 2.0
+TYPING_EVENT = "typing"
+# Closed with this when the visitor has not written yet: there is nothing to stream.
+NO_CHAT_YET = 4404
+QUEUE_EVENTS = {
+    EventType.CONVERSATION_UPDATED.value,
+    EventType.ASSIGNMENT_CREATED.value,
+}
+
+
+def typing_envelope(
+    workspace_id: int, conversation_id: int, who: str, name: str | None
+) -> dict[str, Any]:
+    """A typing notice on the workspace topic. It is not stored and has no place in the
+    sequence: seq 0 is one every stream has passed, so resuming logic never waits on it."""
+    return {
+        "seq": 0,
+        "workspace_id": workspace_id,
+        "type": TYPING_EVENT,
+        "audience": "everyone",
+        "conversation_id": conversation_id,
+        "payload": {"conversation_id": conversation_id, "who": who, "name": name},
+        "ephemeral": True,
+    }
+
+
+@router.websocket("/ws")
+async def visitor_stream(
+    websocket: WebSocket,
+    token: Annotated[str, Query(max_length=2000)],
+    since: Annotated[int, Query(ge=0)] = 0,
+) -> None:
+    """The visitor's chat, live. Connect with `?token=<visitor token>&since=<last seq seen>`
+    (0 for the whole chat). Closes with 1008 for a bad token, 4404 before the first message."""
+    await websocket.accept()
+    runtime: Runtime = websocket.app.state.runtime
+    try:
+        async with runtime.sessionmaker() as session:
+            try:
+                claims, _ = await authenticate_visitor(session, runtime.settings.secret_key, token)
+            except DomainError as exc:
+                await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=exc.reason[:100])
+                return
+            customer_id = await visitor_customer_id(session, claims)
+            if customer_id is None:
+                await websocket.close(code=NO_CHAT_YET, reason="no chat yet: send a message first")
+                return
+            conversations = await customer_conversation_ids(
+                session, claims.workspace_id, customer_id
+            )
+        await _VisitorStream(websocket, runtime, claims, customer_id, conversations).run(since)
+    except* WebSocketDisconnect:
+        pass
+
+
+class _VisitorStream:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        runtime: Runtime,
+        claims: VisitorClaims,
+        customer_id: int,
+        conversations: set[int],
+    ) -> None:
+        self.websocket = websocket
+        self.runtime = runtime
+        self.claims = claims
+        self.workspace_id = claims.workspace_id
+        self.customer_id = customer_id
+        self.conversations = conversations
+        # Raw position in the workspace's stream (events of others count too).
+        self.last_seen = 0
+        self.authors: dict[int, dict[str, Any]] = {}
+        self.last_typing = 0.0
+
+    async def run(self, since: int) -> None:
+        async with self.runtime.pubsub.subscribe(workspace_topic(self.workspace_id)) as sub:
+            to_stream, live = anyio.create_memory_object_stream[dict[str, Any]](LIVE_BUFFER)
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(_pump, sub, to_stream)
+                tasks.start_soon(self._read_visitor, tasks.cancel_scope)
+                await self._catch_up(since)
+                await self._send_queue()
+                await self._stream_live(live)
+                tasks.cancel_scope.cancel()
+
+    async def _catch_up(self, since: int) -> None:
+        async with self.runtime.sessionmaker() as session:
+            latest = await latest_seq(session, self.workspace_id)
+        self.last_seen = min(since, latest)
+        await self._backfill_until(latest)
+        await self.websocket.send_json({"type": "ready", "seq": self.last_seen})
+
+    async def _stream_live(self, live: MemoryObjectReceiveStream[dict[str, Any]]) -> None:
+        while True:
+            envelope = None
+            with anyio.move_on_after(IDLE_RECHECK_SECONDS):
+                try:
+                    envelope = await live.receive()
+                except anyio.EndOfStream:
+                    await self.websocket.close(
+                        code=status.WS_1011_INTERNAL_ERROR, reason="event feed interrupted"
+                    )
+                    return
+            if envelope is None:
+                async with self.runtime.sessionmaker() as session:
+                    latest = await latest_seq(session, self.workspace_id)
+                await self._backfill_until(latest)
+                continue
+            if envelope.get("type") == TYPING_EVENT:
+                await self._typing(envelope)
+                continue
+            seq = envelope.get("seq")
+            if not isinstance(seq, int) or seq <= self.last_seen:
+                continue
+            if seq > self.last_seen + 1:
+                # Missed some on the fast path: everything before `seq` is committed.
+                await self._backfill_until(seq - 1)
+            await self._consider(envelope)
+
+    async def _backfill_until(self, upto: int) -> None:
+        while self.last_seen < upto:
+            async with self.runtime.sessionmaker() as session:
+                batch = await customer_events_between(
+                    session,
+                    self.workspace_id,
+                    self.customer_id,
+                    self.last_seen,
+                    upto,
+                    BACKFILL_BATCH,
+                )
+            for envelope in batch:
+                await self._consider(envelope)
+            if len(batch) < BACKFILL_BATCH:
+                self.last_seen = max(self.last_seen, upto)
+
+    async def _consider(self, envelope: dict[str, Any]) -> None:
+        self.last_seen = envelope["seq"]
+        payload = envelope.get("payload") or {}
+        kind = envelope.get("type")
+        conversation_id = envelope.get("conversation_id")
+        if kind == EventType.CONVERSATION_CREATED.value:
+            conversation = payload.get("conversation") or {}
+            if conversation.get("customer_id") == self.customer_id:
+                self.conversations.add(int(conversation["id"]))
+        if conversation_id not in self.conversations:
+            return
+        if kind == EventType.MESSAGE_CREATED.value:
+            message = payload.get("message") or {}
+            if visible_to_visitor(message):
+                await self.websocket.send_json(await self._message_frame(envelope, message))
+        elif kind in QUEUE_EVENTS:
+            await self._send_queue()
+
+    async def _message_frame(
+        self, envelope: dict[str, Any], message: dict[str, Any]
+    ) -> dict[str, Any]:
+        author = None
+        agent_id = message.get("author_agent_id")
+        if message.get("direction") == "outbound" and isinstance(agent_id, int):
+            if agent_id not in self.authors:
+                async with self.runtime.sessionmaker() as session:
+                    self.authors[agent_id] = await agent_card(session, self.workspace_id, agent_id)
+            author = self.authors[agent_id]
+        return {
+            "type": "message",
+            "seq": envelope["seq"],
+            "id": message.get("id"),
+            "conversation_id": envelope.get("conversation_id"),
+            "direction": message.get("direction"),
+            "text": message.get("text") or "",
+            "attachments": [
+                {k: a.get(k) for k in ("sha256", "filename", "size", "content_type")}
+                for a in message.get("attachments") or []
+                if isinstance(a, dict)
+            ],
+            "author": author,
+            "created_at": message.get("created_at"),
+        }
+
+    async def _send_queue(self) -> None:
+        if not self.conversations:
+            return
+        async with self.runtime.sessionmaker() as session:
+            newest = max(self.conversations)
+            queue = await visitor_queue(session, self.claims, newest, self.runtime.clock.now())
+        await self.websocket.send_json({"type": "queue", **queue})
+
+    async def _typing(self, envelope: dict[str, Any]) -> None:
+        payload = envelope.get("payload") or {}
+        if envelope.get("workspace_id") != self.workspace_id:
+            return
+        if (
+            payload.get("who") != "agent"
+            or payload.get("conversation_id") not in self.conversations
+        ):
+            return
+        name = payload.get("name")
+        await self.websocket.send_json(
+            {"type": "typing", "who": "agent", "name": name if isinstance(name, str) else None}
+        )
+
+    async def _read_visitor(self, scope: CancelScope) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text and '"typing"' in text and self.conversations:
+                now = time.monotonic()
+                if now - self.last_typing >= TYPING_EVERY_SECONDS:
+                    self.last_typing = now
+                    await self.runtime.pubsub.publish(
+                        workspace_topic(self.workspace_id),
+                        typing_envelope(
+                            self.workspace_id, max(self.conversations), "customer", None
+                        ),
+                    )
+        scope.cancel()
+
+
+async def _pump(subscription: Subscription, sink: MemoryObjectSendStream[dict[str, Any]]) -> None:
+    async with sink:
+        async for envelope in subscription:
+            try:
+                sink.send_nowait(envelope)
+            except anyio.WouldBlock:
+                log.warning("widget.visitor_lagging", seq=envelope.get("seq"))
