@@ -1,0 +1,204 @@
+"""The visitor's WebSocket over a real uvicorn server: resume without loss or repeats, only
+the visitor's own chat, queue position and typing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import WorkspaceFixture, customer_writes, login
+from tests.support_server import running_server
+from threadline.adapters.pubsub.base import workspace_topic
+from threadline.bootstrap import Runtime
+from threadline.entrypoints.widget import visitor_api
+from threadline.entrypoints.widget.visitor_socket import typing_envelope
+
+pytestmark = pytest.mark.anyio
+WAIT = 5
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> None:
+    visitor_api._limiter._hits.clear()
+
+
+@pytest.fixture
+async def server(runtime: Runtime) -> AsyncIterator[str]:
+    async with running_server(runtime) as address:
+        yield address
+
+
+@asynccontextmanager
+async def widget_socket(server: str, token: str, since: int = 0) -> AsyncIterator[ClientConnection]:
+    url = f"ws://{server}/api/v1/widget/ws?" + urlencode({"token": token, "since": since})
+    async with connect(url, open_timeout=WAIT) as ws:
+        yield ws
+
+
+async def frame(ws: ClientConnection, within: float = WAIT) -> dict[str, Any]:
+    async with asyncio.timeout(within):
+        data: dict[str, Any] = json.loads(await ws.recv(decode=True))
+    return data
+
+
+async def until(ws: ClientConnection, kind: str) -> list[dict[str, Any]]:
+    """Frames up to and including the first of `kind`."""
+    seen = []
+    while True:
+        seen.append(await frame(ws))
+        if seen[-1]["type"] == kind:
+            return seen
+
+
+async def quiet(ws: ClientConnection, seconds: float = 0.4) -> list[dict[str, Any]]:
+    """Whatever arrives within `seconds` (used to show nothing more comes)."""
+    extra = []
+    try:
+        while True:
+            extra.append(await frame(ws, seconds))
+    except TimeoutError:
+        return extra
+
+
+async def visitor(client: httpx.AsyncClient, ws: WorkspaceFixture, first: str) -> dict[str, Any]:
+    admin = await login(client, ws.slug, "admin")
+    key = (
+        await client.get(f"/api/v1/widget/inboxes/{ws.inboxes['web_chat']}", headers=admin)
+    ).json()["public_key"]
+    session = (await client.post("/api/v1/widget/session", json={"inbox": key})).json()
+    sent = await client.post(
+        "/api/v1/widget/messages",
+        json={"text": first},
+        headers={"X-Visitor-Token": session["token"]},
+    )
+    assert sent.status_code == 201, sent.text
+    return {**session, "conversation_id": sent.json()["conversation_id"]}
+
+
+async def agent_reply(
+    client: httpx.AsyncClient, headers: dict[str, str], conversation_id: int, text: str
+) -> None:
+    response = await client.post(
+        f"/api/v1/conversations/{conversation_id}/replies", json={"text": text}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["channel"] == "web_chat"
+
+
+def messages(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [f for f in frames if f["type"] == "message"]
+
+
+async def test_reconnect_receives_each_missed_reply_exactly_once_in_order(
+    server: str, client: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    chat = await visitor(client, workspace, "Hello, anyone?")
+    agent = await login(client, workspace.slug, "agent")
+    async with widget_socket(server, chat["token"]) as ws:
+        history = messages(await until(ws, "ready"))
+        assert [(m["direction"], m["text"]) for m in history] == [("inbound", "Hello, anyone?")]
+        queue = await frame(ws)
+        assert queue["type"] == "queue" and queue["waiting"] is True and queue["position"] == 1
+        await agent_reply(client, agent, chat["conversation_id"], "Reply 1")
+        live = [m for m in await until(ws, "message")][-1]
+        assert live["text"] == "Reply 1" and live["direction"] == "outbound"
+        assert live["author"] == {"name": "Olek Agent", "photo_url": None}
+        last_seen = live["seq"]
+    # The socket is cut; the agent goes on writing.
+    for number in (2, 3, 4):
+        await agent_reply(client, agent, chat["conversation_id"], f"Reply {number}")
+
+    async with widget_socket(server, chat["token"], since=last_seen) as ws:
+        caught_up = messages(await until(ws, "ready"))
+        assert [m["text"] for m in caught_up] == ["Reply 2", "Reply 3", "Reply 4"]
+        seqs = [m["seq"] for m in caught_up]
+        assert seqs == sorted(set(seqs)) and seqs[0] > last_seen
+        await agent_reply(client, agent, chat["conversation_id"], "Reply 5")
+        live_frames = await until(ws, "message")
+        assert [m["text"] for m in messages(live_frames)] == ["Reply 5"]
+        assert not messages(await quiet(ws))
+
+    # Resuming from the middle gives only what came after it.
+    async with widget_socket(server, chat["token"], since=seqs[1]) as ws:
+        assert [m["text"] for m in messages(await until(ws, "ready"))] == ["Reply 4", "Reply 5"]
+
+
+async def test_a_visitor_sees_only_their_chat_never_notes_or_other_customers(
+    server: str, client: httpx.AsyncClient, workspace: WorkspaceFixture, runtime: Runtime
+) -> None:
+    alice = await visitor(client, workspace, "Alice here")
+    bob = await visitor(client, workspace, "Bob here")
+    assert alice["conversation_id"] != bob["conversation_id"]
+    agent = await login(client, workspace.slug, "agent")
+    async with widget_socket(server, alice["token"]) as ws:
+        await until(ws, "ready")
+        note = await client.post(
+            f"/api/v1/conversations/{alice['conversation_id']}/notes",
+            json={"text": "INTERNAL: she is a difficult customer"},
+            headers=agent,
+        )
+        assert note.status_code == 201, note.text
+        await agent_reply(client, agent, bob["conversation_id"], "Only for Bob")
+        await customer_writes(client, workspace, "email", "email", "carol@example.com", "Carol")
+        # An agent typing to Bob is not shown to Alice; to Alice it is.
+        await runtime.pubsub.publish(
+            workspace_topic(workspace.id),
+            typing_envelope(workspace.id, bob["conversation_id"], "agent", "Olek Agent"),
+        )
+        await runtime.pubsub.publish(
+            workspace_topic(workspace.id),
+            typing_envelope(workspace.id, alice["conversation_id"], "agent", "Olek Agent"),
+        )
+        await agent_reply(client, agent, alice["conversation_id"], "For Alice")
+        frames = await until(ws, "message")
+        frames += await quiet(ws)
+    texts = [m["text"] for m in messages(frames)]
+    assert texts == ["For Alice"]
+    typing = [f for f in frames if f["type"] == "typing"]
+    assert typing == [{"type": "typing", "who": "agent", "name": "Olek Agent"}]
+    dumped = json.dumps(frames)
+    for secret in ("INTERNAL", "Only for Bob", "Carol", "Bob here", "sender_identity", "meta"):
+        assert secret not in dumped
+
+
+async def test_socket_refuses_bad_tokens_and_waits_for_a_first_message(
+    server: str, client: httpx.AsyncClient, workspace: WorkspaceFixture, runtime: Runtime
+) -> None:
+    async with widget_socket(server, "not-a-token") as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await frame(ws)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    admin = await login(client, workspace.slug, "admin")
+    key = (
+        await client.get(f"/api/v1/widget/inboxes/{workspace.inboxes['web_chat']}", headers=admin)
+    ).json()["public_key"]
+    fresh = (await client.post("/api/v1/widget/session", json={"inbox": key})).json()
+    async with widget_socket(server, fresh["token"]) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await frame(ws)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
+
+    # The visitor typing reaches the workspace topic, where agents' screens listen.
+    chat = await visitor(client, workspace, "typing test")
+    async with runtime.pubsub.subscribe(workspace_topic(workspace.id)) as subscription:
+        async with widget_socket(server, chat["token"]) as ws:
+            await until(ws, "ready")
+            await ws.send(json.dumps({"type": "typing"}))
+            async with asyncio.timeout(WAIT):
+                async for envelope in subscription:
+                    if envelope.get("type") == "typing":
+                        break
+    assert envelope["payload"] == {
+        "conversation_id": chat["conversation_id"],
+        "who": "customer",
+        "name": None,
+    }
