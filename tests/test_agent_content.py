@@ -3,6 +3,7 @@ cross-sell and substitute suggestions, orders on the customer, and @mention noti
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from threadline.domain.canned_responses import (
 )
 from threadline.domain.catalogue import CatalogueProduct, RelationKind, skus_mentioned, suggest
 from threadline.domain.mentions import MentionableAgent, mention_handles, resolve_mentions
+from threadline.seed.agent_content import CANNED_RESPONSES, seed_agent_content
 
 HOSTILE_TEMPLATES = [
     "{{ ''.__class__ }}",
@@ -473,3 +475,35 @@ async def test_a_mention_notifies_the_mentioned_agent_only(
     # An API key is no agent and has no notifications.
     keyed = await client.get("/api/v1/notifications", headers={"X-API-Key": workspace.api_key})
     assert keyed.status_code == 401
+
+
+@pytest.mark.anyio
+async def test_demo_content_gives_every_seeded_customer_orders_and_suggestions(
+    client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture
+) -> None:
+    contacts = [
+        await customer_writes(client, workspace, "sms", "phone", f"+4860100020{n}", "Hello")
+        for n in range(3)
+    ]
+    await seed_agent_content(runtime.uow, workspace.id, random.Random(7))
+    agent = await login(client, workspace.slug, "agent")
+    shortcuts = [
+        r["shortcut"] for r in (await client.get("/api/v1/canned-responses", headers=agent)).json()
+    ]
+    assert "refund" in shortcuts and len(shortcuts) == len(CANNED_RESPONSES)
+    products = (await client.get("/api/v1/products", headers=agent)).json()
+    assert len(products) >= 12 and any(not p["active"] for p in products)
+    for contact in contacts:
+        orders = (
+            await client.get(f"/api/v1/customers/{contact['customer_id']}/orders", headers=agent)
+        ).json()
+        assert orders and all(o["items"] for o in orders)
+        found = (
+            await client.get(
+                f"/api/v1/conversations/{contact['conversation_id']}/suggestions", headers=agent
+            )
+        ).json()
+        offered = {c["product"]["sku"] for c in found["cross_sell"]} | {
+            s["product"]["sku"] for s in found["substitutes"]
+        }
+        assert offered and not offered & set(found["owned_skus"])
