@@ -273,6 +273,10 @@ class ConversationFilters:
     channel: Channel | None = None
     label: str | None = None
     customer_id: int | None = None
+    # Only conversations nobody owns (assignee_id is then ignored).
+    unassigned: bool = False
+    # Only conversations with a running SLA clock due before this moment.
+    sla_due_before: datetime | None = None
 
 
 def encode_conversation_cursor(last_message_at: datetime, conversation_id: int) -> str:
@@ -308,8 +312,21 @@ async def list_conversations(
     )
     if filters.status is not None:
         statement = statement.where(t.Conversation.status == filters.status.value)
-    if filters.assignee_id is not None:
+    if filters.unassigned:
+        statement = statement.where(t.Conversation.assignee_id.is_(None))
+    elif filters.assignee_id is not None:
         statement = statement.where(t.Conversation.assignee_id == filters.assignee_id)
+    if filters.sla_due_before is not None:
+        statement = statement.where(
+            t.Conversation.id.in_(
+                select(t.SlaClock.conversation_id).where(
+                    t.SlaClock.workspace_id == ws,
+                    t.SlaClock.stopped_at.is_(None),
+                    t.SlaClock.paused_at.is_(None),
+                    t.SlaClock.due_at < filters.sla_due_before,
+                )
+            )
+        )
     if filters.team_id is not None:
         statement = statement.where(t.Conversation.team_id == filters.team_id)
     if filters.customer_id is not None:

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from threadline import __version__
 from threadline.bootstrap import Runtime, build_runtime
@@ -88,10 +89,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for module_name in discover_router_modules():
         app.include_router(importlib.import_module(module_name).router)
 
+    app.mount("/app/static", StaticFiles(packages=[("threadline.entrypoints.web", "static")]))
+
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:
-        # The agent workspace UI is a later issue; until then the API docs are the front door.
-        return RedirectResponse("/docs")
+        # The agent workspace is the front door; it sends visitors without a session to sign in.
+        return RedirectResponse("/app")
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

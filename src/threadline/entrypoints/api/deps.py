@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from threadline.bootstrap import Runtime
 from threadline.domain.access import Principal, Role, require_role
+from threadline.entrypoints.web._session import CSRF_HEADER, SESSION_COOKIE, csrf_matches
 from threadline.services.auth import (
     API_KEY_PREFIX,
     AuthenticationFailed,
@@ -39,17 +40,31 @@ async def resolve_principal(runtime: Runtime, credential: str) -> Principal:
 
 
 async def current_principal(
+    request: Request,
     runtime: RuntimeDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     x_api_key: Annotated[str | None, Header(description="A workspace API key")] = None,
 ) -> Principal:
     credential = bearer.credentials if bearer is not None else x_api_key
     if not credential:
+        credential = session_cookie_credential(request, runtime)
+    if not credential:
         raise AuthenticationFailed("sign in or send a workspace API key")
     return await resolve_principal(runtime, credential)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def session_cookie_credential(request: Request, runtime: Runtime) -> str | None:
+    """The agent workspace's session cookie counts only with its CSRF header: a page of ours
+    can send both, another site cannot read the token it would need."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    if not csrf_matches(token, runtime.settings.secret_key, request.headers.get(CSRF_HEADER)):
+        raise AuthenticationFailed(f"a session cookie needs its {CSRF_HEADER} header")
+    return token
 
 
 async def current_agent(principal: PrincipalDep) -> Principal:

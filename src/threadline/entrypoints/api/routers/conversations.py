@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus, Priority
@@ -82,6 +82,10 @@ async def list_conversations(
     customer_id: int | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Limit = None,
+    unassigned: Annotated[bool, Query(description="Only conversations nobody owns")] = False,
+    sla_due_before: Annotated[
+        AwareDatetime | None, Query(description="Only those with a running SLA clock due before")
+    ] = None,
 ) -> dict[str, Any]:
     filters = queries.ConversationFilters(
         status=status,
@@ -90,6 +94,8 @@ async def list_conversations(
         channel=channel,
         label=label,
         customer_id=customer_id,
+        unassigned=unassigned,
+        sla_due_before=sla_due_before,
     )
     async with runtime.sessionmaker() as session:
         page = await queries.list_conversations(

@@ -10,6 +10,7 @@ events are read from the table, which is the truth.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import anyio
 import structlog
@@ -21,6 +22,7 @@ from threadline.adapters.pubsub.base import Subscription, workspace_topic
 from threadline.bootstrap import Runtime
 from threadline.domain.access import Principal
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep, resolve_principal
+from threadline.entrypoints.web._session import SESSION_COOKIE
 from threadline.services.auth import AuthenticationFailed
 from threadline.services.event_feed import event_frame, events_since, latest_seq, visible_to
 
@@ -34,6 +36,8 @@ LIVE_BUFFER = 1_000
 # A publish can fail after commit; a quiet stream checks the table this often.
 IDLE_RECHECK_SECONDS = 10.0
 AUTH_TIMEOUT_SECONDS = 10.0
+# Transient signals on the workspace topic (never stored, seq 0): see entrypoints/web/signals.
+TYPING_SIGNAL = "typing"
 
 
 @router.get("/events")
@@ -76,10 +80,28 @@ async def event_stream(
         pass
 
 
+def _same_origin(websocket: WebSocket, runtime: Runtime) -> bool:
+    """Browsers send cookies with cross-site WebSocket handshakes; the Origin header tells
+    our own pages (same host, or the configured public URL) from another site's."""
+    origin = websocket.headers.get("origin")
+    if not origin:
+        return False
+    origin_host = urlsplit(origin).netloc.lower()
+    allowed = {websocket.headers.get("host", "").lower()}
+    if runtime.settings.public_base_url:
+        allowed.add(urlsplit(runtime.settings.public_base_url).netloc.lower())
+    return origin_host in allowed
+
+
 async def _authenticate(
     websocket: WebSocket, runtime: Runtime, token: str | None
 ) -> Principal | None:
     try:
+        if token is None and websocket.cookies.get(SESSION_COOKIE):
+            # The agent workspace's session cookie, accepted only from our own pages.
+            if not _same_origin(websocket, runtime):
+                raise AuthenticationFailed("a session cookie is accepted only from this site")
+            token = websocket.cookies[SESSION_COOKIE]
         if token is None:
             with anyio.fail_after(AUTH_TIMEOUT_SECONDS):
                 message = await websocket.receive_json()
@@ -134,6 +156,9 @@ class _EventStream:
                         code=status.WS_1011_INTERNAL_ERROR, reason="event feed interrupted"
                     )
                     return
+            if envelope is not None and envelope.get("type") == TYPING_SIGNAL:
+                await self._pass_typing_on(envelope)
+                continue
             if envelope is None or envelope["seq"] > self.last_seen + 1:
                 await self._backfill()
             if envelope is not None and envelope["seq"] == self.last_seen + 1:
@@ -155,6 +180,20 @@ class _EventStream:
         self.last_seen = envelope["seq"]
         if visible_to(self.principal, envelope):
             await self.websocket.send_json(event_frame(envelope))
+
+    async def _pass_typing_on(self, envelope: dict[str, Any]) -> None:
+        """Typing is not stored and has no seq: shown live or never."""
+        payload = envelope.get("payload")
+        if not isinstance(payload, dict) or not visible_to(self.principal, envelope):
+            return
+        await self.websocket.send_json(
+            {
+                "type": "typing",
+                "conversation_id": envelope.get("conversation_id"),
+                "who": payload.get("who"),
+                "name": payload.get("name"),
+            }
+        )
 
     async def _watch_for_disconnect(self, scope: CancelScope) -> None:
         # Clients send nothing after auth; reading is how we learn that they left.

@@ -1,0 +1,146 @@
+"""Templates, translations and the signed-in agent of a page request."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import cache, lru_cache
+from importlib import resources
+from typing import Any
+
+import nh3
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from threadline.bootstrap import Runtime
+from threadline.domain.access import Principal
+from threadline.entrypoints.api.deps import resolve_principal
+from threadline.entrypoints.web._session import (
+    CSRF_FIELD,
+    LANGUAGE_COOKIE,
+    SESSION_COOKIE,
+    csrf_token_for,
+)
+from threadline.services.auth import AuthenticationFailed
+
+LANGUAGES = ("en", "pl")
+DEFAULT_LANGUAGE = "en"
+
+
+@cache
+def catalogue(language: str) -> dict[str, str]:
+    text = resources.files("threadline.entrypoints.web").joinpath("locales", f"{language}.json")
+    loaded: dict[str, str] = json.loads(text.read_text(encoding="utf-8"))
+    return loaded
+
+
+def language_of(request: Request) -> str:
+    chosen = request.cookies.get(LANGUAGE_COOKIE, "")
+    if chosen in LANGUAGES:
+        return chosen
+    accepted = request.headers.get("accept-language", "").lower()
+    return "pl" if accepted.startswith("pl") else DEFAULT_LANGUAGE
+
+
+def translator(language: str) -> Any:
+    strings = catalogue(language)
+    fallback = catalogue(DEFAULT_LANGUAGE)
+
+    def translate(key: str, **values: Any) -> str:
+        text = strings.get(key) or fallback.get(key) or key
+        return text.format(**values) if values else text
+
+    return translate
+
+
+def clean_html(html: str | None) -> Markup:
+    """Stored HTML was sanitised when it arrived; it is cleaned again here, so a page never
+    depends on what some other code path once let through."""
+    if not html:
+        return Markup("")
+    cleaned = nh3.clean(html, link_rel="noopener noreferrer nofollow")
+    return Markup(cleaned)  # noqa: S704 - nh3 output, not user text
+
+
+def short_time(value: str | datetime | None) -> str:
+    if value is None:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def duration(seconds: Any) -> str:
+    if not isinstance(seconds, int | float):
+        return ""
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("threadline.entrypoints.web", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["clean_html"] = clean_html
+    env.filters["short_time"] = short_time
+    env.filters["duration"] = duration
+    return env
+
+
+class PageSession:
+    """The signed-in agent behind a page request, with what the page needs to act for them."""
+
+    def __init__(self, principal: Principal, token: str, secret_key: str) -> None:
+        self.principal = principal
+        self.csrf_token = csrf_token_for(token, secret_key)
+
+
+async def page_session(request: Request, runtime: Runtime) -> PageSession | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        principal = await resolve_principal(runtime, token)
+    except AuthenticationFailed:
+        return None
+    if principal.agent_id is None:
+        return None
+    return PageSession(principal, token, runtime.settings.secret_key)
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    csrf_token: str = "",
+) -> HTMLResponse:
+    language = language_of(request)
+    html = (
+        environment()
+        .get_template(template)
+        .render(
+            t=translator(language),
+            lang=language,
+            languages=LANGUAGES,
+            csrf_field=CSRF_FIELD,
+            csrf_token=csrf_token,
+            path=request.url.path,
+            **context,
+        )
+    )
+    response = HTMLResponse(html, status_code=status_code)
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"
+    return response

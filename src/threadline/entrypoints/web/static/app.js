@@ -1,0 +1,481 @@
+// Threadline agent workspace: live updates and the forms of the conversation page.
+// Plain JavaScript, no dependencies. User data only ever reaches the DOM through
+// textContent or through HTML the server rendered and escaped (Jinja2 autoescape).
+"use strict";
+
+(function () {
+  const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  const i18nNode = document.getElementById("i18n");
+  const i18n = i18nNode ? JSON.parse(i18nNode.textContent) : {};
+  const body = document.body;
+  const signedIn = body.hasAttribute("data-agent-id");
+
+  // REST API calls with the session cookie; the CSRF header makes them count.
+  async function api(method, path, payload) {
+    const options = {
+      method: method,
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf, Accept: "application/json" },
+    };
+    if (payload !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(payload);
+    }
+    const response = await fetch(path, options);
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (e) {
+      data = null;
+    }
+    return { ok: response.ok, status: response.status, data: data };
+  }
+
+  function problemText(result) {
+    const d = result.data || {};
+    return (i18n.failed || "") + " " + (d.detail || d.title || String(result.status));
+  }
+
+  function say(form, text) {
+    const status = form.querySelector(".form-status");
+    if (status) status.textContent = text;
+    const live = document.getElementById("live-status");
+    if (live) live.textContent = text;
+  }
+
+  // Swap parts of the page for the server's fresh rendering of the same URL. The HTML is
+  // ours (escaped by the templates); nothing from an event payload is inserted as markup.
+  let refreshTimer = null;
+  function refreshParts(selectors) {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(async function () {
+      const response = await fetch(location.href, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      selectors.forEach(function (selector) {
+        const current = document.querySelector(selector);
+        const next = fresh.querySelector(selector);
+        if (!current || !next) return;
+        current.replaceChildren.apply(
+          current,
+          Array.from(next.childNodes).map(function (n) {
+            return document.importNode(n, true);
+          })
+        );
+        Array.from(next.attributes).forEach(function (a) {
+          if (a.name.startsWith("data-")) current.setAttribute(a.name, a.value);
+        });
+      });
+      const timeline = document.getElementById("timeline");
+      if (timeline && selectors.indexOf("#timeline") >= 0) {
+        timeline.lastElementChild && timeline.lastElementChild.scrollIntoView({ block: "nearest" });
+      }
+    }, 80);
+  }
+
+  // Presence ------------------------------------------------------------------------------
+  const presence = document.querySelector("[data-testid=presence]");
+  if (presence) {
+    presence.addEventListener("change", async function () {
+      const result = await api("POST", "/api/v1/agents/me/presence", { presence: presence.value });
+      const live = document.getElementById("live-status");
+      if (result.ok) {
+        presence.setAttribute("data-current", presence.value);
+        if (live) live.textContent = i18n.presence_saved || "";
+      } else {
+        presence.value = presence.getAttribute("data-current");
+        if (live) live.textContent = problemText(result);
+      }
+    });
+  }
+
+  // Notifications (shown only when the API offers them) ---------------------------------------
+  async function loadNotifications() {
+    const box = document.getElementById("notifications");
+    if (!box || !signedIn) return;
+    const result = await api("GET", "/api/v1/notifications");
+    if (!result.ok || !result.data) return;
+    const items = Array.isArray(result.data) ? result.data : result.data.items || [];
+    const list = document.getElementById("notification-list");
+    list.replaceChildren();
+    let unread = 0;
+    items.slice(0, 20).forEach(function (n) {
+      const li = document.createElement("li");
+      const text = n.text || n.title || n.summary || n.type || "";
+      if (!n.read_at && !n.read) unread += 1;
+      if (n.conversation_id) {
+        const a = document.createElement("a");
+        a.href = "/app/conversations/" + encodeURIComponent(n.conversation_id);
+        a.textContent = text;
+        li.appendChild(a);
+      } else {
+        li.textContent = text;
+      }
+      list.appendChild(li);
+    });
+    document.getElementById("notification-count").textContent = unread ? "(" + unread + ")" : "";
+    box.hidden = false;
+  }
+
+  // New contact pop-up ------------------------------------------------------------------------
+  const newCustomers = new Map();
+  function popNewContact(conversationId, name) {
+    const template = document.getElementById("new-contact-template");
+    const host = document.getElementById("popups");
+    if (!template || !host) return;
+    const popup = template.content.firstElementChild.cloneNode(true);
+    popup.querySelector(".popup-name").textContent = name || i18n.unknown_customer || "";
+    const link = popup.querySelector(".popup-link");
+    link.href = "/app/conversations/" + encodeURIComponent(conversationId);
+    popup.setAttribute("data-conversation-id", String(conversationId));
+    popup.querySelector(".popup-close").addEventListener("click", function () {
+      popup.remove();
+    });
+    host.appendChild(popup);
+  }
+
+  // Live events -------------------------------------------------------------------------------
+  const page = document.querySelector("[data-page]");
+  const pageKind = page ? page.getAttribute("data-page") : "";
+  const conversationNode = document.querySelector("[data-testid=conversation]");
+  const conversationId = conversationNode
+    ? Number(conversationNode.getAttribute("data-conversation-id"))
+    : null;
+  const typingNode = document.getElementById("typing-indicator");
+  let typingTimer = null;
+
+  function showTyping(frame) {
+    if (!typingNode || frame.conversation_id !== conversationId || frame.who !== "customer") return;
+    typingNode.textContent = (i18n.typing || "{name}").replace("{name}", frame.name || "");
+    typingNode.hidden = false;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () {
+      typingNode.hidden = true;
+    }, 6000);
+  }
+
+  function onEvent(frame) {
+    const kind = frame.event;
+    const payload = frame.payload || {};
+    if (kind === "customer.created" && payload.id) {
+      newCustomers.set(payload.id, payload.name || "");
+    }
+    if (kind === "conversation.created") {
+      const convo = payload.conversation || payload;
+      const customerId = convo.customer_id;
+      if (customerId && newCustomers.has(customerId)) {
+        popNewContact(frame.conversation_id, newCustomers.get(customerId));
+        newCustomers.delete(customerId);
+      }
+    }
+    if (pageKind === "list" && /^(conversation|message)\./.test(kind)) {
+      refreshParts(["#conversation-rows"]);
+    }
+    if (pageKind === "conversation" && frame.conversation_id === conversationId) {
+      if (kind === "message.created" && typingNode) typingNode.hidden = true;
+      refreshParts(["#timeline", "#conversation-status", "#conversation-assignee"]);
+      refreshConversationStatus();
+    }
+    if (pageKind === "conversation" && /^(offer|order|customer|csat)\./.test(kind)) {
+      refreshParts(["[data-testid=customer-card]"]);
+    }
+    if (/^notification\./.test(kind)) loadNotifications();
+  }
+
+  async function refreshConversationStatus() {
+    if (!conversationNode) return;
+    const result = await api("GET", "/api/v1/conversations/" + conversationId);
+    if (result.ok && result.data && result.data.status) {
+      conversationNode.setAttribute("data-conversation-status", result.data.status);
+    }
+  }
+
+  const SEQ_KEY = "threadline.seq";
+  let backoff = 500;
+  function connect() {
+    if (!signedIn || !("WebSocket" in window)) return;
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const since = sessionStorage.getItem(SEQ_KEY);
+    const url =
+      scheme + "//" + location.host + "/api/v1/events/ws" + (since ? "?since=" + encodeURIComponent(since) : "");
+    const socket = new WebSocket(url);
+    socket.addEventListener("message", function (message) {
+      let frame;
+      try {
+        frame = JSON.parse(message.data);
+      } catch (e) {
+        return;
+      }
+      if (frame.type === "ready") {
+        backoff = 500;
+        body.setAttribute("data-live", "ready");
+        sessionStorage.setItem(SEQ_KEY, String(frame.seq));
+      } else if (frame.type === "event") {
+        sessionStorage.setItem(SEQ_KEY, String(frame.seq));
+        onEvent(frame);
+      } else if (frame.type === "typing") {
+        showTyping(frame);
+      }
+    });
+    socket.addEventListener("close", function (event) {
+      body.setAttribute("data-live", "closed");
+      if (event.code === 1008) return; // signed out or expired: the next page load signs in
+      setTimeout(connect, backoff);
+      backoff = Math.min(backoff * 2, 15000);
+    });
+  }
+
+  // The conversation page's forms -------------------------------------------------------------
+  function onSubmit(id, handler) {
+    const form = document.getElementById(id);
+    if (!form) return;
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      const button = form.querySelector("button[type=submit]");
+      if (button) button.disabled = true;
+      try {
+        await handler(form);
+      } finally {
+        if (button) button.disabled = false;
+      }
+    });
+  }
+
+  const base = conversationId ? "/api/v1/conversations/" + conversationId : "";
+  const channelSelect = document.getElementById("reply-channel");
+  const replyText = document.getElementById("reply-text");
+
+  function selectedChannel() {
+    return channelSelect ? channelSelect.options[channelSelect.selectedIndex] : null;
+  }
+
+  function showChannelRule() {
+    const option = selectedChannel();
+    const rule = document.getElementById("channel-rule");
+    if (!rule) return;
+    rule.textContent = option ? option.getAttribute("data-reason") || "" : "";
+    const textAllowed = !option || option.getAttribute("data-text-allowed") === "true";
+    document.querySelectorAll(".template-picker").forEach(function (picker) {
+      picker.hidden = textAllowed || !option || picker.getAttribute("data-channel") !== option.value;
+    });
+  }
+
+  if (channelSelect) {
+    const preferred = document.getElementById("reply-form").getAttribute("data-default-channel");
+    if (preferred) channelSelect.value = preferred;
+    channelSelect.addEventListener("change", showChannelRule);
+    showChannelRule();
+  }
+
+  onSubmit("reply-form", async function (form) {
+    const option = selectedChannel();
+    const payload = { text: replyText.value };
+    if (option) {
+      payload.channel = option.value;
+      if (option.getAttribute("data-inbox-id")) payload.inbox_id = Number(option.getAttribute("data-inbox-id"));
+      if (option.getAttribute("data-text-allowed") !== "true") {
+        const picker = document.querySelector('.template-picker[data-channel="' + option.value + '"] select');
+        if (picker && picker.value) {
+          const chosen = picker.options[picker.selectedIndex];
+          payload.template = { name: picker.value, language: chosen.getAttribute("data-language"), parameters: [] };
+          if (!payload.text) payload.text = picker.value;
+        }
+      }
+    }
+    const result = await api("POST", base + "/replies", payload);
+    if (result.ok) {
+      replyText.value = "";
+      say(form, i18n.sent || "");
+      refreshParts(["#timeline"]);
+    } else {
+      say(form, problemText(result));
+    }
+  });
+
+  onSubmit("note-form", async function (form) {
+    const text = form.querySelector("textarea[name=text]");
+    const result = await api("POST", base + "/notes", { text: text.value });
+    if (result.ok) {
+      text.value = "";
+      say(form, i18n.saved || "");
+      refreshParts(["#timeline"]);
+    } else {
+      say(form, problemText(result));
+    }
+  });
+
+  onSubmit("transfer-form", async function (form) {
+    const agent = form.querySelector("select[name=assignee_id]").value;
+    const team = form.querySelector("select[name=team_id]").value;
+    const note = form.querySelector("input[name=note]").value;
+    if (!agent && !team) return;
+    // The routing API's transfer (one target, with a note); plain assignment where it is absent.
+    const target = agent ? { agent_id: Number(agent) } : { team_id: Number(team) };
+    let result = await api("POST", base + "/transfer", Object.assign({ note: note }, target));
+    if (result.status === 404 || result.status === 405) {
+      const payload = {};
+      if (agent) payload.assignee_id = Number(agent);
+      if (team) payload.team_id = Number(team);
+      result = await api("POST", base + "/assign", payload);
+    }
+    say(form, result.ok ? i18n.transferred || "" : problemText(result));
+    if (result.ok) refreshParts(["#conversation-assignee", "#timeline"]);
+  });
+
+  onSubmit("wrap-up-form", async function (form) {
+    const payload = {
+      code: form.querySelector("select[name=code]").value,
+      summary: form.querySelector("textarea[name=summary]").value,
+    };
+    const due = form.querySelector("input[name=follow_up_due]").value;
+    if (due) {
+      payload.follow_up = {
+        due_at: new Date(due).toISOString(),
+        note: form.querySelector("input[name=follow_up_note]").value || payload.summary,
+      };
+      const channel = form.querySelector("select[name=follow_up_channel]").value;
+      if (channel) payload.follow_up.channel = channel;
+    }
+    const result = await api("POST", base + "/wrap-up", payload);
+    if (result.ok) {
+      say(form, i18n.resolved || "");
+      if (conversationNode) conversationNode.setAttribute("data-conversation-status", "resolved");
+      refreshParts(["#conversation-status", "#timeline", "[data-testid=conversation-tasks]"]);
+    } else {
+      say(form, problemText(result));
+    }
+  });
+
+  // Typing: a transient signal for web chat, at most every two seconds -------------------------
+  let lastTyping = 0;
+  if (replyText && conversationId) {
+    replyText.addEventListener("input", function () {
+      const option = selectedChannel();
+      if (!option || option.value !== "web_chat") return;
+      const now = Date.now();
+      if (now - lastTyping < 2000) return;
+      lastTyping = now;
+      api("POST", "/app/conversations/" + conversationId + "/typing");
+    });
+  }
+
+  // Canned responses (hidden when the API does not offer them) ---------------------------------
+  let cannedAvailable = true;
+  const cannedList = document.getElementById("canned-list");
+  let cannedTimer = null;
+
+  function cannedToken() {
+    const upto = replyText.value.slice(0, replyText.selectionStart);
+    const match = /(^|\s)\/([\w-]*)$/.exec(upto);
+    return match ? { query: match[2], start: upto.length - match[2].length - 1 } : null;
+  }
+
+  async function offerCanned() {
+    const token = cannedToken();
+    if (!token || !cannedAvailable) {
+      cannedList.hidden = true;
+      return;
+    }
+    const result = await api("GET", "/api/v1/canned-responses?q=" + encodeURIComponent(token.query));
+    if (result.status === 404 || result.status === 405) {
+      cannedAvailable = false;
+      cannedList.hidden = true;
+      return;
+    }
+    if (!result.ok) return;
+    const items = Array.isArray(result.data) ? result.data : (result.data && result.data.items) || [];
+    cannedList.replaceChildren();
+    if (!items.length) {
+      const li = document.createElement("li");
+      li.textContent = i18n.canned_none || "";
+      cannedList.appendChild(li);
+    }
+    items.slice(0, 8).forEach(function (item) {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.setAttribute("data-testid", "canned-option");
+      button.textContent = "/" + (item.shortcut || "") + " — " + (item.title || item.name || "");
+      button.addEventListener("click", async function () {
+        const rendered = await api("POST", base + "/canned-responses/" + encodeURIComponent(item.id) + "/render");
+        const text = rendered.ok && rendered.data ? rendered.data.text || "" : item.text || "";
+        const current = cannedToken();
+        const start = current ? current.start : replyText.value.length;
+        replyText.value = replyText.value.slice(0, start) + text + replyText.value.slice(replyText.selectionStart);
+        cannedList.hidden = true;
+        replyText.focus();
+      });
+      li.appendChild(button);
+      cannedList.appendChild(li);
+    });
+    cannedList.hidden = false;
+  }
+
+  if (replyText && cannedList) {
+    replyText.addEventListener("input", function () {
+      clearTimeout(cannedTimer);
+      cannedTimer = setTimeout(offerCanned, 150);
+    });
+    replyText.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") cannedList.hidden = true;
+      if (event.key === "ArrowDown" && !cannedList.hidden) {
+        const first = cannedList.querySelector("button");
+        if (first) {
+          event.preventDefault();
+          first.focus();
+        }
+      }
+    });
+  }
+
+  async function loadSuggestions() {
+    const box = document.getElementById("suggestions");
+    if (!box || !conversationId) return;
+    const result = await api("GET", base + "/suggestions");
+    if (!result.ok || !result.data) return;
+    const items = Array.isArray(result.data) ? result.data : result.data.items || [];
+    if (!items.length) return;
+    const list = document.getElementById("suggestion-list");
+    list.replaceChildren();
+    items.slice(0, 6).forEach(function (item) {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.setAttribute("data-testid", "suggestion");
+      const text = item.text || item.body || item.title || "";
+      button.textContent = item.title && item.text ? item.title + ": " + item.text : text;
+      button.addEventListener("click", function () {
+        replyText.value = replyText.value ? replyText.value + "\n" + text : text;
+        replyText.focus();
+      });
+      li.appendChild(button);
+      list.appendChild(li);
+    });
+    box.hidden = false;
+  }
+
+  async function loadOrders() {
+    const box = document.getElementById("orders");
+    if (!box || !conversationNode) return;
+    const customerId = conversationNode.getAttribute("data-customer-id");
+    const result = await api("GET", "/api/v1/customers/" + encodeURIComponent(customerId) + "/orders");
+    if (!result.ok || !result.data) return;
+    const items = Array.isArray(result.data) ? result.data : result.data.items || [];
+    const list = document.getElementById("order-list");
+    list.replaceChildren();
+    items.slice(0, 20).forEach(function (order) {
+      const li = document.createElement("li");
+      li.setAttribute("data-testid", "order");
+      const parts = [order.number || order.external_id || order.reference || "#" + order.id, order.status];
+      if (order.total !== undefined && order.total !== null) parts.push(order.total + " " + (order.currency || ""));
+      li.textContent = parts.filter(Boolean).join(" · ");
+      list.appendChild(li);
+    });
+    box.hidden = false;
+  }
+
+  connect();
+  loadNotifications();
+  loadSuggestions();
+  loadOrders();
+})();

@@ -1,0 +1,362 @@
+"""The agent workspace pages over HTTP: sign-in and the cookie session, CSRF, tenancy, the
+timeline with its channel marks, filters, inert user content and Polish."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD, WorkspaceFixture, customer_writes, login
+from threadline.bootstrap import Runtime
+from threadline.entrypoints.api.app import create_app
+
+pytestmark = pytest.mark.anyio
+
+BASE = "http://threadline.test"
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
+
+
+@pytest.fixture
+async def browser(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """A second client with its own cookie jar, like a separate browser."""
+    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as c:
+        yield c
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, workspace: str = "") -> str:
+    """Signs in through the login form; returns the page's CSRF token for API calls."""
+    form = await client.get("/app/login")
+    assert form.status_code == 200
+    token = CSRF_INPUT.search(form.text)
+    assert token is not None
+    response = await client.post(
+        "/app/login",
+        data={
+            "email": email,
+            "password": PASSWORD,
+            "workspace": workspace,
+            "csrf_token": token.group(1),
+        },
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/app/conversations"
+    page = await client.get("/app/conversations")
+    assert page.status_code == 200
+    meta = CSRF_META.search(page.text)
+    assert meta is not None and meta.group(1)
+    return meta.group(1)
+
+
+def entries(page: str) -> list[tuple[str, str]]:
+    """(data-channel, data-direction) of each timeline entry, in page order."""
+    return re.findall(
+        r'data-testid="timeline-entry" data-channel="([^"]+)" data-direction="([^"]+)"', page
+    )
+
+
+async def test_pages_need_a_session_and_sign_in_sets_a_strict_http_only_cookie(
+    client: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    assert (await client.get("/")).headers["location"] == "/app"
+    for path in ("/app/conversations", "/app/conversations/1", "/app/tasks", "/app/queue"):
+        response = await client.get(path)
+        assert response.status_code == 303, path
+        assert response.headers["location"] == "/app/login"
+
+    form = await client.get("/app/login")
+    login_token = CSRF_INPUT.search(form.text)
+    assert login_token is not None
+    for field in ('name="email"', 'name="password"', 'type="submit"'):
+        assert field in form.text
+    fields = {"email": f"agent@{workspace.slug}.example.com", "password": PASSWORD}
+
+    # A post without the form's token (another site's form, say) signs nobody in.
+    forged = await client.post("/app/login", data={**fields, "csrf_token": "x"})
+    assert forged.status_code == 403
+    assert "tl_session" not in forged.headers.get("set-cookie", "")
+
+    wrong = await client.post(
+        "/app/login",
+        data={**fields, "password": "wrong", "csrf_token": login_token.group(1)},
+    )
+    assert wrong.status_code == 401
+    assert 'data-testid="login-error"' in wrong.text
+    assert "tl_session" not in wrong.headers.get("set-cookie", "")
+
+    # No workspace typed: the one workspace where this email is an agent.
+    ok = await client.post("/app/login", data={**fields, "csrf_token": login_token.group(1)})
+    assert ok.status_code == 303
+    cookie = next(c for c in ok.headers.get_list("set-cookie") if c.startswith("tl_session="))
+    assert "httponly" in cookie.lower()
+    assert "samesite=strict" in cookie.lower()
+    page = await client.get("/app/conversations")
+    assert page.status_code == 200
+    assert "Olek Agent" in page.text
+    csrf = CSRF_META.search(page.text)
+    assert csrf is not None
+
+    # Signing out needs the page's token too; then the cookie is gone.
+    assert (await client.post("/app/logout", data={"csrf_token": "nope"})).status_code == 403
+    assert (await client.get("/app/conversations")).status_code == 200
+    out = await client.post("/app/logout", data={"csrf_token": csrf.group(1)})
+    assert out.status_code == 303
+    assert (await client.get("/app/conversations")).status_code == 303
+
+
+async def test_the_api_takes_the_session_cookie_only_with_its_csrf_header(
+    client: httpx.AsyncClient, browser: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    received = await customer_writes(
+        client, workspace, "email", "email", "ann@example.com", "Where is my parcel?"
+    )
+    notes = f"/api/v1/conversations/{received['conversation_id']}/notes"
+    csrf = await sign_in(browser, f"agent@{workspace.slug}.example.com")
+
+    missing = await browser.post(notes, json={"text": "forged"})
+    assert missing.status_code == 401
+    assert "X-CSRF-Token" in missing.json()["detail"]
+    wrong = await browser.post(notes, json={"text": "forged"}, headers={"X-CSRF-Token": "0" * 64})
+    assert wrong.status_code == 401
+    # A token of another session does not fit this one.
+    other = httpx.AsyncClient(transport=browser._transport, base_url=BASE)
+    async with other:
+        other_csrf = await sign_in(other, f"super@{workspace.slug}.example.com")
+    assert other_csrf != csrf
+    crossed = await browser.post(notes, json={"text": "x"}, headers={"X-CSRF-Token": other_csrf})
+    assert crossed.status_code == 401
+
+    made = await browser.post(notes, json={"text": "from the page"}, headers={"X-CSRF-Token": csrf})
+    assert made.status_code == 201
+    assert made.json()["author_agent_id"] == workspace.agent_id
+
+    # Bearer tokens and API keys work as before, without any cookie.
+    bearer = await login(client, workspace.slug, "agent")
+    assert (await client.post(notes, json={"text": "bearer"}, headers=bearer)).status_code == 201
+    keyed = await client.get(notes.removesuffix("/notes"), headers={"X-API-Key": workspace.api_key})
+    assert keyed.status_code == 200
+    timeline = await client.get(notes.removesuffix("/notes") + "/messages", headers=bearer)
+    assert [m["text"] for m in timeline.json()["items"] if m["direction"] == "note"] == [
+        "from the page",
+        "bearer",
+    ]
+
+
+async def test_an_agent_cannot_open_another_workspaces_conversation(
+    client: httpx.AsyncClient,
+    browser: httpx.AsyncClient,
+    workspace: WorkspaceFixture,
+    other_workspace: WorkspaceFixture,
+) -> None:
+    theirs = await customer_writes(
+        client, other_workspace, "sms", "phone", "+48600100200", "Secret of globex"
+    )
+    await sign_in(browser, f"agent@{workspace.slug}.example.com")
+    page = await browser.get(f"/app/conversations/{theirs['conversation_id']}")
+    assert page.status_code == 404
+    assert "Secret of globex" not in page.text
+    listing = await browser.get("/app/conversations")
+    assert "Secret of globex" not in listing.text
+    assert f'data-conversation-id="{theirs["conversation_id"]}"' not in listing.text
+
+
+async def test_the_conversation_page_shows_one_timeline_across_channels(
+    client: httpx.AsyncClient, browser: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    phone = "+48600111222"
+    first = await customer_writes(client, workspace, "sms", "phone", phone, "Text from my phone")
+    conversation_id = first["conversation_id"]
+    await customer_writes(
+        client,
+        workspace,
+        "voice",
+        "phone",
+        phone,
+        "",
+        call={"outcome": "answered", "duration_seconds": 125},
+    )
+    await customer_writes(client, workspace, "whatsapp", "phone", phone, "And on WhatsApp")
+    csrf = await sign_in(browser, f"agent@{workspace.slug}.example.com")
+    headers = {"X-CSRF-Token": csrf}
+    api = f"/api/v1/conversations/{conversation_id}"
+    assert (await browser.post(f"{api}/notes", json={"text": "VIP"}, headers=headers)).is_success
+    reply = await browser.post(f"{api}/replies", json={"text": "On it!"}, headers=headers)
+    assert reply.status_code == 201, reply.text
+
+    page = await browser.get(f"/app/conversations/{conversation_id}")
+    assert page.status_code == 200
+    assert entries(page.text) == [
+        ("sms", "inbound"),
+        ("voice", "inbound"),
+        ("whatsapp", "inbound"),
+        ("whatsapp", "note"),
+        ("whatsapp", "outbound"),
+    ]
+    assert 'data-testid="call-details"' in page.text and ">2:05<" in page.text
+    assert 'data-conversation-status="open"' in page.text
+    # The reply box defaults to the latest inbound channel and knows its rules.
+    assert re.search(r'<option value="whatsapp"[^>]*selected', page.text)
+    assert 'data-default-channel="whatsapp"' in page.text
+    for testid in (
+        "customer-card",
+        "customer-name",
+        "past-conversation",
+        "reply-form",
+        "send-reply",
+        "note-form",
+        "wrap-up-form",
+        "resolve",
+        "presence",
+    ):
+        assert f'data-testid="{testid}"' in page.text, testid
+    for control in ('textarea id="reply-text" name="text"', 'name="channel"', 'name="code"'):
+        assert control in page.text
+    assert phone in page.text  # the identity on the customer card
+
+
+async def test_the_list_filters_by_assignee_status_and_channel(
+    client: httpx.AsyncClient, browser: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    mine = await customer_writes(client, workspace, "email", "email", "a@example.com", "Mine")
+    nobody = await customer_writes(client, workspace, "sms", "phone", "+48600000001", "Nobody")
+    admin = await login(client, workspace.slug, "admin")
+    assigned = await client.post(
+        f"/api/v1/conversations/{mine['conversation_id']}/assign",
+        json={"assignee_id": workspace.agent_id},
+        headers=admin,
+    )
+    assert assigned.status_code == 200
+    await sign_in(browser, f"agent@{workspace.slug}.example.com")
+
+    def rows(page: httpx.Response) -> set[int]:
+        return {int(i) for i in re.findall(r'data-conversation-id="(\d+)"', page.text)}
+
+    everything = rows(await browser.get("/app/conversations"))
+    assert everything == {mine["conversation_id"], nobody["conversation_id"]}
+    assert rows(await browser.get("/app/conversations?assignee=mine")) == {mine["conversation_id"]}
+    assert rows(await browser.get("/app/conversations?assignee=unassigned")) == {
+        nobody["conversation_id"]
+    }
+    assert rows(await browser.get("/app/conversations?channel=sms")) == {nobody["conversation_id"]}
+    assert rows(await browser.get("/app/conversations?status=resolved")) == set()
+    bad = await browser.get("/app/conversations?status=exploded")
+    assert bad.status_code == 422
+
+
+async def test_user_content_renders_inert_on_every_page(
+    client: httpx.AsyncClient, browser: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    script = "<script>alert(1)</script>"
+    image = "<img src=x onerror=alert(1)>"
+    link = '<a href="javascript:alert(1)">click</a>'
+    received = await customer_writes(
+        client,
+        workspace,
+        "email",
+        "email",
+        "evil@example.com",
+        f"Hi {script} {image} {link}",
+        sender_name=script,
+        subject=image,
+    )
+    conversation_id = received["conversation_id"]
+    admin = await login(client, workspace.slug, "admin")
+    patched = await client.patch(
+        f"/api/v1/customers/{received['customer_id']}",
+        json={"attributes": {image: script, "site": "javascript:alert(1)"}},
+        headers=admin,
+    )
+    assert patched.status_code == 200, patched.text
+    note = await client.post(
+        f"/api/v1/customers/{received['customer_id']}/notes", json={"text": link}, headers=admin
+    )
+    assert note.status_code == 201, note.text
+    await sign_in(browser, f"super@{workspace.slug}.example.com")
+
+    pages = [
+        "/app/conversations",
+        f"/app/conversations/{conversation_id}",
+        "/app/queue",
+        "/app/tasks",
+    ]
+    for path in pages:
+        page = await browser.get(path)
+        assert page.status_code == 200, path
+        for payload in (script, image, link):
+            assert payload not in page.text, (path, payload)
+        assert 'href="javascript:' not in page.text, path
+        assert "onerror=alert" not in page.text.replace(html.escape(image), ""), path
+        assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    card = await browser.get(f"/app/conversations/{conversation_id}")
+    assert html.escape(script) in card.text  # the name, shown as text
+    assert html.escape(image) in card.text  # subject and attribute name, shown as text
+
+
+async def test_stored_email_html_is_cleaned_again_when_shown(
+    client: httpx.AsyncClient,
+    browser: httpx.AsyncClient,
+    workspace: WorkspaceFixture,
+    runtime: Runtime,
+) -> None:
+    from sqlalchemy import update
+
+    from threadline.adapters.db import tables as t
+
+    received = await customer_writes(
+        client, workspace, "email", "email", "html@example.com", "Plain part"
+    )
+    # As if some other path had stored HTML without cleaning it.
+    async with runtime.sessionmaker() as session:
+        await session.execute(
+            update(t.Message)
+            .where(t.Message.id == received["message_id"])
+            .values(
+                html="<p>Bold <b>offer</b></p><script>alert(1)</script>"
+                '<img src=x onerror=alert(1)><a href="javascript:alert(1)">x</a>',
+                meta={"email": {"full_text": "Plain part\n\n> quoted earlier mail"}},
+            )
+        )
+        await session.commit()
+    await sign_in(browser, f"agent@{workspace.slug}.example.com")
+    page = await browser.get(f"/app/conversations/{received['conversation_id']}")
+    assert "<b>offer</b>" in page.text  # the formatting stays
+    assert "<script>alert(1)</script>" not in page.text
+    assert "onerror" not in page.text
+    assert "javascript:" not in page.text
+    # Quoted text is folded away under <details>.
+    quoted = re.search(r'<details class="quoted">(.*?)</details>', page.text, re.S)
+    assert quoted is not None and "&gt; quoted earlier mail" in quoted.group(1)
+
+
+async def test_the_workspace_speaks_polish_when_chosen(
+    client: httpx.AsyncClient, browser: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    received = await customer_writes(
+        client, workspace, "sms", "phone", "+48600999888", "Dzień dobry"
+    )
+    csrf = await sign_in(browser, f"agent@{workspace.slug}.example.com")
+    english = await browser.get(f"/app/conversations/{received['conversation_id']}")
+    assert '<html lang="en">' in english.text and "Send reply" in english.text
+
+    forged = await browser.post("/app/language", data={"language": "pl", "csrf_token": "x"})
+    assert forged.status_code == 403
+    chosen = await browser.post(
+        "/app/language",
+        data={"language": "pl", "next": "//evil.example/", "csrf_token": csrf},
+    )
+    assert chosen.status_code == 303
+    assert chosen.headers["location"] == "/app/conversations"  # never off-site
+    assert "tl_lang=pl" in chosen.headers["set-cookie"]
+
+    page = await browser.get(f"/app/conversations/{received['conversation_id']}")
+    assert '<html lang="pl">' in page.text
+    for polish in ("Wyślij odpowiedź", "Notatka wewnętrzna", "Rozwiąż", "od klienta"):
+        assert polish in page.text, polish
+    assert "Send reply" not in page.text
+    listing = await browser.get("/app/conversations")
+    assert "Nieprzypisane" in listing.text and "Otwarta" in listing.text
