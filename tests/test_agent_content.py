@@ -264,6 +264,14 @@ async def test_suggestions_from_labels_orders_and_the_catalogue(
         f"/api/v1/products/{ids['KET-100']}/relations", headers=admin, json={"substitute": ["NOPE"]}
     )
     assert unknown.status_code == 422 and "NOPE" in unknown.json()["detail"]
+    for bad, reason in (({"price": "1.999"}, "price"), ({"sku": "KET 100"}, "SKU")):
+        invalid = await client.post(
+            "/api/v1/products",
+            headers=admin,
+            json={"sku": "NEW-1", "name": "New", "price": "1", "currency": "EUR", **bad},
+        )
+        assert invalid.status_code == 422 and reason in invalid.json()["detail"], invalid.text
+    assert len((await client.get("/api/v1/products", headers=agent)).json()) == len(catalogue)
     refused = await client.post(
         "/api/v1/products",
         headers=agent,

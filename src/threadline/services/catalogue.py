@@ -25,7 +25,7 @@ from threadline.domain.catalogue import (
 )
 from threadline.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from threadline.domain.events import DomainEvent, EventType
-from threadline.domain.offers import parse_currency, parse_price
+from threadline.domain.offers import InvalidOffer, parse_currency, parse_price
 from threadline.services.lookups import get_scoped
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import iso
@@ -159,11 +159,15 @@ def _checked_product(fields: ProductFields) -> ProductFields:
     name = fields.name.strip()
     if not name or len(name) > 300:
         raise InvalidProduct("a product needs a name of 1-300 characters")
+    try:
+        price, currency = parse_price(fields.price), parse_currency(fields.currency)
+    except InvalidOffer as exc:
+        raise InvalidProduct(exc.reason) from exc
     return ProductFields(
         sku=normalise_sku(fields.sku),
         name=name,
-        price=parse_price(fields.price),
-        currency=parse_currency(fields.currency),
+        price=price,
+        currency=currency,
         description=fields.description.strip(),
         active=fields.active,
         in_stock=fields.in_stock,
