@@ -19,8 +19,10 @@ from tests.conftest import WorkspaceFixture, customer_writes, login
 from tests.support_server import running_server
 from threadline.adapters.pubsub.base import workspace_topic
 from threadline.bootstrap import Runtime
+from threadline.domain.access import Principal, Role
 from threadline.entrypoints.widget import visitor_api
 from threadline.entrypoints.widget.visitor_socket import typing_envelope
+from threadline.services.web_chat import widget_admin_view
 
 pytestmark = pytest.mark.anyio
 WAIT = 5
@@ -69,11 +71,19 @@ async def quiet(ws: ClientConnection, seconds: float = 0.4) -> list[dict[str, An
         return extra
 
 
-async def visitor(client: httpx.AsyncClient, ws: WorkspaceFixture, first: str) -> dict[str, Any]:
-    admin = await login(client, ws.slug, "admin")
-    key = (
-        await client.get(f"/api/v1/widget/inboxes/{ws.inboxes['web_chat']}", headers=admin)
-    ).json()["public_key"]
+async def widget_key(runtime: Runtime, ws: WorkspaceFixture) -> str:
+    async with runtime.uow() as uow:
+        view = await widget_admin_view(
+            uow, Principal(ws.id, Role.ADMIN, ws.admin_id), ws.inboxes["web_chat"]
+        )
+        await uow.commit()
+    return str(view["public_key"])
+
+
+async def visitor(
+    client: httpx.AsyncClient, runtime: Runtime, ws: WorkspaceFixture, first: str
+) -> dict[str, Any]:
+    key = await widget_key(runtime, ws)
     session = (await client.post("/api/v1/widget/session", json={"inbox": key})).json()
     sent = await client.post(
         "/api/v1/widget/messages",
@@ -99,9 +109,9 @@ def messages(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def test_reconnect_receives_each_missed_reply_exactly_once_in_order(
-    server: str, client: httpx.AsyncClient, workspace: WorkspaceFixture
+    server: str, client: httpx.AsyncClient, workspace: WorkspaceFixture, runtime: Runtime
 ) -> None:
-    chat = await visitor(client, workspace, "Hello, anyone?")
+    chat = await visitor(client, runtime, workspace, "Hello, anyone?")
     agent = await login(client, workspace.slug, "agent")
     async with widget_socket(server, chat["token"]) as ws:
         history = messages(await until(ws, "ready"))
@@ -135,8 +145,8 @@ async def test_reconnect_receives_each_missed_reply_exactly_once_in_order(
 async def test_a_visitor_sees_only_their_chat_never_notes_or_other_customers(
     server: str, client: httpx.AsyncClient, workspace: WorkspaceFixture, runtime: Runtime
 ) -> None:
-    alice = await visitor(client, workspace, "Alice here")
-    bob = await visitor(client, workspace, "Bob here")
+    alice = await visitor(client, runtime, workspace, "Alice here")
+    bob = await visitor(client, runtime, workspace, "Bob here")
     assert alice["conversation_id"] != bob["conversation_id"]
     agent = await login(client, workspace.slug, "agent")
     async with widget_socket(server, alice["token"]) as ws:
@@ -177,10 +187,7 @@ async def test_socket_refuses_bad_tokens_and_waits_for_a_first_message(
         with pytest.raises(ConnectionClosed) as closed:
             await frame(ws)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
-    admin = await login(client, workspace.slug, "admin")
-    key = (
-        await client.get(f"/api/v1/widget/inboxes/{workspace.inboxes['web_chat']}", headers=admin)
-    ).json()["public_key"]
+    key = await widget_key(runtime, workspace)
     fresh = (await client.post("/api/v1/widget/session", json={"inbox": key})).json()
     async with widget_socket(server, fresh["token"]) as ws:
         with pytest.raises(ConnectionClosed) as closed:
@@ -188,7 +195,7 @@ async def test_socket_refuses_bad_tokens_and_waits_for_a_first_message(
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
 
     # The visitor typing reaches the workspace topic, where agents' screens listen.
-    chat = await visitor(client, workspace, "typing test")
+    chat = await visitor(client, runtime, workspace, "typing test")
     async with runtime.pubsub.subscribe(workspace_topic(workspace.id)) as subscription:
         async with widget_socket(server, chat["token"]) as ws:
             await until(ws, "ready")
