@@ -55,6 +55,8 @@ CHROMIUM = os.environ.get("THREADLINE_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 # How long a live update may take to show in a page (the real-time path is milliseconds).
 LIVE_MS = 5_000
+# Page loads and clicks: generous, so a loaded CI machine does not make them flaky.
+ACTION_MS = 10_000
 # The slug the demo shop page looks for, so /demo/shop embeds this workspace's web chat.
 SLUG = "demo"
 
@@ -255,7 +257,7 @@ def watch(page: Page) -> Watched:
 async def opened_context(browser: Browser) -> AsyncIterator[BrowserContext]:
     """A fresh browser profile (its own cookies and storage), closed afterwards."""
     context = await browser.new_context(viewport={"width": 1280, "height": 860})
-    context.set_default_timeout(LIVE_MS)
+    context.set_default_timeout(ACTION_MS)
     try:
         yield context
     finally:

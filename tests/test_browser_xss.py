@@ -1,10 +1,12 @@
 """Script injection stays inert in a real browser: customer names, email subjects, text and
 HTML, customer attributes and notes, chat messages, and agent names carry payloads; every
 page that shows them is loaded (the agents' list, the live new-contact pop-up, both
-conversation pages, the chat widget) and must raise no dialog, leave the `window.__xss`
+conversation pages, the chat widget, tasks, the supervisor's queue) and must raise no dialog, leave the `window.__xss`
 canary unset in every frame, and show each payload to the reader as plain text."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
@@ -29,6 +31,7 @@ from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.services.customers import update_customer
 from threadline.services.notes import add_note
 from threadline.services.receive_message import receive_message
+from threadline.services.tasks import NewTask, create_task
 
 pytestmark = pytest.mark.anyio
 
@@ -48,6 +51,7 @@ EVIL_NOTE = f"Called back, said {SCRIPT}"
 EVIL_CHAT = f"Chat {IMG} {SCRIPT} {SVG}"
 EVIL_REPLY = f"Reply {SVG} {SCRIPT}"
 EVIL_AGENT = f"Olek {IMG}"
+EVIL_TASK = f"Send the label {SVG}"
 
 
 async def assert_inert(page: Page, seen: Watched, where: str) -> None:
@@ -181,3 +185,30 @@ async def test_payloads_render_as_text_in_the_agent_pages_and_the_widget(
         await agent.goto(world.url("/app/conversations"))
         await shows_as_text(agent.locator("[data-testid=conversation-list]"), EVIL_NAME)
         await assert_inert(agent, agent_seen, "conversation list after reload")
+
+        # A follow-up task whose title and note carry payloads, on the tasks page.
+        async with world.runtime.uow() as uow:
+            await create_task(
+                uow,
+                agent_principal(world.ws),
+                NewTask(
+                    title=EVIL_TASK,
+                    note=EVIL_NOTE,
+                    due_at=datetime.now(UTC) + timedelta(hours=2),
+                    conversation_id=email_conversation,
+                    assignee_id=world.ws.agent_id,
+                ),
+            )
+            await uow.commit()
+        await agent.goto(world.url("/app/tasks"))
+        await shows_as_text(agent.locator("[data-testid=tasks]"), EVIL_TASK, EVIL_NOTE)
+        await assert_inert(agent, agent_seen, "tasks")
+
+    # The supervisor's queue: waiting subjects and the agents' names.
+    async with opened_context(browser) as supervisor_side:
+        supervisor = await supervisor_side.new_page()
+        supervisor_seen = watch(supervisor)
+        await sign_in(supervisor, world, "super")
+        await supervisor.goto(world.url("/app/queue"))
+        await shows_as_text(supervisor.locator("[data-testid=agent-load]"), EVIL_AGENT)
+        await assert_inert(supervisor, supervisor_seen, "queue")
