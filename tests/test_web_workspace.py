@@ -172,8 +172,28 @@ async def test_the_conversation_page_shows_one_timeline_across_channels(
     reply = await browser.post(f"{api}/replies", json={"text": "On it!"}, headers=headers)
     assert reply.status_code == 201, reply.text
 
+    # What other agents promised and what the shop recorded shows on the card at once.
+    admin = await login(client, workspace.slug, "admin")
+    customer = f"/api/v1/customers/{first['customer_id']}"
+    offer = {"product": "Kettle 2000", "price": "49.90", "currency": "PLN", "channel": "sms"}
+    assert (await client.post(f"{customer}/offers", json=offer, headers=admin)).is_success
+    order = {
+        "number": "SHOP-1042",
+        "status": "shipped",
+        "placed_at": "2026-10-30T10:00:00+00:00",
+        "items": [{"sku": "KET-2000", "quantity": 2}],
+    }
+    made = await client.post(f"{customer}/orders", json=order, headers=admin)
+    assert made.status_code == 201, made.text
+    note = {"text": "Prefers calls after 5 pm"}
+    assert (await client.post(f"{customer}/notes", json=note, headers=admin)).is_success
+
     page = await browser.get(f"/app/conversations/{conversation_id}")
     assert page.status_code == 200
+    card = page.text[page.text.index('data-testid="customer-card"') :]
+    for shown in ("Kettle 2000", "49.90 PLN", "SHOP-1042", "shipped", "2 \u00d7 KET-2000"):
+        assert shown in card, shown
+    assert "Prefers calls after 5 pm" in card
     assert entries(page.text) == [
         ("sms", "inbound"),
         ("voice", "inbound"),

@@ -36,10 +36,12 @@ from threadline.entrypoints.web._session import (
 from threadline.services import queries
 from threadline.services.agents import list_agents
 from threadline.services.auth import AuthenticationFailed, issue_token, sign_in
+from threadline.services.catalogue import customer_orders
 from threadline.services.csat_answers import list_scores
 from threadline.services.reply_options import reply_options
 from threadline.services.routing_queries import queue_position
 from threadline.services.sla_admin import conversation_sla
+from threadline.services.suggestions import conversation_suggestions
 from threadline.services.tasks import TaskFilter, list_tasks
 from threadline.services.teams import list_teams
 from threadline.services.views import task_view
@@ -343,6 +345,8 @@ async def conversation_page(
                 db, principal.workspace_id, team_id=conversation["team_id"], active_only=True
             )
             tasks = await list_tasks(db, principal, TaskFilter(status=TaskStatus.OPEN))
+            orders = await customer_orders(db, principal, conversation["customer_id"])
+            suggestions = await conversation_suggestions(db, principal, conversation_id)
         async with runtime.uow() as uow:
             options = await reply_options(uow, principal, conversation_id)
             sla = await conversation_sla(uow, principal, conversation_id)
@@ -371,6 +375,8 @@ async def conversation_page(
             "codes": [wrap_up_code_view(c) for c in codes],
             "tasks": [task_view(k, now) for k in tasks if k.conversation_id == conversation_id],
             "reply_options": options,
+            "orders": orders,
+            "suggestions": suggestions,
             "sla": sla,
             "channels": [c.value for c in Channel],
         },

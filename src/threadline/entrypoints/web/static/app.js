@@ -95,14 +95,13 @@
     if (!box || !signedIn) return;
     const result = await api("GET", "/api/v1/notifications");
     if (!result.ok || !result.data) return;
-    const items = Array.isArray(result.data) ? result.data : result.data.items || [];
+    const items = result.data.notifications || [];
     const list = document.getElementById("notification-list");
     list.replaceChildren();
-    let unread = 0;
     items.slice(0, 20).forEach(function (n) {
       const li = document.createElement("li");
-      const text = n.text || n.title || n.summary || n.type || "";
-      if (!n.read_at && !n.read) unread += 1;
+      const text = n.excerpt || n.kind || "";
+      if (!n.read_at) li.className = "unread";
       if (n.conversation_id) {
         const a = document.createElement("a");
         a.href = "/app/conversations/" + encodeURIComponent(n.conversation_id);
@@ -113,6 +112,7 @@
       }
       list.appendChild(li);
     });
+    const unread = result.data.unread || 0;
     document.getElementById("notification-count").textContent = unread ? "(" + unread + ")" : "";
     box.hidden = false;
   }
@@ -171,15 +171,18 @@
     if (pageKind === "list" && /^(conversation|message)\./.test(kind)) {
       refreshParts(["#conversation-rows"]);
     }
+    if (pageKind === "queue" && /^(conversation|assignment|agent)\./.test(kind)) {
+      refreshParts(["#queue-rows", "#agent-rows"]);
+    }
     if (pageKind === "conversation" && frame.conversation_id === conversationId) {
       if (kind === "message.created" && typingNode) typingNode.hidden = true;
       refreshParts(["#timeline", "#conversation-status", "#conversation-assignee"]);
       refreshConversationStatus();
     }
-    if (pageKind === "conversation" && /^(offer|order|customer|csat)\./.test(kind)) {
+    if (pageKind === "conversation" && /^(offer|order|customer|csat|note)\./.test(kind)) {
       refreshParts(["[data-testid=customer-card]"]);
     }
-    if (/^notification\./.test(kind)) loadNotifications();
+    if (kind === "agent.mentioned") loadNotifications();
   }
 
   async function refreshConversationStatus() {
@@ -428,54 +431,15 @@
     });
   }
 
-  async function loadSuggestions() {
-    const box = document.getElementById("suggestions");
-    if (!box || !conversationId) return;
-    const result = await api("GET", base + "/suggestions");
-    if (!result.ok || !result.data) return;
-    const items = Array.isArray(result.data) ? result.data : result.data.items || [];
-    if (!items.length) return;
-    const list = document.getElementById("suggestion-list");
-    list.replaceChildren();
-    items.slice(0, 6).forEach(function (item) {
-      const li = document.createElement("li");
-      const button = document.createElement("button");
-      button.type = "button";
-      button.setAttribute("data-testid", "suggestion");
-      const text = item.text || item.body || item.title || "";
-      button.textContent = item.title && item.text ? item.title + ": " + item.text : text;
-      button.addEventListener("click", function () {
-        replyText.value = replyText.value ? replyText.value + "\n" + text : text;
-        replyText.focus();
-      });
-      li.appendChild(button);
-      list.appendChild(li);
-    });
-    box.hidden = false;
-  }
-
-  async function loadOrders() {
-    const box = document.getElementById("orders");
-    if (!box || !conversationNode) return;
-    const customerId = conversationNode.getAttribute("data-customer-id");
-    const result = await api("GET", "/api/v1/customers/" + encodeURIComponent(customerId) + "/orders");
-    if (!result.ok || !result.data) return;
-    const items = Array.isArray(result.data) ? result.data : result.data.items || [];
-    const list = document.getElementById("order-list");
-    list.replaceChildren();
-    items.slice(0, 20).forEach(function (order) {
-      const li = document.createElement("li");
-      li.setAttribute("data-testid", "order");
-      const parts = [order.number || order.external_id || order.reference || "#" + order.id, order.status];
-      if (order.total !== undefined && order.total !== null) parts.push(order.total + " " + (order.currency || ""));
-      li.textContent = parts.filter(Boolean).join(" · ");
-      list.appendChild(li);
-    });
-    box.hidden = false;
-  }
+  // Suggested replies are rendered by the server; a click puts one into the reply box.
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest ? event.target.closest(".use-suggestion") : null;
+    if (!button || !replyText) return;
+    const text = button.getAttribute("data-text") || "";
+    replyText.value = replyText.value ? replyText.value + "\n" + text : text;
+    replyText.focus();
+  });
 
   connect();
   loadNotifications();
-  loadSuggestions();
-  loadOrders();
 })();
