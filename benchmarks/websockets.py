@@ -51,6 +51,8 @@ from threadline.services.workspaces import create_inbox, create_workspace
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 SECRET_KEY = uuid.uuid4().hex * 2
+# Sockets opened at once; each one's catch-up reads the database.
+BATCH = 50
 
 
 def rss_mib(pid: int) -> float:
@@ -143,15 +145,16 @@ async def main() -> None:
             await asyncio.gather(*(wait_ready(ws) for ws in batch))
             agent_sockets.extend(batch)
         widget_sockets: list[ClientConnection] = []
-        for start in range(0, len(tokens), 100):
+        for start in range(0, len(tokens), BATCH):
             batch = await asyncio.gather(
                 *(
                     connect(
                         f"ws://{host}/api/v1/widget/ws?"
                         + urlencode({"token": token, "since": 10**12}),
                         max_size=2**20,
+                        open_timeout=60,
                     )
-                    for token in tokens[start : start + 100]
+                    for token in tokens[start : start + BATCH]
                 )
             )
             await asyncio.gather(*(wait_ready(ws) for ws in batch))

@@ -113,11 +113,12 @@ async def test_reconnect_receives_each_missed_reply_exactly_once_in_order(
 ) -> None:
     chat = await visitor(client, runtime, workspace, "Hello, anyone?")
     agent = await login(client, workspace.slug, "agent")
+    status = await client.get("/api/v1/widget/status", headers={"X-Visitor-Token": chat["token"]})
+    assert status.json()["queue"]["waiting"] is True
+    assert status.json()["queue"]["position"] == 1
     async with widget_socket(server, chat["token"]) as ws:
         history = messages(await until(ws, "ready"))
         assert [(m["direction"], m["text"]) for m in history] == [("inbound", "Hello, anyone?")]
-        queue = await frame(ws)
-        assert queue["type"] == "queue" and queue["waiting"] is True and queue["position"] == 1
         await agent_reply(client, agent, chat["conversation_id"], "Reply 1")
         live = [m for m in await until(ws, "message")][-1]
         assert live["text"] == "Reply 1" and live["direction"] == "outbound"

@@ -13,6 +13,8 @@ Protocol (JSON frames):
      "author": {"name", "photo_url"} | null, "created_at"}
     {"type": "ready", "seq"}       caught up; resume later with since = the last seq seen
     {"type": "queue", "waiting", "position", "estimated_wait_seconds", "agent"}
+                                   when the chat's conversation changes or is assigned (the
+                                   session and GET /status give it at any time)
     {"type": "typing", "who": "agent", "name"}
   visitor -> server
     {"type": "typing"}             the visitor is typing (told to agents, at most every 2 s)
@@ -20,6 +22,7 @@ Protocol (JSON frames):
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Annotated, Any
 
@@ -50,7 +53,11 @@ router = APIRouter(prefix="/api/v1/widget", tags=["web chat"])
 
 BACKFILL_BATCH = 500
 LIVE_BUFFER = 1_000
-IDLE_RECHECK_SECONDS = 10.0
+# A publish can fail after commit; a quiet stream checks the table now and then. Widget
+# sockets are many and mostly idle, so they check rarely and not all at once (a gap is
+# noticed at the next event of the workspace anyway).
+IDLE_RECHECK_SECONDS = 60.0
+IDLE_RECHECK_JITTER = 30.0
 TYPING_EVERY_SECONDS = 2.0
 TYPING_EVENT = "typing"
 # Closed with this when the visitor has not written yet: there is nothing to stream.
@@ -133,7 +140,6 @@ class _VisitorStream:
                 tasks.start_soon(_pump, sub, to_stream)
                 tasks.start_soon(self._read_visitor, tasks.cancel_scope)
                 await self._catch_up(since)
-                await self._send_queue()
                 await self._stream_live(live)
                 tasks.cancel_scope.cancel()
 
@@ -147,7 +153,7 @@ class _VisitorStream:
     async def _stream_live(self, live: MemoryObjectReceiveStream[dict[str, Any]]) -> None:
         while True:
             envelope = None
-            with anyio.move_on_after(IDLE_RECHECK_SECONDS):
+            with anyio.move_on_after(IDLE_RECHECK_SECONDS + random.random() * IDLE_RECHECK_JITTER):
                 try:
                     envelope = await live.receive()
                 except anyio.EndOfStream:

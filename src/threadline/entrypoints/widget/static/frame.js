@@ -37,6 +37,7 @@
     typingTimer: null,
     lastTypingSent: 0,
     askedEmail: false,
+    waiting: false,
   };
 
   document.documentElement.style.setProperty("--primary", config.settings.primary_colour);
@@ -196,7 +197,22 @@
     }
   }
 
+  function refreshStatus() {
+    if (!state.token) return;
+    api("/api/v1/widget/status").then(function (status) {
+      state.agentsOnline = status.agents_online;
+      offlineLine.hidden = status.agents_online > 0;
+      if (status.queue) showQueue(status.queue);
+    }, function () {});
+  }
+
+  // While waiting, the place in the queue moves as others are served.
+  setInterval(function () {
+    if (state.waiting) refreshStatus();
+  }, 30000);
+
   function showQueue(queue) {
+    state.waiting = Boolean(queue.waiting);
     if (queue.waiting && queue.position) {
       queueLine.textContent = format(texts.queue, {
         position: queue.position,
@@ -274,8 +290,10 @@
     }
     return postJson("/api/v1/widget/messages", payload).then(function (result) {
       showNotice("");
+      var first = state.conversationId !== result.conversation_id;
       state.conversationId = result.conversation_id;
       connect();
+      if (first) refreshStatus();
       if (state.agentsOnline === 0 && !state.askedEmail) {
         state.askedEmail = true;
         offlineForm.hidden = false;
