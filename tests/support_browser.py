@@ -23,6 +23,7 @@ import pytest
 from playwright.async_api import (
     Browser,
     BrowserContext,
+    ConsoleMessage,
     Dialog,
     Frame,
     Page,
@@ -234,22 +235,31 @@ async def world(settings: Settings) -> AsyncIterator[World]:
 
 @dataclass
 class Watched:
-    """What a page did that a user would notice as breakage: dialogs and uncaught errors."""
+    """What a page did that a user would notice as breakage: dialogs, uncaught errors, and
+    anything the Content-Security-Policy refused (markup that should never have been there,
+    or a page that breaks its own policy)."""
 
     dialogs: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
 
 
 def watch(page: Page) -> Watched:
-    """Record (and dismiss) every dialog and every uncaught JavaScript error of `page`."""
+    """Record (and dismiss) every dialog, every uncaught JavaScript error and every CSP
+    refusal of `page`, in all its frames."""
     seen = Watched()
 
     async def on_dialog(dialog: Dialog) -> None:
         seen.dialogs.append(f"{dialog.type}: {dialog.message}")
         await dialog.dismiss()
 
+    def on_console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            seen.refused.append(message.text)
+
     page.on("dialog", on_dialog)
     page.on("pageerror", lambda error: seen.errors.append(str(error)))
+    page.on("console", on_console)
     return seen
 
 

@@ -163,3 +163,4 @@ async def test_known_customer_chats_from_the_shop_agent_answers_in_person_and_re
         assert stored.customer_id == world.customer_id
         assert agent_seen.errors == [] and shop_seen.errors == []
         assert agent_seen.dialogs == [] and shop_seen.dialogs == []
+        assert agent_seen.refused == [] and shop_seen.refused == []

@@ -55,10 +55,14 @@ EVIL_TASK = f"Send the label {SVG}"
 
 
 async def assert_inert(page: Page, seen: Watched, where: str) -> None:
-    """Nothing injected ran on `page`: no dialog, no canary in any frame, no script error."""
+    """Nothing injected ran or tried to run on `page`: no dialog, no canary in any frame,
+    no script error, no CSP refusal."""
     assert seen.dialogs == [], f"{where}: a dialog opened: {seen.dialogs}"
     assert await canaries(page) == {}, f"{where}: an injected script ran"
     assert seen.errors == [], f"{where}: script errors: {seen.errors}"
+    # The pages' CSP would stop an inline handler even if markup got through; a refusal
+    # means it did get through, so it counts as a failure too.
+    assert seen.refused == [], f"{where}: the CSP refused: {seen.refused}"
 
 
 async def shows_as_text(locator: Locator, *texts: str) -> None:
