@@ -76,6 +76,9 @@ async def test_pages_need_a_session_and_sign_in_sets_a_strict_http_only_cookie(
     assert login_token is not None
     for field in ('name="email"', 'name="password"', 'type="submit"'):
         assert field in form.text
+    # The first submit button on the page is the one that signs in.
+    assert form.text.index('name="password"') < form.text.index('type="submit"')
+    assert form.text.index('type="submit"') < form.text.index('action="/app/language"')
     fields = {"email": f"agent@{workspace.slug}.example.com", "password": PASSWORD}
 
     # A post without the form's token (another site's form, say) signs nobody in.

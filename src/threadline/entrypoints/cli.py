@@ -301,6 +301,7 @@ def demo(
     _migrate(settings)
     _seed_if_missing(settings, customers, conversations)
     console.print()
+    console.print(f"Agent app:  [bold]http://{host}:{port}/app[/bold]")
     console.print(f"API docs:   [bold]http://{host}:{port}/docs[/bold]")
     console.print(f"Demo shop:  [bold]http://{host}:{port}/demo/shop[/bold] (web-chat widget)")
     console.print(f"Workspace:  [bold]{DEMO_SLUG}[/bold]")
