@@ -11,8 +11,10 @@ so a held-still test clock would make every session cookie arrive already expire
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import uvicorn
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -43,6 +46,7 @@ from threadline.domain.agent_profile import Presence
 from threadline.domain.channels import IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.domain.web_chat import user_hash
+from threadline.entrypoints.api.app import create_app
 from threadline.seed.catalogue import avatar_data_url
 from threadline.services.agents import set_own_presence
 from threadline.services.calls import CallDirection, CallEvent, record_call_event
@@ -203,8 +207,9 @@ async def open_widget(runtime: Runtime, ws: WorkspaceFixture) -> tuple[str, str]
     return str(view["public_key"]), secret
 
 
-@pytest.fixture
-async def world(settings: Settings) -> AsyncIterator[World]:
+@asynccontextmanager
+async def seeded_world(settings: Settings) -> AsyncIterator[World]:
+    """The world's data and its live runtime, not served yet (`base_url` is empty)."""
     # The earlier matter happened ten days ago, on a clock held there.
     past = build_runtime(settings, clock=ManualClock(datetime.now(UTC) - EARLIER))
     try:
@@ -219,18 +224,57 @@ async def world(settings: Settings) -> AsyncIterator[World]:
         async with live.uow() as uow:
             await set_own_presence(uow, agent_principal(ws), Presence.ONLINE)
             await uow.commit()
-        async with running_server(live) as address:
-            yield World(
-                base_url=f"http://{address}",
-                runtime=live,
-                ws=ws,
-                customer_id=customer_id,
-                earlier_conversation_id=earlier_id,
-                widget_key=widget_key,
-                widget_secret=widget_secret,
-            )
+        yield World(
+            base_url="",
+            runtime=live,
+            ws=ws,
+            customer_id=customer_id,
+            earlier_conversation_id=earlier_id,
+            widget_key=widget_key,
+            widget_secret=widget_secret,
+        )
     finally:
         await live.close()
+
+
+@pytest.fixture
+async def world(settings: Settings) -> AsyncIterator[World]:
+    """The seeded world, served by a real uvicorn for the whole test."""
+    async with seeded_world(settings) as seeded, running_server(seeded.runtime) as address:
+        seeded.base_url = f"http://{address}"
+        yield seeded
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def serving_on(runtime: Runtime, port: int) -> AsyncIterator[None]:
+    """`runtime` served on a given 127.0.0.1 port, to stop a server and start another in its
+    place (what a restart or a deploy does to open sockets)."""
+    config = uvicorn.Config(
+        create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("uvicorn stopped before it started")
+        await asyncio.sleep(0.01)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=5)
+        except TimeoutError:
+            server.force_exit = True
+            await task
 
 
 @dataclass

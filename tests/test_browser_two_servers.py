@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from tests.support_browser import (
     SLUG,
     World,
     browser,  # noqa: F401  (a fixture)
+    free_port,
     opened_context,
     screenshot,
     sign_in,
@@ -52,13 +52,6 @@ def redis_url() -> str:
             pytest.fail(f"Redis is required in CI but {REDIS_URL} is unreachable")
         pytest.skip("Redis is not running on this machine")
     return REDIS_URL
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager

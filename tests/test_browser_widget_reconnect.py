@@ -1,0 +1,91 @@
+"""The widget in a real browser survives a server restart: while the server is down the
+visitor is told the chat is reconnecting; the agent's replies sent meanwhile appear once
+each, in order, as soon as a server is back on the same address; later replies arrive live.
+(The socket-level version of this is tests/test_widget_socket.py; this one runs frame.js.)"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Browser, expect
+from sqlalchemy import select
+
+from tests.support_browser import (
+    LIVE_MS,
+    Watched,
+    agent_principal,
+    browser,  # noqa: F401  (a fixture)
+    free_port,
+    opened_context,
+    seeded_world,
+    serving_on,
+    watch,
+)
+from threadline.adapters.db import tables as t
+from threadline.bootstrap import Runtime
+from threadline.config import Settings
+from threadline.domain.access import Principal
+from threadline.domain.channels import Channel
+from threadline.services.reply import ReplyRequest, reply
+
+pytestmark = pytest.mark.anyio
+
+QUESTION = "Is the blender B-900 in stock?"
+WHILE_DOWN = ("Let me check the warehouse.", "Yes: 14 in stock, sent today if ordered by 3 pm.")
+AFTERWARDS = "Anything else I can help with?"
+# frame.js retries after 0.5, 1, 2, 4 s...; the server is down for about a second.
+BACK_MS = 8_000
+
+
+async def agent_replies(
+    runtime: Runtime, principal: Principal, conversation_id: int, text: str
+) -> None:
+    async with runtime.uow() as uow:
+        await reply(uow, principal, ReplyRequest(conversation_id, text, Channel.WEB_CHAT))
+        await uow.commit()
+
+
+async def test_replies_sent_while_the_server_was_down_appear_once_in_order_after_it_is_back(
+    browser: Browser,  # noqa: F811
+    settings: Settings,
+) -> None:
+    port = free_port()
+    async with seeded_world(settings) as world, opened_context(browser) as customer_side:
+        world.base_url = f"http://127.0.0.1:{port}"
+        shop = await customer_side.new_page()
+        seen: Watched = watch(shop)
+        chat = shop.frame_locator("iframe#threadline-chat-frame")
+        messages = chat.locator("[data-testid=widget-message]")
+        answers = chat.locator("[data-testid=widget-message][data-direction=outbound]")
+        notice = chat.locator("[data-testid=widget-notice]")
+
+        async with serving_on(world.runtime, port):
+            await shop.goto(world.url("/demo/shop"))
+            await chat.locator("[data-testid=widget-launcher]").click()
+            await chat.locator("textarea[name=message]").fill(QUESTION)
+            await chat.locator("[data-testid=widget-send]").click()
+            await expect(messages).to_have_count(1, timeout=LIVE_MS)
+            await expect(notice).to_be_hidden()
+            async with world.runtime.sessionmaker() as session:
+                conversation_id = (
+                    await session.execute(
+                        select(t.Message.conversation_id).where(t.Message.text == QUESTION)
+                    )
+                ).scalar_one()
+
+        # The server is gone: the visitor is told, and the agent answers meanwhile.
+        await expect(notice).to_have_text("Reconnecting…", timeout=LIVE_MS)
+        principal = agent_principal(world.ws)
+        for text in WHILE_DOWN:
+            await agent_replies(world.runtime, principal, conversation_id, text)
+
+        async with serving_on(world.runtime, port):
+            await expect(answers).to_have_count(2, timeout=BACK_MS)
+            await expect(notice).to_be_hidden()
+            await expect(answers.locator(".text")).to_have_text(list(WHILE_DOWN))
+            await agent_replies(world.runtime, principal, conversation_id, AFTERWARDS)
+            await expect(answers).to_have_count(3, timeout=LIVE_MS)
+            await expect(answers.locator(".text")).to_have_text([*WHILE_DOWN, AFTERWARDS])
+            await expect(messages).to_have_count(4)
+            sequence = [int(await m.get_attribute("data-seq") or 0) for m in await messages.all()]
+            assert sequence == sorted(set(sequence)), f"repeated or out of order: {sequence}"
+        assert seen.errors == [] and seen.dialogs == [] and seen.refused == []
