@@ -12,9 +12,10 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.domain.access import Role
+from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import DomainError, NotFound
@@ -52,6 +53,7 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 LOGIN_PATH = "/app/login"
 HOME_PATH = "/app/conversations"
 MAX_FORM_BYTES = 20_000
+MAX_TIMELINE = 2_000
 SLA_DUE_WINDOWS = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "24h": timedelta(hours=24)}
 
 
@@ -311,11 +313,31 @@ async def conversation_list(
 # One conversation --------------------------------------------------------------------------
 
 
-async def _csat_history(
-    db: Any, workspace_id: int, conversations: list[dict[str, Any]]
+async def _whole_timeline(
+    db: AsyncSession, principal: Principal, conversation_id: int
 ) -> list[dict[str, Any]]:
+    """Every message, oldest first (page after page), up to a bound a browser can show."""
+    messages: list[dict[str, Any]] = []
+    after_id: int | None = None
+    while len(messages) < MAX_TIMELINE:
+        page = await queries.conversation_messages(
+            db, principal, conversation_id, after_id=after_id, limit=queries.MAX_PAGE
+        )
+        messages.extend(page.items)
+        if page.next_cursor is None:
+            break
+        after_id = int(page.next_cursor)
+    return messages
+
+
+async def _csat_history(
+    db: AsyncSession, workspace_id: int, conversations: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Answers are asked for after a matter is resolved, so only resolved ones are looked at."""
     history: list[dict[str, Any]] = []
     for conversation in conversations:
+        if conversation["resolved_at"] is None:
+            continue
         scores = await list_scores(db, workspace_id, conversation_id=conversation["id"])
         history.extend(scores.items)
     return history
@@ -332,9 +354,7 @@ async def conversation_page(
     try:
         async with runtime.sessionmaker() as db:
             conversation = await queries.conversation_detail(db, principal, conversation_id)
-            messages = await queries.conversation_messages(
-                db, principal, conversation_id, limit=queries.MAX_PAGE
-            )
+            messages = await _whole_timeline(db, principal, conversation_id)
             card = await queries.customer_card(
                 db, principal, conversation["customer_id"], runtime.clock.now()
             )
@@ -366,7 +386,7 @@ async def conversation_page(
         {
             **await _shell(runtime, session),
             "conversation": conversation,
-            "messages": messages.items,
+            "messages": messages,
             "card": card,
             "csat": csat,
             "agents": agents,
