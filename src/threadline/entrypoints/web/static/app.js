@@ -146,7 +146,9 @@
 
   function showTyping(frame) {
     if (!typingNode || frame.conversation_id !== conversationId || frame.who !== "customer") return;
-    typingNode.textContent = (i18n.typing || "{name}").replace("{name}", frame.name || "");
+    typingNode.textContent = frame.name
+      ? (i18n.typing || "{name}").replace("{name}", frame.name)
+      : i18n.customer_typing || "";
     typingNode.hidden = false;
     clearTimeout(typingTimer);
     typingTimer = setTimeout(function () {
