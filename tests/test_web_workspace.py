@@ -362,3 +362,43 @@ async def test_the_workspace_speaks_polish_when_chosen(
     assert "Send reply" not in page.text
     listing = await browser.get("/app/conversations")
     assert "Nieprzypisane" in listing.text and "Otwarta" in listing.text
+
+
+def test_every_label_the_pages_show_exists_in_english_and_polish() -> None:
+    from importlib import resources
+
+    from threadline.domain.agent_profile import Presence
+    from threadline.domain.catalogue import OrderStatus
+    from threadline.domain.channels import Channel, IdentityKind
+    from threadline.domain.conversations import ConversationStatus, DeliveryStatus, Direction
+    from threadline.domain.offers import OfferStatus
+    from threadline.domain.sla import ClockKind
+    from threadline.domain.tasks import TaskKind
+    from threadline.entrypoints.web._render import catalogue
+
+    web = resources.files("threadline.entrypoints.web")
+    used = set()
+    for template in web.joinpath("templates").iterdir():
+        found = re.findall(r"\bt\('([a-z_.]+)'", template.read_text(encoding="utf-8"))
+        used |= {key for key in found if not key.endswith((".", "_"))}  # prefixes: below
+    for prefix, values in (
+        ("status.", ConversationStatus),
+        ("channel.", Channel),
+        ("identity.", IdentityKind),
+        ("direction.", Direction),
+        ("delivery.", DeliveryStatus),
+        ("presence.", Presence),
+        ("offer.", OfferStatus),
+        ("order.", OrderStatus),
+        ("sla.", ClockKind),
+        ("task.", TaskKind),
+    ):
+        used |= {prefix + v.value for v in values}
+    used |= {"language.en", "language.pl"}
+    used |= {f"sla.state_{s}" for s in ("running", "paused", "breached", "met", "missed")}
+    used |= {f"call.{o}" for o in ("answered", "missed", "voicemail", "unknown")}
+    assert len(used) > 150
+    for language in ("en", "pl"):
+        missing = sorted(used - set(catalogue(language)))
+        assert not missing, (language, missing)
+    assert catalogue("pl")["reply.send"] != catalogue("en")["reply.send"]
