@@ -27,7 +27,10 @@ from threadline.domain.access import Principal
 from threadline.domain.channels import Channel
 from threadline.services.reply import ReplyRequest, reply
 
-pytestmark = pytest.mark.anyio
+# The back-fill after a reconnect is checked on both databases at the socket level
+# (tests/test_widget_socket.py); here it is frame.js that is under test, so one backend keeps
+# the browser budget.
+pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 QUESTION = "Is the blender B-900 in stock?"
 WHILE_DOWN = ("Let me check the warehouse.", "Yes: 14 in stock, sent today if ordered by 3 pm.")
