@@ -235,9 +235,13 @@ async def test_the_list_filters_and_never_shows_another_workspace(
     theirs = await customer_writes(
         client, other_workspace, "sms", "phone", "+48600100200", "Secret of globex"
     )
+    admin = await login(client, workspace.slug, "admin")
+    # SMS must be answered within 2 hours; email has no target.
+    policy = {"name": "SMS", "conditions": {"channel": ["sms"]}, "first_response_seconds": 7200}
+    made = await client.post("/api/v1/sla/policies", json=policy, headers=admin)
+    assert made.status_code == 201, made.text
     mine = await customer_writes(client, workspace, "email", "email", "a@example.com", "Mine")
     nobody = await customer_writes(client, workspace, "sms", "phone", "+48600000001", "Nobody")
-    admin = await login(client, workspace.slug, "admin")
     assigned = await client.post(
         f"/api/v1/conversations/{mine['conversation_id']}/assign",
         json={"assignee_id": workspace.agent_id},
@@ -257,6 +261,8 @@ async def test_the_list_filters_and_never_shows_another_workspace(
     }
     assert rows(await browser.get("/app/conversations?channel=sms")) == {nobody["conversation_id"]}
     assert rows(await browser.get("/app/conversations?status=resolved")) == set()
+    assert rows(await browser.get("/app/conversations?sla=1h")) == set()
+    assert rows(await browser.get("/app/conversations?sla=4h")) == {nobody["conversation_id"]}
     bad = await browser.get("/app/conversations?status=exploded")
     assert bad.status_code == 422
 
