@@ -326,7 +326,7 @@ async def sign_in(page: Page, world: World, who: str = "agent") -> None:
         await workspace_field.fill(world.ws.slug)
     await page.fill("input[name=email]", f"{who}@{world.ws.slug}.example.com")
     await page.fill("input[name=password]", PASSWORD)
-    # The page header has a language form with its own submit button: press the login one.
+    # Press the login form's own button: the page has other forms (the language switcher).
     await page.click("form:has(input[name=password]) button[type=submit]")
     try:
         await page.wait_for_url(re.compile(r"/app/conversations/?(\?.*)?$"))
