@@ -266,6 +266,8 @@ async def test_the_list_filters_and_never_shows_another_workspace(
     bad = await browser.get("/app/conversations?status=exploded")
     assert bad.status_code == 422
 
+    assert (await browser.get("/app/queue")).status_code == 403  # for supervisors
+
     # Another workspace's conversation: not listed, and its page is a 404.
     page = await browser.get(f"/app/conversations/{theirs['conversation_id']}")
     assert page.status_code == 404
@@ -332,6 +334,12 @@ async def test_user_content_renders_inert_on_every_page(
         assert 'href="javascript:' not in page.text, path
         assert "onerror=alert" not in page.text.replace(html.escape(image), ""), path
         assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    queue = await browser.get("/app/queue")
+    waiting = re.search(
+        rf'data-testid="queue-row" data-conversation-id="{conversation_id}"><td>(\d+) / (\d+)',
+        queue.text,
+    )
+    assert waiting is not None and waiting.groups() == ("1", "1")
     card = await browser.get(f"/app/conversations/{conversation_id}")
     assert html.escape(script) in card.text  # the name, shown as text
     assert html.escape(image) in card.text  # subject and attribute name, shown as text

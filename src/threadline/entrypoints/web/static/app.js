@@ -45,14 +45,21 @@
 
   // Swap parts of the page for the server's fresh rendering of the same URL. The HTML is
   // ours (escaped by the templates); nothing from an event payload is inserted as markup.
+  // Selectors asked for within one burst of events are refreshed together, with one fetch.
   let refreshTimer = null;
+  const pendingParts = new Set();
   function refreshParts(selectors) {
+    selectors.forEach(function (selector) {
+      pendingParts.add(selector);
+    });
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(async function () {
+      const wanted = Array.from(pendingParts);
+      pendingParts.clear();
       const response = await fetch(location.href, { credentials: "same-origin" });
       if (!response.ok) return;
       const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-      selectors.forEach(function (selector) {
+      wanted.forEach(function (selector) {
         const current = document.querySelector(selector);
         const next = fresh.querySelector(selector);
         if (!current || !next) return;
@@ -66,10 +73,6 @@
           if (a.name.startsWith("data-")) current.setAttribute(a.name, a.value);
         });
       });
-      const timeline = document.getElementById("timeline");
-      if (timeline && selectors.indexOf("#timeline") >= 0) {
-        timeline.lastElementChild && timeline.lastElementChild.scrollIntoView({ block: "nearest" });
-      }
     }, 80);
   }
 
@@ -260,6 +263,8 @@
     if (!rule) return;
     rule.textContent = option ? option.getAttribute("data-reason") || "" : "";
     const textAllowed = !option || option.getAttribute("data-text-allowed") === "true";
+    // Outside a messaging window an approved template goes instead of free text.
+    if (replyText) replyText.required = textAllowed;
     document.querySelectorAll(".template-picker").forEach(function (picker) {
       picker.hidden = textAllowed || !option || picker.getAttribute("data-channel") !== option.value;
     });
