@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator
+from html.parser import HTMLParser
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -53,6 +55,34 @@ async def sign_in(client: httpx.AsyncClient, email: str, workspace: str = "") ->
     meta = CSRF_META.search(page.text)
     assert meta is not None and meta.group(1)
     return meta.group(1)
+
+
+class _ActiveContent(HTMLParser):
+    """Collects what a browser would run: handlers, scripts other than ours, script URLs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(f"<{tag} {name}>")
+            if name in ("href", "src", "action", "formaction") and (
+                value or ""
+            ).strip().lower().startswith(("javascript:", "data:text")):
+                self.found.append(f"<{tag} {name}={value}>")
+        if tag == "script" and dict(attrs).get("src") != "/app/static/app.js":
+            if dict(attrs).get("type") != "application/json":
+                self.found.append("<script>")
+        if tag in ("iframe", "object", "embed", "svg", "base"):
+            self.found.append(f"<{tag}>")
+
+
+def active_content(page: str) -> list[str]:
+    parser = _ActiveContent()
+    parser.feed(page)
+    return parser.found
 
 
 def entries(page: str) -> list[tuple[str, str]]:
@@ -320,8 +350,10 @@ async def test_user_content_renders_inert_on_every_page(
         await session.commit()
     await sign_in(browser, f"super@{workspace.slug}.example.com")
 
+    reflected = "x onfocus=alert(1) autofocus y"
     pages = [
         "/app/conversations",
+        f"/app/conversations?label={quote(script + reflected)}",
         f"/app/conversations/{conversation_id}",
         "/app/queue",
         "/app/tasks",
@@ -331,6 +363,7 @@ async def test_user_content_renders_inert_on_every_page(
         assert page.status_code == 200, path
         for payload in (script, image, link):
             assert payload not in page.text, (path, payload)
+        assert active_content(page.text) == [], path
         assert 'href="javascript:' not in page.text, path
         assert "onerror=alert" not in page.text.replace(html.escape(image), ""), path
         assert page.headers["content-security-policy"].startswith("default-src 'self'")

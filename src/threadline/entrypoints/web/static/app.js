@@ -176,6 +176,7 @@
     if (pageKind === "list" && /^(conversation|message)\./.test(kind)) {
       refreshParts(["#conversation-rows"]);
     }
+    if (pageKind === "tasks" && /^task\./.test(kind)) refreshParts(["#task-rows"]);
     if (pageKind === "queue" && /^(conversation|assignment|agent)\./.test(kind)) {
       refreshParts(["#queue-rows", "#agent-rows"]);
     }
@@ -445,6 +446,24 @@
     const text = button.getAttribute("data-text") || "";
     replyText.value = replyText.value ? replyText.value + "\n" + text : text;
     replyText.focus();
+  });
+
+  // Tasks: mark one done.
+  document.addEventListener("click", async function (event) {
+    const button = event.target.closest ? event.target.closest(".complete-task") : null;
+    if (!button) return;
+    button.disabled = true;
+    const id = button.getAttribute("data-task-id");
+    const result = await api("PATCH", "/api/v1/tasks/" + encodeURIComponent(id), { status: "done" });
+    const live = document.getElementById("live-status");
+    if (result.ok) {
+      const row = button.closest("tr");
+      if (row) row.remove();
+      if (live) live.textContent = i18n.task_done || "";
+    } else {
+      button.disabled = false;
+      if (live) live.textContent = problemText(result);
+    }
   });
 
   connect();
