@@ -22,6 +22,8 @@ from threadline.bootstrap import Runtime
 from threadline.domain.access import Principal, Role
 from threadline.entrypoints.widget import visitor_api
 from threadline.entrypoints.widget.visitor_socket import typing_envelope
+from threadline.services.reply import ReplyRequest, reply
+from threadline.services.unit_of_work import UnitOfWorkFactory
 from threadline.services.web_chat import widget_admin_view
 
 pytestmark = pytest.mark.anyio
@@ -210,3 +212,26 @@ async def test_socket_refuses_bad_tokens_and_waits_for_a_first_message(
         "who": "customer",
         "name": None,
     }
+
+
+async def test_a_reply_whose_publish_was_lost_is_back_filled_in_order(
+    server: str, client: httpx.AsyncClient, workspace: WorkspaceFixture, runtime: Runtime
+) -> None:
+    chat = await visitor(client, runtime, workspace, "Hello?")
+    agent = await login(client, workspace.slug, "agent")
+
+    async def lost(_workspace_id: int, _events: list[dict[str, Any]]) -> None:
+        return None  # committed, but the fast path never hears of it
+
+    silent = UnitOfWorkFactory(sessionmaker=runtime.sessionmaker, clock=runtime.clock, publish=lost)
+    async with widget_socket(server, chat["token"]) as ws:
+        await until(ws, "ready")
+        async with silent() as uow:
+            principal = Principal(workspace.id, Role.AGENT, workspace.agent_id)
+            await reply(uow, principal, ReplyRequest(chat["conversation_id"], "Lost on the way"))
+            await uow.commit()
+        await agent_reply(client, agent, chat["conversation_id"], "Second")
+        frames = await until(ws, "message")
+        frames += await until(ws, "message")
+        frames += await quiet(ws)
+    assert [m["text"] for m in messages(frames)] == ["Lost on the way", "Second"]

@@ -22,21 +22,20 @@ Protocol (JSON frames):
 
 from __future__ import annotations
 
-import random
 import time
 from typing import Annotated, Any
 
 import anyio
 import structlog
 from anyio import CancelScope
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
 
-from threadline.adapters.pubsub.base import Subscription, workspace_topic
+from threadline.adapters.pubsub.base import workspace_topic
 from threadline.bootstrap import Runtime
 from threadline.domain.errors import DomainError
 from threadline.domain.events import EventType
 from threadline.domain.web_chat import VisitorClaims, visible_to_visitor
+from threadline.entrypoints.widget._hub import TYPING_EVENT, Hubs, Listener
 from threadline.services.event_feed import latest_seq
 from threadline.services.web_chat import (
     agent_card,
@@ -52,14 +51,7 @@ log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/v1/widget", tags=["web chat"])
 
 BACKFILL_BATCH = 500
-LIVE_BUFFER = 1_000
-# A publish can fail after commit; a quiet stream checks the table now and then. Widget
-# sockets are many and mostly idle, so they check rarely and not all at once (a gap is
-# noticed at the next event of the workspace anyway).
-IDLE_RECHECK_SECONDS = 60.0
-IDLE_RECHECK_JITTER = 30.0
 TYPING_EVERY_SECONDS = 2.0
-TYPING_EVENT = "typing"
 # Closed with this when the visitor has not written yet: there is nothing to stream.
 NO_CHAT_YET = 4404
 QUEUE_EVENTS = {
@@ -127,55 +119,42 @@ class _VisitorStream:
         self.claims = claims
         self.workspace_id = claims.workspace_id
         self.customer_id = customer_id
-        self.conversations = conversations
-        # Raw position in the workspace's stream (events of others count too).
+        self.listener = Listener(customer_id, conversations)
+        self.conversations = self.listener.conversations
+        # Position in the workspace's sequence up to which this visitor has everything.
         self.last_seen = 0
         self.authors: dict[int, dict[str, Any]] = {}
         self.last_typing = 0.0
 
     async def run(self, since: int) -> None:
-        async with self.runtime.pubsub.subscribe(workspace_topic(self.workspace_id)) as sub:
-            to_stream, live = anyio.create_memory_object_stream[dict[str, Any]](LIVE_BUFFER)
+        hubs = _hubs_of(self.websocket)
+        async with hubs.listening(self.runtime, self.workspace_id, self.listener):
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(_pump, sub, to_stream)
                 tasks.start_soon(self._read_visitor, tasks.cancel_scope)
                 await self._catch_up(since)
-                await self._stream_live(live)
+                await self._stream_live()
                 tasks.cancel_scope.cancel()
 
     async def _catch_up(self, since: int) -> None:
+        # The hub is listening already: whatever commits after this read reaches the mailbox.
         async with self.runtime.sessionmaker() as session:
             latest = await latest_seq(session, self.workspace_id)
         self.last_seen = min(since, latest)
         await self._backfill_until(latest)
         await self.websocket.send_json({"type": "ready", "seq": self.last_seen})
 
-    async def _stream_live(self, live: MemoryObjectReceiveStream[dict[str, Any]]) -> None:
+    async def _stream_live(self) -> None:
         while True:
-            envelope = None
-            with anyio.move_on_after(IDLE_RECHECK_SECONDS + random.random() * IDLE_RECHECK_JITTER):
-                try:
-                    envelope = await live.receive()
-                except anyio.EndOfStream:
-                    await self.websocket.close(
-                        code=status.WS_1011_INTERNAL_ERROR, reason="event feed interrupted"
-                    )
-                    return
-            if envelope is None:
-                async with self.runtime.sessionmaker() as session:
-                    latest = await latest_seq(session, self.workspace_id)
-                await self._backfill_until(latest)
-                continue
-            if envelope.get("type") == TYPING_EVENT:
-                await self._typing(envelope)
-                continue
-            seq = envelope.get("seq")
-            if not isinstance(seq, int) or seq <= self.last_seen:
-                continue
-            if seq > self.last_seen + 1:
-                # Missed some on the fast path: everything before `seq` is committed.
-                await self._backfill_until(seq - 1)
-            await self._consider(envelope)
+            kind, item = await self.listener.queue.get()
+            if kind == "overflow":
+                await self.websocket.close(code=1013, reason="too far behind: reconnect")
+                return
+            if kind == "typing":
+                await self._typing(item)
+            elif kind == "gap":
+                await self._backfill_until(item)
+            elif item["seq"] > self.last_seen:
+                await self._consider(item)
 
     async def _backfill_until(self, upto: int) -> None:
         while self.last_seen < upto:
@@ -189,6 +168,7 @@ class _VisitorStream:
                     BACKFILL_BATCH,
                 )
             for envelope in batch:
+                self.listener.wants(envelope)
                 await self._consider(envelope)
             if len(batch) < BACKFILL_BATCH:
                 self.last_seen = max(self.last_seen, upto)
@@ -197,12 +177,7 @@ class _VisitorStream:
         self.last_seen = envelope["seq"]
         payload = envelope.get("payload") or {}
         kind = envelope.get("type")
-        conversation_id = envelope.get("conversation_id")
-        if kind == EventType.CONVERSATION_CREATED.value:
-            conversation = payload.get("conversation") or {}
-            if conversation.get("customer_id") == self.customer_id:
-                self.conversations.add(int(conversation["id"]))
-        if conversation_id not in self.conversations:
+        if envelope.get("conversation_id") not in self.conversations:
             return
         if kind == EventType.MESSAGE_CREATED.value:
             message = payload.get("message") or {}
@@ -278,10 +253,10 @@ class _VisitorStream:
         scope.cancel()
 
 
-async def _pump(subscription: Subscription, sink: MemoryObjectSendStream[dict[str, Any]]) -> None:
-    async with sink:
-        async for envelope in subscription:
-            try:
-                sink.send_nowait(envelope)
-            except anyio.WouldBlock:
-                log.warning("widget.visitor_lagging", seq=envelope.get("seq"))
+def _hubs_of(websocket: WebSocket) -> Hubs:
+    state = websocket.app.state
+    hubs = getattr(state, "widget_hubs", None)
+    if hubs is None:
+        hubs = Hubs()
+        state.widget_hubs = hubs
+    return hubs
