@@ -158,6 +158,16 @@ async def test_unsigned_email_never_merges_into_the_customer_who_owns_it(
         "replies_by_email": False,
     }
     assert sent["conversation_id"] != owner["conversation_id"]
+    # A malformed address is refused before the message is stored.
+    bad = await client.post(
+        "/api/v1/widget/messages",
+        json={"text": "again", "email": "not an address"},
+        headers={"X-Visitor-Token": visit["token"]},
+    )
+    assert bad.status_code == 422
+    async with runtime.sessionmaker() as session:
+        stored = await session.execute(select(t.Message.id).where(t.Message.text == "again"))
+        assert stored.first() is None
     assert await customer_of(runtime, "email", "jan@example.com") == owner["customer_id"]
     visitor_customer = await customer_of(runtime, "web_visitor", visit["visitor_id"])
     assert visitor_customer != owner["customer_id"]

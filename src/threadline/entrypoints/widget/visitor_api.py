@@ -15,7 +15,9 @@ from pydantic import Field
 
 from threadline.adapters.attachments import attachment_path, safe_filename, store_attachment
 from threadline.bootstrap import Runtime
+from threadline.domain.channels import IdentityKind
 from threadline.domain.errors import DomainError, NotFound
+from threadline.domain.identities import normalise_identity
 from threadline.domain.web_chat import (
     MAX_MESSAGE_CHARS,
     InvalidVisitorToken,
@@ -134,6 +136,9 @@ async def send_message(
 ) -> dict[str, Any]:
     """A visitor's message; a pre-chat email is recorded, unverified, after it."""
     claims = await _visitor(runtime, x_visitor_token)
+    if body.email:
+        # Checked before anything is stored, so a refusal never leaves half a request done.
+        normalise_identity(IdentityKind.EMAIL, body.email, "US")
     _check_rate(claims)
     received = await send_visitor_message(runtime.uow, claims, body.text, name=body.name)
     email = None
