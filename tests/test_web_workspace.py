@@ -182,7 +182,7 @@ async def test_the_api_takes_the_session_cookie_only_with_its_csrf_header(
     ]
 
 
-async def test_the_conversation_page_shows_one_timeline_across_channels(
+async def test_the_conversation_page_shows_one_timeline_across_channels_in_english_and_polish(
     client: httpx.AsyncClient, browser: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
     phone = "+48600111222"
@@ -254,6 +254,28 @@ async def test_the_conversation_page_shows_one_timeline_across_channels(
     for control in ('textarea id="reply-text" name="text"', 'name="channel"', 'name="code"'):
         assert control in page.text
     assert phone in page.text  # the identity on the customer card
+
+    # The same page in Polish, once the agent chooses it.
+    english = await browser.get(f"/app/conversations/{conversation_id}")
+    assert '<html lang="en">' in english.text and "Send reply" in english.text
+
+    forged = await browser.post("/app/language", data={"language": "pl", "csrf_token": "x"})
+    assert forged.status_code == 403
+    chosen = await browser.post(
+        "/app/language",
+        data={"language": "pl", "next": "//evil.example/", "csrf_token": csrf},
+    )
+    assert chosen.status_code == 303
+    assert chosen.headers["location"] == "/app/conversations"  # never off-site
+    assert "tl_lang=pl" in chosen.headers["set-cookie"]
+
+    page = await browser.get(f"/app/conversations/{conversation_id}")
+    assert '<html lang="pl">' in page.text
+    for polish in ("Wyślij odpowiedź", "Notatka wewnętrzna", "Rozwiąż", "od klienta"):
+        assert polish in page.text, polish
+    assert "Send reply" not in page.text
+    listing = await browser.get("/app/conversations")
+    assert "Nieprzypisane" in listing.text and "Otwarta" in listing.text
 
 
 async def test_the_list_filters_and_never_shows_another_workspace(
@@ -380,35 +402,6 @@ async def test_user_content_renders_inert_on_every_page(
     # Quoted text is folded away under <details>, as text.
     quoted = re.search(r'<details class="quoted">(.*?)</details>', card.text, re.S)
     assert quoted is not None and "&gt; quoted earlier mail &lt;script&gt;" in quoted.group(1)
-
-
-async def test_the_workspace_speaks_polish_when_chosen(
-    client: httpx.AsyncClient, browser: httpx.AsyncClient, workspace: WorkspaceFixture
-) -> None:
-    received = await customer_writes(
-        client, workspace, "sms", "phone", "+48600999888", "Dzień dobry"
-    )
-    csrf = await sign_in(browser, f"agent@{workspace.slug}.example.com")
-    english = await browser.get(f"/app/conversations/{received['conversation_id']}")
-    assert '<html lang="en">' in english.text and "Send reply" in english.text
-
-    forged = await browser.post("/app/language", data={"language": "pl", "csrf_token": "x"})
-    assert forged.status_code == 403
-    chosen = await browser.post(
-        "/app/language",
-        data={"language": "pl", "next": "//evil.example/", "csrf_token": csrf},
-    )
-    assert chosen.status_code == 303
-    assert chosen.headers["location"] == "/app/conversations"  # never off-site
-    assert "tl_lang=pl" in chosen.headers["set-cookie"]
-
-    page = await browser.get(f"/app/conversations/{received['conversation_id']}")
-    assert '<html lang="pl">' in page.text
-    for polish in ("Wyślij odpowiedź", "Notatka wewnętrzna", "Rozwiąż", "od klienta"):
-        assert polish in page.text, polish
-    assert "Send reply" not in page.text
-    listing = await browser.get("/app/conversations")
-    assert "Nieprzypisane" in listing.text and "Otwarta" in listing.text
 
 
 def test_every_label_the_pages_show_exists_in_english_and_polish() -> None:
