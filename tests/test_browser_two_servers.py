@@ -1,6 +1,6 @@
 """Scale-out in a real browser: two `threadline serve` processes share one PostgreSQL database
 and one Redis. The agent's page is open on server B; a customer message received by server A
-shows up in that page live, without a reload.
+shows up in that page live, without a reload, with the new-contact pop-up.
 
 PostgreSQL and Redis only: skipped on a laptop without them, a failure under CI (CI=true).
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from playwright.async_api import Browser
+from playwright.async_api import Browser, expect
 
 from tests.conftest import IN_CI, _truncate_postgres, make_workspace
 from tests.support_browser import (
@@ -158,5 +158,8 @@ async def test_a_message_received_by_server_a_appears_live_in_the_agent_page_on_
         await row.wait_for(state="visible", timeout=LIVE_MS)
         assert await page.evaluate("() => window.__same_document === true"), "the page reloaded"
         assert "Marta Nowak" in await row.inner_text()
+        # A first contact: the pop-up that opens the customer card, on B too.
+        popup = page.locator("[data-testid=new-contact-popup]")
+        await expect(popup).to_contain_text("Marta Nowak", timeout=LIVE_MS)
         await screenshot(page, "two-servers-agent-on-b.png")
         assert seen.errors == []
