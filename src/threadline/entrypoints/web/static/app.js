@@ -285,10 +285,17 @@
       payload.channel = option.value;
       if (option.getAttribute("data-inbox-id")) payload.inbox_id = Number(option.getAttribute("data-inbox-id"));
       if (option.getAttribute("data-text-allowed") !== "true") {
-        const picker = document.querySelector('.template-picker[data-channel="' + option.value + '"] select');
+        const box = document.querySelector('.template-picker[data-channel="' + option.value + '"]');
+        const picker = box ? box.querySelector("select") : null;
         if (picker && picker.value) {
           const chosen = picker.options[picker.selectedIndex];
-          payload.template = { name: picker.value, language: chosen.getAttribute("data-language"), parameters: [] };
+          const values = box.querySelector("input[name=template_parameters]").value;
+          payload.template = {
+            name: picker.value,
+            // A template approved without a language is approved in every language.
+            language: chosen.getAttribute("data-language") || document.documentElement.lang,
+            parameters: values ? values.split("|").map(function (v) { return v.trim(); }) : [],
+          };
           if (!payload.text) payload.text = picker.value;
         }
       }
@@ -344,6 +351,7 @@
         due_at: new Date(due).toISOString(),
         note: form.querySelector("input[name=follow_up_note]").value || payload.summary,
       };
+      payload.follow_up.assignee = form.querySelector("select[name=follow_up_assignee]").value;
       const channel = form.querySelector("select[name=follow_up_channel]").value;
       if (channel) payload.follow_up.channel = channel;
     }
