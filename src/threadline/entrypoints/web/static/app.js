@@ -135,6 +135,7 @@
       popup.remove();
     });
     host.appendChild(popup);
+    while (host.children.length > 4) host.firstElementChild.remove();
   }
 
   // Live events -------------------------------------------------------------------------------
@@ -166,11 +167,18 @@
       newCustomers.set(payload.id, payload.name || "");
     }
     if (kind === "conversation.created") {
+      // Every new contact, from a new customer or a known one, pops up with a link to the
+      // conversation, whose page opens with the customer card and the whole history.
       const convo = payload.conversation || payload;
       const customerId = convo.customer_id;
       if (customerId && newCustomers.has(customerId)) {
         popNewContact(frame.conversation_id, newCustomers.get(customerId));
         newCustomers.delete(customerId);
+      } else if (customerId) {
+        api("GET", "/api/v1/customers/" + encodeURIComponent(customerId)).then(function (result) {
+          const known = result.ok && result.data && result.data.customer;
+          popNewContact(frame.conversation_id, known ? known.name : "");
+        });
       }
     }
     if (pageKind === "list" && /^(conversation|message)\./.test(kind)) {
