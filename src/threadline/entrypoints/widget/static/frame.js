@@ -147,7 +147,8 @@
   // --- Messages --------------------------------------------------------------------------
 
   function render(frame) {
-    if (frame.seq <= state.lastSeq && state.shown[frame.id]) return;
+    // The server sends each message once per connection; a message shown before a
+    // reconnect is not shown twice.
     if (state.shown[frame.id]) return;
     state.shown[frame.id] = true;
     var item = document.createElement("li");
