@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from tests.conftest import WorkspaceFixture, login
 from tests.support_receiver import Answer, Receiver, running_receiver
 from threadline.adapters.channels.api_channel import sign, verify_signature
+from threadline.adapters.channels.base import OutboundAdapters
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
@@ -238,11 +239,12 @@ async def test_api_inbox_without_webhook_url_fails_with_the_reason(
 async def test_reply_on_a_channel_without_an_adapter_fails_clearly(
     runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
-    # Email has its adapter now (email_smtp.py); web chat has none that sends.
+    # Every channel has its sender now; a deployment that registers none for a channel (here:
+    # a worker built with no adapters at all) must still tell the agent why nothing was sent.
     conversation_id = await inbound(client, workspace, "web_chat", "web_visitor", "visitor-7")
     message_id = await agent_replies(runtime, workspace, conversation_id, "Thanks for writing")
 
-    await deliver(runtime)
+    await deliver_due(runtime.uow, OutboundAdapters(), POLICY, runtime.clock.now())
 
     failed = await message(runtime, message_id)
     assert failed.channel == "web_chat"
