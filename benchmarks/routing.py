@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import statistics
 import time
@@ -210,8 +211,169 @@ def verify(index: RoutingIndex, item: WaitingItem, chosen: int | None, weights: 
 # PostgreSQL (target >= 1,000 assignments/s) here.
 
 
-def end_to_end_postgresql() -> None:
-    print("end to end on PostgreSQL: not measured yet")
+async def _end_to_end(dsn: str, agents: int, backlog: int, workers: int, seed: int) -> None:
+    from sqlalchemy import event, func, insert, select
+
+    from threadline.adapters.db import tables as t
+    from threadline.bootstrap import build_runtime
+    from threadline.config import Settings
+    from threadline.domain.access import Principal, Role
+    from threadline.services.agents import update_agent
+    from threadline.services.routing import WAITING_BATCH
+    from threadline.services.workspaces import create_agent, create_inbox, create_workspace
+
+    rng = random.Random(seed)
+    runtime = build_runtime(Settings(database_url=dsn, redis_url="", run_outbound_worker=False))
+    try:
+        async with runtime.uow() as uow:
+            ws = await create_workspace(uow, name="Bench", slug="bench")
+            inboxes = {
+                channel: (await create_inbox(uow, ws.id, name=channel.value, channel=channel)).id
+                for channel in (Channel.WEB_CHAT, Channel.EMAIL, Channel.WHATSAPP)
+            }
+            agent_ids = []
+            for number in range(agents):
+                agent = await create_agent(
+                    uow,
+                    ws.id,
+                    email=f"agent{number}@bench.example.com",
+                    name=f"Agent {number}",
+                    role=Role.AGENT,
+                    channel_competences={c.value: rng.randint(3, 10) for c in inboxes},
+                )
+                agent_ids.append(agent.id)
+            await uow.commit()
+        # The backlog is set up directly (it is not what is measured): customers with waiting
+        # conversations, one a second apart, in the three channels.
+        start = NOW - timedelta(seconds=backlog)
+        async with runtime.uow() as uow:
+            customer_ids = (
+                (
+                    await uow.session.execute(
+                        insert(t.Customer).returning(t.Customer.id),
+                        [
+                            {
+                                "workspace_id": ws.id,
+                                "name": f"Customer {n}",
+                                "attributes": {},
+                                "labels": [],
+                                "created_at": start,
+                                "updated_at": start,
+                            }
+                            for n in range(backlog)
+                        ],
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            rows = []
+            for n, customer_id in enumerate(customer_ids):
+                channel = rng.choice(list(inboxes))
+                at = start + timedelta(seconds=n)
+                rows.append(
+                    {
+                        "workspace_id": ws.id,
+                        "customer_id": customer_id,
+                        "status": "open",
+                        "priority": "normal",
+                        "attributes": {},
+                        "last_inbound_channel": channel.value,
+                        "last_inbound_inbox_id": inboxes[channel],
+                        "last_inbound_at": at,
+                        "last_message_at": at,
+                        "created_at": at,
+                    }
+                )
+            await uow.session.execute(insert(t.Conversation), rows)
+            uow.session.add(
+                t.RoutingSettings(workspace_id=ws.id, mode="auto", weights={}, updated_at=NOW)
+            )
+            await uow.commit()
+
+        statements = 0
+
+        def count(*_args: object) -> None:
+            nonlocal statements
+            statements += 1
+
+        event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
+        admin = Principal(workspace_id=ws.id, role=Role.ADMIN, agent_id=None)
+        pending = deque(agent_ids)
+        latencies: list[float] = []
+
+        async def worker() -> None:
+            while pending:
+                agent_id = pending.popleft()
+                began = time.perf_counter()
+                async with runtime.uow() as uow:
+                    await update_agent(uow, admin, agent_id, {"presence": "online"})
+                    await uow.commit()
+                latencies.append(time.perf_counter() - began)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        elapsed = time.perf_counter() - started
+        event.remove(runtime.engine.sync_engine, "before_cursor_execute", count)
+        async with runtime.sessionmaker() as session:
+            assigned = int(
+                (await session.execute(select(func.count()).select_from(t.Assignment))).scalar_one()
+            )
+            over = (
+                await session.execute(
+                    select(func.count()).select_from(t.AgentLoad).where(t.AgentLoad.load > 100)
+                )
+            ).scalar_one()
+            doubled = (
+                await session.execute(
+                    select(func.count()).select_from(
+                        select(t.Assignment.conversation_id)
+                        .group_by(t.Assignment.conversation_id)
+                        .having(func.count() > 1)
+                        .subquery()
+                    )
+                )
+            ).scalar_one()
+    finally:
+        await runtime.close()
+    latencies.sort()
+    print(
+        f"end to end on PostgreSQL: {agents} agents come online against {backlog} waiting "
+        f"conversations, {workers} concurrent transactions"
+    )
+    print(
+        f"  {assigned} assignments in {elapsed:.2f} s = {assigned / elapsed:,.0f} assignments/s "
+        f"({len(latencies) / elapsed:,.0f} agents/s)"
+    )
+    print(
+        f"  per agent coming online (one transaction, up to {WAITING_BATCH} assignments): "
+        f"p50 {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p99 {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms"
+    )
+    print(
+        f"  {statements} SQL statements = {statements / max(1, assigned):.1f} per assignment; "
+        f"agents over budget: {over}; conversations assigned twice: {doubled}"
+    )
+
+
+def end_to_end_postgresql(pg_dsn: str, agents: int, backlog: int, workers: int, seed: int) -> None:
+    """A fresh database: migrate, run, drop."""
+    import uuid
+
+    import psycopg
+
+    from threadline.adapters.db.migrate import upgrade_to_head
+
+    name = f"threadline_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    dsn = f"{pg_dsn.rsplit('/', 1)[0]}/{name}"
+    try:
+        upgrade_to_head(dsn)
+        asyncio.run(_end_to_end(dsn, agents, backlog, workers, seed))
+    finally:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
@@ -225,9 +387,19 @@ def main() -> None:
         default=500,
         help="compare every Nth decision with choose_agent over all agents (0: never)",
     )
+    parser.add_argument("--pg-dsn", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--e2e-agents", type=int, default=2_000)
+    parser.add_argument("--e2e-waiting", type=int, default=12_000)
+    parser.add_argument("--e2e-workers", type=int, default=8)
+    parser.add_argument("--skip-in-process", action="store_true")
+    parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
-    in_process(args.agents, args.waiting, args.seed, args.verify_every)
-    end_to_end_postgresql()
+    if not args.skip_in_process:
+        in_process(args.agents, args.waiting, args.seed, args.verify_every)
+    if not args.skip_postgres:
+        end_to_end_postgresql(
+            args.pg_dsn, args.e2e_agents, args.e2e_waiting, args.e2e_workers, args.seed
+        )
 
 
 if __name__ == "__main__":

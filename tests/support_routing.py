@@ -114,3 +114,64 @@ async def history(runtime: Runtime, conversation_id: int) -> list[t.Assignment]:
         found = list(rows.scalars())
         uow.session.expunge_all()  # keep them readable after the read-only session ends
         return found
+
+
+async def make_team(runtime: Runtime, workspace_id: int, name: str, members: list[int]) -> int:
+    from threadline.services.teams import create_team, set_members
+
+    async with runtime.uow() as uow:
+        team = await create_team(uow, admin_of(workspace_id), name)
+        await set_members(uow, admin_of(workspace_id), team.id, members)
+        await uow.commit()
+        return team.id
+
+
+async def set_steps(runtime: Runtime, workspace_id: int, **steps: Any) -> None:
+    """Auto mode with these routing steps (the rest default)."""
+    async with runtime.uow() as uow:
+        row = await uow.session.get(t.RoutingSettings, workspace_id)
+        if row is None:
+            row = t.RoutingSettings(workspace_id=workspace_id, weights={})
+            uow.session.add(row)
+        row.mode = "auto"
+        row.steps = dict(steps)
+        row.updated_at = uow.clock.now()
+        await uow.commit()
+
+
+async def presence_of(runtime: Runtime, agent_id: int) -> str:
+    async with runtime.uow() as uow:
+        agent = await uow.session.get(t.Agent, agent_id)
+        assert agent is not None
+        return agent.presence
+
+
+async def offers_of(runtime: Runtime, conversation_id: int) -> list[tuple[int, str]]:
+    """(agent, status) of each offer made for the conversation, oldest first."""
+    async with runtime.uow() as uow:
+        rows = await uow.session.execute(
+            select(t.RoutingOffer.agent_id, t.RoutingOffer.status)
+            .where(t.RoutingOffer.conversation_id == conversation_id)
+            .order_by(t.RoutingOffer.id)
+        )
+        return [(agent, status) for agent, status in rows]
+
+
+async def pending_offer_id(runtime: Runtime, conversation_id: int) -> int:
+    async with runtime.uow() as uow:
+        return int(
+            (
+                await uow.session.execute(
+                    select(t.RoutingOffer.id).where(
+                        t.RoutingOffer.conversation_id == conversation_id,
+                        t.RoutingOffer.status == "pending",
+                    )
+                )
+            ).scalar_one()
+        )
+
+
+async def load_of(runtime: Runtime, agent_id: int) -> int:
+    async with runtime.uow() as uow:
+        row = await uow.session.get(t.AgentLoad, agent_id)
+        return row.load if row is not None else 0

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, delete, func, literal_column, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,9 +30,11 @@ from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus, Priority
 from threadline.domain.errors import Conflict, NotFound
 from threadline.domain.events import DomainEvent, EventType
-from threadline.domain.routing.capacity import Capacity
+from threadline.domain.routing.capacity import Capacity, with_team_default
 from threadline.domain.routing.queue import QueuePolicy, Waiting, queue_order
 from threadline.domain.routing.scoring import AgentState, Weights, Work, choose_agent, score
+from threadline.domain.routing.steps import StepSettings, next_step, relationship_agent, relaxed
+from threadline.services.timers import cancel_timer, schedule_timer
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import conversation_view, iso
 
@@ -50,6 +52,10 @@ WAITING_BATCH = 5
 WAITING_SCAN = 20
 WAITING_WINDOW = 100
 PAST_CONTACTS_LIMIT = 500
+# Timer kinds (handlers in routing_handlers.py) and offer states.
+STEP_TIMER = "routing.step"
+OFFER_TIMER = "routing.offer"
+PENDING = "pending"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +63,8 @@ class RouteResult:
     assignment: t.Assignment | None
     # Why this agent, or why nobody.
     explanation: str
+    # Offer mode: the offer made instead of an assignment.
+    offer: t.RoutingOffer | None = None
 
 
 # --- settings -------------------------------------------------------------------------------
@@ -75,8 +83,6 @@ WEIGHT_FIELDS = ("affinity", "skill", "competence", "free_capacity", "idle")
 
 
 def weights_from(stored: Mapping[str, Any]) -> Weights:
-    from datetime import timedelta
-
     defaults = Weights()
     values = {name: float(stored.get(name, getattr(defaults, name))) for name in WEIGHT_FIELDS}
     saturation = stored.get("idle_saturation_minutes")
@@ -95,6 +101,27 @@ def weights_from(stored: Mapping[str, Any]) -> Weights:
 async def workspace_weights(session: AsyncSession, workspace_id: int) -> Weights:
     row = await stored_settings(session, workspace_id)
     return weights_from(row.weights if row is not None else {})
+
+
+async def step_settings(
+    session: AsyncSession, workspace_id: int, team_id: int | None
+) -> StepSettings:
+    """The workspace's routing steps with the team's own settings on top."""
+    row = await stored_settings(session, workspace_id)
+    layers: list[Mapping[str, Any]] = [row.steps if row is not None else {}]
+    if team_id is not None:
+        team = await session.get(t.TeamRouting, team_id)
+        if team is not None and team.workspace_id == workspace_id:
+            layers.append(team.steps)
+    return StepSettings.merged(*layers)
+
+
+def step_timer_key(conversation_id: int) -> str:
+    return f"routing-step:{conversation_id}"
+
+
+def offer_timer_key(offer_id: int) -> str:
+    return f"routing-offer:{offer_id}"
 
 
 # --- locks and load -------------------------------------------------------------------------
@@ -150,13 +177,47 @@ async def _lock_load(session: AsyncSession, agent: t.Agent, now: datetime) -> t.
 
 
 async def open_work_of(session: AsyncSession, agent_id: int) -> dict[Channel, int]:
-    """Counted from the active assignments: the truth the load row summarises."""
-    rows = await session.execute(
-        select(t.Assignment.channel, func.count())
-        .where(t.Assignment.agent_id == agent_id, t.Assignment.released_at.is_(None))
-        .group_by(t.Assignment.channel)
-    )
+    """Counted from the active assignments and the pending offers (an offer reserves its
+    room until it is answered or runs out): the truth the load row summarises."""
+    held = union_all(
+        select(t.Assignment.channel.label("channel")).where(
+            t.Assignment.agent_id == agent_id, t.Assignment.released_at.is_(None)
+        ),
+        select(t.RoutingOffer.channel.label("channel")).where(
+            t.RoutingOffer.agent_id == agent_id, t.RoutingOffer.status == PENDING
+        ),
+    ).subquery()
+    rows = await session.execute(select(held.c.channel, func.count()).group_by(held.c.channel))
     return {Channel(channel): int(count) for channel, count in rows}
+
+
+async def team_capacity_settings(
+    session: AsyncSession, agent_ids: list[int]
+) -> dict[int, dict[str, Any]]:
+    """Per agent, the capacity of their first team (lowest id) that sets one."""
+    found: dict[int, dict[str, Any]] = {}
+    if not agent_ids:
+        return found
+    rows = await session.execute(
+        select(t.TeamMember.agent_id, t.TeamRouting.capacity)
+        .join(t.TeamRouting, t.TeamRouting.team_id == t.TeamMember.team_id)
+        .where(t.TeamMember.agent_id.in_(agent_ids))
+        .order_by(t.TeamMember.team_id)
+    )
+    for agent_id, capacity in rows:
+        if capacity and agent_id not in found:
+            found[agent_id] = dict(capacity)
+    return found
+
+
+def capacity_for(agent: t.Agent, team_settings: Mapping[str, Any] | None) -> Capacity:
+    return Capacity.from_settings(with_team_default(agent.capacity, team_settings))
+
+
+async def capacity_of(session: AsyncSession, agent: t.Agent) -> Capacity:
+    """The agent's capacity; what they leave unset comes from their team's."""
+    teams = await team_capacity_settings(session, [agent.id])
+    return capacity_for(agent, teams.get(agent.id))
 
 
 def _store_load(
@@ -296,6 +357,7 @@ async def states_of(
         )
         loads = {agent_id: (dict(work), at) for agent_id, work, at in rows}
     contacts = await _past_contacts(session, customer_id, ids) if customer_id is not None else {}
+    team_capacities = await team_capacity_settings(session, ids)
     states = []
     for agent in agents:
         stored, changed_at = loads.get(agent.id, ({}, agent.created_at))
@@ -309,7 +371,7 @@ async def states_of(
                 skills={str(k): int(v) for k, v in (agent.skills or {}).items()},
                 competences=_competences(agent),
                 languages=frozenset(agent.languages or []),
-                capacity=Capacity.from_settings(agent.capacity or {}),
+                capacity=capacity_for(agent, team_capacities.get(agent.id)),
                 open_work=open_work,
                 # Idle: no open work since the load last changed (their last release).
                 idle_since=changed_at if not any(open_work.values()) else None,
@@ -350,28 +412,19 @@ def _explain(
 # --- claiming and releasing -----------------------------------------------------------------
 
 
-async def claim(
+def _add_assignment(
     uow: UnitOfWork,
     conversation: t.Conversation,
     agent: t.Agent,
     channel: Channel,
+    capacity: Capacity,
     reason: str,
     mode: str,
+    now: datetime,
     *,
-    check_capacity: bool = True,
     conversation_changed: bool = True,
-) -> t.Assignment | None:
-    """Assign under the agent's load lock; None when the agent has no room for it (any more).
-
-    The caller holds the conversation's row lock and has checked it is unassigned.
-    """
-    session = uow.session
-    load = await _lock_load(session, agent, uow.clock.now())
-    open_work = await open_work_of(session, agent.id)
-    capacity = Capacity.from_settings(agent.capacity or {})
-    if check_capacity and not capacity.can_take(open_work, channel):
-        return None
-    now = uow.clock.now()
+) -> t.Assignment:
+    """The assignment row and its events; the caller holds both locks and checked room."""
     assignment = t.Assignment(
         workspace_id=conversation.workspace_id,
         conversation_id=conversation.id,
@@ -383,11 +436,8 @@ async def claim(
         reason=reason,
         mode=mode,
     )
-    session.add(assignment)
+    uow.session.add(assignment)
     conversation.assignee_id = agent.id
-    open_work[channel] = open_work.get(channel, 0) + 1
-    _store_load(load, capacity, open_work, now)
-    await session.flush()
     if conversation_changed:
         uow.emit(
             conversation.workspace_id,
@@ -397,15 +447,178 @@ async def claim(
                 conversation_id=conversation.id,
             ),
         )
+    return assignment
+
+
+def _emit_assignment(uow: UnitOfWork, assignment: t.Assignment, agent_name: str) -> None:
     uow.emit(
-        conversation.workspace_id,
+        assignment.workspace_id,
         DomainEvent(
             EventType.ASSIGNMENT_CREATED,
-            {"assignment": assignment_view(assignment, agent.name)},
-            conversation_id=conversation.id,
+            {"assignment": assignment_view(assignment, agent_name)},
+            conversation_id=assignment.conversation_id,
         ),
     )
+
+
+async def claim(
+    uow: UnitOfWork,
+    conversation: t.Conversation,
+    agent: t.Agent,
+    channel: Channel,
+    reason: str,
+    mode: str,
+    *,
+    check_capacity: bool = True,
+    conversation_changed: bool = True,
+    capacity: Capacity | None = None,
+) -> t.Assignment | None:
+    """Assign under the agent's load lock; None when the agent has no room for it (any more).
+
+    The caller holds the conversation's row lock and has checked it is unassigned.
+    """
+    session = uow.session
+    load = await _lock_load(session, agent, uow.clock.now())
+    open_work = await open_work_of(session, agent.id)
+    if capacity is None:
+        capacity = await capacity_of(session, agent)
+    if check_capacity and not capacity.can_take(open_work, channel):
+        return None
+    now = uow.clock.now()
+    assignment = _add_assignment(
+        uow,
+        conversation,
+        agent,
+        channel,
+        capacity,
+        reason,
+        mode,
+        now,
+        conversation_changed=conversation_changed,
+    )
+    open_work[channel] = open_work.get(channel, 0) + 1
+    _store_load(load, capacity, open_work, now)
+    await session.flush()
+    _emit_assignment(uow, assignment, agent.name)
     return assignment
+
+
+async def make_offer(
+    uow: UnitOfWork,
+    conversation: t.Conversation,
+    agent: t.Agent,
+    channel: Channel,
+    reason: str,
+    steps: StepSettings,
+    *,
+    capacity: Capacity | None = None,
+) -> t.RoutingOffer | None:
+    """Offer mode: reserve room with the agent (under their load lock, like a claim) and ask
+    them; a durable timer withdraws the offer when it is not answered in time."""
+    session = uow.session
+    load = await _lock_load(session, agent, uow.clock.now())
+    open_work = await open_work_of(session, agent.id)
+    if capacity is None:
+        capacity = await capacity_of(session, agent)
+    if not capacity.can_take(open_work, channel):
+        return None
+    now = uow.clock.now()
+    offer = _add_offer(uow, conversation, agent, channel, capacity, reason, steps, now)
+    open_work[channel] = open_work.get(channel, 0) + 1
+    _store_load(load, capacity, open_work, now)
+    await session.flush()
+    await _arm_offer(uow, offer, agent.name)
+    return offer
+
+
+def _add_offer(
+    uow: UnitOfWork,
+    conversation: t.Conversation,
+    agent: t.Agent,
+    channel: Channel,
+    capacity: Capacity,
+    reason: str,
+    steps: StepSettings,
+    now: datetime,
+) -> t.RoutingOffer:
+    offer = t.RoutingOffer(
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        agent_id=agent.id,
+        channel=channel.value,
+        cost=capacity.cost(channel),
+        reason=reason,
+        status=PENDING,
+        offered_at=now,
+        expires_at=now + timedelta(seconds=steps.offer_timeout_seconds),
+        answered_at=None,
+    )
+    uow.session.add(offer)
+    return offer
+
+
+async def _arm_offer(uow: UnitOfWork, offer: t.RoutingOffer, agent_name: str) -> None:
+    await schedule_timer(
+        uow,
+        offer.workspace_id,
+        kind=OFFER_TIMER,
+        key=offer_timer_key(offer.id),
+        fire_at=offer.expires_at,
+        payload={"offer_id": offer.id},
+    )
+    uow.emit(
+        offer.workspace_id,
+        DomainEvent(
+            EventType.ASSIGNMENT_OFFERED,
+            {"offer": offer_view(offer, agent_name)},
+            conversation_id=offer.conversation_id,
+        ),
+    )
+
+
+async def pending_offer(session: AsyncSession, conversation_id: int) -> t.RoutingOffer | None:
+    await session.flush()
+    query = (
+        select(t.RoutingOffer)
+        .where(t.RoutingOffer.conversation_id == conversation_id, t.RoutingOffer.status == PENDING)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def end_offer(uow: UnitOfWork, offer: t.RoutingOffer, status: str) -> None:
+    """Close a pending offer (the caller holds the conversation's lock), freeing its room."""
+    session = uow.session
+    agent = await session.get(t.Agent, offer.agent_id)
+    assert agent is not None
+    load = await _lock_load(session, agent, uow.clock.now())
+    now = uow.clock.now()
+    offer.status = status
+    offer.answered_at = now
+    await session.flush()
+    _store_load(load, await capacity_of(session, agent), await open_work_of(session, agent.id), now)
+    await session.flush()
+
+
+async def withdraw_offer(uow: UnitOfWork, conversation: t.Conversation, why: str) -> None:
+    """A pending offer of this conversation is withdrawn (resolved, assigned by hand...)."""
+    offer = await pending_offer(uow.session, conversation.id)
+    if offer is None:
+        return
+    await end_offer(uow, offer, "withdrawn")
+    await cancel_timer(uow, conversation.workspace_id, offer_timer_key(offer.id))
+    emit_offer_ended(uow, offer, why)
+
+
+def emit_offer_ended(uow: UnitOfWork, offer: t.RoutingOffer, why: str) -> None:
+    uow.emit(
+        offer.workspace_id,
+        DomainEvent(
+            EventType.ASSIGNMENT_OFFER_ENDED,
+            {"offer": offer_view(offer), "why": why},
+            conversation_id=offer.conversation_id,
+        ),
+    )
 
 
 async def release(uow: UnitOfWork, conversation: t.Conversation) -> t.Assignment | None:
@@ -420,7 +633,7 @@ async def release(uow: UnitOfWork, conversation: t.Conversation) -> t.Assignment
     now = uow.clock.now()
     active.released_at = now
     await session.flush()
-    capacity = Capacity.from_settings(agent.capacity or {})
+    capacity = await capacity_of(session, agent)
     _store_load(load, capacity, await open_work_of(session, agent.id), now)
     await session.flush()
     return active
@@ -429,9 +642,48 @@ async def release(uow: UnitOfWork, conversation: t.Conversation) -> t.Assignment
 # --- routing --------------------------------------------------------------------------------
 
 
+async def progress_of(session: AsyncSession, conversation_id: int) -> t.RoutingProgress | None:
+    return await session.get(t.RoutingProgress, conversation_id)
+
+
+def ensure_progress(
+    session: AsyncSession,
+    conversation: t.Conversation,
+    progress: t.RoutingProgress | None,
+    now: datetime,
+) -> t.RoutingProgress:
+    if progress is not None:
+        progress.updated_at = now
+        return progress
+    progress = t.RoutingProgress(
+        conversation_id=conversation.id,
+        workspace_id=conversation.workspace_id,
+        relax_level=0,
+        sticky_agent_id=None,
+        sticky_until=None,
+        sticky_done=False,
+        overflowed=False,
+        passed_over=[],
+        carried_reason="",
+        updated_at=now,
+    )
+    session.add(progress)
+    return progress
+
+
 async def route(
-    uow: UnitOfWork, workspace_id: int, conversation_id: int, *, mode: str = AUTO
+    uow: UnitOfWork,
+    workspace_id: int,
+    conversation_id: int,
+    *,
+    mode: str = AUTO,
+    because: str = "",
 ) -> RouteResult:
+    """Pick and claim (or, in offer mode, offer) the best agent for a waiting conversation.
+
+    `because` (e.g. "transferred by ...", "skill levels relaxed by 2") starts the stored
+    explanation. When nobody is chosen, the next routing step is armed as a durable timer.
+    """
     session = uow.session
     conversation = await lock_conversation(session, workspace_id, conversation_id)
     if conversation is None:
@@ -443,14 +695,59 @@ async def route(
     work = await work_for(session, conversation)
     if work is None:
         return RouteResult(None, "the customer has not written in on any channel yet")
+    offered = await pending_offer(session, conversation.id)
+    if offered is not None:
+        return RouteResult(None, f"offered to agent {offered.agent_id}, waiting for an answer")
+    steps = await step_settings(session, workspace_id, conversation.team_id)
+    progress = await progress_of(session, conversation.id)
+    relax_level = progress.relax_level if progress is not None else 0
+    base_work = work
+    work = relaxed(work, relax_level, steps.relax_levels_per_step)
+    passed = set(progress.passed_over) if progress is not None else set()
     weights = await workspace_weights(session, workspace_id)
+    offer_mode = steps.offer_mode and mode in (AUTO, "queue", "transfer")
+    carried = progress.carried_reason if progress is not None else ""
+    prefix = "".join(f"{part}. " for part in (carried, because) if part)
     full: set[int] = set()
     why_nobody = "no agent is online"
+    now = uow.clock.now()
+    states, agents = await agent_states(session, conversation)
+    states = [s for s in states if s.agent_id not in passed]
+    sticky_done = progress is not None and progress.sticky_done
     for _attempt in range(MAX_CLAIM_ATTEMPTS):
         now = uow.clock.now()
-        states, agents = await agent_states(session, conversation)
-        states = [s for s in states if s.agent_id not in full]
-        best, refused = choose_agent(states, work, now, weights)
+        candidates = [s for s in states if s.agent_id not in full]
+        best, refused = choose_agent(candidates, work, now, weights)
+        sticky = None if sticky_done else relationship_agent(candidates, work, now, weights)
+        if sticky is not None and not sticky.has_room and steps.sticky_wait_seconds > 0:
+            name = agents[sticky.agent_id].name
+            until = now + timedelta(seconds=steps.sticky_wait_seconds)
+            if progress is not None and progress.sticky_until is not None:
+                until = progress.sticky_until
+            if now < until:
+                progress = ensure_progress(session, conversation, progress, now)
+                progress.sticky_agent_id = sticky.agent_id
+                progress.sticky_until = until
+                await schedule_timer(
+                    uow,
+                    workspace_id,
+                    kind=STEP_TIMER,
+                    key=step_timer_key(conversation.id),
+                    fire_at=until,
+                    payload={"conversation_id": conversation.id, "step": "sticky"},
+                )
+                await session.flush()
+                return RouteResult(
+                    None,
+                    f"waiting up to {steps.sticky_wait_seconds} s for {name}, who handled "
+                    "this customer before and is online but full",
+                )
+        if sticky is not None and sticky.has_room:
+            [chosen_state] = [s for s in candidates if s.agent_id == sticky.agent_id]
+            best = score(chosen_state, work, now, weights)
+            lead = ". Preferred as this customer's relationship agent"
+        else:
+            lead = ""
         if best is None:
             if refused:
                 why_nobody = "nobody is eligible: " + ", ".join(
@@ -458,16 +755,75 @@ async def route(
                 )
             break
         agent = agents[best.agent_id]
-        reason = _explain(
-            states, agents, agent.id, best.explanation(agent.name), refused, work, now, weights
+        reason = (
+            prefix
+            + _explain(
+                candidates,
+                agents,
+                agent.id,
+                best.explanation(agent.name),
+                refused,
+                work,
+                now,
+                weights,
+            )
+            + lead
         )
-        assignment = await claim(uow, conversation, agent, work.channel, reason, mode)
-        if assignment is not None:
-            return RouteResult(assignment, reason)
+        chosen: t.Assignment | t.RoutingOffer | None
+        if offer_mode:
+            chosen = await make_offer(uow, conversation, agent, work.channel, reason, steps)
+        else:
+            chosen = await claim(uow, conversation, agent, work.channel, reason, mode)
+        if chosen is not None:
+            if progress is not None and not offer_mode:
+                await session.delete(progress)
+                await session.flush()
+            if isinstance(chosen, t.RoutingOffer):
+                return RouteResult(None, "offered: " + reason, offer=chosen)
+            return RouteResult(chosen, reason)
         # Someone else filled this agent between our look and our lock: try the next best.
         full.add(agent.id)
         why_nobody = f"{agent.name} filled up meanwhile"
-    return RouteResult(None, why_nobody)
+    await _arm_next_step(uow, conversation, progress, base_work, steps, now)
+    return RouteResult(None, prefix + why_nobody)
+
+
+async def _arm_next_step(
+    uow: UnitOfWork,
+    conversation: t.Conversation,
+    progress: t.RoutingProgress | None,
+    work: Work,
+    steps: StepSettings,
+    now: datetime,
+) -> None:
+    """Nobody took the work: when it is still waiting after a while, relax or overflow.
+    `work` is as the conversation asks, before any relaxation."""
+    level = progress.relax_level if progress is not None else 0
+    overflowed = progress.overflowed if progress is not None else False
+    step = next_step(work, level, overflowed, conversation.team_id, steps)
+    if step is None:
+        return
+    # Already armed for this step: keep its time (a customer writing again while waiting
+    # must not push the escalation further out).
+    armed = (
+        await uow.session.execute(
+            select(t.Timer.payload).where(
+                t.Timer.workspace_id == conversation.workspace_id,
+                t.Timer.key == step_timer_key(conversation.id),
+                t.Timer.status == "armed",
+            )
+        )
+    ).scalar_one_or_none()
+    if armed is not None and armed.get("step") == step.kind:
+        return
+    await schedule_timer(
+        uow,
+        conversation.workspace_id,
+        kind=STEP_TIMER,
+        key=step_timer_key(conversation.id),
+        fire_at=now + step.after,
+        payload={"conversation_id": conversation.id, "step": step.kind},
+    )
 
 
 async def route_conversation(
@@ -480,12 +836,20 @@ async def route_conversation(
 async def offer_waiting_work(
     uow: UnitOfWork, workspace_id: int, agent_id: int, limit: int = WAITING_BATCH
 ) -> int:
-    """An agent came online or freed capacity: give them the oldest waiting work they may take.
+    """An agent came online or freed capacity: fill their room from the queue, oldest first,
+    in this one transaction; returns how many conversations they were assigned.
 
-    Conversations another router holds are skipped, not waited for (no lock cycles).
+    What they could take is worked out first without locks (eligibility, routing steps,
+    room); then the agent's load lock is taken, and only as many of those conversations as
+    could fit are locked, in queue order, in one statement with SKIP LOCKED: conversations
+    another router holds are passed over, never waited for, so this order cannot deadlock with
+    the conversation-then-load order of `route`. Under the locks, open work is counted once
+    and each conversation re-checked before it is added; rows and events go out in batches.
     """
     session = uow.session
-    if not await is_auto(session, workspace_id):
+    # Held in a local: the session keeps rows only weakly, and the weights and steps read it.
+    settings_row = await stored_settings(session, workspace_id)
+    if settings_row is None or settings_row.mode != AUTO:
         return 0
     agent = await session.get(t.Agent, agent_id)
     if agent is None or not agent.active or agent.presence != Presence.ONLINE.value:
@@ -498,63 +862,214 @@ async def offer_waiting_work(
         ).scalars()
     )
     now = uow.clock.now()
-    waiting = await waiting_work(session, workspace_id, team_ids=team_ids)
-    weights = await workspace_weights(session, workspace_id)
-    assigned = 0
-    # The agent's state is built once (eligibility needs no history with each customer) and
-    # kept current as they take work; work they have no room for is passed over unlocked.
     [state] = await states_of(session, [agent], None)
-    cheapest = min(state.capacity.cost(channel) for channel in Channel)
-    for item in queue_order(waiting, now, QueuePolicy())[:WAITING_SCAN]:
-        if assigned >= limit or state.capacity.load(state.open_work) + cheapest > (
-            state.capacity.budget
-        ):
-            break
-        if not state.capacity.can_take(state.open_work, item.channel):
-            continue
-        conversation = await lock_conversation(
-            session, workspace_id, item.conversation_id, skip_locked=True
-        )
-        if (
-            conversation is None
-            or conversation.assignee_id is not None
-            or conversation.status != ConversationStatus.OPEN.value
-        ):
-            continue
+    capacity = state.capacity
+    cheapest = min(capacity.cost(channel) for channel in Channel)
+    if capacity.load(state.open_work) + cheapest > capacity.budget:
+        return 0
+    rows = await _waiting_rows(session, workspace_id, team_ids=team_ids)
+    if not rows:
+        return 0
+    teams_of = {row.waiting.conversation_id: row.team_id for row in rows}
+    ordered = [
+        item
+        for item in queue_order([row.waiting for row in rows], now, QueuePolicy())[:WAITING_SCAN]
+        if capacity.can_take(state.open_work, item.channel)
+    ]
+    if not ordered:
+        return 0
+    ids = [item.conversation_id for item in ordered]
+    weights = await workspace_weights(session, workspace_id)
+    progress = {
+        p.conversation_id: p
+        for p in (
+            await session.execute(
+                select(t.RoutingProgress).where(t.RoutingProgress.conversation_id.in_(ids))
+            )
+        ).scalars()
+    }
+    snapshot = {
+        c.id: c
+        for c in (
+            await session.execute(select(t.Conversation).where(t.Conversation.id.in_(ids)))
+        ).scalars()
+    }
+    preloaded = await _preload_for_work(session, list(snapshot.values()))
+    steps_by_team: dict[int | None, StepSettings] = {}
+
+    async def steps_for(conversation_id: int) -> StepSettings:
+        team = teams_of.get(conversation_id)
+        if team not in steps_by_team:
+            steps_by_team[team] = await step_settings(session, workspace_id, team)
+        return steps_by_team[team]
+
+    async def takeable(conversation: t.Conversation) -> Work | None:
+        """The work, as relaxed so far, when this agent may take it (room aside)."""
+        mark = progress.get(conversation.id)
+        if mark is not None:
+            if agent.id in (mark.passed_over or []):
+                return None
+            held_for_other = (
+                not mark.sticky_done
+                and mark.sticky_agent_id not in (None, agent.id)
+                and mark.sticky_until is not None
+                and now < mark.sticky_until
+            )
+            if held_for_other:
+                return None
         work = await work_for(session, conversation)
         if work is None:
-            continue
-        best, _refused = choose_agent([state], work, now, weights)
-        if best is None:
-            continue
-        reason = f"next in the queue when {agent.name} had room. " + best.explanation(agent.name)
-        if await claim(uow, conversation, agent, work.channel, reason, "queue") is None:
+            return None
+        steps = await steps_for(conversation.id)
+        work = relaxed(work, mark.relax_level if mark else 0, steps.relax_levels_per_step)
+        best, _refused = choose_agent([replace(state, open_work={})], work, now, weights)
+        return work if best is not None else None
+
+    # Without locks: which of them, in queue order, this agent could take and fit.
+    planned: list[int] = []
+    planned_work = dict(state.open_work)
+    for item in ordered:
+        if len(planned) >= limit:
             break
+        conversation = snapshot.get(item.conversation_id)
+        if conversation is None or conversation.assignee_id is not None:
+            continue
+        work = await takeable(conversation)
+        if work is None or not capacity.can_take(planned_work, work.channel):
+            continue
+        planned.append(conversation.id)
+        planned_work[work.channel] = planned_work.get(work.channel, 0) + 1
+    if not planned:
+        return 0
+
+    load = await _lock_load(session, agent, now)
+    position = {conversation_id: n for n, conversation_id in enumerate(planned)}
+    locked = list(
+        (
+            await session.execute(
+                select(t.Conversation)
+                .where(
+                    t.Conversation.id.in_(planned),
+                    t.Conversation.workspace_id == workspace_id,
+                    t.Conversation.assignee_id.is_(None),
+                    t.Conversation.status == ConversationStatus.OPEN.value,
+                    ~select(literal_column("1"))
+                    .where(
+                        t.RoutingOffer.conversation_id == t.Conversation.id,
+                        t.RoutingOffer.status == PENDING,
+                    )
+                    .exists(),
+                )
+                .order_by(case(position, value=t.Conversation.id))
+                .with_for_update(skip_locked=True)
+                .execution_options(populate_existing=True)
+            )
+        ).scalars()
+    )
+    if not locked:
+        return 0
+    # Under the locks: the truth about the agent's open work.
+    state = replace(state, open_work=await open_work_of(session, agent.id))
+    added: list[t.Assignment | t.RoutingOffer] = []
+    done_progress: list[int] = []
+    for conversation in locked:
+        work = await takeable(conversation)  # re-read under the lock
+        if work is None or not capacity.can_take(state.open_work, work.channel):
+            continue
+        best = score(state, work, now, weights)
+        reason = f"next in the queue when {agent.name} had room. " + best.explanation(agent.name)
+        mark = progress.get(conversation.id)
+        if mark is not None and mark.carried_reason:
+            reason = f"{mark.carried_reason}. {reason}"
+        steps = await steps_for(conversation.id)
+        if steps.offer_mode:
+            added.append(
+                _add_offer(uow, conversation, agent, work.channel, capacity, reason, steps, now)
+            )
+        else:
+            added.append(
+                _add_assignment(
+                    uow, conversation, agent, work.channel, capacity, reason, "queue", now
+                )
+            )
+            if mark is not None:
+                done_progress.append(conversation.id)
         open_work = dict(state.open_work)
         open_work[work.channel] = open_work.get(work.channel, 0) + 1
         state = replace(state, open_work=open_work, idle_since=None)
-        assigned += 1
-    return assigned
+    del preloaded
+    if not added:
+        return 0
+    _store_load(load, capacity, state.open_work, now)
+    if done_progress:
+        for conversation_id in done_progress:
+            session.expunge(progress[conversation_id])
+        await session.execute(
+            delete(t.RoutingProgress).where(t.RoutingProgress.conversation_id.in_(done_progress))
+        )
+    await session.flush()
+    for row in added:
+        if isinstance(row, t.RoutingOffer):
+            await _arm_offer(uow, row, agent.name)
+        else:
+            _emit_assignment(uow, row, agent.name)
+    return sum(1 for row in added if isinstance(row, t.Assignment))
 
 
-async def waiting_work(
+async def _preload_for_work(
+    session: AsyncSession, conversations: list[t.Conversation]
+) -> list[t.Inbox | t.Customer]:
+    """Inboxes and customers `work_for` reads, in two statements instead of one each. The
+    caller keeps the returned rows referenced: the session only holds them weakly."""
+    inbox_ids = {c.last_inbound_inbox_id for c in conversations if c.last_inbound_inbox_id}
+    customer_ids = {
+        c.customer_id for c in conversations if not (c.attributes or {}).get("language")
+    }
+    held: list[t.Inbox | t.Customer] = []
+    if inbox_ids:
+        held.extend(
+            (await session.execute(select(t.Inbox).where(t.Inbox.id.in_(inbox_ids)))).scalars()
+        )
+    if customer_ids:
+        held.extend(
+            (
+                await session.execute(select(t.Customer).where(t.Customer.id.in_(customer_ids)))
+            ).scalars()
+        )
+    return held
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingRow:
+    waiting: Waiting
+    team_id: int | None
+
+
+async def _waiting_rows(
     session: AsyncSession,
     workspace_id: int,
     *,
     team_ids: list[int] | None = None,
     same_team_as: t.Conversation | None = None,
-) -> list[Waiting]:
+) -> list[WaitingRow]:
     query = select(
         t.Conversation.id,
         t.Conversation.priority,
         t.Conversation.last_inbound_channel,
         t.Conversation.last_inbound_at,
         t.Conversation.created_at,
+        t.Conversation.team_id,
     ).where(
         t.Conversation.workspace_id == workspace_id,
         t.Conversation.status == ConversationStatus.OPEN.value,
         t.Conversation.assignee_id.is_(None),
         t.Conversation.last_inbound_channel.is_not(None),
+        ~select(literal_column("1"))
+        .where(
+            t.RoutingOffer.conversation_id == t.Conversation.id,
+            t.RoutingOffer.status == PENDING,
+        )
+        .exists(),
     )
     if team_ids is not None:
         query = query.where(
@@ -569,10 +1084,21 @@ async def waiting_work(
         query.order_by(t.Conversation.last_inbound_at, t.Conversation.id).limit(WAITING_WINDOW)
     )
     return [
-        Waiting(cid, Priority(priority), Channel(channel), since or created)
-        for cid, priority, channel, since, created in rows
+        WaitingRow(Waiting(cid, Priority(priority), Channel(channel), since or created), team)
+        for cid, priority, channel, since, created, team in rows
         if channel is not None
     ]
+
+
+async def waiting_work(
+    session: AsyncSession,
+    workspace_id: int,
+    *,
+    team_ids: list[int] | None = None,
+    same_team_as: t.Conversation | None = None,
+) -> list[Waiting]:
+    rows = await _waiting_rows(session, workspace_id, team_ids=team_ids, same_team_as=same_team_as)
+    return [row.waiting for row in rows]
 
 
 async def reconcile(
@@ -593,10 +1119,16 @@ async def reconcile(
     if conversation is None or conversation.workspace_id != workspace_id:
         return
     if await _consistent(session, conversation):
+        if (
+            conversation.assignee_id is None
+            and conversation.status == ConversationStatus.RESOLVED.value
+        ):
+            await withdraw_offer(uow, conversation, "the conversation was resolved")
         return
     conversation = await lock_conversation(session, workspace_id, conversation_id)
     if conversation is None:
         return
+    await withdraw_offer(uow, conversation, "the conversation was assigned otherwise")
     active = await active_assignment(session, conversation.id)
     resolved = conversation.status == ConversationStatus.RESOLVED.value
     wanted = None if resolved else conversation.assignee_id
@@ -656,6 +1188,21 @@ async def _consistent(session: AsyncSession, conversation: t.Conversation) -> bo
 
 
 # --- reading --------------------------------------------------------------------------------
+
+
+def offer_view(o: t.RoutingOffer, agent_name: str | None = None) -> dict[str, Any]:
+    return {
+        "id": o.id,
+        "conversation_id": o.conversation_id,
+        "agent_id": o.agent_id,
+        "agent_name": agent_name,
+        "channel": o.channel,
+        "status": o.status,
+        "reason": o.reason,
+        "offered_at": iso(o.offered_at),
+        "expires_at": iso(o.expires_at),
+        "answered_at": iso(o.answered_at),
+    }
 
 
 def assignment_view(a: t.Assignment, agent_name: str | None = None) -> dict[str, Any]:

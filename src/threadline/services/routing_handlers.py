@@ -5,13 +5,30 @@ comes online (they are offered waiting work)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from threadline.adapters.db import tables as t
 from threadline.domain.agent_profile import Presence
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.events import DomainEvent, EventType
 from threadline.services.event_handlers import handles
-from threadline.services.routing import is_auto, offer_waiting_work, reconcile, route_conversation
+from threadline.services.routing import (
+    OFFER_TIMER,
+    STEP_TIMER,
+    ensure_progress,
+    is_auto,
+    lock_conversation,
+    offer_waiting_work,
+    progress_of,
+    reconcile,
+    route,
+    route_conversation,
+    step_settings,
+)
+from threadline.services.timers import timer_handler
 from threadline.services.unit_of_work import UnitOfWork
+from threadline.services.views import conversation_view
 
 
 @handles(EventType.CONVERSATION_UPDATED)
@@ -48,3 +65,76 @@ async def on_agent_updated(uow: UnitOfWork, workspace_id: int, event: DomainEven
     agent = event.payload.get("agent", {})
     if agent.get("presence") == Presence.ONLINE.value and agent.get("id") is not None:
         await offer_waiting_work(uow, workspace_id, int(agent["id"]))
+
+
+@timer_handler(STEP_TIMER)
+async def on_step_timer(
+    uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
+) -> None:
+    """A waiting conversation's next routing step is due: stop waiting for the relationship
+    agent, lower the skill levels one step, or overflow to the next team; then route."""
+    session = uow.session
+    if not await is_auto(session, workspace_id):
+        return
+    conversation = await lock_conversation(session, workspace_id, int(payload["conversation_id"]))
+    if (
+        conversation is None
+        or conversation.assignee_id is not None
+        or conversation.status != ConversationStatus.OPEN.value
+    ):
+        return
+    steps = await step_settings(session, workspace_id, conversation.team_id)
+    progress = ensure_progress(
+        session, conversation, await progress_of(session, conversation.id), fired_at
+    )
+    step = payload.get("step")
+    if step == "sticky":
+        progress.sticky_done = True
+        waited_for = (
+            await session.get(t.Agent, progress.sticky_agent_id)
+            if progress.sticky_agent_id is not None
+            else None
+        )
+        name = waited_for.name if waited_for is not None else "the relationship agent"
+        because = f"waited {steps.sticky_wait_seconds} s for {name}, who stayed full"
+    elif step == "relax":
+        progress.relax_level = progress.relax_level + 1
+        lowered = progress.relax_level * steps.relax_levels_per_step
+        because = (
+            f"still waiting after {steps.relax_after_seconds} s: "
+            f"required skill levels lowered by {lowered}"
+        )
+    elif step == "overflow":
+        team = (
+            await session.get(t.Team, steps.overflow_team_id)
+            if steps.overflow_team_id is not None
+            else None
+        )
+        if team is None or team.workspace_id != workspace_id:
+            return
+        progress.overflowed = True
+        conversation.team_id = team.id
+        because = (
+            f"still waiting after {steps.overflow_after_seconds} s: overflowed to team {team.name}"
+        )
+        uow.emit(
+            workspace_id,
+            DomainEvent(
+                EventType.CONVERSATION_UPDATED,
+                {"conversation": conversation_view(conversation), "routing": True},
+                conversation_id=conversation.id,
+            ),
+        )
+    else:
+        return
+    await session.flush()
+    await route(uow, workspace_id, conversation.id, because=because)
+
+
+@timer_handler(OFFER_TIMER)
+async def on_offer_timer(
+    uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
+) -> None:
+    from threadline.services.routing_offers import expire_offer
+
+    await expire_offer(uow, workspace_id, int(payload["offer_id"]), fired_at)

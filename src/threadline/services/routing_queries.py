@@ -3,6 +3,7 @@ customer's place in the queue."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -14,8 +15,10 @@ from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.agent_profile import Presence
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import DomainError
+from threadline.domain.routing.capacity import check_capacity_settings
 from threadline.domain.routing.queue import QueuePolicy, queue_order
-from threadline.services.lookups import get_visible_conversation
+from threadline.domain.routing.steps import StepSettings, check_steps
+from threadline.services.lookups import get_scoped, get_visible_conversation
 from threadline.services.routing import (
     MODES,
     WEIGHT_FIELDS,
@@ -45,6 +48,7 @@ def settings_view(workspace_id: int, row: t.RoutingSettings | None) -> dict[str,
             "idle_saturation_minutes": weights.idle_saturation.total_seconds() / 60,
             "affinity_half_life_days": weights.affinity_half_life.total_seconds() / 86400,
         },
+        "steps": asdict(StepSettings.merged(row.steps if row is not None else {})),
     }
 
 
@@ -55,8 +59,13 @@ async def get_settings(session: AsyncSession, principal: Principal) -> dict[str,
 
 
 async def put_settings(
-    uow: UnitOfWork, principal: Principal, mode: str, weights: dict[str, float]
+    uow: UnitOfWork,
+    principal: Principal,
+    mode: str,
+    weights: dict[str, float],
+    steps: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """`steps` None keeps the stored steps; a dict replaces them (missing = default)."""
     require_role(principal, Role.ADMIN)
     if mode not in MODES:
         raise DomainError(f"routing mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -68,13 +77,18 @@ async def put_settings(
         if value < 0 or (name in DURATION_FIELDS and value == 0):
             raise DomainError(f"routing weight {name} must be positive, not {value}")
     session = uow.session
+    checked_steps = check_steps(steps) if steps is not None else None
+    if checked_steps and checked_steps.get("overflow_team_id") is not None:
+        await get_scoped(session, t.Team, principal.workspace_id, checked_steps["overflow_team_id"])
     row = await stored_settings(session, principal.workspace_id)
     now = uow.clock.now()
     if row is None:
-        row = t.RoutingSettings(workspace_id=principal.workspace_id, updated_at=now)
+        row = t.RoutingSettings(workspace_id=principal.workspace_id, updated_at=now, steps={})
         session.add(row)
     row.mode = mode
     row.weights = dict(weights)
+    if checked_steps is not None:
+        row.steps = checked_steps
     row.updated_at = now
     await session.flush()
     return settings_view(principal.workspace_id, row)
@@ -163,3 +177,49 @@ async def queue_position(
         agents_online=online,
     )
     return result
+
+
+def team_routing_view(team: t.Team, row: t.TeamRouting | None) -> dict[str, Any]:
+    return {
+        "team_id": team.id,
+        "capacity": dict(row.capacity) if row is not None else {},
+        "steps": dict(row.steps) if row is not None else {},
+    }
+
+
+async def get_team_routing(
+    session: AsyncSession, principal: Principal, team_id: int
+) -> dict[str, Any]:
+    require_role(principal, Role.SUPERVISOR)
+    team = await get_scoped(session, t.Team, principal.workspace_id, team_id)
+    return team_routing_view(team, await session.get(t.TeamRouting, team.id))
+
+
+async def put_team_routing(
+    uow: UnitOfWork,
+    principal: Principal,
+    team_id: int,
+    capacity: dict[str, Any],
+    steps: dict[str, Any],
+) -> dict[str, Any]:
+    """The team's default capacity (for members who set none) and its own routing steps."""
+    require_role(principal, Role.ADMIN)
+    session = uow.session
+    team = await get_scoped(session, t.Team, principal.workspace_id, team_id)
+    try:
+        checked_capacity = check_capacity_settings(capacity)
+    except ValueError as exc:
+        raise DomainError(str(exc)) from None
+    checked_steps = check_steps(steps)
+    if checked_steps.get("overflow_team_id") is not None:
+        await get_scoped(session, t.Team, principal.workspace_id, checked_steps["overflow_team_id"])
+    row = await session.get(t.TeamRouting, team.id)
+    now = uow.clock.now()
+    if row is None:
+        row = t.TeamRouting(team_id=team.id, workspace_id=team.workspace_id, updated_at=now)
+        session.add(row)
+    row.capacity = checked_capacity
+    row.steps = checked_steps
+    row.updated_at = now
+    await session.flush()
+    return team_routing_view(team, row)

@@ -555,6 +555,8 @@ class RoutingSettings(Base):
     mode: Mapped[str] = mapped_column(String(20), default="manual")
     weights: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime]
+    # Sticky wait, skill relaxation, overflow and offer mode (domain/routing/steps.py).
+    steps: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class AgentLoad(Base):
@@ -574,6 +576,8 @@ class AgentLoad(Base):
     open_work: Mapped[dict[str, Any]] = mapped_column(default=dict)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime]
+    # Offers in a row this agent let run out (offer mode); reset when they answer one.
+    missed_offers: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Assignment(Base):
@@ -719,3 +723,71 @@ class Notification(Base):
     excerpt: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+
+
+class TeamRouting(Base):
+    """A team's routing: the capacity its agents have when their own sets none, and routing
+    steps (sticky wait, relaxation, overflow, offers) overriding the workspace's."""
+
+    __tablename__ = "team_routing"
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[int] = _ws_fk()
+    capacity: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    steps: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
+class RoutingProgress(Base):
+    """Where a waiting conversation is in the routing steps; gone once it is assigned."""
+
+    __tablename__ = "routing_progress"
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[int] = _ws_fk()
+    # Each step lowers every required skill level by the configured amount.
+    relax_level: Mapped[int] = mapped_column(Integer, default=0)
+    # The relationship agent it waits for, until when; done once the wait is over.
+    sticky_agent_id: Mapped[int | None] = mapped_column(BigInteger)
+    sticky_until: Mapped[datetime | None]
+    sticky_done: Mapped[bool] = mapped_column(default=False)
+    overflowed: Mapped[bool] = mapped_column(default=False)
+    # Agents who declined or missed an offer of it: not offered it again.
+    passed_over: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    # Why it waits, carried into the explanation of the assignment that ends the wait
+    # (e.g. a transfer to a team, with its note).
+    carried_reason: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime]
+
+
+class RoutingOffer(Base):
+    """Offer mode: the chosen agent is asked first; a pending offer reserves their capacity."""
+
+    __tablename__ = "routing_offers"
+    __table_args__ = (
+        Index("ix_routing_offers_agent_status", "agent_id", "status"),
+        # At most one pending offer per conversation.
+        Index(
+            "uq_routing_offers_pending_conversation",
+            "conversation_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(20))
+    cost: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # pending -> accepted | declined | expired | withdrawn
+    status: Mapped[str] = mapped_column(String(20))
+    offered_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]

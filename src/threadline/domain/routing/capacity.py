@@ -60,3 +60,41 @@ class Capacity:
         if self.budget <= 0:
             return 0.0
         return max(0.0, 1.0 - self.load(open_work) / self.budget)
+
+
+CAPACITY_KEYS = ("budget", "costs", "channel_limits")
+
+
+def with_team_default(
+    agent_settings: Mapping[str, Any] | None, team_settings: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """An agent's capacity settings with their team's filling what the agent has not set
+    (key by key: a team budget with the agent's own chat limit is fine)."""
+    merged = {k: v for k, v in (team_settings or {}).items() if k in CAPACITY_KEYS}
+    merged.update({k: v for k, v in (agent_settings or {}).items() if k in CAPACITY_KEYS})
+    return merged
+
+
+def check_capacity_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated capacity settings (budget, costs, channel_limits); ValueError names the
+    problem."""
+    checked: dict[str, Any] = {}
+    for key, value in settings.items():
+        if key not in CAPACITY_KEYS:
+            raise ValueError(f"unknown capacity setting {key!r}; use {list(CAPACITY_KEYS)}")
+        if key == "budget":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError("capacity budget must be a whole number, at least 0")
+            checked[key] = value
+            continue
+        if not isinstance(value, Mapping):
+            raise ValueError(f"capacity {key} must map channels to whole numbers")
+        per_channel: dict[str, int] = {}
+        for channel, amount in value.items():
+            if channel not in Channel._value2member_map_:
+                raise ValueError(f"capacity {key}: unknown channel {channel!r}")
+            if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+                raise ValueError(f"capacity {key}.{channel} must be a whole number, at least 0")
+            per_channel[channel] = amount
+        checked[key] = per_channel
+    return checked

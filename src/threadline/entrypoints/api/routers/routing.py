@@ -1,5 +1,6 @@
-"""Routing: workspace settings, assignment history with explanations, routing on request and
-queue position (what the chat widget shows a waiting customer)."""
+"""Routing: workspace and team settings, assignment history with explanations, routing on
+request, queue position (what the chat widget shows a waiting customer), offers to accept or
+decline, and transfers."""
 
 from __future__ import annotations
 
@@ -11,13 +12,18 @@ from pydantic import Field
 from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep, SupervisorDep
 from threadline.entrypoints.api.schemas import StrictBody
 from threadline.services.routing import assignment_view
+from threadline.services.routing_offers import accept_offer, decline_offer, list_my_offers
 from threadline.services.routing_queries import (
     get_settings,
+    get_team_routing,
     list_assignments,
     put_settings,
+    put_team_routing,
     queue_position,
     route_now,
 )
+from threadline.services.routing_transfer import transfer
+from threadline.services.views import conversation_view
 
 router = APIRouter(prefix="/api/v1", tags=["routing"])
 
@@ -25,6 +31,19 @@ router = APIRouter(prefix="/api/v1", tags=["routing"])
 class RoutingSettingsBody(StrictBody):
     mode: Literal["manual", "auto"]
     weights: dict[str, float] = Field(default_factory=dict, max_length=20)
+    # Sticky wait, relaxation, overflow and offer mode; omitted: kept as stored.
+    steps: dict[str, Any] | None = Field(default=None, max_length=20)
+
+
+class TeamRoutingBody(StrictBody):
+    capacity: dict[str, Any] = Field(default_factory=dict, max_length=10)
+    steps: dict[str, Any] = Field(default_factory=dict, max_length=20)
+
+
+class TransferBody(StrictBody):
+    agent_id: int | None = None
+    team_id: int | None = None
+    note: str = Field(default="", max_length=2000)
 
 
 @router.get("/routing/settings")
@@ -38,7 +57,7 @@ async def put_routing_settings(
     body: RoutingSettingsBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
-        view = await put_settings(uow, principal, body.mode, body.weights)
+        view = await put_settings(uow, principal, body.mode, body.weights, body.steps)
         await uow.commit()
         return view
 
@@ -68,3 +87,70 @@ async def get_queue_position(
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
         return await queue_position(session, principal, conversation_id, runtime.clock.now())
+
+
+@router.get("/teams/{team_id}/routing")
+async def get_team_routing_settings(
+    team_id: int, principal: SupervisorDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.sessionmaker() as session:
+        return await get_team_routing(session, principal, team_id)
+
+
+@router.put("/teams/{team_id}/routing")
+async def put_team_routing_settings(
+    team_id: int, body: TeamRoutingBody, principal: AdminDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.uow() as uow:
+        view = await put_team_routing(uow, principal, team_id, body.capacity, body.steps)
+        await uow.commit()
+        return view
+
+
+@router.get("/routing/offers")
+async def get_my_offers(principal: PrincipalDep, runtime: RuntimeDep) -> list[dict[str, Any]]:
+    async with runtime.uow() as uow:
+        return await list_my_offers(uow, principal)
+
+
+@router.post("/routing/offers/{offer_id}/accept")
+async def post_accept_offer(
+    offer_id: int, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.uow() as uow:
+        assignment = await accept_offer(uow, principal, offer_id)
+        view = assignment_view(assignment)
+        await uow.commit()
+        return {"accepted": True, "assignment": view}
+
+
+@router.post("/routing/offers/{offer_id}/decline")
+async def post_decline_offer(
+    offer_id: int, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.uow() as uow:
+        result = await decline_offer(uow, principal, offer_id)
+        await uow.commit()
+        return {"declined": True, "next": result.explanation}
+
+
+@router.post("/conversations/{conversation_id}/transfer")
+async def post_transfer(
+    conversation_id: int, body: TransferBody, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.uow() as uow:
+        result = await transfer(
+            uow,
+            principal,
+            conversation_id,
+            agent_id=body.agent_id,
+            team_id=body.team_id,
+            note=body.note,
+        )
+        view = {
+            "conversation": conversation_view(result.conversation),
+            "assignment": assignment_view(result.assignment) if result.assignment else None,
+            "explanation": result.explanation,
+        }
+        await uow.commit()
+        return view
