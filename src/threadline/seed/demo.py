@@ -119,6 +119,9 @@ class Person:
 
 # A journey is the order of channels one matter took: (channel, who, call outcome).
 Leg = tuple[Channel, str, str | None]
+
+LONGEST_JOURNEY = timedelta(hours=36)
+WHATSAPP_JOURNEY = timedelta(hours=20)
 C, A = "customer", "agent"
 JOURNEYS: list[tuple[frozenset[IdentityKind], list[Leg]]] = [
     (
@@ -492,8 +495,11 @@ def _plan(
             else:
                 latest_end = slot_start + slot * 0.8 - REOPEN_WINDOW - timedelta(hours=3)
             begin = _in_opening_hours(rng, begin, latest_end)
-            budget = min(latest_end - begin, timedelta(hours=36))
             matter, legs = _matter(rng, person, recent=is_last and begin > end - timedelta(days=6))
+            # A free-text WhatsApp answer is only allowed within 24 hours of the customer's
+            # message, so a journey with one plays out within a day (real agents would too).
+            longest = WHATSAPP_JOURNEY if (Channel.WHATSAPP, A, None) in legs else LONGEST_JOURNEY
+            budget = min(latest_end - begin, longest)
             offsets = sorted(budget * rng.uniform(0.02, 1.0) for _ in range(len(legs) - 1))
             moments = [begin, *(begin + offset for offset in offsets)]
             for position, ((channel, who, outcome), moment) in enumerate(
