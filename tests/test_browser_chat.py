@@ -1,5 +1,5 @@
 """The must-show scenario in a real browser: a known customer chats from the demo shop, the
-agent sees the chat arrive live with the customer's card (their earlier email and phone call
+agent sees the chat arrive live (the list and a pop-up) with the customer's card (their earlier email and phone call
 included), answers in person (name and photo in the widget), and resolves with a wrap-up code.
 
 Two browser contexts, so the customer and the agent share nothing but the server.
@@ -93,9 +93,12 @@ async def test_known_customer_chats_from_the_shop_agent_answers_in_person_and_re
         conversation_id = int(await new_row.get_attribute("data-conversation-id") or "0")
         assert conversation_id != world.earlier_conversation_id
 
-        # The conversation opens with the customer card: who they are, how to reach them, and
-        # the earlier matter by email and phone.
-        await new_row.locator("a").first.click()
+        # The new contact pops up, named: its link opens the conversation with the customer
+        # card (who they are, how to reach them, the earlier matter by email and phone).
+        popup = agent.locator("[data-testid=new-contact-popup]")
+        await expect(popup).to_have_count(1, timeout=LIVE_MS)
+        await expect(popup).to_contain_text(CUSTOMER_NAME)
+        await popup.locator(f"a[href$='/app/conversations/{conversation_id}']").click()
         await agent.wait_for_url(re.compile(rf"/app/conversations/{conversation_id}$"))
         card = agent.locator("[data-testid=customer-card]")
         await expect(card.locator("[data-testid=customer-name]")).to_have_text(CUSTOMER_NAME)
