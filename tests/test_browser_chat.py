@@ -1,6 +1,7 @@
 """The must-show scenario in a real browser: a known customer chats from the demo shop, the
-agent sees the chat arrive live (the list and a pop-up) with the customer's card (their earlier email and phone call
-included), answers in person (name and photo in the widget), and resolves with a wrap-up code.
+agent sees the chat arrive live (the list and a pop-up) with the customer's card (their
+earlier email and phone call included), answers in person (name and photo in the widget),
+and resolves with a wrap-up code.
 
 Two browser contexts, so the customer and the agent share nothing but the server.
 Screenshots: test-artifacts/chat-customer.png and test-artifacts/chat-agent.png.
