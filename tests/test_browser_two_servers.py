@@ -97,11 +97,6 @@ async def two_servers(
     """Server A and server B on one database and one Redis, with the workspace seeded;
     yields the world as seen through B, and A's base URL."""
     _truncate_postgres(postgres_database)
-    seeding = build_runtime(Settings(database_url=postgres_database, redis_url=""))
-    try:
-        ws = await make_workspace(seeding, SLUG)
-    finally:
-        await seeding.close()
     env = {
         **os.environ,
         "THREADLINE_DATABASE_URL": postgres_database,
@@ -114,9 +109,11 @@ async def two_servers(
     }
     log_a, log_b = tmp_path / "server-a.log", tmp_path / "server-b.log"
     with serve_process(env, log_a) as server_a, serve_process(env, log_b) as server_b:
-        await asyncio.gather(wait_until_up(server_a, log_a), wait_until_up(server_b, log_b))
+        # The workspace is seeded while the two processes start up.
         runtime = build_runtime(Settings(database_url=postgres_database, redis_url=""))
         try:
+            ws = await make_workspace(runtime, SLUG)
+            await asyncio.gather(wait_until_up(server_a, log_a), wait_until_up(server_b, log_b))
             yield World(server_b, runtime, ws, 0, 0, "", ""), server_a
         finally:
             await runtime.close()
