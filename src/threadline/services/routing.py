@@ -49,7 +49,7 @@ MAX_CLAIM_ATTEMPTS = 3
 # When an agent comes online or frees capacity: how much waiting work they are offered,
 # and how far down the queue we look for work they are eligible for.
 WAITING_BATCH = 5
-WAITING_SCAN = 20
+WAITING_SCAN = 40
 WAITING_WINDOW = 100
 PAST_CONTACTS_LIMIT = 500
 # Timer kinds (handlers in routing_handlers.py) and offer states.
@@ -925,21 +925,24 @@ async def offer_waiting_work(
         best, _refused = choose_agent([replace(state, open_work={})], work, now, weights)
         return work if best is not None else None
 
-    # Without locks: which of them, in queue order, this agent could take and fit.
+    # Without locks: which of them, in queue order, this agent could take, and how many
+    # would fit. Concurrent routers see the same head of the queue, so every candidate is
+    # kept: the locking statement below skips what others hold and takes the next ones.
     planned: list[int] = []
+    fits = 0
     planned_work = dict(state.open_work)
     for item in ordered:
-        if len(planned) >= limit:
-            break
         conversation = snapshot.get(item.conversation_id)
         if conversation is None or conversation.assignee_id is not None:
             continue
         work = await takeable(conversation)
-        if work is None or not capacity.can_take(planned_work, work.channel):
+        if work is None:
             continue
         planned.append(conversation.id)
-        planned_work[work.channel] = planned_work.get(work.channel, 0) + 1
-    if not planned:
+        if fits < limit and capacity.can_take(planned_work, work.channel):
+            fits += 1
+            planned_work[work.channel] = planned_work.get(work.channel, 0) + 1
+    if not planned or not fits:
         return 0
 
     load = await _lock_load(session, agent, now)
@@ -961,6 +964,7 @@ async def offer_waiting_work(
                     .exists(),
                 )
                 .order_by(case(position, value=t.Conversation.id))
+                .limit(fits)
                 .with_for_update(skip_locked=True)
                 .execution_options(populate_existing=True)
             )
