@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import random
 import statistics
 import time
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -211,14 +213,63 @@ def verify(index: RoutingIndex, item: WaitingItem, chosen: int | None, weights: 
 # PostgreSQL (target >= 1,000 assignments/s) here.
 
 
-async def _end_to_end(dsn: str, agents: int, backlog: int, workers: int, seed: int) -> None:
-    from sqlalchemy import event, func, insert, select
+def _bring_online_process(
+    dsn: str, workspace_id: int, agent_ids: list[int], workers: int, starts_at: float
+) -> tuple[list[float], int, float]:
+    return asyncio.run(_bring_online(dsn, workspace_id, agent_ids, workers, starts_at))
 
-    from threadline.adapters.db import tables as t
+
+async def _bring_online(
+    dsn: str, workspace_id: int, agent_ids: list[int], workers: int, starts_at: float
+) -> tuple[list[float], int, float]:
+    """Agents come online through the real service; returns the latency of each agent's
+    transaction, the statements run, and when the last one finished (epoch seconds)."""
+    from sqlalchemy import event
+
     from threadline.bootstrap import build_runtime
     from threadline.config import Settings
     from threadline.domain.access import Principal, Role
     from threadline.services.agents import update_agent
+
+    runtime = build_runtime(Settings(database_url=dsn, redis_url="", run_outbound_worker=False))
+    statements = 0
+
+    def count(*_args: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
+    admin = Principal(workspace_id=workspace_id, role=Role.ADMIN, agent_id=None)
+    pending = deque(agent_ids)
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        while pending:
+            agent_id = pending.popleft()
+            began = time.perf_counter()
+            async with runtime.uow() as uow:
+                await update_agent(uow, admin, agent_id, {"presence": "online"})
+                await uow.commit()
+            latencies.append(time.perf_counter() - began)
+
+    try:
+        await asyncio.sleep(max(0.0, starts_at - time.time()))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        finished = time.time()
+    finally:
+        await runtime.close()
+    return latencies, statements, finished
+
+
+async def _end_to_end(
+    dsn: str, agents: int, backlog: int, workers: int, processes: int, seed: int
+) -> None:
+    from sqlalchemy import func, insert, select
+
+    from threadline.adapters.db import tables as t
+    from threadline.bootstrap import build_runtime
+    from threadline.config import Settings
+    from threadline.domain.access import Role
     from threadline.services.routing import WAITING_BATCH
     from threadline.services.workspaces import create_agent, create_inbox, create_workspace
 
@@ -291,30 +342,27 @@ async def _end_to_end(dsn: str, agents: int, backlog: int, workers: int, seed: i
             )
             await uow.commit()
 
-        statements = 0
-
-        def count(*_args: object) -> None:
-            nonlocal statements
-            statements += 1
-
-        event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
-        admin = Principal(workspace_id=ws.id, role=Role.ADMIN, agent_id=None)
-        pending = deque(agent_ids)
-        latencies: list[float] = []
-
-        async def worker() -> None:
-            while pending:
-                agent_id = pending.popleft()
-                began = time.perf_counter()
-                async with runtime.uow() as uow:
-                    await update_agent(uow, admin, agent_id, {"presence": "online"})
-                    await uow.commit()
-                latencies.append(time.perf_counter() - began)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(workers)))
-        elapsed = time.perf_counter() - started
-        event.remove(runtime.engine.sync_engine, "before_cursor_execute", count)
+        # Several processes (as several API/worker processes would), each with a few
+        # concurrent transactions, all starting at the same moment.
+        starts_at = time.time() + 3.0
+        slices = [agent_ids[n::processes] for n in range(processes)]
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(processes, mp_context=context) as pool:
+            futures = [
+                pool.submit(
+                    _bring_online_process,
+                    dsn,
+                    ws.id,
+                    part,
+                    max(1, workers // processes),
+                    starts_at,
+                )
+                for part in slices
+            ]
+            results = [future.result() for future in futures]
+        elapsed = max(end for _lat, _st, end in results) - starts_at
+        latencies = [value for lat, _st, _end in results for value in lat]
+        statements = sum(st for _lat, st, _end in results)
         async with runtime.sessionmaker() as session:
             assigned = int(
                 (await session.execute(select(func.count()).select_from(t.Assignment))).scalar_one()
@@ -339,7 +387,7 @@ async def _end_to_end(dsn: str, agents: int, backlog: int, workers: int, seed: i
     latencies.sort()
     print(
         f"end to end on PostgreSQL: {agents} agents come online against {backlog} waiting "
-        f"conversations, {workers} concurrent transactions"
+        f"conversations, {workers} concurrent transactions in {processes} process(es)"
     )
     print(
         f"  {assigned} assignments in {elapsed:.2f} s = {assigned / elapsed:,.0f} assignments/s "
@@ -356,7 +404,9 @@ async def _end_to_end(dsn: str, agents: int, backlog: int, workers: int, seed: i
     )
 
 
-def end_to_end_postgresql(pg_dsn: str, agents: int, backlog: int, workers: int, seed: int) -> None:
+def end_to_end_postgresql(
+    pg_dsn: str, agents: int, backlog: int, workers: int, processes: int, seed: int
+) -> None:
     """A fresh database: migrate, run, drop."""
     import uuid
 
@@ -370,7 +420,7 @@ def end_to_end_postgresql(pg_dsn: str, agents: int, backlog: int, workers: int, 
     dsn = f"{pg_dsn.rsplit('/', 1)[0]}/{name}"
     try:
         upgrade_to_head(dsn)
-        asyncio.run(_end_to_end(dsn, agents, backlog, workers, seed))
+        asyncio.run(_end_to_end(dsn, agents, backlog, workers, processes, seed))
     finally:
         with psycopg.connect(pg_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -390,7 +440,8 @@ def main() -> None:
     parser.add_argument("--pg-dsn", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--e2e-agents", type=int, default=2_000)
     parser.add_argument("--e2e-waiting", type=int, default=12_000)
-    parser.add_argument("--e2e-workers", type=int, default=8)
+    parser.add_argument("--e2e-workers", type=int, default=8, help="concurrent transactions")
+    parser.add_argument("--e2e-processes", type=int, default=2)
     parser.add_argument("--skip-in-process", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
@@ -398,7 +449,12 @@ def main() -> None:
         in_process(args.agents, args.waiting, args.seed, args.verify_every)
     if not args.skip_postgres:
         end_to_end_postgresql(
-            args.pg_dsn, args.e2e_agents, args.e2e_waiting, args.e2e_workers, args.seed
+            args.pg_dsn,
+            args.e2e_agents,
+            args.e2e_waiting,
+            args.e2e_workers,
+            args.e2e_processes,
+            args.seed,
         )
 
 
