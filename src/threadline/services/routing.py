@@ -719,7 +719,9 @@ async def route(
         candidates = [s for s in states if s.agent_id not in full]
         best, refused = choose_agent(candidates, work, now, weights)
         sticky = None if sticky_done else relationship_agent(candidates, work, now, weights)
-        if sticky is not None and not sticky.has_room and steps.sticky_wait_seconds > 0:
+        # Only automatic routing waits: a supervisor routing by hand wants someone now.
+        waits = mode == AUTO and steps.sticky_wait_seconds > 0
+        if sticky is not None and not sticky.has_room and waits:
             name = agents[sticky.agent_id].name
             until = now + timedelta(seconds=steps.sticky_wait_seconds)
             if progress is not None and progress.sticky_until is not None:
