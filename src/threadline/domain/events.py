@@ -27,11 +27,11 @@ class EventType(StrEnum):
     SLA_ESCALATED = "sla.escalated"
     CSAT_RECORDED = "csat.recorded"
     ASSIGNMENT_CREATED = "assignment.created"
-    ASSIGNMENT_OFFERED = "assignment.offered"
-    ASSIGNMENT_OFFER_ENDED = "assignment.offer_ended"
     AGENT_MENTIONED = "agent.mentioned"
     ORDER_RECORDED = "order.recorded"
     ORDER_UPDATED = "order.updated"
+    ASSIGNMENT_OFFERED = "assignment.offered"
+    ASSIGNMENT_OFFER_ENDED = "assignment.offer_ended"
 
 
 class Audience(StrEnum):
