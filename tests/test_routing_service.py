@@ -14,6 +14,7 @@ from tests.support_routing import (
     arrive,
     assignee_of,
     history,
+    make_team,
     resolve,
     set_mode,
     set_presence,
@@ -169,6 +170,31 @@ async def test_capacity_three_chats_and_one_email_then_the_queue_waits(
     position = await place(late_email)
     assert (position["position"], position["average_handling_seconds"]) == (1, 240)
     assert position["estimated_wait_seconds"] == 240
+
+
+async def test_a_team_conversation_counts_only_the_team_for_its_wait(
+    runtime: Runtime, workspace: WorkspaceFixture, client: httpx.AsyncClient
+) -> None:
+    # Routing is manual (the default): the chat waits for someone to pick it.
+    ws = workspace.id
+    olga = await add_agent(runtime, ws, "Olga Online")
+    await add_agent(runtime, ws, "Piotr Elsewhere")
+    billing = await make_team(runtime, ws, "Billing", [olga])
+    chat = await arrive(runtime, ws, workspace.inboxes["web_chat"], Channel.WEB_CHAT, "v-1")
+    async with runtime.uow() as uow:
+        conversation = await uow.session.get(t.Conversation, chat)
+        assert conversation is not None
+        conversation.team_id = billing
+        await uow.commit()
+
+    headers = await login(client, workspace.slug, "agent")
+    response = await client.get(f"/api/v1/conversations/{chat}/queue-position", headers=headers)
+
+    assert response.status_code == 200, response.text
+    place = response.json()
+    # Two agents are online, but only Olga is in Billing: the wait is hers alone to work off.
+    assert (place["waiting"], place["position"], place["agents_online"]) == (True, 1, 1)
+    assert place["estimated_wait_seconds"] == 300
 
 
 async def test_manual_mode_assigns_nothing_until_a_supervisor_routes(

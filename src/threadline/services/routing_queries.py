@@ -157,10 +157,14 @@ async def queue_position(
     )
     ids = [w.conversation_id for w in waiting]
     position = ids.index(conversation.id) + 1 if conversation.id in ids else len(ids) + 1
-    online_query = select(func.count()).where(
-        t.Agent.workspace_id == principal.workspace_id,
-        t.Agent.active.is_(True),
-        t.Agent.presence == Presence.ONLINE.value,
+    online_query = (
+        select(func.count())
+        .select_from(t.Agent)
+        .where(
+            t.Agent.workspace_id == principal.workspace_id,
+            t.Agent.active.is_(True),
+            t.Agent.presence == Presence.ONLINE.value,
+        )
     )
     if conversation.team_id is not None:
         online_query = online_query.join(t.TeamMember, t.TeamMember.agent_id == t.Agent.id).where(
