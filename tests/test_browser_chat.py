@@ -141,6 +141,10 @@ async def test_known_customer_chats_from_the_shop_agent_answers_in_person_and_re
         await expect(photo).to_be_visible()
         assert (await photo.get_attribute("src") or "").startswith("data:image/svg+xml")
         assert await photo.evaluate("img => img.complete && img.naturalWidth > 0"), "no photo"
+        # Answered: the line under the chat names the agent instead of a queue place.
+        await expect(chat.locator("[data-testid=queue-position]")).to_contain_text(
+            AGENT_NAME, timeout=LIVE_MS
+        )
         await screenshot(shop, "chat-customer.png")
 
         # The agent resolves with a wrap-up code; the page shows it resolved.

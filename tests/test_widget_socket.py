@@ -126,6 +126,10 @@ async def test_reconnect_receives_each_missed_reply_exactly_once_in_order(
         assert live["text"] == "Reply 1" and live["direction"] == "outbound"
         assert live["author"] == {"name": "Olek Agent", "photo_url": None}
         last_seen = live["seq"]
+    # Answered, though nobody took the conversation yet: no queue place beside the answer.
+    status = await client.get("/api/v1/widget/status", headers={"X-Visitor-Token": chat["token"]})
+    assert status.json()["queue"]["waiting"] is False
+    assert status.json()["queue"]["agent"]["name"] == "Olek Agent"
     # The socket is cut; the agent goes on writing.
     for number in (2, 3, 4):
         await agent_reply(client, agent, chat["conversation_id"], f"Reply {number}")

@@ -15,7 +15,7 @@ from threadline.adapters.db import tables as t
 from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.agent_profile import Presence
 from threadline.domain.channels import Channel, IdentityKind
-from threadline.domain.conversations import ConversationStatus
+from threadline.domain.conversations import ConversationStatus, Direction
 from threadline.domain.errors import DomainError, NotFound
 from threadline.domain.events import DomainEvent, EventType
 from threadline.domain.identities import normalise_identity
@@ -335,15 +335,37 @@ async def visitor_queue(
     """Queue position and estimated wait of the visitor's conversation (routing's view)."""
     system = Principal(claims.workspace_id, Role.ADMIN, None)
     result = await queue_position(session, system, conversation_id, now)
+    waiting = bool(result.get("waiting"))
+    agent_id = result.get("assignee_id")
+    if waiting:
+        # Not yet assigned, but an agent has already answered: the visitor is being helped,
+        # and a queue position beside that answer would be wrong.
+        agent_id = await _latest_answering_agent(session, conversation_id)
+        waiting = agent_id is None
     assignee = None
-    if result.get("assignee_id") is not None:
-        assignee = await agent_card(session, claims.workspace_id, int(result["assignee_id"]))
+    if agent_id is not None:
+        assignee = await agent_card(session, claims.workspace_id, int(agent_id))
     return {
-        "waiting": bool(result.get("waiting")),
+        "waiting": waiting,
         "position": result.get("position"),
         "estimated_wait_seconds": result.get("estimated_wait_seconds"),
         "agent": assignee,
     }
+
+
+async def _latest_answering_agent(session: AsyncSession, conversation_id: int) -> int | None:
+    return (
+        await session.execute(
+            select(t.Message.author_agent_id)
+            .where(
+                t.Message.conversation_id == conversation_id,
+                t.Message.direction == Direction.OUTBOUND.value,
+                t.Message.author_agent_id.is_not(None),
+            )
+            .order_by(t.Message.created_at.desc(), t.Message.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
 
 
 async def agent_card(session: AsyncSession, workspace_id: int, agent_id: int) -> dict[str, Any]:

@@ -194,6 +194,8 @@
     list.scrollTop = list.scrollHeight;
     if (frame.direction === "outbound") {
       typingLine.hidden = true;
+      // An agent is answering: the visitor no longer waits in the queue.
+      if (state.waiting) refreshStatus();
       if (panel.hidden) open();
     }
   }
