@@ -365,7 +365,7 @@ async def test_user_content_renders_inert_on_every_page(
             update(t.Message)
             .where(t.Message.id == received["message_id"])
             .values(
-                html=f"<p>Bold <b>offer</b></p>{script}{image}{link}",
+                html=f"<p>Bold <b>offer</b></p>{script}{image}{link}{TRACKER}",
                 meta={"email": {"full_text": "Hi\n\n> quoted earlier mail " + script}},
             )
         )
@@ -399,9 +399,14 @@ async def test_user_content_renders_inert_on_every_page(
     assert html.escape(script) in card.text  # the name, shown as text
     assert html.escape(image) in card.text  # subject and attribute name, shown as text
     assert "<b>offer</b>" in card.text  # the email's formatting stays
+    # A remote image would tell the sender when the mail was read: it is not fetched.
+    assert "tracker.example" not in card.text and 'alt="logo"' in card.text
     # Quoted text is folded away under <details>, as text.
     quoted = re.search(r'<details class="quoted">(.*?)</details>', card.text, re.S)
     assert quoted is not None and "&gt; quoted earlier mail &lt;script&gt;" in quoted.group(1)
+
+
+TRACKER = '<img src="https://tracker.example/open.gif?m=1" alt="logo">'
 
 
 def test_every_label_the_pages_show_exists_in_english_and_polish() -> None:

@@ -60,8 +60,18 @@ def clean_html(html: str | None) -> Markup:
     depends on what some other code path once let through."""
     if not html:
         return Markup("")
-    cleaned = nh3.clean(html, link_rel="noopener noreferrer nofollow")
+    cleaned = nh3.clean(
+        html, link_rel="noopener noreferrer nofollow", attribute_filter=_no_remote_images
+    )
     return Markup(cleaned)  # noqa: S704 - nh3 output, not user text
+
+
+def _no_remote_images(element: str, attribute: str, value: str) -> str | None:
+    # A remote image in an email tells its sender when (and from where) an agent read it:
+    # only images carried in the message itself are shown; the rest keep their alt text.
+    if element == "img" and attribute in {"src", "srcset"}:
+        return value if value.startswith("data:") else None
+    return value
 
 
 def short_time(value: str | datetime | None) -> str:
