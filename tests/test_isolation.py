@@ -69,6 +69,11 @@ FIELD_VALUES: dict[str, Any] = {
     "password": "a long enough password",
     "webhook_url": "https://example.com/hook",
 }
+# Routes whose bodies have no required field but need one of a choice: the id comes from the
+# caller's own workspace, so only the path's foreign id can make the call fail.
+CHOSEN_BODY_IDS: dict[str, dict[str, str]] = {
+    "POST /api/v1/conversations/{conversation_id}/transfer": {"agent_id": "agent"},
+}
 FUTURE = "2031-01-01T09:00:00+00:00"
 NEVER_ISSUED_ID = 987_654_321
 
@@ -240,7 +245,10 @@ class Schemas:
             return None
         if "application/json" not in content:
             pytest.fail(f"{route}: teach tests/test_isolation.py to send {sorted(content)}")
-        return self.example(content["application/json"].get("schema", {}))
+        body = self.example(content["application/json"].get("schema", {}))
+        for field, kind in CHOSEN_BODY_IDS.get(route, {}).items():
+            body[field] = self.own_ids[kind]
+        return body
 
     def query(self, operation: dict[str, Any]) -> dict[str, Any]:
         return {
