@@ -28,8 +28,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src
 
+# Two workers for the bulk of the suite, then the tests that must run alone (tests/conftest.py).
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 -m "not serial"
+	$(BIN)/pytest -m serial
 
 test: lint typecheck pytest
 

@@ -6,6 +6,10 @@ PostgreSQL is skipped only on a laptop without it; under CI (CI=true) its absenc
 from __future__ import annotations
 
 import os
+
+# Before threadline is imported (and inherited by the servers and workers tests start): real
+# argon2id at a trivial cost, so thousands of sign-ins do not eat the suite's time.
+os.environ["THREADLINE_INSECURE_FAST_PASSWORD_HASHING_FOR_TESTS"] = "1"
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -32,6 +36,31 @@ from threadline.services.workspaces import create_agent, create_inbox, create_wo
 PG_ADMIN_DSN = os.environ.get("THREADLINE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PASSWORD = "correct horse battery staple"
+
+
+# `make test` runs the suite in two parallel workers (pytest-xdist), then these modules on their
+# own: they start processes of their own (and would starve on 2 cores), hold a test to a
+# real-time deadline, or share one Redis whose topics are named by workspace ids that each
+# worker's database hands out afresh.
+SERIAL_MODULES = {
+    "test_routing_concurrency",
+    "test_outbound_kill9",
+    "test_timers",
+    "test_cli",
+    "test_redis_pubsub",
+    "test_web_live",
+    "test_widget_browser",
+    "test_browser_chat",
+    "test_browser_two_servers",
+    "test_browser_widget_reconnect",
+    "test_browser_xss",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in SERIAL_MODULES:
+            item.add_marker(pytest.mark.serial)
 
 
 @pytest.fixture(scope="session")
