@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import httpx
@@ -11,6 +14,7 @@ import pytest
 from tests.conftest import PASSWORD, WorkspaceFixture, login
 from threadline.adapters.clock import ManualClock
 from threadline.bootstrap import Runtime
+from threadline.services import auth
 
 pytestmark = pytest.mark.anyio
 
@@ -62,3 +66,24 @@ async def test_requests_without_credentials_are_refused(client: httpx.AsyncClien
     response = await client.get("/api/v1/customers")
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_passwords_are_hashed_at_the_recommended_argon2id_cost_unless_tests_say_otherwise() -> None:
+    # This process runs with the tests' fast setting; a fresh interpreter without it is what a
+    # real server is.
+    env = {k: v for k, v in os.environ.items() if k != auth.FAST_HASHING_VARIABLE}
+    stored = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from threadline.services.auth import hash_password as h; print(h('correct horse'))",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), stored
+    # Either kind of hash verifies wherever it was made: switching costs locks nobody out.
+    assert auth.verify_password("correct horse", stored)
+    assert auth.hash_password("x").startswith("$argon2id$v=19$m=1024,t=1,p=1$")

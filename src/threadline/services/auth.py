@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
 from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +19,20 @@ from threadline.domain.access import Principal, Role
 from threadline.domain.errors import DomainError
 
 API_KEY_PREFIX = "tlk_"
-_hasher = PasswordHash.recommended()
+# The test suite signs in thousands of times; with the recommended argon2id cost (64 MiB,
+# 3 passes) that alone took most of its CPU. Tests set this variable to hash with argon2id at
+# a trivial cost; nothing else may, and a server started with it says so in its log.
+FAST_HASHING_VARIABLE = "THREADLINE_INSECURE_FAST_PASSWORD_HASHING_FOR_TESTS"
+
+
+def build_hasher(fast: bool) -> PasswordHash:
+    if fast:
+        return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    return PasswordHash.recommended()
+
+
+FAST_HASHING = os.environ.get(FAST_HASHING_VARIABLE) == "1"
+_hasher = build_hasher(FAST_HASHING)
 # Verifying against this keeps sign-in time the same whether or not the email exists.
 _DUMMY_HASH = _hasher.hash("threadline-no-such-agent")
 

@@ -8,6 +8,7 @@ import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -17,6 +18,7 @@ from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings, get_settings
 from threadline.entrypoints.api.body_limit import BodySizeLimit
 from threadline.entrypoints.api.problems import install_problem_handlers
+from threadline.services.auth import FAST_HASHING, FAST_HASHING_VARIABLE
 
 # Each module under entrypoints/api/routers/ and entrypoints/webhooks/ exposes `router`.
 # These come first so the API docs open with them; the rest follow by name.
@@ -69,6 +71,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             return
         owned = build_runtime(settings)
         app.state.runtime = owned
+        if FAST_HASHING:
+            structlog.get_logger(__name__).warning(
+                "auth.insecure_fast_password_hashing", variable=FAST_HASHING_VARIABLE
+            )
         workers = await start_background_workers(owned)
         try:
             yield
