@@ -137,7 +137,8 @@ class UnitOfWork:
                 event.seq = row["seq"]
             # One multi-row INSERT instead of a statement per event.
             await session.execute(insert(Event), rows)
-            written[workspace_id] = [event_envelope(workspace_id, Event(**row)) for row in rows]
+            # The rows are the envelopes already (event_envelope's shape), but for the time.
+            written[workspace_id] = [{**row, "created_at": now.isoformat()} for row in rows]
         return written
 
 
