@@ -439,15 +439,21 @@ def _add_assignment(
     uow.session.add(assignment)
     conversation.assignee_id = agent.id
     if conversation_changed:
-        uow.emit(
-            conversation.workspace_id,
-            DomainEvent(
-                EventType.CONVERSATION_UPDATED,
-                {"conversation": conversation_view(conversation), "routing": True},
-                conversation_id=conversation.id,
-            ),
-        )
+        emit_routing_update(uow, conversation)
     return assignment
+
+
+def emit_routing_update(uow: UnitOfWork, conversation: t.Conversation) -> None:
+    """Routing changed the conversation (assignee, team): marked so that `reconcile` (via
+    on_conversation_updated) knows the assignment history is already in line with it."""
+    uow.emit(
+        conversation.workspace_id,
+        DomainEvent(
+            EventType.CONVERSATION_UPDATED,
+            {"conversation": conversation_view(conversation), "routing": True},
+            conversation_id=conversation.id,
+        ),
+    )
 
 
 def _emit_assignment(uow: UnitOfWork, assignment: t.Assignment, agent_name: str) -> None:
@@ -1174,14 +1180,7 @@ async def reconcile(
                 )
             conversation.assignee_id = None
             await session.flush()
-            uow.emit(
-                workspace_id,
-                DomainEvent(
-                    EventType.CONVERSATION_UPDATED,
-                    {"conversation": conversation_view(conversation), "routing": True},
-                    conversation_id=conversation.id,
-                ),
-            )
+            emit_routing_update(uow, conversation)
     if freed is not None and auto:
         await offer_waiting_work(uow, workspace_id, freed)
 

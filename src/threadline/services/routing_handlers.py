@@ -16,6 +16,7 @@ from threadline.services.event_handlers import handles
 from threadline.services.routing import (
     OFFER_TIMER,
     STEP_TIMER,
+    emit_routing_update,
     ensure_progress,
     is_auto,
     lock_conversation,
@@ -28,7 +29,6 @@ from threadline.services.routing import (
 )
 from threadline.services.timers import timer_handler
 from threadline.services.unit_of_work import UnitOfWork
-from threadline.services.views import conversation_view
 
 
 @handles(EventType.CONVERSATION_UPDATED)
@@ -117,14 +117,7 @@ async def on_step_timer(
         because = (
             f"still waiting after {steps.overflow_after_seconds} s: overflowed to team {team.name}"
         )
-        uow.emit(
-            workspace_id,
-            DomainEvent(
-                EventType.CONVERSATION_UPDATED,
-                {"conversation": conversation_view(conversation), "routing": True},
-                conversation_id=conversation.id,
-            ),
-        )
+        emit_routing_update(uow, conversation)
     else:
         return
     await session.flush()

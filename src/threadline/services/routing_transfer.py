@@ -16,11 +16,11 @@ from threadline.domain.access import ROLE_RANK, Principal, Role
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import Conflict, DomainError, Forbidden
-from threadline.domain.events import DomainEvent, EventType
 from threadline.services.internal_notes import add_internal_note
 from threadline.services.lookups import get_scoped, get_visible_conversation
 from threadline.services.routing import (
     claim,
+    emit_routing_update,
     ensure_progress,
     is_auto,
     offer_waiting_work,
@@ -30,7 +30,6 @@ from threadline.services.routing import (
     work_for,
 )
 from threadline.services.unit_of_work import UnitOfWork
-from threadline.services.views import conversation_view
 
 MAX_TRANSFER_NOTE = 2_000
 
@@ -121,14 +120,7 @@ async def transfer(
             result = await route(uow, ws, conversation.id, mode="transfer")
             assignment, explanation = result.assignment, result.explanation
         if assignment is None:
-            uow.emit(
-                ws,
-                DomainEvent(
-                    EventType.CONVERSATION_UPDATED,
-                    {"conversation": conversation_view(conversation), "routing": True},
-                    conversation_id=conversation.id,
-                ),
-            )
+            emit_routing_update(uow, conversation)
     if released is not None and auto and released.agent_id != conversation.assignee_id:
         await offer_waiting_work(uow, ws, released.agent_id)
     return TransferResult(conversation, assignment, explanation)
