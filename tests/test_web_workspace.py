@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import quote
 
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import update
 
 from tests.conftest import PASSWORD, WorkspaceFixture, customer_writes, login
+from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.entrypoints.api.app import create_app
@@ -447,3 +449,79 @@ def test_every_label_the_pages_show_exists_in_english_and_polish() -> None:
         missing = sorted(used - set(catalogue(language)))
         assert not missing, (language, missing)
     assert catalogue("pl")["reply.send"] != catalogue("en")["reply.send"]
+
+
+async def test_the_card_shows_csat_of_resolved_matters_and_the_page_only_its_own_tasks(
+    client: httpx.AsyncClient,
+    browser: httpx.AsyncClient,
+    runtime: Runtime,
+    clock: ManualClock,
+    workspace: WorkspaceFixture,
+) -> None:
+    phone = "+48600333444"
+    async with runtime.sessionmaker() as db:
+        # A new message after a resolved one starts a new conversation.
+        await db.execute(
+            update(t.Workspace)
+            .where(t.Workspace.id == workspace.id)
+            .values(reopen_window_seconds=0)
+        )
+        await db.commit()
+    admin = await login(client, workspace.slug, "admin")
+    first = await customer_writes(client, workspace, "sms", "phone", phone, "First matter")
+    resolved = await client.post(
+        f"/api/v1/conversations/{first['conversation_id']}/status",
+        json={"status": "resolved", "wrap_up_code": "solved", "summary": "Answered."},
+        headers=admin,
+    )
+    assert resolved.status_code == 200, resolved.text
+    clock.advance(timedelta(seconds=1))
+    second = await customer_writes(client, workspace, "email", "email", "c@example.com", "Other")
+    third = await customer_writes(client, workspace, "sms", "phone", phone, "Second matter")
+    assert third["conversation_id"] != first["conversation_id"]
+    now = runtime.clock.now()
+    async with runtime.sessionmaker() as db:
+        for n, (conversation_id, customer_id, score) in enumerate(
+            (
+                (first["conversation_id"], first["customer_id"], 4),
+                # Not resolved: no answer is shown for it.
+                (third["conversation_id"], third["customer_id"], 1),
+            )
+        ):
+            db.add(
+                t.CsatSurvey(
+                    workspace_id=workspace.id,
+                    conversation_id=conversation_id,
+                    customer_id=customer_id,
+                    token=f"csat-token-{n}",
+                    channel="sms",
+                    resolved_at=now,
+                    sent_at=now,
+                    expires_at=now,
+                    score=score,
+                    comment=f"Comment {score}",
+                    answered_at=now,
+                )
+            )
+        await db.commit()
+    for conversation_id, title in (
+        (third["conversation_id"], "Call back about this"),
+        (second["conversation_id"], "Someone else's matter"),
+    ):
+        task = {"title": title, "due_at": "2030-01-01T10:00:00+00:00"}
+        made = await client.post(
+            "/api/v1/tasks", json={**task, "conversation_id": conversation_id}, headers=admin
+        )
+        assert made.status_code == 201, made.text
+    await sign_in(browser, f"agent@{workspace.slug}.example.com")
+
+    page = await browser.get(f"/app/conversations/{third['conversation_id']}")
+    assert page.status_code == 200
+    card = page.text[page.text.index('data-testid="customer-card"') :]
+    csat = card[card.index('data-testid="csat-history"') : card.index('data-testid="sla-clocks"')]
+    assert "4/5" in csat and "Comment 4" in csat
+    assert "1/5" not in csat and "Comment 1" not in csat
+    tasks = page.text[page.text.index('data-testid="conversation-tasks"') :]
+    tasks = tasks[: tasks.index("</section>")]
+    assert "Call back about this" in tasks
+    assert "Someone else" not in tasks

@@ -38,7 +38,7 @@ from threadline.services import queries
 from threadline.services.agents import list_agents
 from threadline.services.auth import AuthenticationFailed, issue_token, sign_in
 from threadline.services.catalogue import customer_orders
-from threadline.services.csat_answers import list_scores
+from threadline.services.csat_answers import survey_view
 from threadline.services.reply_options import reply_options
 from threadline.services.routing_queries import queue_position
 from threadline.services.sla_admin import conversation_sla
@@ -333,14 +333,38 @@ async def _whole_timeline(
 async def _csat_history(
     db: AsyncSession, workspace_id: int, conversations: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Answers are asked for after a matter is resolved, so only resolved ones are looked at."""
-    history: list[dict[str, Any]] = []
-    for conversation in conversations:
-        if conversation["resolved_at"] is None:
-            continue
-        scores = await list_scores(db, workspace_id, conversation_id=conversation["id"])
-        history.extend(scores.items)
-    return history
+    """Answers are asked for after a matter is resolved, so only resolved ones are looked at:
+    all of them in one query, grouped by conversation in the card's order, newest first."""
+    resolved = [c["id"] for c in conversations if c["resolved_at"] is not None]
+    if not resolved:
+        return []
+    rows = await db.execute(
+        select(t.CsatSurvey)
+        .where(
+            t.CsatSurvey.workspace_id == workspace_id,
+            t.CsatSurvey.conversation_id.in_(resolved),
+            t.CsatSurvey.score.is_not(None),
+        )
+        .order_by(t.CsatSurvey.answered_at.desc())
+    )
+    place = {conversation_id: i for i, conversation_id in enumerate(resolved)}
+    return sorted(
+        (survey_view(s) for s in rows.scalars()), key=lambda s: place[s["conversation_id"]]
+    )
+
+
+async def _open_tasks_of(db: AsyncSession, workspace_id: int, conversation_id: int) -> list[t.Task]:
+    """The conversation's own open tasks (not every open task of the workspace)."""
+    rows = await db.execute(
+        select(t.Task)
+        .where(
+            t.Task.workspace_id == workspace_id,
+            t.Task.conversation_id == conversation_id,
+            t.Task.status == TaskStatus.OPEN.value,
+        )
+        .order_by(t.Task.due_at, t.Task.id)
+    )
+    return list(rows.scalars())
 
 
 @router.get("/conversations/{conversation_id}", response_class=HTMLResponse, response_model=None)
@@ -364,7 +388,7 @@ async def conversation_page(
             codes = await list_codes(
                 db, principal.workspace_id, team_id=conversation["team_id"], active_only=True
             )
-            tasks = await list_tasks(db, principal, TaskFilter(status=TaskStatus.OPEN))
+            tasks = await _open_tasks_of(db, principal.workspace_id, conversation_id)
             orders = await customer_orders(db, principal, conversation["customer_id"])
             suggestions = await conversation_suggestions(db, principal, conversation_id)
         async with runtime.uow() as uow:
@@ -393,7 +417,7 @@ async def conversation_page(
             "agent_names": agent_names,
             "teams": teams,
             "codes": [wrap_up_code_view(c) for c in codes],
-            "tasks": [task_view(k, now) for k in tasks if k.conversation_id == conversation_id],
+            "tasks": [task_view(k, now) for k in tasks],
             "reply_options": options,
             "orders": orders,
             "suggestions": suggestions,
