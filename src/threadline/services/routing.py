@@ -592,8 +592,9 @@ async def pending_offer(session: AsyncSession, conversation_id: int) -> t.Routin
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def end_offer(uow: UnitOfWork, offer: t.RoutingOffer, status: str) -> None:
-    """Close a pending offer (the caller holds the conversation's lock), freeing its room."""
+async def end_offer(uow: UnitOfWork, offer: t.RoutingOffer, status: str) -> t.AgentLoad:
+    """Close a pending offer (the caller holds the conversation's lock), freeing its room;
+    returns the agent's load row, still locked."""
     session = uow.session
     agent = await session.get(t.Agent, offer.agent_id)
     assert agent is not None
@@ -604,6 +605,7 @@ async def end_offer(uow: UnitOfWork, offer: t.RoutingOffer, status: str) -> None
     await session.flush()
     _store_load(load, await capacity_of(session, agent), await open_work_of(session, agent.id), now)
     await session.flush()
+    return load
 
 
 async def withdraw_offer(uow: UnitOfWork, conversation: t.Conversation, why: str) -> None:

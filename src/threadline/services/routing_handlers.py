@@ -130,4 +130,4 @@ async def on_offer_timer(
 ) -> None:
     from threadline.services.routing_offers import expire_offer
 
-    await expire_offer(uow, workspace_id, int(payload["offer_id"]), fired_at)
+    await expire_offer(uow, workspace_id, int(payload["offer_id"]))

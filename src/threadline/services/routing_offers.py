@@ -9,7 +9,6 @@ that room until it runs out; the timeout keeps that short, and an agent who lets
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -121,15 +120,14 @@ async def decline_offer(uow: UnitOfWork, principal: Principal, offer_id: int) ->
         raise Conflict(f"this offer was already {offer.status}")
     agent = await uow.session.get(t.Agent, offer.agent_id)
     assert agent is not None
-    await end_offer(uow, offer, "declined")
-    load = await _lock_load(uow.session, agent, uow.clock.now())
+    load = await end_offer(uow, offer, "declined")
     load.missed_offers = 0  # an answer, even a no, is not a missed offer
     await cancel_timer(uow, principal.workspace_id, offer_timer_key(offer.id))
     emit_offer_ended(uow, offer, "declined")
     return await _offer_to_next(uow, conversation, offer, f"{agent.name} declined it")
 
 
-async def expire_offer(uow: UnitOfWork, workspace_id: int, offer_id: int, now: datetime) -> None:
+async def expire_offer(uow: UnitOfWork, workspace_id: int, offer_id: int) -> None:
     """The offer timer fired: the offer runs out, counts as missed, the next agent is asked."""
     session = uow.session
     offer = await session.get(t.RoutingOffer, offer_id)
@@ -140,9 +138,8 @@ async def expire_offer(uow: UnitOfWork, workspace_id: int, offer_id: int, now: d
         return
     agent = await session.get(t.Agent, offer.agent_id)
     assert agent is not None
-    await end_offer(uow, offer, "expired")
+    load = await end_offer(uow, offer, "expired")
     emit_offer_ended(uow, offer, "not answered in time")
-    load = await _lock_load(session, agent, now)
     load.missed_offers = load.missed_offers + 1
     steps = await step_settings(session, workspace_id, conversation.team_id)
     missed = load.missed_offers
