@@ -515,3 +515,50 @@ async def test_demo_content_gives_every_seeded_customer_orders_and_suggestions(
             s["product"]["sku"] for s in found["substitutes"]
         }
         assert offered and not offered & set(found["owned_skus"])
+
+
+@pytest.mark.anyio
+async def test_a_mention_in_a_conversation_reaches_only_agents_who_may_see_it(
+    client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture
+) -> None:
+    async with runtime.sessionmaker() as session, session.begin():
+        mine, others = (
+            t.Team(workspace_id=workspace.id, name=name, created_at=runtime.clock.now())
+            for name in ("Agent's desk", "VIP desk")
+        )
+        session.add_all([mine, others])
+        await session.flush()
+        session.add(
+            t.TeamMember(team_id=mine.id, agent_id=workspace.agent_id, workspace_id=workspace.id)
+        )
+        ws = await session.get(t.Workspace, workspace.id)
+        assert ws is not None
+        ws.agents_see_all = False
+        team_of = {"mine": mine.id, "others": others.id}
+    supervisor = await login(client, workspace.slug, "super")
+    admin = await login(client, workspace.slug, "admin")
+    mentioned = {}
+    for n, which in enumerate(("mine", "others")):
+        contact = await customer_writes(client, workspace, "sms", "phone", f"+4860100070{n}", "Hi")
+        conversation = contact["conversation_id"]
+        routed = await client.post(
+            f"/api/v1/conversations/{conversation}/assign",
+            json={"team_id": team_of[which]},
+            headers=admin,
+        )
+        assert routed.status_code == 200
+        note = await _created(
+            client,
+            f"/api/v1/conversations/{conversation}/notes",
+            supervisor,
+            {"text": "@agent @admin please look"},
+        )
+        mentioned[which] = note["meta"]["mentions"]
+    # The admin sees every conversation; the agent only their team's.
+    assert mentioned == {
+        "mine": [workspace.agent_id, workspace.admin_id],
+        "others": [workspace.admin_id],
+    }
+    agent = await login(client, workspace.slug, "agent")
+    assert (await client.get("/api/v1/notifications", headers=agent)).json()["unread"] == 1
+    assert (await client.get("/api/v1/notifications", headers=admin)).json()["unread"] == 2
