@@ -19,6 +19,7 @@ from threadline.domain.access import Principal, Role, can_see_conversation
 from threadline.domain.errors import NotFound
 from threadline.domain.events import Audience, DomainEvent, EventType
 from threadline.domain.mentions import MentionableAgent, excerpt, mention_handles, resolve_mentions
+from threadline.services.agents import team_ids_of
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import iso
 
@@ -75,10 +76,12 @@ async def notify_mentions(
         mentioned = await _who_can_see(session, ws, conversation, mentioned, roles)
     if message is not None:
         message.meta = {**(message.meta or {}), "mentions": mentioned}
+    if not mentioned:
+        return mentioned
     now = uow.clock.now()
     short = excerpt(text)
-    for agent_id in mentioned:
-        row = t.Notification(
+    rows = [
+        t.Notification(
             workspace_id=ws,
             agent_id=agent_id,
             kind=MENTION,
@@ -91,13 +94,16 @@ async def notify_mentions(
             created_at=now,
             read_at=None,
         )
-        session.add(row)
-        await session.flush()
+        for agent_id in mentioned
+    ]
+    session.add_all(rows)
+    await session.flush()
+    for row in rows:
         uow.emit(
             ws,
             DomainEvent(
                 EventType.AGENT_MENTIONED,
-                {"agent_id": agent_id, "notification": notification_view(row)},
+                {"agent_id": row.agent_id, "notification": notification_view(row)},
                 conversation_id=row.conversation_id,
                 audience=Audience.AGENT,
             ),
@@ -115,16 +121,9 @@ async def _who_can_see(
     if not agent_ids:
         return []
     workspace = await session.get(t.Workspace, workspace_id)
-    see_all = workspace.agents_see_all if workspace is not None else False
-    teams: dict[int, set[int]] = {agent_id: set() for agent_id in agent_ids}
-    if not see_all:
-        rows = await session.execute(
-            select(t.TeamMember.agent_id, t.TeamMember.team_id).where(
-                t.TeamMember.workspace_id == workspace_id, t.TeamMember.agent_id.in_(agent_ids)
-            )
-        )
-        for agent_id, team_id in rows:
-            teams[agent_id].add(team_id)
+    if workspace is not None and workspace.agents_see_all:
+        return agent_ids
+    teams = await team_ids_of(session, agent_ids)
     return [
         agent_id
         for agent_id in agent_ids
@@ -134,7 +133,7 @@ async def _who_can_see(
                 role=Role(roles[agent_id]),
                 agent_id=agent_id,
                 team_ids=frozenset(teams[agent_id]),
-                agents_see_all=see_all,
+                agents_see_all=False,
             ),
             assignee_id=conversation.assignee_id,
             team_id=conversation.team_id,
