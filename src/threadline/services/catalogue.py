@@ -155,6 +155,14 @@ async def product_relations(
     return found
 
 
+async def product_detail(
+    session: AsyncSession, workspace_id: int, row: t.Product
+) -> dict[str, Any]:
+    """The product's view with its related SKUs."""
+    relations = await product_relations(session, workspace_id, [row.id])
+    return product_view(row, relations[row.id])
+
+
 def _checked_product(fields: ProductFields) -> ProductFields:
     name = fields.name.strip()
     if not name or len(name) > 300:
@@ -221,8 +229,9 @@ async def set_relations(
     product_id: int,
     complementary: Sequence[str],
     substitute: Sequence[str],
-) -> dict[str, list[str]]:
-    """Replace the product's relations by these SKUs; unknown SKUs are refused, by name."""
+) -> dict[str, Any]:
+    """Replace the product's relations by these SKUs; unknown SKUs are refused, by name.
+    Returns the product's view with its new relations."""
     product = await get_product(uow.session, principal.workspace_id, product_id)
     require_role(principal, Role.ADMIN)
     wanted = {
@@ -258,7 +267,9 @@ async def set_relations(
                 )
             )
     await uow.session.flush()
-    return {kind.value: sorted(dict.fromkeys(skus)) for kind, skus in wanted.items()}
+    return product_view(
+        product, {kind.value: sorted(dict.fromkeys(skus)) for kind, skus in wanted.items()}
+    )
 
 
 async def delete_product(uow: UnitOfWork, principal: Principal, product_id: int) -> None:

@@ -25,6 +25,7 @@ from threadline.services.catalogue import (
     delete_product,
     get_product,
     list_products,
+    product_detail,
     product_relations,
     product_view,
     record_order,
@@ -112,8 +113,7 @@ async def get_one_product(
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
         row = await get_product(session, principal.workspace_id, product_id)
-        relations = await product_relations(session, principal.workspace_id, [row.id])
-    return product_view(row, relations[row.id])
+        return await product_detail(session, principal.workspace_id, row)
 
 
 @router.patch("/products/{product_id}")
@@ -123,10 +123,9 @@ async def patch_product(
     """Admins: change any field, e.g. `{"in_stock": false}` to have substitutes suggested."""
     async with runtime.uow() as uow:
         row = await update_product(uow, principal, product_id, body.model_dump(exclude_none=True))
+        view = await product_detail(uow.session, principal.workspace_id, row)
         await uow.commit()
-        async with runtime.sessionmaker() as session:
-            relations = await product_relations(session, principal.workspace_id, [row.id])
-        return product_view(row, relations[row.id])
+    return view
 
 
 @router.put("/products/{product_id}/relations")
@@ -135,11 +134,7 @@ async def put_relations(
 ) -> dict[str, Any]:
     """Admins: replace the product's complementary and substitute products (by SKU)."""
     async with runtime.uow() as uow:
-        row = await get_product(uow.session, principal.workspace_id, product_id)
-        relations = await set_relations(
-            uow, principal, product_id, body.complementary, body.substitute
-        )
-        view = product_view(row, relations)
+        view = await set_relations(uow, principal, product_id, body.complementary, body.substitute)
         await uow.commit()
     return view
 
