@@ -239,3 +239,38 @@ async def test_a_reply_whose_publish_was_lost_is_back_filled_in_order(
         frames += await until(ws, "message")
         frames += await quiet(ws)
     assert [m["text"] for m in messages(frames)] == ["Lost on the way", "Second"]
+
+
+async def test_a_back_fill_sends_one_queue_frame_however_many_changes_it_passes(
+    server: str, client: httpx.AsyncClient, workspace: WorkspaceFixture, runtime: Runtime
+) -> None:
+    chat = await visitor(client, runtime, workspace, "First")
+    for text in ("Second", "Third"):
+        sent = await client.post(
+            "/api/v1/widget/messages",
+            json={"text": text},
+            headers={"X-Visitor-Token": chat["token"]},
+        )
+        assert sent.status_code == 201, sent.text
+    agent = await login(client, workspace.slug, "agent")
+    for text in ("Reply 1", "Reply 2"):
+        await agent_reply(client, agent, chat["conversation_id"], text)
+    async with widget_socket(server, chat["token"]) as ws:
+        frames = await until(ws, "ready")
+        assert [m["text"] for m in messages(frames)] == [
+            "First",
+            "Second",
+            "Third",
+            "Reply 1",
+            "Reply 2",
+        ]
+        queue = [f for f in frames if f["type"] == "queue"]
+        assert len(queue) == 1, queue
+        assert queue[0]["waiting"] is False
+        assert queue[0]["agent"]["name"] == "Olek Agent"
+        # Live, each change still sends the visitor's queue state.
+        await agent_reply(client, agent, chat["conversation_id"], "Reply 3")
+        live = await until(ws, "message")
+        live += await quiet(ws)
+        assert [m["text"] for m in messages(live)] == ["Reply 3"]
+        assert [f["type"] for f in live].count("queue") == 1

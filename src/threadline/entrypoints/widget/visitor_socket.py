@@ -153,10 +153,13 @@ class _VisitorStream:
                 await self._typing(item)
             elif kind == "gap":
                 await self._backfill_until(item)
-            elif item["seq"] > self.last_seen:
-                await self._consider(item)
+            elif item["seq"] > self.last_seen and await self._consider(item):
+                await self._send_queue()
 
     async def _backfill_until(self, upto: int) -> None:
+        # The queue frame is the conversation's state now, not at the event: however many
+        # changes the back-fill passes, one frame after it says all of them.
+        queue_changed = False
         while self.last_seen < upto:
             async with self.runtime.sessionmaker() as session:
                 batch = await customer_events_between(
@@ -169,22 +172,25 @@ class _VisitorStream:
                 )
             for envelope in batch:
                 self.listener.wants(envelope)
-                await self._consider(envelope)
+                queue_changed |= await self._consider(envelope)
             if len(batch) < BACKFILL_BATCH:
                 self.last_seen = max(self.last_seen, upto)
+        if queue_changed:
+            await self._send_queue()
 
-    async def _consider(self, envelope: dict[str, Any]) -> None:
+    async def _consider(self, envelope: dict[str, Any]) -> bool:
+        """Passes the visitor's messages on; True when the event changes their queue state
+        (the caller sends the queue frame)."""
         self.last_seen = envelope["seq"]
         payload = envelope.get("payload") or {}
         kind = envelope.get("type")
         if envelope.get("conversation_id") not in self.conversations:
-            return
+            return False
         if kind == EventType.MESSAGE_CREATED.value:
             message = payload.get("message") or {}
             if visible_to_visitor(message):
                 await self.websocket.send_json(await self._message_frame(envelope, message))
-        elif kind in QUEUE_EVENTS:
-            await self._send_queue()
+        return kind in QUEUE_EVENTS
 
     async def _message_frame(
         self, envelope: dict[str, Any], message: dict[str, Any]
