@@ -76,21 +76,28 @@ async def conversation_suggestions(
         mentioned = skus_mentioned(
             await _recent_texts(session, ws, conversation.id), (p.sku for p in products.values())
         )
-        relations = (
-            await session.execute(
+        # Only the relations of the products owned or mentioned can lead to a suggestion.
+        sources = set(owned) | set(mentioned)
+        source_ids = [p.id for p in products.values() if p.sku in sources]
+        relations: list[tuple[int, int, RelationKind]] = []
+        if source_ids:
+            related = await session.execute(
                 select(
                     t.ProductRelation.product_id,
                     t.ProductRelation.related_id,
                     t.ProductRelation.kind,
-                ).where(t.ProductRelation.workspace_id == ws)
+                ).where(
+                    t.ProductRelation.workspace_id == ws,
+                    t.ProductRelation.product_id.in_(source_ids),
+                )
             )
-        ).all()
+            relations = [(pid, rid, RelationKind(kind)) for pid, rid, kind in related]
         found = suggest(
             {
                 pid: CatalogueProduct(p.id, p.sku, p.active, p.in_stock)
                 for pid, p in products.items()
             },
-            [(pid, rid, RelationKind(kind)) for pid, rid, kind in relations],
+            relations,
             owned,
             mentioned,
         )
