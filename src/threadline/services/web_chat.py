@@ -15,7 +15,7 @@ from threadline.adapters.db import tables as t
 from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.agent_profile import Presence
 from threadline.domain.channels import Channel, IdentityKind
-from threadline.domain.conversations import ConversationStatus, Direction
+from threadline.domain.conversations import Direction
 from threadline.domain.errors import DomainError, NotFound
 from threadline.domain.events import DomainEvent, EventType
 from threadline.domain.identities import normalise_identity
@@ -439,7 +439,3 @@ async def visitor_may_download(
             if isinstance(item, dict) and item.get("sha256") == sha256:
                 return str(item.get("filename") or "attachment")
     return None
-
-
-def conversation_is_open(status: str) -> bool:
-    return status != ConversationStatus.RESOLVED.value
