@@ -467,6 +467,29 @@ def _emit_assignment(uow: UnitOfWork, assignment: t.Assignment, agent_name: str)
     )
 
 
+async def _reserve(
+    uow: UnitOfWork,
+    agent: t.Agent,
+    channel: Channel,
+    *,
+    check_capacity: bool = True,
+) -> tuple[Capacity, datetime] | None:
+    """Take room for one more `channel` item in the agent's load, under their load lock with
+    their open work re-counted, so room is checked and taken in one step; None when they
+    have none. Returns the capacity used and the time read once the lock was granted: the
+    caller adds the assignment or offer row that the room is for."""
+    session = uow.session
+    load = await _lock_load(session, agent, uow.clock.now())
+    open_work = await open_work_of(session, agent.id)
+    capacity = await capacity_of(session, agent)
+    if check_capacity and not capacity.can_take(open_work, channel):
+        return None
+    now = uow.clock.now()
+    open_work[channel] = open_work.get(channel, 0) + 1
+    _store_load(load, capacity, open_work, now)
+    return capacity, now
+
+
 async def claim(
     uow: UnitOfWork,
     conversation: t.Conversation,
@@ -477,20 +500,15 @@ async def claim(
     *,
     check_capacity: bool = True,
     conversation_changed: bool = True,
-    capacity: Capacity | None = None,
 ) -> t.Assignment | None:
     """Assign under the agent's load lock; None when the agent has no room for it (any more).
 
     The caller holds the conversation's row lock and has checked it is unassigned.
     """
-    session = uow.session
-    load = await _lock_load(session, agent, uow.clock.now())
-    open_work = await open_work_of(session, agent.id)
-    if capacity is None:
-        capacity = await capacity_of(session, agent)
-    if check_capacity and not capacity.can_take(open_work, channel):
+    reserved = await _reserve(uow, agent, channel, check_capacity=check_capacity)
+    if reserved is None:
         return None
-    now = uow.clock.now()
+    capacity, now = reserved
     assignment = _add_assignment(
         uow,
         conversation,
@@ -502,9 +520,7 @@ async def claim(
         now,
         conversation_changed=conversation_changed,
     )
-    open_work[channel] = open_work.get(channel, 0) + 1
-    _store_load(load, capacity, open_work, now)
-    await session.flush()
+    await uow.session.flush()
     _emit_assignment(uow, assignment, agent.name)
     return assignment
 
@@ -516,23 +532,15 @@ async def make_offer(
     channel: Channel,
     reason: str,
     steps: StepSettings,
-    *,
-    capacity: Capacity | None = None,
 ) -> t.RoutingOffer | None:
     """Offer mode: reserve room with the agent (under their load lock, like a claim) and ask
     them; a durable timer withdraws the offer when it is not answered in time."""
-    session = uow.session
-    load = await _lock_load(session, agent, uow.clock.now())
-    open_work = await open_work_of(session, agent.id)
-    if capacity is None:
-        capacity = await capacity_of(session, agent)
-    if not capacity.can_take(open_work, channel):
+    reserved = await _reserve(uow, agent, channel)
+    if reserved is None:
         return None
-    now = uow.clock.now()
+    capacity, now = reserved
     offer = _add_offer(uow, conversation, agent, channel, capacity, reason, steps, now)
-    open_work[channel] = open_work.get(channel, 0) + 1
-    _store_load(load, capacity, open_work, now)
-    await session.flush()
+    await uow.session.flush()
     await _arm_offer(uow, offer, agent.name)
     return offer
 
