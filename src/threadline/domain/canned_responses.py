@@ -135,7 +135,8 @@ class TemplateContext:
 
 
 def rank_by_query(query: str, shortcut: str, title: str) -> int | None:
-    """Search order: exact shortcut 0, shortcut prefix 1, word of the title prefix 2, else None."""
+    """Search order: exact shortcut 0, shortcut prefix 1 (every shortcut for a bare `/`),
+    word of the title prefix 2, title containing it 3, else None."""
     q = query.strip().lstrip("/").lower()
     if not q:
         return 1

@@ -85,7 +85,8 @@ async def search_canned_responses(
     session: AsyncSession, principal: Principal, query: str | None = None
 ) -> list[t.CannedResponse]:
     """All of the workspace's canned responses, or those matching `query`: exact shortcut
-    first, then shortcut prefixes, then titles with a word starting with it."""
+    first, then shortcut prefixes, then titles with a word starting with it, then titles
+    containing it."""
     rows = (
         await session.execute(
             select(t.CannedResponse)
