@@ -59,6 +59,14 @@
       const response = await fetch(location.href, { credentials: "same-origin" });
       if (!response.ok) return;
       const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      // The conversation's status is an attribute of the page's root node: kept in step too.
+      const freshConversation = fresh.querySelector("[data-testid=conversation]");
+      if (conversationNode && freshConversation) {
+        conversationNode.setAttribute(
+          "data-conversation-status",
+          freshConversation.getAttribute("data-conversation-status")
+        );
+      }
       wanted.forEach(function (selector) {
         const current = document.querySelector(selector);
         const next = fresh.querySelector(selector);
@@ -191,20 +199,11 @@
     if (pageKind === "conversation" && frame.conversation_id === conversationId) {
       if (kind === "message.created" && typingNode) typingNode.hidden = true;
       refreshParts(["#timeline", "#conversation-status", "#conversation-assignee"]);
-      refreshConversationStatus();
     }
     if (pageKind === "conversation" && /^(offer|order|customer|csat|note)\./.test(kind)) {
       refreshParts(["[data-testid=customer-card]"]);
     }
     if (kind === "agent.mentioned") loadNotifications();
-  }
-
-  async function refreshConversationStatus() {
-    if (!conversationNode) return;
-    const result = await api("GET", "/api/v1/conversations/" + conversationId);
-    if (result.ok && result.data && result.data.status) {
-      conversationNode.setAttribute("data-conversation-status", result.data.status);
-    }
   }
 
   const SEQ_KEY = "threadline.seq";
