@@ -153,6 +153,9 @@
   const conversationId = conversationNode
     ? Number(conversationNode.getAttribute("data-conversation-id"))
     : null;
+  const customerId = conversationNode
+    ? Number(conversationNode.getAttribute("data-customer-id"))
+    : null;
   const typingNode = document.getElementById("typing-indicator");
   let typingTimer = null;
 
@@ -166,6 +169,17 @@
     typingTimer = setTimeout(function () {
       typingNode.hidden = true;
     }, 6000);
+  }
+
+  // The customers an event is about: customer events carry the customer (a merge, both), the
+  // others the offer, order, CSAT answer or note, with its customer_id.
+  function customersOf(kind, payload) {
+    if (kind === "customer.merged") {
+      return [(payload.source || {}).id, (payload.target || {}).id];
+    }
+    if (kind.startsWith("customer.")) return [payload.id];
+    const subject = payload.offer || payload.order || payload.csat || payload.note || {};
+    return [subject.customer_id];
   }
 
   function onEvent(frame) {
@@ -200,7 +214,12 @@
       if (kind === "message.created" && typingNode) typingNode.hidden = true;
       refreshParts(["#timeline", "#conversation-status", "#conversation-assignee"]);
     }
-    if (pageKind === "conversation" && /^(offer|order|customer|csat|note)\./.test(kind)) {
+    if (
+      pageKind === "conversation" &&
+      /^(offer|order|customer|csat|note)\./.test(kind) &&
+      customersOf(kind, payload).includes(customerId)
+    ) {
+      // Only this customer's changes: another customer's cannot change this card.
       refreshParts(["[data-testid=customer-card]"]);
     }
     if (kind === "agent.mentioned") loadNotifications();
