@@ -36,11 +36,16 @@
     return (i18n.failed || "") + " " + (d.detail || d.title || String(result.status));
   }
 
+  // Said to screen readers (the page's live region) and, for a form, next to its button.
+  function announce(text) {
+    const live = document.getElementById("live-status");
+    if (live) live.textContent = text;
+  }
+
   function say(form, text) {
     const status = form.querySelector(".form-status");
     if (status) status.textContent = text;
-    const live = document.getElementById("live-status");
-    if (live) live.textContent = text;
+    announce(text);
   }
 
   // Swap parts of the page for the server's fresh rendering of the same URL. The HTML is
@@ -89,18 +94,17 @@
   if (presence) {
     presence.addEventListener("change", async function () {
       const result = await api("POST", "/api/v1/agents/me/presence", { presence: presence.value });
-      const live = document.getElementById("live-status");
       if (result.ok) {
         presence.setAttribute("data-current", presence.value);
-        if (live) live.textContent = i18n.presence_saved || "";
+        announce(i18n.presence_saved || "");
       } else {
         presence.value = presence.getAttribute("data-current");
-        if (live) live.textContent = problemText(result);
+        announce(problemText(result));
       }
     });
   }
 
-  // Notifications (shown only when the API offers them) ---------------------------------------
+  // Notifications: the box shows once they are loaded -------------------------------------------
   async function loadNotifications() {
     const box = document.getElementById("notifications");
     if (!box || !signedIn) return;
@@ -353,15 +357,9 @@
     const team = form.querySelector("select[name=team_id]").value;
     const note = form.querySelector("input[name=note]").value;
     if (!agent && !team) return;
-    // The routing API's transfer (one target, with a note); plain assignment where it is absent.
+    // The routing API's transfer: one target (the agent, if one is chosen), with a note.
     const target = agent ? { agent_id: Number(agent) } : { team_id: Number(team) };
-    let result = await api("POST", base + "/transfer", Object.assign({ note: note }, target));
-    if (result.status === 404 || result.status === 405) {
-      const payload = {};
-      if (agent) payload.assignee_id = Number(agent);
-      if (team) payload.team_id = Number(team);
-      result = await api("POST", base + "/assign", payload);
-    }
+    const result = await api("POST", base + "/transfer", Object.assign({ note: note }, target));
     say(form, result.ok ? i18n.transferred || "" : problemText(result));
     if (result.ok) refreshParts(["#conversation-assignee", "#timeline"]);
   });
@@ -404,8 +402,7 @@
     });
   }
 
-  // Canned responses (hidden when the API does not offer them) ---------------------------------
-  let cannedAvailable = true;
+  // Canned responses: typing /shortcut offers them ------------------------------------------
   const cannedList = document.getElementById("canned-list");
   let cannedTimer = null;
 
@@ -417,18 +414,13 @@
 
   async function offerCanned() {
     const token = cannedToken();
-    if (!token || !cannedAvailable) {
+    if (!token) {
       cannedList.hidden = true;
       return;
     }
     const result = await api("GET", "/api/v1/canned-responses?q=" + encodeURIComponent(token.query));
-    if (result.status === 404 || result.status === 405) {
-      cannedAvailable = false;
-      cannedList.hidden = true;
-      return;
-    }
     if (!result.ok) return;
-    const items = Array.isArray(result.data) ? result.data : (result.data && result.data.items) || [];
+    const items = result.data || [];
     cannedList.replaceChildren();
     if (!items.length) {
       const li = document.createElement("li");
@@ -440,10 +432,10 @@
       const button = document.createElement("button");
       button.type = "button";
       button.setAttribute("data-testid", "canned-option");
-      button.textContent = "/" + (item.shortcut || "") + " — " + (item.title || item.name || "");
+      button.textContent = "/" + item.shortcut + " — " + item.title;
       button.addEventListener("click", async function () {
         const rendered = await api("POST", base + "/canned-responses/" + encodeURIComponent(item.id) + "/render");
-        const text = rendered.ok && rendered.data ? rendered.data.text || "" : item.text || "";
+        const text = rendered.ok && rendered.data ? rendered.data.text || "" : "";
         const current = cannedToken();
         const start = current ? current.start : replyText.value.length;
         replyText.value = replyText.value.slice(0, start) + text + replyText.value.slice(replyText.selectionStart);
@@ -489,14 +481,13 @@
     button.disabled = true;
     const id = button.getAttribute("data-task-id");
     const result = await api("PATCH", "/api/v1/tasks/" + encodeURIComponent(id), { status: "done" });
-    const live = document.getElementById("live-status");
     if (result.ok) {
       const row = button.closest("tr");
       if (row) row.remove();
-      if (live) live.textContent = i18n.task_done || "";
+      announce(i18n.task_done || "");
     } else {
       button.disabled = false;
-      if (live) live.textContent = problemText(result);
+      announce(problemText(result));
     }
   });
 
