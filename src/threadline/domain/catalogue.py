@@ -16,7 +16,8 @@ from threadline.domain.errors import DomainError
 
 MAX_SKU_LENGTH = 64
 _SKU = re.compile(r"^[A-Z0-9][A-Z0-9._/-]*$")
-# Candidate SKUs in free text: runs of letters, digits and - . _ / that contain a digit or dash.
+# Candidate SKUs in free text: runs of letters, digits and - . _ / that start and end with a
+# letter or digit (so the full stop after "KET-100." is not part of it).
 _SKU_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*[A-Za-z0-9]")
 
 
