@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import FileResponse
 from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.attachments import attachment_path, safe_filename, store_attachment
 from threadline.bootstrap import Runtime
@@ -79,12 +80,17 @@ class EmailBody(StrictBody):
     offline: bool = Field(default=False, description="Asked because no agent is online")
 
 
-async def _visitor(runtime: Runtime, token: str | None) -> VisitorClaims:
+async def _claims(session: AsyncSession, runtime: Runtime, token: str | None) -> VisitorClaims:
     if not token:
         raise InvalidVisitorToken("send the visitor token in X-Visitor-Token")
-    async with runtime.sessionmaker() as session:
-        claims, _ = await authenticate_visitor(session, runtime.settings.secret_key, token)
+    claims, _ = await authenticate_visitor(session, runtime.settings.secret_key, token)
     return claims
+
+
+async def _visitor(runtime: Runtime, token: str | None) -> VisitorClaims:
+    """The caller's claims, for requests whose work runs in its own unit of work."""
+    async with runtime.sessionmaker() as session:
+        return await _claims(session, runtime, token)
 
 
 VisitorToken = Annotated[str | None, Header(alias="X-Visitor-Token")]
@@ -187,8 +193,8 @@ async def download_attachment(
     sha256: str, runtime: RuntimeDep, token: Annotated[str, Query(max_length=2000)]
 ) -> FileResponse:
     """A file of the visitor's own chat (the token is in the URL so a plain link works)."""
-    claims = await _visitor(runtime, token)
     async with runtime.sessionmaker() as session:
+        claims = await _claims(session, runtime, token)
         customer_id = await visitor_customer_id(session, claims)
         name = (
             await visitor_may_download(session, claims.workspace_id, customer_id, sha256)
@@ -211,8 +217,8 @@ async def give_email(
     body: EmailBody, runtime: RuntimeDep, x_visitor_token: VisitorToken = None
 ) -> dict[str, Any]:
     """The visitor's email (offline form, or later): recorded, never merged on its own."""
-    claims = await _visitor(runtime, x_visitor_token)
     async with runtime.sessionmaker() as session:
+        claims = await _claims(session, runtime, x_visitor_token)
         customer_id = await visitor_customer_id(session, claims)
     if customer_id is None:
         raise DomainError("write a message first, then leave your email")
@@ -249,8 +255,8 @@ async def visitor_status(
     runtime: RuntimeDep, x_visitor_token: VisitorToken = None
 ) -> dict[str, Any]:
     """Whether anyone is online, and the place in the queue while waiting."""
-    claims = await _visitor(runtime, x_visitor_token)
     async with runtime.sessionmaker() as session:
+        claims = await _claims(session, runtime, x_visitor_token)
         online = await agents_online(session, claims.workspace_id)
         customer_id = await visitor_customer_id(session, claims)
         conversation_id = (
