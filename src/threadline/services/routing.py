@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, literal_column, or_, select, union_all
+from sqlalchemy import Select, case, delete, func, literal_column, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -285,18 +285,25 @@ def _available_channels(agent: t.Agent) -> frozenset[Channel] | None:
     return frozenset(Channel(c) for c in listed if c in Channel._value2member_map_)
 
 
-async def _candidate_agents(
-    session: AsyncSession, conversation: t.Conversation, only_agent_id: int | None = None
-) -> list[t.Agent]:
+def online_agents(workspace_id: int, team_id: int | None) -> Select[t.Agent]:
+    """The active agents online in the workspace, members of `team_id` when it is set: who
+    routes a conversation of that team."""
     query = select(t.Agent).where(
-        t.Agent.workspace_id == conversation.workspace_id,
+        t.Agent.workspace_id == workspace_id,
         t.Agent.active.is_(True),
         t.Agent.presence == Presence.ONLINE.value,
     )
-    if conversation.team_id is not None:
+    if team_id is not None:
         query = query.join(t.TeamMember, t.TeamMember.agent_id == t.Agent.id).where(
-            t.TeamMember.team_id == conversation.team_id
+            t.TeamMember.team_id == team_id
         )
+    return query
+
+
+async def _candidate_agents(
+    session: AsyncSession, conversation: t.Conversation, only_agent_id: int | None = None
+) -> list[t.Agent]:
+    query = online_agents(conversation.workspace_id, conversation.team_id)
     if only_agent_id is not None:
         query = query.where(t.Agent.id == only_agent_id)
     return list((await session.execute(query.order_by(t.Agent.id))).scalars())

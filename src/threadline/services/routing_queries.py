@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.domain.access import Principal, Role, require_role
-from threadline.domain.agent_profile import Presence
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import DomainError
 from threadline.domain.routing.capacity import check_capacity_settings
@@ -24,6 +23,7 @@ from threadline.services.routing import (
     WEIGHT_FIELDS,
     RouteResult,
     assignment_view,
+    online_agents,
     route,
     stored_settings,
     waiting_work,
@@ -157,20 +157,10 @@ async def queue_position(
     )
     ids = [w.conversation_id for w in waiting]
     position = ids.index(conversation.id) + 1 if conversation.id in ids else len(ids) + 1
-    online_query = (
-        select(func.count())
-        .select_from(t.Agent)
-        .where(
-            t.Agent.workspace_id == principal.workspace_id,
-            t.Agent.active.is_(True),
-            t.Agent.presence == Presence.ONLINE.value,
-        )
+    agents_online = online_agents(principal.workspace_id, conversation.team_id).subquery()
+    online = int(
+        (await session.execute(select(func.count()).select_from(agents_online))).scalar_one()
     )
-    if conversation.team_id is not None:
-        online_query = online_query.join(t.TeamMember, t.TeamMember.agent_id == t.Agent.id).where(
-            t.TeamMember.team_id == conversation.team_id
-        )
-    online = int((await session.execute(online_query)).scalar_one())
     handling = await average_handling_time(session, principal.workspace_id)
     result.update(
         waiting=True,
