@@ -22,8 +22,8 @@ from threadline.domain.canned_responses import (
     render,
 )
 from threadline.domain.channels import IdentityKind
-from threadline.domain.errors import Conflict, DomainError, NotFound
-from threadline.services.lookups import get_visible_conversation
+from threadline.domain.errors import Conflict, DomainError
+from threadline.services.lookups import get_scoped, get_visible_conversation
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import iso
 
@@ -63,22 +63,6 @@ def _checked(fields: CannedResponseFields) -> CannedResponseFields:
         raise DomainError("a canned response needs a body")
     check_template(fields.body)
     return CannedResponseFields(normalise_shortcut(fields.shortcut), title, fields.body.strip())
-
-
-async def get_canned_response(
-    session: AsyncSession, workspace_id: int, canned_response_id: int
-) -> t.CannedResponse:
-    row = (
-        await session.execute(
-            select(t.CannedResponse).where(
-                t.CannedResponse.id == canned_response_id,
-                t.CannedResponse.workspace_id == workspace_id,
-            )
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"canned response {canned_response_id} not found")
-    return row
 
 
 async def search_canned_responses(
@@ -124,7 +108,9 @@ async def create_canned_response(
 async def update_canned_response(
     uow: UnitOfWork, principal: Principal, canned_response_id: int, fields: CannedResponseFields
 ) -> t.CannedResponse:
-    row = await get_canned_response(uow.session, principal.workspace_id, canned_response_id)
+    row = await get_scoped(
+        uow.session, t.CannedResponse, principal.workspace_id, canned_response_id
+    )
     require_role(principal, Role.SUPERVISOR)
     checked = _checked(fields)
     row.shortcut, row.title, row.body = checked.shortcut, checked.title, checked.body
@@ -136,7 +122,9 @@ async def update_canned_response(
 async def delete_canned_response(
     uow: UnitOfWork, principal: Principal, canned_response_id: int
 ) -> None:
-    row = await get_canned_response(uow.session, principal.workspace_id, canned_response_id)
+    row = await get_scoped(
+        uow.session, t.CannedResponse, principal.workspace_id, canned_response_id
+    )
     require_role(principal, Role.SUPERVISOR)
     await uow.session.delete(row)
     await uow.session.flush()
@@ -186,7 +174,7 @@ async def render_canned_response(
 ) -> dict[str, Any]:
     """The canned response's text for this conversation's reply box."""
     conversation = await get_visible_conversation(session, principal, conversation_id)
-    row = await get_canned_response(session, principal.workspace_id, canned_response_id)
+    row = await get_scoped(session, t.CannedResponse, principal.workspace_id, canned_response_id)
     context = await template_context(session, principal, conversation)
     return {
         "canned_response_id": row.id,

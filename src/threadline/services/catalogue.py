@@ -23,7 +23,7 @@ from threadline.domain.catalogue import (
     RelationKind,
     normalise_sku,
 )
-from threadline.domain.errors import Conflict, DomainError, Forbidden, NotFound
+from threadline.domain.errors import Conflict, DomainError, Forbidden
 from threadline.domain.events import DomainEvent, EventType
 from threadline.domain.offers import InvalidOffer, parse_currency, parse_price
 from threadline.services.lookups import get_scoped
@@ -104,19 +104,6 @@ def require_order_writer(principal: Principal) -> None:
 
 
 # --- products ---
-
-
-async def get_product(session: AsyncSession, workspace_id: int, product_id: int) -> t.Product:
-    row = (
-        await session.execute(
-            select(t.Product).where(
-                t.Product.id == product_id, t.Product.workspace_id == workspace_id
-            )
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"product {product_id} not found")
-    return row
 
 
 async def list_products(
@@ -207,7 +194,7 @@ async def update_product(
     uow: UnitOfWork, principal: Principal, product_id: int, changes: dict[str, Any]
 ) -> t.Product:
     """Changes any of sku, name, price, currency, description, active, in_stock."""
-    row = await get_product(uow.session, principal.workspace_id, product_id)
+    row = await get_scoped(uow.session, t.Product, principal.workspace_id, product_id)
     require_role(principal, Role.ADMIN)
     current = ProductFields(
         row.sku, row.name, row.price, row.currency, row.description, row.active, row.in_stock
@@ -232,7 +219,7 @@ async def set_relations(
 ) -> dict[str, Any]:
     """Replace the product's relations by these SKUs; unknown SKUs are refused, by name.
     Returns the product's view with its new relations."""
-    product = await get_product(uow.session, principal.workspace_id, product_id)
+    product = await get_scoped(uow.session, t.Product, principal.workspace_id, product_id)
     require_role(principal, Role.ADMIN)
     wanted = {
         RelationKind.COMPLEMENTARY: [normalise_sku(s) for s in complementary],
@@ -273,7 +260,7 @@ async def set_relations(
 
 
 async def delete_product(uow: UnitOfWork, principal: Principal, product_id: int) -> None:
-    row = await get_product(uow.session, principal.workspace_id, product_id)
+    row = await get_scoped(uow.session, t.Product, principal.workspace_id, product_id)
     require_role(principal, Role.ADMIN)
     await uow.session.delete(row)
     await uow.session.flush()
@@ -381,15 +368,7 @@ async def change_order_status(
     uow: UnitOfWork, principal: Principal, order_id: int, status: OrderStatus
 ) -> dict[str, Any]:
     session = uow.session
-    row = (
-        await session.execute(
-            select(t.Order)
-            .where(t.Order.id == order_id, t.Order.workspace_id == principal.workspace_id)
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"order {order_id} not found")
+    row = await get_scoped(session, t.Order, principal.workspace_id, order_id, lock=True)
     require_order_writer(principal)
     changed = row.status != status.value
     if changed:

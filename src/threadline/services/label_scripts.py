@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.adapters.db import tables as t
 from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.canned_responses import MAX_BODY_LENGTH, check_template
-from threadline.domain.errors import Conflict, DomainError, NotFound
+from threadline.domain.errors import Conflict, DomainError
+from threadline.services.lookups import get_scoped
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import iso
 
@@ -68,21 +69,6 @@ async def list_label_scripts(session: AsyncSession, principal: Principal) -> lis
     return list(rows.scalars())
 
 
-async def get_label_script(
-    session: AsyncSession, workspace_id: int, script_id: int
-) -> t.LabelScript:
-    row = (
-        await session.execute(
-            select(t.LabelScript).where(
-                t.LabelScript.id == script_id, t.LabelScript.workspace_id == workspace_id
-            )
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"label script {script_id} not found")
-    return row
-
-
 async def create_label_script(
     uow: UnitOfWork, principal: Principal, fields: LabelScriptFields
 ) -> t.LabelScript:
@@ -105,7 +91,7 @@ async def create_label_script(
 async def update_label_script(
     uow: UnitOfWork, principal: Principal, script_id: int, fields: LabelScriptFields
 ) -> t.LabelScript:
-    row = await get_label_script(uow.session, principal.workspace_id, script_id)
+    row = await get_scoped(uow.session, t.LabelScript, principal.workspace_id, script_id)
     require_role(principal, Role.SUPERVISOR)
     checked = _checked(fields)
     row.label, row.script = checked.label, checked.script
@@ -116,7 +102,7 @@ async def update_label_script(
 
 
 async def delete_label_script(uow: UnitOfWork, principal: Principal, script_id: int) -> None:
-    row = await get_label_script(uow.session, principal.workspace_id, script_id)
+    row = await get_scoped(uow.session, t.LabelScript, principal.workspace_id, script_id)
     require_role(principal, Role.SUPERVISOR)
     await uow.session.delete(row)
     await uow.session.flush()

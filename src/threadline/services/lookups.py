@@ -28,6 +28,10 @@ Row = TypeVar(
     t.Task,
     t.CustomerMerge,
     t.ApiKey,
+    t.CannedResponse,
+    t.LabelScript,
+    t.Product,
+    t.Order,
 )
 
 

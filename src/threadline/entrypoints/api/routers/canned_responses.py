@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
 
+from threadline.adapters.db import tables as t
 from threadline.domain.canned_responses import MAX_BODY_LENGTH, VARIABLES
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import StrictBody
@@ -19,11 +20,11 @@ from threadline.services.canned_responses import (
     canned_response_view,
     create_canned_response,
     delete_canned_response,
-    get_canned_response,
     render_canned_response,
     search_canned_responses,
     update_canned_response,
 )
+from threadline.services.lookups import get_scoped
 
 router = APIRouter(prefix="/api/v1", tags=["canned responses"])
 
@@ -81,7 +82,9 @@ async def get_one(
     canned_response_id: int, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
-        row = await get_canned_response(session, principal.workspace_id, canned_response_id)
+        row = await get_scoped(
+            session, t.CannedResponse, principal.workspace_id, canned_response_id
+        )
     return canned_response_view(row)
 
 

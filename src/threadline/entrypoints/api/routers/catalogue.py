@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime, Field
 
+from threadline.adapters.db import tables as t
 from threadline.domain.catalogue import MAX_SKU_LENGTH, OrderStatus
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import StrictBody
@@ -23,7 +24,6 @@ from threadline.services.catalogue import (
     create_product,
     customer_orders,
     delete_product,
-    get_product,
     list_products,
     product_detail,
     product_relations,
@@ -32,6 +32,7 @@ from threadline.services.catalogue import (
     set_relations,
     update_product,
 )
+from threadline.services.lookups import get_scoped
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 
@@ -112,7 +113,7 @@ async def get_one_product(
     product_id: int, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
-        row = await get_product(session, principal.workspace_id, product_id)
+        row = await get_scoped(session, t.Product, principal.workspace_id, product_id)
         return await product_detail(session, principal.workspace_id, row)
 
 

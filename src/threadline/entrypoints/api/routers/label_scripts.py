@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 from pydantic import Field
 
+from threadline.adapters.db import tables as t
 from threadline.domain.canned_responses import MAX_BODY_LENGTH
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import StrictBody
@@ -15,11 +16,11 @@ from threadline.services.label_scripts import (
     LabelScriptFields,
     create_label_script,
     delete_label_script,
-    get_label_script,
     label_script_view,
     list_label_scripts,
     update_label_script,
 )
+from threadline.services.lookups import get_scoped
 
 router = APIRouter(prefix="/api/v1", tags=["label scripts"])
 
@@ -63,7 +64,7 @@ async def get_one(
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
         return label_script_view(
-            await get_label_script(session, principal.workspace_id, label_script_id)
+            await get_scoped(session, t.LabelScript, principal.workspace_id, label_script_id)
         )
 
 
