@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
@@ -191,15 +191,18 @@ async def visitor_customer_id(session: AsyncSession, claims: VisitorClaims) -> i
     return customer.id if customer is not None else None
 
 
+def _customer_conversations(workspace_id: int, customer_id: int) -> Select[int]:
+    """The ids of this customer's conversations: everything a visitor may read is in them."""
+    return select(t.Conversation.id).where(
+        t.Conversation.workspace_id == workspace_id, t.Conversation.customer_id == customer_id
+    )
+
+
 async def latest_conversation_id(
     session: AsyncSession, workspace_id: int, customer_id: int
 ) -> int | None:
     found = await session.execute(
-        select(t.Conversation.id)
-        .where(
-            t.Conversation.workspace_id == workspace_id,
-            t.Conversation.customer_id == customer_id,
-        )
+        _customer_conversations(workspace_id, customer_id)
         .order_by(t.Conversation.last_message_at.desc(), t.Conversation.id.desc())
         .limit(1)
     )
@@ -382,12 +385,7 @@ async def agent_card(session: AsyncSession, workspace_id: int, agent_id: int) ->
 async def customer_conversation_ids(
     session: AsyncSession, workspace_id: int, customer_id: int
 ) -> set[int]:
-    rows = await session.execute(
-        select(t.Conversation.id).where(
-            t.Conversation.workspace_id == workspace_id,
-            t.Conversation.customer_id == customer_id,
-        )
-    )
+    rows = await session.execute(_customer_conversations(workspace_id, customer_id))
     return {int(i) for i in rows.scalars()}
 
 
@@ -400,9 +398,6 @@ async def customer_events_between(
     limit: int,
 ) -> list[dict[str, Any]]:
     """Events of this customer's conversations with after < seq <= upto, oldest first."""
-    mine = select(t.Conversation.id).where(
-        t.Conversation.workspace_id == workspace_id, t.Conversation.customer_id == customer_id
-    )
     rows = (
         await session.execute(
             select(t.Event)
@@ -410,7 +405,7 @@ async def customer_events_between(
                 t.Event.workspace_id == workspace_id,
                 t.Event.seq > after,
                 t.Event.seq <= upto,
-                t.Event.conversation_id.in_(mine),
+                t.Event.conversation_id.in_(_customer_conversations(workspace_id, customer_id)),
             )
             .order_by(t.Event.seq)
             .limit(limit)
