@@ -23,6 +23,7 @@ from threadline.bootstrap import Runtime
 from threadline.domain.access import Principal
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep, resolve_principal
 from threadline.entrypoints.web._session import SESSION_COOKIE
+from threadline.entrypoints.web.signals import TYPING
 from threadline.services.auth import AuthenticationFailed
 from threadline.services.event_feed import event_frame, events_since, latest_seq, visible_to
 
@@ -36,8 +37,6 @@ LIVE_BUFFER = 1_000
 # A publish can fail after commit; a quiet stream checks the table this often.
 IDLE_RECHECK_SECONDS = 10.0
 AUTH_TIMEOUT_SECONDS = 10.0
-# Transient signals on the workspace topic (never stored, seq 0): see entrypoints/web/signals.
-TYPING_SIGNAL = "typing"
 
 
 @router.get("/events")
@@ -156,7 +155,7 @@ class _EventStream:
                         code=status.WS_1011_INTERNAL_ERROR, reason="event feed interrupted"
                     )
                     return
-            if envelope is not None and envelope.get("type") == TYPING_SIGNAL:
+            if envelope is not None and envelope.get("type") == TYPING:
                 await self._pass_typing_on(envelope)
                 continue
             if envelope is None or envelope["seq"] > self.last_seen + 1:
@@ -188,7 +187,7 @@ class _EventStream:
             return
         await self.websocket.send_json(
             {
-                "type": "typing",
+                "type": TYPING,
                 "conversation_id": envelope.get("conversation_id"),
                 "who": payload.get("who"),
                 "name": payload.get("name"),
