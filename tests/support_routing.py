@@ -50,13 +50,18 @@ async def add_agent(
         return agent.id
 
 
-async def set_mode(runtime: Runtime, workspace_id: int, mode: str) -> None:
+async def set_mode(
+    runtime: Runtime, workspace_id: int, mode: str, steps: dict[str, Any] | None = None
+) -> None:
+    """The workspace's routing mode; `steps` None keeps the stored routing steps."""
     async with runtime.uow() as uow:
         row = await uow.session.get(t.RoutingSettings, workspace_id)
         if row is None:
             row = t.RoutingSettings(workspace_id=workspace_id, weights={})
             uow.session.add(row)
         row.mode = mode
+        if steps is not None:
+            row.steps = steps
         row.updated_at = uow.clock.now()
         await uow.commit()
 
@@ -128,15 +133,7 @@ async def make_team(runtime: Runtime, workspace_id: int, name: str, members: lis
 
 async def set_steps(runtime: Runtime, workspace_id: int, **steps: Any) -> None:
     """Auto mode with these routing steps (the rest default)."""
-    async with runtime.uow() as uow:
-        row = await uow.session.get(t.RoutingSettings, workspace_id)
-        if row is None:
-            row = t.RoutingSettings(workspace_id=workspace_id, weights={})
-            uow.session.add(row)
-        row.mode = "auto"
-        row.steps = dict(steps)
-        row.updated_at = uow.clock.now()
-        await uow.commit()
+    await set_mode(runtime, workspace_id, "auto", dict(steps))
 
 
 async def presence_of(runtime: Runtime, agent_id: int) -> str:
