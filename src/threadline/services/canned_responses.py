@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
@@ -22,7 +21,7 @@ from threadline.domain.canned_responses import (
     render,
 )
 from threadline.domain.channels import IdentityKind
-from threadline.domain.errors import Conflict, DomainError
+from threadline.domain.errors import DomainError
 from threadline.services.lookups import get_scoped, get_visible_conversation
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import iso
@@ -101,7 +100,7 @@ async def create_canned_response(
         updated_at=now,
     )
     uow.session.add(row)
-    await _flush_unique(uow, checked.shortcut)
+    await uow.flush_or_conflict(f"the shortcut {checked.shortcut!r} is already taken")
     return row
 
 
@@ -115,7 +114,7 @@ async def update_canned_response(
     checked = _checked(fields)
     row.shortcut, row.title, row.body = checked.shortcut, checked.title, checked.body
     row.updated_at = uow.clock.now()
-    await _flush_unique(uow, checked.shortcut)
+    await uow.flush_or_conflict(f"the shortcut {checked.shortcut!r} is already taken")
     return row
 
 
@@ -128,13 +127,6 @@ async def delete_canned_response(
     require_role(principal, Role.SUPERVISOR)
     await uow.session.delete(row)
     await uow.session.flush()
-
-
-async def _flush_unique(uow: UnitOfWork, shortcut: str) -> None:
-    try:
-        await uow.session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"the shortcut {shortcut!r} is already taken") from exc
 
 
 async def template_context(

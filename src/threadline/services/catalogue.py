@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
@@ -23,7 +22,7 @@ from threadline.domain.catalogue import (
     RelationKind,
     normalise_sku,
 )
-from threadline.domain.errors import Conflict, DomainError, Forbidden
+from threadline.domain.errors import DomainError, Forbidden
 from threadline.domain.events import DomainEvent, EventType
 from threadline.domain.offers import InvalidOffer, parse_currency, parse_price
 from threadline.services.lookups import get_scoped
@@ -186,7 +185,7 @@ async def create_product(uow: UnitOfWork, principal: Principal, fields: ProductF
         updated_at=now,
     )
     uow.session.add(row)
-    await _flush_unique(uow, f"a product with SKU {checked.sku!r} exists already")
+    await uow.flush_or_conflict(f"a product with SKU {checked.sku!r} exists already")
     return row
 
 
@@ -206,7 +205,7 @@ async def update_product(
     for name in PRODUCT_FIELDS:
         setattr(row, name, getattr(checked, name))
     row.updated_at = uow.clock.now()
-    await _flush_unique(uow, f"a product with SKU {checked.sku!r} exists already")
+    await uow.flush_or_conflict(f"a product with SKU {checked.sku!r} exists already")
     return row
 
 
@@ -346,7 +345,7 @@ async def record_order(
         updated_at=now,
     )
     session.add(row)
-    await _flush_unique(uow, f"order {number!r} is recorded already; PATCH its status instead")
+    await uow.flush_or_conflict(f"order {number!r} is recorded already; PATCH its status instead")
     items = [
         t.OrderItem(
             workspace_id=principal.workspace_id,
@@ -381,10 +380,3 @@ async def change_order_status(
     if changed:
         uow.emit(principal.workspace_id, DomainEvent(EventType.ORDER_UPDATED, {"order": view}))
     return view
-
-
-async def _flush_unique(uow: UnitOfWork, reason: str) -> None:
-    try:
-        await uow.session.flush()
-    except IntegrityError as exc:
-        raise Conflict(reason) from exc

@@ -75,11 +75,8 @@ async def create_customer(
         for key in keys
     ]
     session.add_all(rows)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        # Another request stored one of these addresses a moment ago.
-        raise Conflict("one of these identities was just given to another customer") from exc
+    # Another request may have stored one of these addresses a moment ago.
+    await uow.flush_or_conflict("one of these identities was just given to another customer")
     uow.emit(ws, DomainEvent(EventType.CUSTOMER_CREATED, customer_view(customer, rows)))
     return CustomerWithIdentities(customer, rows)
 

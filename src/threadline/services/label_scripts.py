@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.canned_responses import MAX_BODY_LENGTH, check_template
-from threadline.domain.errors import Conflict, DomainError
+from threadline.domain.errors import DomainError
 from threadline.services.lookups import get_scoped
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import iso
@@ -84,7 +83,7 @@ async def create_label_script(
         updated_at=now,
     )
     uow.session.add(row)
-    await _flush_unique(uow, checked.label)
+    await uow.flush_or_conflict(f"the label {checked.label!r} has a script already; edit that one")
     return row
 
 
@@ -97,7 +96,7 @@ async def update_label_script(
     row.label, row.script = checked.label, checked.script
     row.suggested_replies = list(checked.suggested_replies)
     row.updated_at = uow.clock.now()
-    await _flush_unique(uow, checked.label)
+    await uow.flush_or_conflict(f"the label {checked.label!r} has a script already; edit that one")
     return row
 
 
@@ -106,10 +105,3 @@ async def delete_label_script(uow: UnitOfWork, principal: Principal, script_id: 
     require_role(principal, Role.SUPERVISOR)
     await uow.session.delete(row)
     await uow.session.flush()
-
-
-async def _flush_unique(uow: UnitOfWork, label: str) -> None:
-    try:
-        await uow.session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"the label {label!r} has a script already; edit that one") from exc

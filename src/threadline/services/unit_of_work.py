@@ -13,9 +13,11 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from threadline.adapters.db.tables import Event, Workspace
+from threadline.domain.errors import Conflict
 from threadline.domain.events import DomainEvent, EventType
 from threadline.services.event_handlers import Handler, collect_handlers
 
@@ -73,6 +75,14 @@ class UnitOfWork:
         finally:
             await session.close()
             self._session = None
+
+    async def flush_or_conflict(self, reason: str) -> None:
+        """Flush, turning a unique-constraint violation (a name or address someone else has
+        just taken) into a 409 with `reason`."""
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            raise Conflict(reason) from exc
 
     def emit(self, workspace_id: int, event: DomainEvent) -> None:
         self._events.append((workspace_id, event))
