@@ -3,10 +3,9 @@ the demo shop's checkout (see /demo/shop)."""
 
 from __future__ import annotations
 
-from threadline.adapters.db import tables as t
-from threadline.domain.web_chat import parse_widget_settings
+from threadline.domain.access import Principal, Role
 from threadline.services.unit_of_work import UnitOfWork
-from threadline.services.web_chat import WIDGET_SETTING, ensure_public_key
+from threadline.services.web_chat import update_widget_settings
 
 DEMO_WIDGET = {
     "prechat_enabled": False,
@@ -24,13 +23,8 @@ DEMO_WIDGET = {
 
 
 async def seed_web_chat(uow: UnitOfWork, workspace_id: int, inbox_id: int) -> str:
-    """Configure the demo's web-chat inbox; returns the key the shop page embeds."""
-    inbox = await uow.session.get(t.Inbox, inbox_id)
-    assert inbox is not None and inbox.workspace_id == workspace_id
-    key = ensure_public_key(inbox)
-    inbox.settings = {
-        **inbox.settings,
-        WIDGET_SETTING: parse_widget_settings(DEMO_WIDGET).as_dict(),
-    }
-    await uow.session.flush()
-    return key
+    """Configure the demo's web-chat inbox as an admin would; returns the key the shop page
+    embeds."""
+    admin = Principal(workspace_id, Role.ADMIN, None)
+    view = await update_widget_settings(uow, admin, inbox_id, DEMO_WIDGET)
+    return str(view["public_key"])
