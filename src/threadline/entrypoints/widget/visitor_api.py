@@ -231,10 +231,12 @@ async def _record_email(
 ) -> EmailOutcome:
     async with runtime.uow() as uow:
         outcome = await record_visitor_email(uow, claims, customer_id, email)
-        conversation_id = await latest_conversation_id(
-            uow.session, claims.workspace_id, customer_id
+        conversation_id = (
+            await latest_conversation_id(uow.session, claims.workspace_id, customer_id)
+            if offline
+            else None
         )
-        if offline and conversation_id is not None:
+        if conversation_id is not None:
             await note_offline_follow_up(uow, claims, conversation_id, outcome)
         await uow.commit()
     return outcome
