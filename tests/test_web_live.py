@@ -20,7 +20,7 @@ from tests.support_server import next_frame, running_server, wait_ready
 from tests.test_web_workspace import sign_in
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.entrypoints.web.signals import publish_typing
+from threadline.services.typing_signals import publish_typing
 
 pytestmark = pytest.mark.anyio
 
@@ -108,7 +108,7 @@ async def test_the_socket_takes_the_cookie_from_this_site_only_is_fast_and_carri
             async with runtime.sessionmaker() as session:
                 conversation = await session.get(t.Conversation, conversation_id)
                 assert conversation is not None
-            await publish_typing(runtime.pubsub, workspace.id, conversation, "customer", "Ann")
+            await publish_typing(runtime.pubsub, conversation, "customer", "Ann")
             frame = await frame_of_type(watching, "typing")
             assert (frame["who"], frame["name"]) == ("customer", "Ann")
 

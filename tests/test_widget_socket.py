@@ -16,13 +16,14 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
-from tests.support_server import running_server
+from tests.support_server import next_frame, running_server, subscribed, token_of, wait_ready
+from threadline.adapters.db import tables as t
 from threadline.adapters.pubsub.base import workspace_topic
 from threadline.bootstrap import Runtime
 from threadline.domain.access import Principal, Role
 from threadline.entrypoints.widget import visitor_api
-from threadline.entrypoints.widget.visitor_socket import typing_envelope
 from threadline.services.reply import ReplyRequest, reply
+from threadline.services.typing_signals import publish_typing
 from threadline.services.unit_of_work import UnitOfWorkFactory
 from threadline.services.web_chat import widget_admin_view
 
@@ -106,6 +107,13 @@ async def agent_reply(
     assert response.json()["channel"] == "web_chat"
 
 
+async def conversation_of(runtime: Runtime, chat: dict[str, Any]) -> t.Conversation:
+    async with runtime.sessionmaker() as session:
+        conversation = await session.get(t.Conversation, chat["conversation_id"])
+    assert conversation is not None
+    return conversation
+
+
 def messages(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [f for f in frames if f["type"] == "message"]
 
@@ -167,14 +175,10 @@ async def test_a_visitor_sees_only_their_chat_never_notes_or_other_customers(
         await agent_reply(client, agent, bob["conversation_id"], "Only for Bob")
         await customer_writes(client, workspace, "email", "email", "carol@example.com", "Carol")
         # An agent typing to Bob is not shown to Alice; to Alice it is.
-        await runtime.pubsub.publish(
-            workspace_topic(workspace.id),
-            typing_envelope(workspace.id, bob["conversation_id"], "agent", "Olek Agent"),
-        )
-        await runtime.pubsub.publish(
-            workspace_topic(workspace.id),
-            typing_envelope(workspace.id, alice["conversation_id"], "agent", "Olek Agent"),
-        )
+        for chat in (bob, alice):
+            await publish_typing(
+                runtime.pubsub, await conversation_of(runtime, chat), "agent", "Olek Agent"
+            )
         await agent_reply(client, agent, alice["conversation_id"], "For Alice")
         frames = await until(ws, "message")
         frames += await quiet(ws)
@@ -211,11 +215,14 @@ async def test_socket_refuses_bad_tokens_and_waits_for_a_first_message(
                 async for envelope in subscription:
                     if envelope.get("type") == "typing":
                         break
+    scope = envelope["payload"].pop("conversation")
     assert envelope["payload"] == {
         "conversation_id": chat["conversation_id"],
         "who": "customer",
         "name": None,
     }
+    # The conversation's scope goes along, so the event stream can show it to its assignee.
+    assert scope["id"] == chat["conversation_id"]
 
 
 async def test_a_reply_whose_publish_was_lost_is_back_filled_in_order(
@@ -274,3 +281,24 @@ async def test_a_back_fill_sends_one_queue_frame_however_many_changes_it_passes(
         live += await quiet(ws)
         assert [m["text"] for m in messages(live)] == ["Reply 3"]
         assert [f["type"] for f in live].count("queue") == 1
+
+
+async def test_the_assignee_sees_the_visitor_typing_where_agents_see_only_their_own(
+    server: str, client: httpx.AsyncClient, workspace: WorkspaceFixture, runtime: Runtime
+) -> None:
+    chat = await visitor(client, runtime, workspace, "Is anyone there?")
+    async with runtime.sessionmaker() as session, session.begin():
+        ws_row = await session.get(t.Workspace, workspace.id)
+        conversation = await session.get(t.Conversation, chat["conversation_id"])
+        assert ws_row is not None and conversation is not None
+        ws_row.agents_see_all = False
+        conversation.assignee_id = workspace.agent_id
+    token = await token_of(client, workspace.slug, "agent")
+    async with subscribed(server, token=token) as agent_stream:
+        await wait_ready(agent_stream)
+        async with widget_socket(server, chat["token"]) as ws:
+            await until(ws, "ready")
+            await ws.send(json.dumps({"type": "typing"}))
+            while (seen := await next_frame(agent_stream))["type"] != "typing":
+                pass
+    assert (seen["conversation_id"], seen["who"]) == (chat["conversation_id"], "customer")

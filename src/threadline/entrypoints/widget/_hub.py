@@ -25,12 +25,12 @@ from threadline.adapters.pubsub.base import Subscription, workspace_topic
 from threadline.bootstrap import Runtime
 from threadline.domain.events import EventType
 from threadline.services.event_feed import latest_seq
+from threadline.services.typing_signals import TYPING
 
 log = structlog.get_logger(__name__)
 
 IDLE_RECHECK_SECONDS = 10.0
 LISTENER_BUFFER = 500
-TYPING_EVENT = "typing"
 
 
 @dataclass(eq=False)
@@ -122,7 +122,7 @@ class WorkspaceHub:
             listener.offer(("gap", upto))
 
     def _dispatch(self, envelope: dict[str, Any]) -> None:
-        if envelope.get("type") == TYPING_EVENT:
+        if envelope.get("type") == TYPING:
             for listener in list(self.listeners):
                 if envelope.get("conversation_id") in listener.conversations:
                     listener.offer(("typing", envelope))

@@ -30,13 +30,14 @@ import structlog
 from anyio import CancelScope
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
 
-from threadline.adapters.pubsub.base import workspace_topic
+from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.domain.errors import DomainError
 from threadline.domain.events import EventType
 from threadline.domain.web_chat import VisitorClaims, visible_to_visitor
-from threadline.entrypoints.widget._hub import TYPING_EVENT, Hubs, Listener
+from threadline.entrypoints.widget._hub import Hubs, Listener
 from threadline.services.event_feed import latest_seq
+from threadline.services.typing_signals import publish_typing
 from threadline.services.web_chat import (
     agent_card,
     authenticate_visitor,
@@ -58,22 +59,6 @@ QUEUE_EVENTS = {
     EventType.CONVERSATION_UPDATED.value,
     EventType.ASSIGNMENT_CREATED.value,
 }
-
-
-def typing_envelope(
-    workspace_id: int, conversation_id: int, who: str, name: str | None
-) -> dict[str, Any]:
-    """A typing notice on the workspace topic. It is not stored and has no place in the
-    sequence: seq 0 is one every stream has passed, so resuming logic never waits on it."""
-    return {
-        "seq": 0,
-        "workspace_id": workspace_id,
-        "type": TYPING_EVENT,
-        "audience": "everyone",
-        "conversation_id": conversation_id,
-        "payload": {"conversation_id": conversation_id, "who": who, "name": name},
-        "ephemeral": True,
-    }
 
 
 @router.websocket("/ws")
@@ -250,13 +235,16 @@ class _VisitorStream:
                 now = time.monotonic()
                 if now - self.last_typing >= TYPING_EVERY_SECONDS:
                     self.last_typing = now
-                    await self.runtime.pubsub.publish(
-                        workspace_topic(self.workspace_id),
-                        typing_envelope(
-                            self.workspace_id, max(self.conversations), "customer", None
-                        ),
-                    )
+                    await self._customer_typing(max(self.conversations))
         scope.cancel()
+
+    async def _customer_typing(self, conversation_id: int) -> None:
+        # The conversation's scope goes with it, so its assignee sees it even where agents
+        # do not see every conversation.
+        async with self.runtime.sessionmaker() as session:
+            conversation = await session.get(t.Conversation, conversation_id)
+        if conversation is not None and conversation.workspace_id == self.workspace_id:
+            await publish_typing(self.runtime.pubsub, conversation, "customer", None)
 
 
 def _hubs_of(websocket: WebSocket) -> Hubs:

@@ -23,9 +23,9 @@ from threadline.bootstrap import Runtime
 from threadline.domain.access import Principal
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep, resolve_principal
 from threadline.entrypoints.web._session import SESSION_COOKIE
-from threadline.entrypoints.web.signals import TYPING
 from threadline.services.auth import AuthenticationFailed
 from threadline.services.event_feed import event_frame, events_since, latest_seq, visible_to
+from threadline.services.typing_signals import TYPING
 
 log = structlog.get_logger(__name__)
 

@@ -1,0 +1,48 @@
+"""Typing notices between agents and customers: published, never stored.
+
+A notice goes straight to the workspace's pub/sub topic, not to the event table, so it is
+never replayed. It has no place in the sequence: seq 0 is one every stream has passed, so
+resuming logic never waits on it. It carries the conversation's scope (assignee and team), so
+the agents' event stream shows it only to those who may see the conversation, whichever side
+is typing:
+
+    {"seq": 0, "ephemeral": True, "type": "typing", "workspace_id": W, "conversation_id": C,
+     "audience": "everyone", "payload": {"conversation_id": C, "who": "agent" | "customer",
+     "name": str | None, "conversation": {...scope...}}}
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from threadline.adapters.db import tables as t
+from threadline.adapters.pubsub.base import PubSub, workspace_topic
+from threadline.services.views import conversation_scope
+
+TYPING = "typing"
+Typist = Literal["agent", "customer"]
+
+
+def typing_envelope(conversation: t.Conversation, who: Typist, name: str | None) -> dict[str, Any]:
+    return {
+        "seq": 0,
+        "ephemeral": True,
+        "type": TYPING,
+        "workspace_id": conversation.workspace_id,
+        "conversation_id": conversation.id,
+        "audience": "everyone",
+        "payload": {
+            "conversation_id": conversation.id,
+            "who": who,
+            "name": name[:200] if name is not None else None,
+            "conversation": conversation_scope(conversation),
+        },
+    }
+
+
+async def publish_typing(
+    pubsub: PubSub, conversation: t.Conversation, who: Typist, name: str | None
+) -> None:
+    await pubsub.publish(
+        workspace_topic(conversation.workspace_id), typing_envelope(conversation, who, name)
+    )
