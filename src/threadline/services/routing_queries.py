@@ -136,41 +136,59 @@ async def queue_position(
     without a team), in queue order; the wait is position * average handling time / agents
     online (at least one)."""
     conversation = await get_visible_conversation(session, principal, conversation_id)
-    result: dict[str, Any] = {
-        "conversation_id": conversation.id,
-        "waiting": False,
-        "position": None,
-        "queue_length": None,
-        "estimated_wait_seconds": None,
-        "assignee_id": conversation.assignee_id,
-    }
-    if (
-        conversation.assignee_id is not None
-        or conversation.status != ConversationStatus.OPEN.value
-        or conversation.last_inbound_channel is None
-    ):
-        return result
-    waiting = queue_order(
-        await waiting_work(session, principal.workspace_id, same_team_as=conversation),
-        now,
-        QueuePolicy(),
-    )
-    ids = [w.conversation_id for w in waiting]
-    position = ids.index(conversation.id) + 1 if conversation.id in ids else len(ids) + 1
-    agents_online = online_agents(principal.workspace_id, conversation.team_id).subquery()
-    online = int(
-        (await session.execute(select(func.count()).select_from(agents_online))).scalar_one()
-    )
-    handling = await average_handling_time(session, principal.workspace_id)
-    result.update(
-        waiting=True,
-        position=position,
-        queue_length=max(len(ids), position),
-        estimated_wait_seconds=round(position * handling.total_seconds() / max(1, online)),
-        average_handling_seconds=round(handling.total_seconds()),
-        agents_online=online,
-    )
-    return result
+    return (await queue_positions(session, principal.workspace_id, [conversation], now))[
+        conversation.id
+    ]
+
+
+async def queue_positions(
+    session: AsyncSession, workspace_id: int, conversations: list[t.Conversation], now: Any
+) -> dict[int, dict[str, Any]]:
+    """`queue_position` for many conversations at once (the supervisors' queue page): each
+    team's queue and online agents, and the handling time, are read once."""
+    queues: dict[int | None, list[int]] = {}
+    online: dict[int | None, int] = {}
+    handling: timedelta | None = None
+    places: dict[int, dict[str, Any]] = {}
+    for conversation in conversations:
+        result: dict[str, Any] = {
+            "conversation_id": conversation.id,
+            "waiting": False,
+            "position": None,
+            "queue_length": None,
+            "estimated_wait_seconds": None,
+            "assignee_id": conversation.assignee_id,
+        }
+        places[conversation.id] = result
+        if (
+            conversation.assignee_id is not None
+            or conversation.status != ConversationStatus.OPEN.value
+            or conversation.last_inbound_channel is None
+        ):
+            continue
+        team = conversation.team_id
+        if team not in queues:
+            waiting = await waiting_work(session, workspace_id, same_team_as=conversation)
+            queues[team] = [w.conversation_id for w in queue_order(waiting, now, QueuePolicy())]
+            agents = online_agents(workspace_id, team).subquery()
+            online[team] = int(
+                (await session.execute(select(func.count()).select_from(agents))).scalar_one()
+            )
+        if handling is None:
+            handling = await average_handling_time(session, workspace_id)
+        ids = queues[team]
+        position = ids.index(conversation.id) + 1 if conversation.id in ids else len(ids) + 1
+        result.update(
+            waiting=True,
+            position=position,
+            queue_length=max(len(ids), position),
+            estimated_wait_seconds=round(
+                position * handling.total_seconds() / max(1, online[team])
+            ),
+            average_handling_seconds=round(handling.total_seconds()),
+            agents_online=online[team],
+        )
+    return places
 
 
 def team_routing_view(team: t.Team, row: t.TeamRouting | None) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from threadline.services.auth import AuthenticationFailed, issue_token, sign_in
 from threadline.services.catalogue import customer_orders
 from threadline.services.csat_answers import survey_view
 from threadline.services.reply_options import reply_options
-from threadline.services.routing_queries import queue_position
+from threadline.services.routing_queries import queue_positions
 from threadline.services.sla_admin import conversation_sla
 from threadline.services.suggestions import conversation_suggestions
 from threadline.services.tasks import TaskFilter, list_tasks
@@ -450,14 +450,14 @@ async def queue_page(request: Request, runtime: RuntimeDep) -> Response:
             queries.ConversationFilters(status=ConversationStatus.OPEN, unassigned=True),
             limit=queries.MAX_PAGE,
         )
-        positions = []
-        for item in waiting.items:
-            positions.append(
-                {
-                    "conversation": item,
-                    "queue": await queue_position(db, principal, item["id"], now),
-                }
+        rows = await db.scalars(
+            select(t.Conversation).where(
+                t.Conversation.workspace_id == principal.workspace_id,
+                t.Conversation.id.in_([item["id"] for item in waiting.items]),
             )
+        )
+        places = await queue_positions(db, principal.workspace_id, list(rows), now)
+        positions = [{"conversation": item, "queue": places[item["id"]]} for item in waiting.items]
         agents = await list_agents(db, principal)
         counts = await db.execute(
             select(t.Assignment.agent_id, func.count())
