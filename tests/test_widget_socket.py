@@ -137,6 +137,7 @@ async def test_reconnect_receives_each_missed_reply_exactly_once_in_order(
     # Answered, though nobody took the conversation yet: no queue place beside the answer.
     status = await client.get("/api/v1/widget/status", headers={"X-Visitor-Token": chat["token"]})
     assert status.json()["queue"]["waiting"] is False
+    assert status.json()["queue"]["position"] is None
     assert status.json()["queue"]["agent"]["name"] == "Olek Agent"
     # The socket is cut; the agent goes on writing.
     for number in (2, 3, 4):

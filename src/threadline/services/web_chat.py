@@ -37,7 +37,7 @@ from threadline.domain.web_chat import (
 from threadline.services.customers_resolve import find_customer_by_identity
 from threadline.services.lookups import get_scoped
 from threadline.services.receive_message import ReceivedMessage, receive_message
-from threadline.services.routing_queries import queue_position
+from threadline.services.routing_queries import queue_positions
 from threadline.services.unit_of_work import UnitOfWork, UnitOfWorkFactory, event_envelope
 from threadline.services.views import conversation_view, customer_view
 
@@ -303,7 +303,8 @@ async def record_visitor_email(
         "web_chat_email_status": status,
     }
     customer.updated_at = now
-    await session.flush()
+    # Another customer may have been given the address a moment ago.
+    await uow.flush_or_conflict(f"the email {key.value} was just given to another customer")
     uow.emit(ws, DomainEvent(EventType.CUSTOMER_UPDATED, customer_view(customer)))
     return EmailOutcome(key.value, status)
 
@@ -336,23 +337,23 @@ async def visitor_queue(
     session: AsyncSession, claims: VisitorClaims, conversation_id: int, now: datetime
 ) -> dict[str, Any]:
     """Queue position and estimated wait of the visitor's conversation (routing's view)."""
-    system = Principal(claims.workspace_id, Role.ADMIN, None)
-    result = await queue_position(session, system, conversation_id, now)
-    waiting = bool(result.get("waiting"))
-    agent_id = result.get("assignee_id")
-    if waiting:
+    conversation = await get_scoped(session, t.Conversation, claims.workspace_id, conversation_id)
+    agent_id = conversation.assignee_id
+    if agent_id is None:
         # Not yet assigned, but an agent has already answered: the visitor is being helped,
         # and a queue position beside that answer would be wrong.
         agent_id = await _latest_answering_agent(session, conversation_id)
-        waiting = agent_id is None
-    assignee = None
     if agent_id is not None:
-        assignee = await agent_card(session, claims.workspace_id, int(agent_id))
+        card = await agent_card(session, claims.workspace_id, agent_id)
+        return {"waiting": False, "position": None, "estimated_wait_seconds": None, "agent": card}
+    place = (await queue_positions(session, claims.workspace_id, [conversation], now))[
+        conversation.id
+    ]
     return {
-        "waiting": waiting,
-        "position": result.get("position"),
-        "estimated_wait_seconds": result.get("estimated_wait_seconds"),
-        "agent": assignee,
+        "waiting": bool(place["waiting"]),
+        "position": place["position"],
+        "estimated_wait_seconds": place["estimated_wait_seconds"],
+        "agent": None,
     }
 
 
