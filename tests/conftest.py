@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import redis
 
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db.migrate import upgrade_to_head
@@ -99,6 +100,21 @@ def postgres_database() -> Iterator[str]:
     yield url
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+REDIS_URL = os.environ.get("THREADLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A reachable Redis: skipped on a laptop without one, a failure in CI."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.ConnectionError:
+        if IN_CI:
+            pytest.fail(f"Redis is required in CI but {REDIS_URL} is unreachable")
+        pytest.skip("Redis is not running on this machine")
+    return REDIS_URL
 
 
 def _truncate_postgres(url: str) -> None:

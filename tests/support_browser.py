@@ -11,7 +11,6 @@ so a held-still test clock would make every session cookie arrive already expire
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import socket
@@ -22,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -46,7 +44,6 @@ from threadline.domain.agent_profile import Presence
 from threadline.domain.channels import IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.domain.web_chat import user_hash
-from threadline.entrypoints.api.app import create_app
 from threadline.seed.catalogue import avatar_data_url
 from threadline.services.agents import set_own_presence
 from threadline.services.calls import CallDirection, CallEvent, record_call_event
@@ -250,31 +247,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-@asynccontextmanager
-async def serving_on(runtime: Runtime, port: int) -> AsyncIterator[None]:
-    """`runtime` served on a given 127.0.0.1 port, to stop a server and start another in its
-    place (what a restart or a deploy does to open sockets)."""
-    config = uvicorn.Config(
-        create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("uvicorn stopped before it started")
-        await asyncio.sleep(0.01)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        try:
-            await asyncio.wait_for(asyncio.shield(task), timeout=5)
-        except TimeoutError:
-            server.force_exit = True
-            await task
 
 
 @dataclass

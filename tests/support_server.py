@@ -25,10 +25,12 @@ WAIT_SECONDS = 5
 
 
 @asynccontextmanager
-async def running_server(runtime: Runtime) -> AsyncIterator[str]:
-    """Serves the API of `runtime`; yields its address as "127.0.0.1:<port>"."""
+async def running_server(runtime: Runtime, port: int = 0) -> AsyncIterator[str]:
+    """Serves the API of `runtime`; yields its address as "127.0.0.1:<port>". A given port
+    lets a test stop a server and start another in its place (as a restart or deploy does to
+    open sockets); 0 takes a free one."""
     config = uvicorn.Config(
-        create_app(runtime=runtime), host="127.0.0.1", port=0, log_level="warning"
+        create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning"
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 from playwright.async_api import Browser, expect
 
-from tests.conftest import IN_CI, _truncate_postgres, make_workspace
+from tests.conftest import _truncate_postgres, make_workspace
 from tests.support_browser import (
     LIVE_MS,
     SLUG,
@@ -39,19 +38,7 @@ from threadline.config import Settings
 
 pytestmark = pytest.mark.anyio
 
-REDIS_URL = os.environ.get("THREADLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 START_SECONDS = 20
-
-
-@pytest.fixture
-def redis_url() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
-    except redis.ConnectionError:
-        if IN_CI:
-            pytest.fail(f"Redis is required in CI but {REDIS_URL} is unreachable")
-        pytest.skip("Redis is not running on this machine")
-    return REDIS_URL
 
 
 @contextmanager

@@ -17,9 +17,9 @@ from tests.support_browser import (
     free_port,
     opened_context,
     seeded_world,
-    serving_on,
     watch,
 )
+from tests.support_server import running_server
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.config import Settings
@@ -61,7 +61,7 @@ async def test_replies_sent_while_the_server_was_down_appear_once_in_order_after
         answers = chat.locator("[data-testid=widget-message][data-direction=outbound]")
         notice = chat.locator("[data-testid=widget-notice]")
 
-        async with serving_on(world.runtime, port):
+        async with running_server(world.runtime, port):
             await shop.goto(world.url("/demo/shop"))
             await chat.locator("[data-testid=widget-launcher]").click()
             await chat.locator("textarea[name=message]").fill(QUESTION)
@@ -81,7 +81,7 @@ async def test_replies_sent_while_the_server_was_down_appear_once_in_order_after
         for text in WHILE_DOWN:
             await agent_replies(world.runtime, principal, conversation_id, text)
 
-        async with serving_on(world.runtime, port):
+        async with running_server(world.runtime, port):
             await expect(answers).to_have_count(2, timeout=BACK_MS)
             await expect(notice).to_be_hidden()
             await expect(answers.locator(".text")).to_have_text(list(WHILE_DOWN))

@@ -6,7 +6,6 @@ skipped on a laptop without it, a failure under CI.
 
 from __future__ import annotations
 
-import os
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -14,9 +13,8 @@ from collections.abc import AsyncIterator
 import httpx
 import psycopg
 import pytest
-import redis
 
-from tests.conftest import IN_CI, make_workspace
+from tests.conftest import make_workspace
 from tests.support_server import (
     events_until_message,
     message_texts,
@@ -32,19 +30,6 @@ from threadline.config import Settings
 from threadline.entrypoints.api.app import create_app
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres_only]
-
-REDIS_URL = os.environ.get("THREADLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-@pytest.fixture
-def redis_url() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
-    except redis.ConnectionError:
-        if IN_CI:
-            pytest.fail(f"Redis is required in CI but {REDIS_URL} is unreachable")
-        pytest.skip("Redis is not running on this machine")
-    return REDIS_URL
 
 
 def start_workspace_ids_at_random(database_url: str) -> None:
