@@ -7,7 +7,7 @@ only repeat them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
@@ -38,6 +38,9 @@ class UnitOfWorkFactory:
     publish: Publish
     on_outbound_queued: Callable[[], None] = lambda: None
     handlers: dict[EventType, list[Handler]] = field(default_factory=collect_handlers)
+    # Per-runtime state of services that coordinate work across units of work (the routing
+    # fill keeps its per-workspace pass bookkeeping here).
+    shared: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self)
@@ -50,6 +53,7 @@ class UnitOfWork:
         self._events: list[tuple[int, DomainEvent]] = []
         self._session: AsyncSession | None = None
         self.outbound_queued = False
+        self._after_commit: dict[Hashable, Callable[[], Awaitable[None]]] = {}
 
     @property
     def session(self) -> AsyncSession:
@@ -60,6 +64,7 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         self._session = self.factory.sessionmaker()
         self._events = []
+        self._after_commit = {}
         return self
 
     async def __aexit__(
@@ -87,8 +92,15 @@ class UnitOfWork:
     def emit(self, workspace_id: int, event: DomainEvent) -> None:
         self._events.append((workspace_id, event))
 
+    def after_commit(self, key: Hashable, action: Callable[[], Awaitable[None]]) -> None:
+        """Run `action` once this transaction has committed (once per key), before `commit`
+        returns; dropped on rollback. For follow-up work that must see the change committed
+        and may batch with other transactions' (the routing fill)."""
+        self._after_commit.setdefault(key, action)
+
     async def rollback(self) -> None:
         self._events = []
+        self._after_commit = {}
         await self.session.rollback()
 
     async def commit(self) -> None:
@@ -102,6 +114,9 @@ class UnitOfWork:
         if self.outbound_queued:
             self.outbound_queued = False
             self.factory.on_outbound_queued()
+        actions, self._after_commit = list(self._after_commit.values()), {}
+        for action in actions:
+            await action()
 
     async def _run_handlers(self) -> None:
         handled = 0
