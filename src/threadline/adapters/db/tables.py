@@ -154,6 +154,16 @@ class Conversation(Base):
     __tablename__ = "conversations"
     __table_args__ = (
         Index("ix_conversations_ws_status_last", "workspace_id", "status", "last_message_at"),
+        # The routing queue: unassigned open work, oldest first within each priority.
+        Index(
+            "ix_conversations_waiting",
+            "workspace_id",
+            "priority",
+            "last_inbound_at",
+            "id",
+            postgresql_where=text("status = 'open' AND assignee_id IS NULL"),
+            sqlite_where=text("status = 'open' AND assignee_id IS NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = _ws_fk()
@@ -758,6 +768,19 @@ class RoutingProgress(Base):
     # (e.g. a transfer to a team, with its note).
     carried_reason: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime]
+
+
+class RoutingFillRequest(Base):
+    """An agent whose room should be filled from the queue (they came online or freed
+    capacity). Written in the transaction of that change; a fill pass locks the requests it
+    serves and deletes them in the transaction that assigns the work."""
+
+    __tablename__ = "routing_fill_requests"
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[int] = _ws_fk()
+    requested_at: Mapped[datetime]
 
 
 class RoutingOffer(Base):
