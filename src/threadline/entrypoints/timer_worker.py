@@ -1,4 +1,5 @@
-"""The timer worker: fires due durable timers (SLA warnings and breaches, follow-ups, ...).
+"""The timer worker: fires due durable timers (SLA warnings and breaches, follow-ups, ...),
+and on start serves routing fill requests left over by a stopped process.
 
 Runs inside the API process in the embedded mode (see entrypoints/api/app.py) and beside the
 outbound worker in `threadline worker`, or on its own
@@ -16,6 +17,7 @@ import structlog
 
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
+from threadline.services.routing_fill import fill_left_over
 from threadline.services.timers import DEFAULT_LEASE_SECONDS, fire_due_timers
 
 log = structlog.get_logger(__name__)
@@ -40,6 +42,11 @@ async def run_timer_worker(
 ) -> None:
     wakeup = timer_wakeup(runtime)
     log.info("timers.worker_started")
+    try:
+        # Fill requests whose pass never ran (their process stopped right after the commit).
+        await fill_left_over(runtime.uow)
+    except Exception:
+        log.exception("routing.left_over_fill_failed")
     while True:
         wakeup.clear()
         try:

@@ -14,12 +14,12 @@ orders claims and releases of one agent as they really happened.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, delete, func, literal_column, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +31,7 @@ from threadline.domain.conversations import ConversationStatus, Priority
 from threadline.domain.errors import Conflict, NotFound
 from threadline.domain.events import DomainEvent, EventType
 from threadline.domain.routing.capacity import Capacity, with_team_default
-from threadline.domain.routing.queue import QueuePolicy, Waiting, queue_order
+from threadline.domain.routing.queue import QueuePolicy, Waiting
 from threadline.domain.routing.scoring import AgentState, Weights, Work, choose_agent, score
 from threadline.domain.routing.steps import StepSettings, next_step, relationship_agent, relaxed
 from threadline.services.timers import cancel_timer, schedule_timer
@@ -46,10 +46,7 @@ MODES = (MANUAL, AUTO)
 DEFAULT_COMPETENCE = 5
 # How many other agents a failed claim (someone else filled them first) may fall back to.
 MAX_CLAIM_ATTEMPTS = 3
-# When an agent comes online or frees capacity: how much waiting work they are offered,
-# and how far down the queue we look for work they are eligible for.
-WAITING_BATCH = 5
-WAITING_SCAN = 40
+# How far down the queue (at least) the queue position and the fill from the queue look.
 WAITING_WINDOW = 100
 PAST_CONTACTS_LIMIT = 500
 # Timer kinds (handlers in routing_handlers.py) and offer states.
@@ -161,7 +158,22 @@ async def _lock_load(session: AsyncSession, agent: t.Agent, now: datetime) -> t.
     if row is not None:
         return row
     # First claim on this agent: create the row; a concurrent creator makes ours a no-op.
-    values = {
+    await insert_ignoring_conflict(session, t.AgentLoad, _new_load(agent, now))
+    return (await session.execute(query)).scalar_one()
+
+
+async def insert_ignoring_conflict(
+    session: AsyncSession, table: type[t.Base], *rows: dict[str, Any]
+) -> None:
+    """Insert rows whose key may exist already (written concurrently): those become no-ops."""
+    if not rows:
+        return
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(dialect_insert(table).values(list(rows)).on_conflict_do_nothing())
+
+
+def _new_load(agent: t.Agent, now: datetime) -> dict[str, Any]:
+    return {
         "agent_id": agent.id,
         "workspace_id": agent.workspace_id,
         "load": 0,
@@ -169,11 +181,74 @@ async def _lock_load(session: AsyncSession, agent: t.Agent, now: datetime) -> t.
         "version": 0,
         "updated_at": now,
     }
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(pg_insert(t.AgentLoad).values(values).on_conflict_do_nothing())
-    else:
-        await session.execute(sqlite_insert(t.AgentLoad).values(values).on_conflict_do_nothing())
-    return (await session.execute(query)).scalar_one()
+
+
+async def agent_states_locked(
+    session: AsyncSession, workspace_id: int, agent_ids: list[int], now: datetime
+) -> tuple[list[t.Agent], list[t.AgentLoad], list[AgentState]]:
+    """These active agents with their rows and load rows locked, in agent id order (the
+    order a presence change and `claim` take them, one agent at a time; a missing load row
+    is created first), and their states with open work counted again under the locks."""
+    agents = list(
+        (
+            await session.execute(
+                select(t.Agent)
+                .where(
+                    t.Agent.id.in_(agent_ids),
+                    t.Agent.workspace_id == workspace_id,
+                    t.Agent.active.is_(True),
+                )
+                .order_by(t.Agent.id)
+                .with_for_update(key_share=True)
+                .execution_options(populate_existing=True)
+            )
+        ).scalars()
+    )
+    ids = [agent.id for agent in agents]
+    if not ids:
+        return [], [], []
+    query = (
+        select(t.AgentLoad)
+        .where(t.AgentLoad.agent_id.in_(ids))
+        .order_by(t.AgentLoad.agent_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    loads = list((await session.execute(query)).scalars())
+    if len(loads) < len(ids):
+        have = {load.agent_id for load in loads}
+        await insert_ignoring_conflict(
+            session, t.AgentLoad, *(_new_load(a, now) for a in agents if a.id not in have)
+        )
+        loads = list((await session.execute(query)).scalars())
+    held = union_all(
+        select(
+            t.Assignment.agent_id.label("agent_id"), t.Assignment.channel.label("channel")
+        ).where(t.Assignment.agent_id.in_(ids), t.Assignment.released_at.is_(None)),
+        select(
+            t.RoutingOffer.agent_id.label("agent_id"), t.RoutingOffer.channel.label("channel")
+        ).where(t.RoutingOffer.agent_id.in_(ids), t.RoutingOffer.status == PENDING),
+    ).subquery()
+    open_work: dict[int, dict[Channel, int]] = {agent_id: {} for agent_id in ids}
+    for agent_id, channel, count in await session.execute(
+        select(held.c.agent_id, held.c.channel, func.count()).group_by(
+            held.c.agent_id, held.c.channel
+        )
+    ):
+        open_work[agent_id][Channel(channel)] = int(count)
+    changed_at = {load.agent_id: load.updated_at for load in loads}
+    team_capacities = await team_capacity_settings(session, ids)
+    states = [
+        agent_state(
+            agent,
+            open_work[agent.id],
+            changed_at.get(agent.id, agent.created_at),
+            team_capacities.get(agent.id),
+            (),
+        )
+        for agent in agents
+    ]
+    return agents, loads, states
 
 
 async def open_work_of(session: AsyncSession, agent_id: int) -> dict[Channel, int]:
@@ -220,7 +295,7 @@ async def capacity_of(session: AsyncSession, agent: t.Agent) -> Capacity:
     return capacity_for(agent, teams.get(agent.id))
 
 
-def _store_load(
+def store_load(
     row: t.AgentLoad, capacity: Capacity, open_work: Mapping[Channel, int], now: datetime
 ) -> None:
     row.load = capacity.load(open_work)
@@ -314,29 +389,41 @@ async def _past_contacts(
 ) -> dict[int, list[datetime]]:
     """When each agent handled this customer: assignments and replies they wrote."""
     found: dict[int, list[datetime]] = {agent_id: [] for agent_id in agent_ids}
-    if not agent_ids:
+    by_customer = await past_contacts_of_customers(session, {customer_id}, agent_ids)
+    found.update(by_customer.get(customer_id, {}))
+    return found
+
+
+async def past_contacts_of_customers(
+    session: AsyncSession, customer_ids: set[int], agent_ids: list[int]
+) -> dict[int, dict[int, list[datetime]]]:
+    """Per customer, when each of these agents handled them (assignments and replies), the
+    most recent PAST_CONTACTS_LIMIT per customer on average."""
+    found: dict[int, dict[int, list[datetime]]] = {}
+    if not agent_ids or not customer_ids:
         return found
+    limit = PAST_CONTACTS_LIMIT * len(customer_ids)
     assigned = await session.execute(
-        select(t.Assignment.agent_id, t.Assignment.assigned_at)
+        select(t.Conversation.customer_id, t.Assignment.agent_id, t.Assignment.assigned_at)
         .join(t.Conversation, t.Conversation.id == t.Assignment.conversation_id)
-        .where(t.Conversation.customer_id == customer_id, t.Assignment.agent_id.in_(agent_ids))
+        .where(t.Conversation.customer_id.in_(customer_ids), t.Assignment.agent_id.in_(agent_ids))
         .order_by(t.Assignment.assigned_at.desc())
-        .limit(PAST_CONTACTS_LIMIT)
+        .limit(limit)
     )
     replied = await session.execute(
-        select(t.Message.author_agent_id, t.Message.created_at)
+        select(t.Conversation.customer_id, t.Message.author_agent_id, t.Message.created_at)
         .join(t.Conversation, t.Conversation.id == t.Message.conversation_id)
         .where(
-            t.Conversation.customer_id == customer_id,
+            t.Conversation.customer_id.in_(customer_ids),
             t.Message.direction == "outbound",
             t.Message.author_agent_id.in_(agent_ids),
         )
         .order_by(t.Message.created_at.desc())
-        .limit(PAST_CONTACTS_LIMIT)
+        .limit(limit)
     )
-    for agent_id, at in [*assigned, *replied]:
+    for customer_id, agent_id, at in [*assigned, *replied]:
         if agent_id is not None:
-            found[agent_id].append(at)
+            found.setdefault(customer_id, {}).setdefault(agent_id, []).append(at)
     return found
 
 
@@ -370,22 +457,38 @@ async def states_of(
         stored, changed_at = loads.get(agent.id, ({}, agent.created_at))
         open_work = {Channel(k): int(v) for k, v in stored.items()}
         states.append(
-            AgentState(
-                agent_id=agent.id,
-                name=agent.name,
-                online=agent.presence == Presence.ONLINE.value,
-                available_channels=_available_channels(agent),
-                skills={str(k): int(v) for k, v in (agent.skills or {}).items()},
-                competences=_competences(agent),
-                languages=frozenset(agent.languages or []),
-                capacity=capacity_for(agent, team_capacities.get(agent.id)),
-                open_work=open_work,
-                # Idle: no open work since the load last changed (their last release).
-                idle_since=changed_at if not any(open_work.values()) else None,
-                past_contacts=tuple(contacts.get(agent.id, [])),
+            agent_state(
+                agent,
+                open_work,
+                changed_at,
+                team_capacities.get(agent.id),
+                contacts.get(agent.id, []),
             )
         )
     return states
+
+
+def agent_state(
+    agent: t.Agent,
+    open_work: dict[Channel, int],
+    load_changed_at: datetime,
+    team_capacity: Mapping[str, Any] | None,
+    past_contacts: Sequence[datetime],
+) -> AgentState:
+    return AgentState(
+        agent_id=agent.id,
+        name=agent.name,
+        online=agent.presence == Presence.ONLINE.value,
+        available_channels=_available_channels(agent),
+        skills={str(k): int(v) for k, v in (agent.skills or {}).items()},
+        competences=_competences(agent),
+        languages=frozenset(agent.languages or []),
+        capacity=capacity_for(agent, team_capacity),
+        open_work=open_work,
+        # Idle: no open work since the load last changed (their last release).
+        idle_since=load_changed_at if not any(open_work.values()) else None,
+        past_contacts=tuple(past_contacts),
+    )
 
 
 def _explain(
@@ -419,7 +522,7 @@ def _explain(
 # --- claiming and releasing -----------------------------------------------------------------
 
 
-def _add_assignment(
+def add_assignment(
     uow: UnitOfWork,
     conversation: t.Conversation,
     agent: t.Agent,
@@ -457,13 +560,18 @@ def emit_routing_update(uow: UnitOfWork, conversation: t.Conversation) -> None:
         conversation.workspace_id,
         DomainEvent(
             EventType.CONVERSATION_UPDATED,
-            {"conversation": conversation_view(conversation), "routing": True},
+            # Routing never changes the status: SLA clocks have nothing to do with it.
+            {
+                "conversation": conversation_view(conversation),
+                "routing": True,
+                "status_changed": False,
+            },
             conversation_id=conversation.id,
         ),
     )
 
 
-def _emit_assignment(uow: UnitOfWork, assignment: t.Assignment, agent_name: str) -> None:
+def emit_assignment(uow: UnitOfWork, assignment: t.Assignment, agent_name: str) -> None:
     uow.emit(
         assignment.workspace_id,
         DomainEvent(
@@ -493,7 +601,7 @@ async def _reserve(
         return None
     now = uow.clock.now()
     open_work[channel] = open_work.get(channel, 0) + 1
-    _store_load(load, capacity, open_work, now)
+    store_load(load, capacity, open_work, now)
     return capacity, now
 
 
@@ -516,7 +624,7 @@ async def claim(
     if reserved is None:
         return None
     capacity, now = reserved
-    assignment = _add_assignment(
+    assignment = add_assignment(
         uow,
         conversation,
         agent,
@@ -528,7 +636,7 @@ async def claim(
         conversation_changed=conversation_changed,
     )
     await uow.session.flush()
-    _emit_assignment(uow, assignment, agent.name)
+    emit_assignment(uow, assignment, agent.name)
     return assignment
 
 
@@ -546,13 +654,13 @@ async def make_offer(
     if reserved is None:
         return None
     capacity, now = reserved
-    offer = _add_offer(uow, conversation, agent, channel, capacity, reason, steps, now)
+    offer = add_offer(uow, conversation, agent, channel, capacity, reason, steps, now)
     await uow.session.flush()
-    await _arm_offer(uow, offer, agent.name)
+    await arm_offer(uow, offer, agent.name)
     return offer
 
 
-def _add_offer(
+def add_offer(
     uow: UnitOfWork,
     conversation: t.Conversation,
     agent: t.Agent,
@@ -578,7 +686,7 @@ def _add_offer(
     return offer
 
 
-async def _arm_offer(uow: UnitOfWork, offer: t.RoutingOffer, agent_name: str) -> None:
+async def arm_offer(uow: UnitOfWork, offer: t.RoutingOffer, agent_name: str) -> None:
     await schedule_timer(
         uow,
         offer.workspace_id,
@@ -618,7 +726,7 @@ async def end_offer(uow: UnitOfWork, offer: t.RoutingOffer, status: str) -> t.Ag
     offer.status = status
     offer.answered_at = now
     await session.flush()
-    _store_load(load, await capacity_of(session, agent), await open_work_of(session, agent.id), now)
+    store_load(load, await capacity_of(session, agent), await open_work_of(session, agent.id), now)
     await session.flush()
     return load
 
@@ -657,7 +765,7 @@ async def release(uow: UnitOfWork, conversation: t.Conversation) -> t.Assignment
     active.released_at = now
     await session.flush()
     capacity = await capacity_of(session, agent)
-    _store_load(load, capacity, await open_work_of(session, agent.id), now)
+    store_load(load, capacity, await open_work_of(session, agent.id), now)
     await session.flush()
     return active
 
@@ -858,194 +966,7 @@ async def route_conversation(
     return (await route(uow, workspace_id, conversation_id, mode=mode)).assignment
 
 
-async def offer_waiting_work(
-    uow: UnitOfWork, workspace_id: int, agent_id: int, limit: int = WAITING_BATCH
-) -> int:
-    """An agent came online or freed capacity: fill their room from the queue, oldest first,
-    in this one transaction; returns how many conversations they were assigned.
-
-    What they could take is worked out first without locks (eligibility, routing steps,
-    room); then the agent's load lock is taken, and only as many of those conversations as
-    could fit are locked, in queue order, in one statement with SKIP LOCKED: conversations
-    another router holds are passed over, never waited for, so this order cannot deadlock with
-    the conversation-then-load order of `route`. Under the locks, open work is counted once
-    and each conversation re-checked before it is added; rows and events go out in batches.
-    """
-    session = uow.session
-    # Held in a local: the session keeps rows only weakly, and the weights and steps read it.
-    settings_row = await stored_settings(session, workspace_id)
-    if settings_row is None or settings_row.mode != AUTO:
-        return 0
-    agent = await session.get(t.Agent, agent_id)
-    if agent is None or not agent.active or agent.presence != Presence.ONLINE.value:
-        return 0
-    team_ids = list(
-        (
-            await session.execute(
-                select(t.TeamMember.team_id).where(t.TeamMember.agent_id == agent_id)
-            )
-        ).scalars()
-    )
-    now = uow.clock.now()
-    [state] = await states_of(session, [agent], None)
-    capacity = state.capacity
-    cheapest = min(capacity.cost(channel) for channel in Channel)
-    if capacity.load(state.open_work) + cheapest > capacity.budget:
-        return 0
-    rows = await _waiting_rows(session, workspace_id, team_ids=team_ids)
-    if not rows:
-        return 0
-    teams_of = {row.waiting.conversation_id: row.team_id for row in rows}
-    ordered = [
-        item
-        for item in queue_order([row.waiting for row in rows], now, QueuePolicy())[:WAITING_SCAN]
-        if capacity.can_take(state.open_work, item.channel)
-    ]
-    if not ordered:
-        return 0
-    ids = [item.conversation_id for item in ordered]
-    weights = await workspace_weights(session, workspace_id)
-    progress = {
-        p.conversation_id: p
-        for p in (
-            await session.execute(
-                select(t.RoutingProgress).where(t.RoutingProgress.conversation_id.in_(ids))
-            )
-        ).scalars()
-    }
-    snapshot = {
-        c.id: c
-        for c in (
-            await session.execute(select(t.Conversation).where(t.Conversation.id.in_(ids)))
-        ).scalars()
-    }
-    preloaded = await _preload_for_work(session, list(snapshot.values()))
-    steps_by_team: dict[int | None, StepSettings] = {}
-
-    async def steps_for(conversation_id: int) -> StepSettings:
-        team = teams_of.get(conversation_id)
-        if team not in steps_by_team:
-            steps_by_team[team] = await step_settings(session, workspace_id, team)
-        return steps_by_team[team]
-
-    async def takeable(conversation: t.Conversation) -> Work | None:
-        """The work, as relaxed so far, when this agent may take it (room aside)."""
-        mark = progress.get(conversation.id)
-        if mark is not None:
-            if agent.id in (mark.passed_over or []):
-                return None
-            held_for_other = (
-                not mark.sticky_done
-                and mark.sticky_agent_id not in (None, agent.id)
-                and mark.sticky_until is not None
-                and now < mark.sticky_until
-            )
-            if held_for_other:
-                return None
-        work = await work_for(session, conversation)
-        if work is None:
-            return None
-        steps = await steps_for(conversation.id)
-        work = relaxed(work, mark.relax_level if mark else 0, steps.relax_levels_per_step)
-        best, _refused = choose_agent([replace(state, open_work={})], work, now, weights)
-        return work if best is not None else None
-
-    # Without locks: which of them, in queue order, this agent could take, and how many
-    # would fit. Concurrent routers see the same head of the queue, so every candidate is
-    # kept: the locking statement below skips what others hold and takes the next ones.
-    planned: list[int] = []
-    fits = 0
-    planned_work = dict(state.open_work)
-    for item in ordered:
-        conversation = snapshot.get(item.conversation_id)
-        if conversation is None or conversation.assignee_id is not None:
-            continue
-        work = await takeable(conversation)
-        if work is None:
-            continue
-        planned.append(conversation.id)
-        if fits < limit and capacity.can_take(planned_work, work.channel):
-            fits += 1
-            planned_work[work.channel] = planned_work.get(work.channel, 0) + 1
-    if not planned or not fits:
-        return 0
-
-    load = await _lock_load(session, agent, now)
-    position = {conversation_id: n for n, conversation_id in enumerate(planned)}
-    locked = list(
-        (
-            await session.execute(
-                select(t.Conversation)
-                .where(
-                    t.Conversation.id.in_(planned),
-                    t.Conversation.workspace_id == workspace_id,
-                    t.Conversation.assignee_id.is_(None),
-                    t.Conversation.status == ConversationStatus.OPEN.value,
-                    ~select(literal_column("1"))
-                    .where(
-                        t.RoutingOffer.conversation_id == t.Conversation.id,
-                        t.RoutingOffer.status == PENDING,
-                    )
-                    .exists(),
-                )
-                .order_by(case(position, value=t.Conversation.id))
-                .limit(fits)
-                .with_for_update(skip_locked=True)
-                .execution_options(populate_existing=True)
-            )
-        ).scalars()
-    )
-    if not locked:
-        return 0
-    # Under the locks: the truth about the agent's open work.
-    state = replace(state, open_work=await open_work_of(session, agent.id))
-    added: list[t.Assignment | t.RoutingOffer] = []
-    done_progress: list[int] = []
-    for conversation in locked:
-        work = await takeable(conversation)  # re-read under the lock
-        if work is None or not capacity.can_take(state.open_work, work.channel):
-            continue
-        best = score(state, work, now, weights)
-        reason = f"next in the queue when {agent.name} had room. " + best.explanation(agent.name)
-        mark = progress.get(conversation.id)
-        if mark is not None and mark.carried_reason:
-            reason = f"{mark.carried_reason}. {reason}"
-        steps = await steps_for(conversation.id)
-        if steps.offer_mode:
-            added.append(
-                _add_offer(uow, conversation, agent, work.channel, capacity, reason, steps, now)
-            )
-        else:
-            added.append(
-                _add_assignment(
-                    uow, conversation, agent, work.channel, capacity, reason, "queue", now
-                )
-            )
-            if mark is not None:
-                done_progress.append(conversation.id)
-        open_work = dict(state.open_work)
-        open_work[work.channel] = open_work.get(work.channel, 0) + 1
-        state = replace(state, open_work=open_work, idle_since=None)
-    del preloaded
-    if not added:
-        return 0
-    _store_load(load, capacity, state.open_work, now)
-    if done_progress:
-        for conversation_id in done_progress:
-            session.expunge(progress[conversation_id])
-        await session.execute(
-            delete(t.RoutingProgress).where(t.RoutingProgress.conversation_id.in_(done_progress))
-        )
-    await session.flush()
-    for row in added:
-        if isinstance(row, t.RoutingOffer):
-            await _arm_offer(uow, row, agent.name)
-        else:
-            _emit_assignment(uow, row, agent.name)
-    return sum(1 for row in added if isinstance(row, t.Assignment))
-
-
-async def _preload_for_work(
+async def preload_for_work(
     session: AsyncSession, conversations: list[t.Conversation]
 ) -> list[t.Inbox | t.Customer]:
     """Inboxes and customers `work_for` reads, in two statements instead of one each. The
@@ -1074,13 +995,43 @@ class WaitingRow:
     team_id: int | None
 
 
-async def _waiting_rows(
+def no_pending_offer() -> ColumnElement[bool]:
+    """The conversation is not waiting for an agent to answer an offer of it."""
+    return ~(
+        select(literal_column("1"))
+        .where(
+            t.RoutingOffer.conversation_id == t.Conversation.id,
+            t.RoutingOffer.status == PENDING,
+        )
+        .exists()
+    )
+
+
+def _boost_classes() -> list[tuple[bool, list[str]]]:
+    """Channels grouped by their queue boost: (listed channels, or every channel but them)."""
+    boosts = QueuePolicy().channel_boost
+    groups: dict[int, list[str]] = {}
+    for channel, boost in boosts.items():
+        groups.setdefault(boost, []).append(channel.value)
+    boosted = [channel.value for channel in boosts]
+    return [(True, channels) for _boost, channels in sorted(groups.items())] + [(False, boosted)]
+
+
+async def waiting_rows(
     session: AsyncSession,
     workspace_id: int,
     *,
     team_ids: list[int] | None = None,
     same_team_as: t.Conversation | None = None,
+    window: int = WAITING_WINDOW,
 ) -> list[WaitingRow]:
+    """The head of the queue: at least the first `window` waiting conversations in queue order.
+
+    Queue order is effective priority (base priority plus aging), then channel boost, then
+    age. Within one base priority and one boost, an older conversation always comes first;
+    so the oldest `window` of each such group together hold the first `window` overall, however
+    long the queue (an urgent conversation is not hidden behind older normal ones).
+    """
     query = select(
         t.Conversation.id,
         t.Conversation.priority,
@@ -1093,12 +1044,7 @@ async def _waiting_rows(
         t.Conversation.status == ConversationStatus.OPEN.value,
         t.Conversation.assignee_id.is_(None),
         t.Conversation.last_inbound_channel.is_not(None),
-        ~select(literal_column("1"))
-        .where(
-            t.RoutingOffer.conversation_id == t.Conversation.id,
-            t.RoutingOffer.status == PENDING,
-        )
-        .exists(),
+        no_pending_offer(),
     )
     if team_ids is not None:
         query = query.where(
@@ -1109,9 +1055,20 @@ async def _waiting_rows(
         query = query.where(
             t.Conversation.team_id.is_(None) if team is None else t.Conversation.team_id == team
         )
-    rows = await session.execute(
-        query.order_by(t.Conversation.last_inbound_at, t.Conversation.id).limit(WAITING_WINDOW)
-    )
+    groups = []
+    for priority in Priority:
+        for listed, channels in _boost_classes():
+            in_class = t.Conversation.last_inbound_channel.in_(channels)
+            group = (
+                query.where(
+                    t.Conversation.priority == priority.value, in_class if listed else ~in_class
+                )
+                .order_by(t.Conversation.last_inbound_at, t.Conversation.id)
+                .limit(window)
+                .subquery()
+            )
+            groups.append(select(group))
+    rows = await session.execute(union_all(*groups))
     return [
         WaitingRow(Waiting(cid, Priority(priority), Channel(channel), since or created), team)
         for cid, priority, channel, since, created, team in rows
@@ -1126,7 +1083,7 @@ async def waiting_work(
     team_ids: list[int] | None = None,
     same_team_as: t.Conversation | None = None,
 ) -> list[Waiting]:
-    rows = await _waiting_rows(session, workspace_id, team_ids=team_ids, same_team_as=same_team_as)
+    rows = await waiting_rows(session, workspace_id, team_ids=team_ids, same_team_as=same_team_as)
     return [row.waiting for row in rows]
 
 
@@ -1199,7 +1156,9 @@ async def reconcile(
             await session.flush()
             emit_routing_update(uow, conversation)
     if freed is not None and auto:
-        await offer_waiting_work(uow, workspace_id, freed)
+        from threadline.services.routing_fill import request_fill  # it builds on this module
+
+        await request_fill(uow, workspace_id, freed)
 
 
 async def _consistent(session: AsyncSession, conversation: t.Conversation) -> bool:

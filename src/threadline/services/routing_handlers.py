@@ -1,7 +1,7 @@
 """Routing reacts to what happens, inside the transaction that made it happen:
 work arrives (an inbound message on an unassigned conversation, in auto mode), a conversation
 is resolved or handed over (its assignment ends, freeing capacity for the queue), and an agent
-comes online (they are offered waiting work)."""
+comes online (their room is filled from the queue once the change commits: routing_fill.py)."""
 
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ from threadline.services.routing import (
     ensure_progress,
     is_auto,
     lock_conversation,
-    offer_waiting_work,
     progress_of,
     reconcile,
     route,
     route_conversation,
     step_settings,
 )
+from threadline.services.routing_fill import request_fill
 from threadline.services.timers import timer_handler
 from threadline.services.unit_of_work import UnitOfWork
 
@@ -64,7 +64,7 @@ async def on_message_created(uow: UnitOfWork, workspace_id: int, event: DomainEv
 async def on_agent_updated(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
     agent = event.payload.get("agent", {})
     if agent.get("presence") == Presence.ONLINE.value and agent.get("id") is not None:
-        await offer_waiting_work(uow, workspace_id, int(agent["id"]))
+        await request_fill(uow, workspace_id, int(agent["id"]))
 
 
 @timer_handler(STEP_TIMER)

@@ -23,12 +23,12 @@ from threadline.services.routing import (
     emit_routing_update,
     ensure_progress,
     is_auto,
-    offer_waiting_work,
     release,
     route,
     withdraw_offer,
     work_for,
 )
+from threadline.services.routing_fill import request_fill
 from threadline.services.unit_of_work import UnitOfWork
 
 MAX_TRANSFER_NOTE = 2_000
@@ -122,7 +122,7 @@ async def transfer(
         if assignment is None:
             emit_routing_update(uow, conversation)
     if released is not None and auto and released.agent_id != conversation.assignee_id:
-        await offer_waiting_work(uow, ws, released.agent_id)
+        await request_fill(uow, ws, released.agent_id)
     return TransferResult(conversation, assignment, explanation)
 
 

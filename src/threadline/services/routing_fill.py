@@ -1,0 +1,479 @@
+"""Filling agents' free room from the queue: many agents in one transaction.
+
+An agent who comes online or frees capacity does not pull work inside the transaction of that
+change. That transaction writes a fill request (`request_fill`, a row, so it survives a crash)
+and, once it has committed, a fill pass runs before `commit` returns. A pass takes every
+request of the workspace it can lock (up to MAX_AGENTS_PER_PASS), locks those agents, and
+matches the head of the queue to them in queue order, each conversation to the best of those
+agents with room (the decision index over just them), all in one transaction.
+
+Passes coalesce like a group commit: in one process, at most one pass per workspace runs at a
+time, and a caller whose request was written while a pass ran waits for the next pass, which
+serves every request written meanwhile. So one agent coming online costs one small pass, and
+two hundred coming online at once cost a few large ones, with a handful of statements per
+pass instead of per assignment.
+
+Locks: requests are taken with SKIP LOCKED (two passes never serve the same agent; another
+process's pass serves what this one skips). Then the agents' rows and their load rows, in
+agent id order — the order a presence change and `claim` take them, one agent at a time — and
+then the conversations, in queue order with SKIP LOCKED, which never waits. Under the locks
+each agent's open work is counted again from the assignments and offers; the partial unique
+index on active assignments stays the last backstop. A pass that fails leaves its requests in
+place and is retried; the timer worker serves requests left over by a crash when it starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+import structlog
+from sqlalchemy import case, delete, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.adapters.db import tables as t
+from threadline.domain.channels import Channel
+from threadline.domain.conversations import ConversationStatus
+from threadline.domain.routing.capacity import Capacity
+from threadline.domain.routing.index import RoutingIndex
+from threadline.domain.routing.queue import QueuePolicy, queue_order
+from threadline.domain.routing.scoring import AgentState, Weights, Work, choose_agent
+from threadline.domain.routing.steps import StepSettings, relaxed
+from threadline.services.routing import (
+    AUTO,
+    add_assignment,
+    add_offer,
+    agent_states_locked,
+    arm_offer,
+    emit_assignment,
+    insert_ignoring_conflict,
+    is_auto,
+    no_pending_offer,
+    past_contacts_of_customers,
+    preload_for_work,
+    step_settings,
+    store_load,
+    waiting_rows,
+    weights_from,
+    work_for,
+)
+from threadline.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+log = structlog.get_logger(__name__)
+
+# How many agents one pass serves; more wait for the next pass (which follows at once).
+MAX_AGENTS_PER_PASS = 64
+# A pass looks this far down the queue per conversation its agents could take at most
+# (at least MIN_SCAN: work needing skills they lack is passed over).
+SCAN_PER_SLOT = 3
+MIN_SCAN = 40
+MAX_SCAN = 2_000
+# A failed pass (a deadlock or serialisation failure PostgreSQL chose us for) is retried.
+MAX_ATTEMPTS = 3
+_SHARED_KEY = "routing.fill"
+
+
+async def request_fill(uow: UnitOfWork, workspace_id: int, agent_id: int) -> None:
+    """Ask for the agent's free room to be filled from the queue once this change commits
+    (auto mode only)."""
+    session = uow.session
+    if not await is_auto(session, workspace_id):
+        return
+    await insert_ignoring_conflict(
+        session,
+        t.RoutingFillRequest,
+        {"agent_id": agent_id, "workspace_id": workspace_id, "requested_at": uow.clock.now()},
+    )
+    factory = uow.factory
+
+    async def fill() -> None:
+        await fill_requested(factory, workspace_id)
+
+    uow.after_commit((_SHARED_KEY, workspace_id), fill)
+
+
+@dataclass
+class _Passes:
+    """One workspace's fill passes in this process: requests are numbered as they arrive; a
+    pass serves every request numbered before it started."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    requested: int = 0
+    served: int = 0
+
+
+async def fill_requested(factory: UnitOfWorkFactory, workspace_id: int) -> int:
+    """Serve the workspace's fill requests (at least every one committed before this call);
+    returns how many conversations were assigned or offered. Never raises: the change that
+    asked has committed, and a request that could not be served stays for the next pass."""
+    passes: dict[int, _Passes] = factory.shared.setdefault(_SHARED_KEY, {})
+    state = passes.setdefault(workspace_id, _Passes())
+    state.requested += 1
+    ticket = state.requested
+    async with state.lock:
+        if state.served >= ticket:
+            return 0  # a pass that started after our request has served it
+        covering = state.requested
+        total = 0
+        try:
+            while True:
+                taken, placed = await _pass_with_retries(factory, workspace_id)
+                total += placed
+                if taken < MAX_AGENTS_PER_PASS:
+                    break
+        except Exception:
+            log.exception("routing.fill_failed", workspace_id=workspace_id)
+            return total
+        state.served = max(state.served, covering)
+        return total
+
+
+async def fill_left_over(factory: UnitOfWorkFactory) -> int:
+    """Serve requests that no pass served (the process that wrote them stopped first)."""
+    async with factory() as uow:
+        workspaces = list(
+            (
+                await uow.session.execute(select(t.RoutingFillRequest.workspace_id).distinct())
+            ).scalars()
+        )
+    return sum([await fill_requested(factory, workspace_id) for workspace_id in workspaces])
+
+
+async def _pass_with_retries(factory: UnitOfWorkFactory, workspace_id: int) -> tuple[int, int]:
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        async with factory() as uow:
+            try:
+                taken, placed = await fill_pass(uow, workspace_id)
+                await uow.commit()
+                return taken, placed
+            except OperationalError as exc:
+                if attempt == MAX_ATTEMPTS or not _retryable(exc):
+                    raise
+                log.warning("routing.fill_retried", workspace_id=workspace_id, error=str(exc))
+                await uow.rollback()
+    raise AssertionError("unreachable")
+
+
+def _retryable(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "deadlock" in text or "serializ" in text or "locked" in text
+
+
+# --- one pass ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Pass:
+    """What one pass knows about its agents, as it hands out work."""
+
+    states: dict[int, AgentState]
+    teams: dict[int, set[int]]
+    weights: Weights
+    now: datetime
+    indexes: dict[int | None, RoutingIndex] = field(default_factory=dict)
+
+    def index_for(self, team_id: int | None) -> RoutingIndex:
+        """The agents who may take a conversation of this team (all of them for no team)."""
+        if team_id not in self.indexes:
+            members = [
+                s
+                for s in self.states.values()
+                if team_id is None or team_id in self.teams.get(s.agent_id, set())
+            ]
+            self.indexes[team_id] = RoutingIndex(members)
+        return self.indexes[team_id]
+
+    def took(self, agent_id: int, channel: Channel) -> None:
+        state = self.states[agent_id]
+        open_work = dict(state.open_work)
+        open_work[channel] = open_work.get(channel, 0) + 1
+        self.states[agent_id] = replace(state, open_work=open_work, idle_since=None)
+        for index in self.indexes.values():
+            if agent_id in index:
+                index.work_assigned(agent_id, channel)
+                index.set_idle_since(agent_id, None)
+
+    def has_room(self) -> bool:
+        return any(_room_for_anything(s.capacity, s.open_work) for s in self.states.values())
+
+
+def _room_for_anything(capacity: Capacity, open_work: Mapping[Channel, int]) -> bool:
+    return any(capacity.can_take(open_work, channel) for channel in Channel)
+
+
+async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
+    """One transaction: serve up to MAX_AGENTS_PER_PASS fill requests. Returns how many
+    requests were taken and how many conversations were assigned or offered."""
+    session = uow.session
+    # One pass at a time per workspace, across processes: concurrent passes would plan the
+    # same head of the queue and skip each other's rows, leaving agents unfilled. Held in a
+    # local: the session keeps rows only weakly.
+    settings_row = (
+        await session.execute(
+            select(t.RoutingSettings)
+            .where(t.RoutingSettings.workspace_id == workspace_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if settings_row is None or settings_row.mode != AUTO:
+        # Manual mode fills nobody; requests written before the switch are void.
+        await session.execute(
+            delete(t.RoutingFillRequest).where(t.RoutingFillRequest.workspace_id == workspace_id)
+        )
+        return 0, 0
+    requested = list(
+        (
+            await session.execute(
+                select(t.RoutingFillRequest.agent_id)
+                .where(t.RoutingFillRequest.workspace_id == workspace_id)
+                .order_by(t.RoutingFillRequest.agent_id)
+                .limit(MAX_AGENTS_PER_PASS)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalars()
+    )
+    if not requested:
+        return 0, 0
+    agents, loads, locked = await agent_states_locked(
+        session, workspace_id, requested, uow.clock.now()
+    )
+    # Read once the agents' locks are granted: the stored history then orders this pass's
+    # assignments after any release it waited for.
+    now = uow.clock.now()
+    # Deleted only now: a presence change that holds an agent's row and writes a new request
+    # would otherwise wait for this deletion while this pass waits for that agent's row.
+    await session.execute(
+        delete(t.RoutingFillRequest).where(t.RoutingFillRequest.agent_id.in_(requested))
+    )
+    states = {
+        s.agent_id: s for s in locked if s.online and _room_for_anything(s.capacity, s.open_work)
+    }
+    if not states:
+        return len(requested), 0
+    teams: dict[int, set[int]] = {}
+    for agent_id, team_id in await session.execute(
+        select(t.TeamMember.agent_id, t.TeamMember.team_id).where(
+            t.TeamMember.agent_id.in_(list(states))
+        )
+    ):
+        teams.setdefault(agent_id, set()).add(team_id)
+    scan = max(MIN_SCAN, min(MAX_SCAN, sum(_slots(s) for s in states.values()) * SCAN_PER_SLOT))
+    rows = await waiting_rows(
+        session,
+        workspace_id,
+        team_ids=sorted({team for member_of in teams.values() for team in member_of}),
+        window=scan,
+    )
+    if not rows:
+        return len(requested), 0
+    team_of = {row.waiting.conversation_id: row.team_id for row in rows}
+    ordered = [
+        item.conversation_id
+        for item in queue_order([row.waiting for row in rows], now, QueuePolicy())
+    ][:scan]
+    work = _Pass(
+        states=dict(states),
+        teams=teams,
+        weights=weights_from(settings_row.weights or {}),
+        now=now,
+    )
+    snapshot = {
+        c.id: c
+        for c in (
+            await session.execute(select(t.Conversation).where(t.Conversation.id.in_(ordered)))
+        ).scalars()
+    }
+    held = await preload_for_work(session, list(snapshot.values()))
+    progress = await _progress_of(session, ordered)
+    past = await past_contacts_of_customers(
+        session, {c.customer_id for c in snapshot.values()}, list(states)
+    )
+    steps_of: dict[int | None, StepSettings] = {}
+
+    async def steps_for(team_id: int | None) -> StepSettings:
+        if team_id not in steps_of:
+            steps_of[team_id] = await step_settings(session, workspace_id, team_id)
+        return steps_of[team_id]
+
+    # Plan without conversation locks: in queue order, who of these agents takes what.
+    planned: list[int] = []
+    for conversation_id in ordered:
+        if not work.has_room():
+            break
+        conversation = snapshot.get(conversation_id)
+        if conversation is None:
+            continue
+        chosen = _choose(
+            work,
+            conversation,
+            await work_for(session, conversation),
+            progress.get(conversation_id),
+            await steps_for(team_of.get(conversation_id)),
+            past.get(conversation.customer_id, {}),
+        )
+        if chosen is not None:
+            planned.append(conversation_id)
+            work.took(chosen.agent_id, chosen.channel)
+    if not planned:
+        return len(requested), 0
+
+    # Lock what was planned (conversations another router holds are skipped, not waited
+    # for), re-read them and their routing progress, and hand them out again for real.
+    position = {conversation_id: n for n, conversation_id in enumerate(planned)}
+    conversations = list(
+        (
+            await session.execute(
+                select(t.Conversation)
+                .where(
+                    t.Conversation.id.in_(planned),
+                    t.Conversation.workspace_id == workspace_id,
+                    t.Conversation.assignee_id.is_(None),
+                    t.Conversation.status == ConversationStatus.OPEN.value,
+                    no_pending_offer(),
+                )
+                .order_by(case(position, value=t.Conversation.id))
+                .with_for_update(skip_locked=True)
+                .execution_options(populate_existing=True)
+            )
+        ).scalars()
+    )
+    if not conversations:
+        return len(requested), 0
+    progress = await _progress_of(session, [c.id for c in conversations], refresh=True)
+    work = replace(work, states=dict(states), indexes={})
+    added: list[t.Assignment | t.RoutingOffer] = []
+    done_progress: list[int] = []
+    by_id = {agent.id: agent for agent in agents}
+    for conversation in conversations:
+        mark = progress.get(conversation.id)
+        steps = await steps_for(conversation.team_id)
+        chosen = _choose(
+            work,
+            conversation,
+            await work_for(session, conversation),
+            mark,
+            steps,
+            past.get(conversation.customer_id, {}),
+        )
+        if chosen is None:
+            continue
+        agent, channel = by_id[chosen.agent_id], chosen.channel
+        reason = _reason(agent.name, chosen)
+        if mark is not None and mark.carried_reason:
+            reason = f"{mark.carried_reason}. {reason}"
+        capacity = work.states[agent.id].capacity
+        if steps.offer_mode:
+            added.append(add_offer(uow, conversation, agent, channel, capacity, reason, steps, now))
+        else:
+            added.append(
+                add_assignment(uow, conversation, agent, channel, capacity, reason, "queue", now)
+            )
+            if mark is not None:
+                done_progress.append(conversation.id)
+        work.took(agent.id, channel)
+    if not added:
+        return len(requested), 0
+    for load in loads:
+        before = states.get(load.agent_id)
+        after = work.states.get(load.agent_id)
+        if before is not None and after is not None and after.open_work != before.open_work:
+            store_load(load, after.capacity, after.open_work, now)
+    if done_progress:
+        for conversation_id in done_progress:
+            session.expunge(progress[conversation_id])
+        await session.execute(
+            delete(t.RoutingProgress).where(t.RoutingProgress.conversation_id.in_(done_progress))
+        )
+    await session.flush()
+    for row in added:
+        if isinstance(row, t.RoutingOffer):
+            await arm_offer(uow, row, by_id[row.agent_id].name)
+        else:
+            emit_assignment(uow, row, by_id[row.agent_id].name)
+    del held
+    return len(requested), len(added)
+
+
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    agent_id: int
+    channel: Channel
+    explanation: str
+    # How many agents of this pass could be considered for it (the conversation's team).
+    considered: int
+
+
+def _choose(
+    work: _Pass,
+    conversation: t.Conversation,
+    needed: Work | None,
+    mark: t.RoutingProgress | None,
+    steps: StepSettings,
+    past: dict[int, list[datetime]],
+) -> _Choice | None:
+    """The best of this pass's agents with room for the conversation, as relaxed so far,
+    leaving out agents who declined it and, while it waits for its relationship agent,
+    everyone else."""
+    if needed is None:
+        return None
+    needed = relaxed(needed, mark.relax_level if mark else 0, steps.relax_levels_per_step)
+    index = work.index_for(conversation.team_id)
+    if not len(index):
+        return None
+    passed_over = set(mark.passed_over or []) if mark is not None else set()
+    waits_for = (
+        mark.sticky_agent_id
+        if mark is not None
+        and not mark.sticky_done
+        and mark.sticky_until is not None
+        and work.now < mark.sticky_until
+        else None
+    )
+    if passed_over or waits_for is not None:
+        pool = [
+            replace(s, past_contacts=tuple(past.get(s.agent_id, ())))
+            for s in index.states()
+            if s.agent_id not in passed_over and waits_for in (None, s.agent_id)
+        ]
+        best, _refused = choose_agent(pool, needed, work.now, work.weights)
+        if best is None:
+            return None
+        name = work.states[best.agent_id].name
+        return _Choice(best.agent_id, needed.channel, best.explanation(name), len(pool))
+    decision = index.decide(
+        needed, {a: c for a, c in past.items() if a in index}, work.now, work.weights
+    )
+    if decision.agent_id is None:
+        return None
+    return _Choice(decision.agent_id, needed.channel, decision.explanation, len(index))
+
+
+def _reason(name: str, choice: _Choice) -> str:
+    others = choice.considered - 1
+    if others <= 0:
+        return f"next in the queue when {name} had room. {choice.explanation}"
+    return (
+        f"next in the queue when {name} and {others} other agent(s) had room; "
+        f"{name} scored best. {choice.explanation}"
+    )
+
+
+def _slots(state: AgentState) -> int:
+    """At most how many more conversations the agent could take (of the cheapest channel)."""
+    capacity = state.capacity
+    free = capacity.budget - capacity.load(state.open_work)
+    cheapest = min(capacity.cost(channel) for channel in Channel)
+    return max(0, free // max(1, cheapest))
+
+
+async def _progress_of(
+    session: AsyncSession, conversation_ids: list[int], *, refresh: bool = False
+) -> dict[int, t.RoutingProgress]:
+    query = select(t.RoutingProgress).where(t.RoutingProgress.conversation_id.in_(conversation_ids))
+    if refresh:
+        query = query.execution_options(populate_existing=True)
+    return {p.conversation_id: p for p in (await session.execute(query)).scalars()}
