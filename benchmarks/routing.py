@@ -209,8 +209,6 @@ def verify(index: RoutingIndex, item: WaitingItem, chosen: int | None, weights: 
 
 
 # --- End to end on PostgreSQL -------------------------------------------------------------
-# Placeholder: another engineer adds the sustained assignments/s measurement against
-# PostgreSQL (target >= 1,000 assignments/s) here.
 
 
 def _bring_online_process(
@@ -270,7 +268,6 @@ async def _end_to_end(
     from threadline.bootstrap import build_runtime
     from threadline.config import Settings
     from threadline.domain.access import Role
-    from threadline.services.routing import WAITING_BATCH
     from threadline.services.workspaces import create_agent, create_inbox, create_workspace
 
     rng = random.Random(seed)
@@ -394,7 +391,7 @@ async def _end_to_end(
         f"({len(latencies) / elapsed:,.0f} agents/s)"
     )
     print(
-        f"  per agent coming online (one transaction, up to {WAITING_BATCH} assignments): "
+        "  per agent coming online (its presence change, then the fill pass that serves it): "
         f"p50 {statistics.median(latencies) * 1000:.1f} ms, "
         f"p99 {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms"
     )
