@@ -29,7 +29,7 @@ from threadline.services.conversation_channels import record_channel
 from threadline.services.csat_answers import mark_survey_answer
 from threadline.services.customers_resolve import resolve_customer
 from threadline.services.lookups import get_scoped, get_workspace
-from threadline.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from threadline.services.unit_of_work import UnitOfWork, UnitOfWorkFactory, worth_retrying
 from threadline.services.views import conversation_scope, conversation_view, message_view
 
 # Concurrent first contacts race on unique identities and provider ids; the loser retries
@@ -59,7 +59,7 @@ async def receive_message(
                 return result
             except (IntegrityError, OperationalError, _CustomerMergedMeanwhile) as exc:
                 # OperationalError covers PostgreSQL deadlock/serialization retries.
-                if isinstance(exc, OperationalError) and not _retryable(exc):
+                if isinstance(exc, OperationalError) and not worth_retrying(exc):
                     raise
                 last_error = exc
                 await uow.rollback()
@@ -90,11 +90,6 @@ async def _lock_unmerged_customer(
     ).scalar_one()
     if locked.merged_into_id is not None:
         raise _CustomerMergedMeanwhile(f"customer {customer_id} was merged meanwhile")
-
-
-def _retryable(exc: OperationalError) -> bool:
-    text = str(exc.orig).lower()
-    return "deadlock" in text or "serializ" in text or "locked" in text
 
 
 async def _receive_once(

@@ -60,7 +60,7 @@ from threadline.services.routing import (
     weights_from,
     work_for,
 )
-from threadline.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from threadline.services.unit_of_work import UnitOfWork, UnitOfWorkFactory, worth_retrying
 
 log = structlog.get_logger(__name__)
 
@@ -150,16 +150,11 @@ async def _pass_with_retries(factory: UnitOfWorkFactory, workspace_id: int) -> t
                 await uow.commit()
                 return taken, placed
             except OperationalError as exc:
-                if attempt == MAX_ATTEMPTS or not _retryable(exc):
+                if attempt == MAX_ATTEMPTS or not worth_retrying(exc):
                     raise
                 log.warning("routing.fill_retried", workspace_id=workspace_id, error=str(exc))
                 await uow.rollback()
     raise AssertionError("unreachable")
-
-
-def _retryable(exc: OperationalError) -> bool:
-    text = str(exc.orig).lower()
-    return "deadlock" in text or "serializ" in text or "locked" in text
 
 
 # --- one pass ---------------------------------------------------------------------------------

@@ -13,13 +13,20 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from sqlalchemy import insert, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from threadline.adapters.db.tables import Event, Workspace
 from threadline.domain.errors import Conflict
 from threadline.domain.events import DomainEvent, EventType
 from threadline.services.event_handlers import Handler, collect_handlers
+
+
+def worth_retrying(exc: OperationalError) -> bool:
+    """PostgreSQL chose this transaction as a deadlock or serialisation victim (or SQLite's
+    database was locked): the same work run again will normally succeed."""
+    text = str(exc.orig).lower()
+    return "deadlock" in text or "serializ" in text or "locked" in text
 
 
 class ClockLike(Protocol):
