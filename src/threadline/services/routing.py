@@ -148,18 +148,30 @@ async def _lock_load(session: AsyncSession, agent: t.Agent, now: datetime) -> t.
     await session.execute(
         select(t.Agent.id).where(t.Agent.id == agent.id).with_for_update(key_share=True)
     )
+    [row] = await _locked_loads(session, [agent], now)
+    return row
+
+
+async def _locked_loads(
+    session: AsyncSession, agents: list[t.Agent], now: datetime
+) -> list[t.AgentLoad]:
+    """The agents' load rows locked in agent id order (the caller holds the agents' rows);
+    a missing row is created first, and a concurrent creator makes ours a no-op."""
     query = (
         select(t.AgentLoad)
-        .where(t.AgentLoad.agent_id == agent.id)
+        .where(t.AgentLoad.agent_id.in_([agent.id for agent in agents]))
+        .order_by(t.AgentLoad.agent_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    row = (await session.execute(query)).scalar_one_or_none()
-    if row is not None:
-        return row
-    # First claim on this agent: create the row; a concurrent creator makes ours a no-op.
-    await insert_ignoring_conflict(session, t.AgentLoad, _new_load(agent, now))
-    return (await session.execute(query)).scalar_one()
+    loads = list((await session.execute(query)).scalars())
+    if len(loads) < len(agents):
+        have = {load.agent_id for load in loads}
+        await insert_ignoring_conflict(
+            session, t.AgentLoad, *(_new_load(a, now) for a in agents if a.id not in have)
+        )
+        loads = list((await session.execute(query)).scalars())
+    return loads
 
 
 async def insert_ignoring_conflict(
@@ -207,35 +219,8 @@ async def agent_states_locked(
     ids = [agent.id for agent in agents]
     if not ids:
         return [], [], []
-    query = (
-        select(t.AgentLoad)
-        .where(t.AgentLoad.agent_id.in_(ids))
-        .order_by(t.AgentLoad.agent_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    loads = list((await session.execute(query)).scalars())
-    if len(loads) < len(ids):
-        have = {load.agent_id for load in loads}
-        await insert_ignoring_conflict(
-            session, t.AgentLoad, *(_new_load(a, now) for a in agents if a.id not in have)
-        )
-        loads = list((await session.execute(query)).scalars())
-    held = union_all(
-        select(
-            t.Assignment.agent_id.label("agent_id"), t.Assignment.channel.label("channel")
-        ).where(t.Assignment.agent_id.in_(ids), t.Assignment.released_at.is_(None)),
-        select(
-            t.RoutingOffer.agent_id.label("agent_id"), t.RoutingOffer.channel.label("channel")
-        ).where(t.RoutingOffer.agent_id.in_(ids), t.RoutingOffer.status == PENDING),
-    ).subquery()
-    open_work: dict[int, dict[Channel, int]] = {agent_id: {} for agent_id in ids}
-    for agent_id, channel, count in await session.execute(
-        select(held.c.agent_id, held.c.channel, func.count()).group_by(
-            held.c.agent_id, held.c.channel
-        )
-    ):
-        open_work[agent_id][Channel(channel)] = int(count)
+    loads = await _locked_loads(session, agents, now)
+    open_work = await open_work_of_agents(session, ids)
     changed_at = {load.agent_id: load.updated_at for load in loads}
     team_capacities = await team_capacity_settings(session, ids)
     states = [
@@ -252,18 +237,30 @@ async def agent_states_locked(
 
 
 async def open_work_of(session: AsyncSession, agent_id: int) -> dict[Channel, int]:
-    """Counted from the active assignments and the pending offers (an offer reserves its
-    room until it is answered or runs out): the truth the load row summarises."""
+    return (await open_work_of_agents(session, [agent_id]))[agent_id]
+
+
+async def open_work_of_agents(
+    session: AsyncSession, agent_ids: list[int]
+) -> dict[int, dict[Channel, int]]:
+    """Per agent, counted from the active assignments and the pending offers (an offer
+    reserves its room until it is answered or runs out): the truth the load row summarises."""
     held = union_all(
-        select(t.Assignment.channel.label("channel")).where(
-            t.Assignment.agent_id == agent_id, t.Assignment.released_at.is_(None)
-        ),
-        select(t.RoutingOffer.channel.label("channel")).where(
-            t.RoutingOffer.agent_id == agent_id, t.RoutingOffer.status == PENDING
-        ),
+        select(
+            t.Assignment.agent_id.label("agent_id"), t.Assignment.channel.label("channel")
+        ).where(t.Assignment.agent_id.in_(agent_ids), t.Assignment.released_at.is_(None)),
+        select(
+            t.RoutingOffer.agent_id.label("agent_id"), t.RoutingOffer.channel.label("channel")
+        ).where(t.RoutingOffer.agent_id.in_(agent_ids), t.RoutingOffer.status == PENDING),
     ).subquery()
-    rows = await session.execute(select(held.c.channel, func.count()).group_by(held.c.channel))
-    return {Channel(channel): int(count) for channel, count in rows}
+    found: dict[int, dict[Channel, int]] = {agent_id: {} for agent_id in agent_ids}
+    for agent_id, channel, count in await session.execute(
+        select(held.c.agent_id, held.c.channel, func.count()).group_by(
+            held.c.agent_id, held.c.channel
+        )
+    ):
+        found[agent_id][Channel(channel)] = int(count)
+    return found
 
 
 async def team_capacity_settings(
