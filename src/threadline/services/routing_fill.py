@@ -265,7 +265,6 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
     )
     if not rows:
         return len(requested), 0
-    team_of = {row.waiting.conversation_id: row.team_id for row in rows}
     ordered = [
         item.conversation_id
         for item in queue_order([row.waiting for row in rows], now, QueuePolicy())
@@ -307,7 +306,7 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
             conversation,
             await work_for(session, conversation),
             progress.get(conversation_id),
-            await steps_for(team_of.get(conversation_id)),
+            await steps_for(conversation.team_id),
             past.get(conversation.customer_id, {}),
         )
         if chosen is not None:
@@ -398,8 +397,8 @@ class _Choice:
     agent_id: int
     channel: Channel
     explanation: str
-    # How many agents of this pass could be considered for it (the conversation's team).
-    considered: int
+    # How many of this pass's agents could take it at that moment (the chosen one included).
+    eligible: int
 
 
 def _choose(
@@ -434,25 +433,27 @@ def _choose(
             for s in index.states()
             if s.agent_id not in passed_over and waits_for in (None, s.agent_id)
         ]
-        best, _refused = choose_agent(pool, needed, work.now, work.weights)
+        best, refused = choose_agent(pool, needed, work.now, work.weights)
         if best is None:
             return None
         name = work.states[best.agent_id].name
-        return _Choice(best.agent_id, needed.channel, best.explanation(name), len(pool))
+        eligible = len(pool) - len(refused)
+        return _Choice(best.agent_id, needed.channel, best.explanation(name), eligible)
     decision = index.decide(
         needed, {a: c for a, c in past.items() if a in index}, work.now, work.weights
     )
     if decision.agent_id is None:
         return None
-    return _Choice(decision.agent_id, needed.channel, decision.explanation, len(index))
+    eligible = len(index) - decision.refused_count
+    return _Choice(decision.agent_id, needed.channel, decision.explanation, eligible)
 
 
 def _reason(name: str, choice: _Choice) -> str:
-    others = choice.considered - 1
+    others = choice.eligible - 1
     if others <= 0:
         return f"next in the queue when {name} had room. {choice.explanation}"
     return (
-        f"next in the queue when {name} and {others} other agent(s) had room; "
+        f"next in the queue when {name} and {others} other eligible agent(s) had room; "
         f"{name} scored best. {choice.explanation}"
     )
 
