@@ -1014,6 +1014,10 @@ def _boost_classes() -> list[tuple[bool, list[str]]]:
     return [(True, channels) for _boost, channels in sorted(groups.items())] + [(False, boosted)]
 
 
+# Fixed for the process: the queue policy's boosts are not configurable per workspace.
+_BOOST_CLASSES = _boost_classes()
+
+
 async def waiting_rows(
     session: AsyncSession,
     workspace_id: int,
@@ -1054,7 +1058,7 @@ async def waiting_rows(
         )
     groups = []
     for priority in Priority:
-        for listed, channels in _boost_classes():
+        for listed, channels in _BOOST_CLASSES:
             in_class = t.Conversation.last_inbound_channel.in_(channels)
             group = (
                 query.where(
