@@ -186,6 +186,33 @@ async def test_transfers_carry_a_note_and_follow_the_roles(
     )
 
 
+async def test_an_assignment_by_transfer_ends_the_conversations_routing_progress(
+    runtime: Runtime, workspace: WorkspaceFixture
+) -> None:
+    ws, chat = workspace.id, workspace.inboxes["web_chat"]
+    await set_mode(runtime, ws, "auto")
+    piotr = await add_agent(runtime, ws, "Piotr Second")
+    vera = await add_agent(runtime, ws, "Vera Vip", online=False)
+    vip = await make_team(runtime, ws, "VIP", [vera])
+    c1 = await arrive(runtime, ws, chat, Channel.WEB_CHAT, "v-1")
+    supervisor = Principal(workspace_id=ws, role=Role.SUPERVISOR, agent_id=workspace.supervisor_id)
+    # Waiting for the VIP team, with the transfer note carried for its future assignment.
+    async with runtime.uow() as uow:
+        await transfer(uow, supervisor, c1, team_id=vip, note="VIP customer")
+        await uow.commit()
+    async with runtime.uow() as uow:
+        assert await uow.session.get(t.RoutingProgress, c1) is not None
+    # Handed straight to Piotr instead: nothing of the wait may follow the conversation (a
+    # later return to the queue would otherwise start from that note, its relaxed skills and
+    # its passed-over agents).
+    async with runtime.uow() as uow:
+        await transfer(uow, supervisor, c1, agent_id=piotr, note="")
+        await uow.commit()
+    assert await assignee_of(runtime, c1) == piotr
+    async with runtime.uow() as uow:
+        assert await uow.session.get(t.RoutingProgress, c1) is None
+
+
 async def test_the_api_for_steps_team_routing_offers_and_transfers(
     runtime: Runtime, workspace: WorkspaceFixture, client: httpx.AsyncClient
 ) -> None:

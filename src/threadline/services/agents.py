@@ -77,11 +77,13 @@ async def show_agent(session: AsyncSession, principal: Principal, agent_id: int)
     return agent_view(agent, teams[agent.id])
 
 
-def _emit_updated(uow: UnitOfWork, agent: t.Agent, team_ids: list[int]) -> None:
-    uow.emit(
-        agent.workspace_id,
-        DomainEvent(EventType.AGENT_UPDATED, {"agent": agent_view(agent, team_ids)}),
-    )
+def emit_agent_updated(
+    uow: UnitOfWork, agent: t.Agent, team_ids: list[int], why: str | None = None
+) -> None:
+    payload: dict[str, Any] = {"agent": agent_view(agent, team_ids)}
+    if why is not None:
+        payload["why"] = why
+    uow.emit(agent.workspace_id, DomainEvent(EventType.AGENT_UPDATED, payload))
 
 
 async def add_agent(uow: UnitOfWork, principal: Principal, new: NewAgent) -> t.Agent:
@@ -101,7 +103,7 @@ async def add_agent(uow: UnitOfWork, principal: Principal, new: NewAgent) -> t.A
         languages=new.languages,
         capacity=new.capacity,
     )
-    _emit_updated(uow, agent, [])
+    emit_agent_updated(uow, agent, [])
     return agent
 
 
@@ -146,7 +148,7 @@ async def update_agent(
         setattr(agent, name, value)
     await session.flush()
     teams = await team_ids_of(session, [agent.id])
-    _emit_updated(uow, agent, teams[agent.id])
+    emit_agent_updated(uow, agent, teams[agent.id])
     return agent
 
 

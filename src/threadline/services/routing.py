@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, delete, func, literal_column, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -614,6 +614,8 @@ async def claim(
     conversation_changed: bool = True,
 ) -> t.Assignment | None:
     """Assign under the agent's load lock; None when the agent has no room for it (any more).
+    The conversation's routing progress (steps taken, agents passed over, a carried
+    transfer note) ends with it, however it was assigned.
 
     The caller holds the conversation's row lock and has checked it is unassigned.
     """
@@ -621,6 +623,9 @@ async def claim(
     if reserved is None:
         return None
     capacity, now = reserved
+    await uow.session.execute(
+        delete(t.RoutingProgress).where(t.RoutingProgress.conversation_id == conversation.id)
+    )
     assignment = add_assignment(
         uow,
         conversation,
@@ -731,11 +736,17 @@ async def end_offer(uow: UnitOfWork, offer: t.RoutingOffer, status: str) -> t.Ag
 async def withdraw_offer(uow: UnitOfWork, conversation: t.Conversation, why: str) -> None:
     """A pending offer of this conversation is withdrawn (resolved, assigned by hand...)."""
     offer = await pending_offer(uow.session, conversation.id)
-    if offer is None:
-        return
-    await end_offer(uow, offer, "withdrawn")
-    await cancel_timer(uow, conversation.workspace_id, offer_timer_key(offer.id))
+    if offer is not None:
+        await close_offer(uow, offer, "withdrawn", why)
+
+
+async def close_offer(uow: UnitOfWork, offer: t.RoutingOffer, status: str, why: str) -> t.AgentLoad:
+    """End a pending offer before its timer fires (withdrawn, declined): its room is freed,
+    its timer disarmed, and everyone told why. Returns the agent's load row, still locked."""
+    load = await end_offer(uow, offer, status)
+    await cancel_timer(uow, offer.workspace_id, offer_timer_key(offer.id))
     emit_offer_ended(uow, offer, why)
+    return load
 
 
 def emit_offer_ended(uow: UnitOfWork, offer: t.RoutingOffer, why: str) -> None:
@@ -905,9 +916,6 @@ async def route(
         else:
             chosen = await claim(uow, conversation, agent, work.channel, reason, mode)
         if chosen is not None:
-            if progress is not None and not offer_mode:
-                await session.delete(progress)
-                await session.flush()
             if isinstance(chosen, t.RoutingOffer):
                 return RouteResult(None, "offered: " + reason, offer=chosen)
             return RouteResult(chosen, reason)
@@ -1179,6 +1187,8 @@ def offer_view(o: t.RoutingOffer, agent_name: str | None = None) -> dict[str, An
         "agent_id": o.agent_id,
         "agent_name": agent_name,
         "channel": o.channel,
+        # The room the offer holds, at the capacity the agent had when it was made.
+        "cost": o.cost,
         "status": o.status,
         "reason": o.reason,
         "offered_at": iso(o.offered_at),

@@ -19,13 +19,13 @@ from threadline.domain.agent_profile import Presence
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import Conflict, Forbidden, NotFound
-from threadline.domain.events import DomainEvent, EventType
 from threadline.domain.routing.steps import should_set_away
+from threadline.services.agents import emit_agent_updated, team_ids_of
 from threadline.services.routing import (
     PENDING,
     RouteResult,
-    _lock_load,
     claim,
+    close_offer,
     emit_offer_ended,
     end_offer,
     ensure_progress,
@@ -38,7 +38,6 @@ from threadline.services.routing import (
 )
 from threadline.services.timers import cancel_timer
 from threadline.services.unit_of_work import UnitOfWork
-from threadline.services.views import agent_view
 
 
 async def _locked_offer(
@@ -101,11 +100,10 @@ async def accept_offer(uow: UnitOfWork, principal: Principal, offer_id: int) -> 
     if assignment is None:
         # Only when the agent's own capacity was lowered while the offer was out.
         raise Conflict(f"{agent.name} has no room for this conversation any more")
-    load = await _lock_load(session, agent, now)
+    # claim holds the agent's load row, locked and fresh, in this session.
+    load = await session.get(t.AgentLoad, agent.id)
+    assert load is not None
     load.missed_offers = 0
-    progress = await progress_of(session, conversation.id)
-    if progress is not None:
-        await session.delete(progress)
     await cancel_timer(uow, principal.workspace_id, offer_timer_key(offer.id))
     await session.flush()
     emit_offer_ended(uow, offer, "accepted")
@@ -120,20 +118,18 @@ async def decline_offer(uow: UnitOfWork, principal: Principal, offer_id: int) ->
         raise Conflict(f"this offer was already {offer.status}")
     agent = await uow.session.get(t.Agent, offer.agent_id)
     assert agent is not None
-    load = await end_offer(uow, offer, "declined")
+    load = await close_offer(uow, offer, "declined", "declined")
     load.missed_offers = 0  # an answer, even a no, is not a missed offer
-    await cancel_timer(uow, principal.workspace_id, offer_timer_key(offer.id))
-    emit_offer_ended(uow, offer, "declined")
     return await _offer_to_next(uow, conversation, offer, f"{agent.name} declined it")
 
 
 async def expire_offer(uow: UnitOfWork, workspace_id: int, offer_id: int) -> None:
     """The offer timer fired: the offer runs out, counts as missed, the next agent is asked."""
     session = uow.session
-    offer = await session.get(t.RoutingOffer, offer_id)
-    if offer is None or offer.workspace_id != workspace_id:
+    try:
+        offer, conversation = await _locked_offer(uow, workspace_id, offer_id)
+    except NotFound:
         return
-    offer, conversation = await _locked_offer(uow, workspace_id, offer_id)
     if offer.status != PENDING:
         return
     agent = await session.get(t.Agent, offer.agent_id)
@@ -143,39 +139,32 @@ async def expire_offer(uow: UnitOfWork, workspace_id: int, offer_id: int) -> Non
     load.missed_offers = load.missed_offers + 1
     steps = await step_settings(session, workspace_id, conversation.team_id)
     missed = load.missed_offers
+    # Presence as it is now that end_offer holds the agent's lock: not set back to away
+    # someone who went offline meanwhile.
+    await session.refresh(agent, ["presence"])
     if should_set_away(missed, steps) and agent.presence == Presence.ONLINE.value:
         agent.presence = Presence.AWAY.value
         load.missed_offers = 0
         await session.flush()
-        teams = list(
-            (
-                await session.execute(
-                    select(t.TeamMember.team_id).where(t.TeamMember.agent_id == agent.id)
-                )
-            ).scalars()
-        )
-        uow.emit(
-            workspace_id,
-            DomainEvent(
-                EventType.AGENT_UPDATED,
-                {"agent": agent_view(agent, teams), "why": f"missed {missed} offers in a row"},
-            ),
-        )
+        teams = await team_ids_of(session, [agent.id])
+        emit_agent_updated(uow, agent, teams[agent.id], why=f"missed {missed} offers in a row")
     await session.flush()
-    if conversation.status == ConversationStatus.OPEN.value and conversation.assignee_id is None:
-        await _offer_to_next(uow, conversation, offer, f"{agent.name} did not answer in time")
+    await _offer_to_next(uow, conversation, offer, f"{agent.name} did not answer in time")
 
 
 async def _offer_to_next(
     uow: UnitOfWork, conversation: t.Conversation, offer: t.RoutingOffer, why: str
 ) -> RouteResult:
-    """Pass over the agent who said no (or nothing) for this conversation, and route again."""
+    """Pass over the agent who said no (or nothing) for this conversation, and route it again
+    while it is still open and unassigned (not, say, snoozed meanwhile)."""
     session = uow.session
     progress = ensure_progress(
         session, conversation, await progress_of(session, conversation.id), uow.clock.now()
     )
     progress.passed_over = sorted({*(progress.passed_over or []), offer.agent_id})
     await session.flush()
+    if conversation.status != ConversationStatus.OPEN.value or conversation.assignee_id:
+        return RouteResult(None, f"{why}; the conversation is no longer waiting")
     return await route(uow, conversation.workspace_id, conversation.id, because=why)
 
 
