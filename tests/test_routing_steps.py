@@ -74,7 +74,8 @@ def test_relaxing_lowers_every_required_level_and_drops_those_reaching_zero() ->
     assert dict(relaxed(work, 2, 2).required_skills) == {"billing": 4}
     settings = StepSettings(max_relax_steps=5, relax_levels_per_step=2, overflow_team_id=9)
     # Relaxing while a level is left; then overflow (once, and not to the team it is in).
-    assert next_step(work, 3, False, None, settings) is not None
+    relax = next_step(work, 3, False, None, settings)
+    assert relax is not None and (relax.kind, relax.after) == ("relax", timedelta(seconds=120))
     step = next_step(work, 4, False, None, settings)
     assert step is not None and (step.kind, step.after) == ("overflow", timedelta(seconds=300))
     assert next_step(work, 4, True, None, settings) is None

@@ -42,6 +42,7 @@ from threadline.domain.routing.index import RoutingIndex
 from threadline.domain.routing.queue import QueuePolicy, queue_order
 from threadline.domain.routing.scoring import AgentState, Weights, Work, choose_agent
 from threadline.domain.routing.steps import StepSettings, relaxed
+from threadline.services.agents import team_ids_of
 from threadline.services.routing import (
     AUTO,
     add_assignment,
@@ -165,7 +166,7 @@ class _Pass:
     """What one pass knows about its agents, as it hands out work."""
 
     states: dict[int, AgentState]
-    teams: dict[int, set[int]]
+    teams: dict[int, list[int]]
     weights: Weights
     now: datetime
     indexes: dict[int | None, RoutingIndex] = field(default_factory=dict)
@@ -176,7 +177,7 @@ class _Pass:
             members = [
                 s
                 for s in self.states.values()
-                if team_id is None or team_id in self.teams.get(s.agent_id, set())
+                if team_id is None or team_id in self.teams.get(s.agent_id, [])
             ]
             self.indexes[team_id] = RoutingIndex(members)
         return self.indexes[team_id]
@@ -249,13 +250,7 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
     }
     if not states:
         return len(requested), 0
-    teams: dict[int, set[int]] = {}
-    for agent_id, team_id in await session.execute(
-        select(t.TeamMember.agent_id, t.TeamMember.team_id).where(
-            t.TeamMember.agent_id.in_(list(states))
-        )
-    ):
-        teams.setdefault(agent_id, set()).add(team_id)
+    teams = await team_ids_of(session, list(states))
     scan = max(MIN_SCAN, min(MAX_SCAN, sum(_slots(s) for s in states.values()) * SCAN_PER_SLOT))
     rows = await waiting_rows(
         session,

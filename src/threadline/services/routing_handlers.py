@@ -117,11 +117,13 @@ async def on_step_timer(
         because = (
             f"still waiting after {steps.overflow_after_seconds} s: overflowed to team {team.name}"
         )
-        emit_routing_update(uow, conversation)
     else:
         return
     await session.flush()
-    await route(uow, workspace_id, conversation.id, because=because)
+    result = await route(uow, workspace_id, conversation.id, because=because)
+    if step == "overflow" and result.assignment is None:
+        # Assigned, the assignment's update already shows the new team; else say so here.
+        emit_routing_update(uow, conversation)
 
 
 @timer_handler(OFFER_TIMER)

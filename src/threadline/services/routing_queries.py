@@ -77,9 +77,9 @@ async def put_settings(
         if value < 0 or (name in DURATION_FIELDS and value == 0):
             raise DomainError(f"routing weight {name} must be positive, not {value}")
     session = uow.session
-    checked_steps = check_steps(steps) if steps is not None else None
-    if checked_steps and checked_steps.get("overflow_team_id") is not None:
-        await get_scoped(session, t.Team, principal.workspace_id, checked_steps["overflow_team_id"])
+    checked_steps = (
+        await _checked_steps(session, principal.workspace_id, steps) if steps is not None else None
+    )
     row = await stored_settings(session, principal.workspace_id)
     now = uow.clock.now()
     if row is None:
@@ -218,13 +218,8 @@ async def put_team_routing(
     require_role(principal, Role.ADMIN)
     session = uow.session
     team = await get_scoped(session, t.Team, principal.workspace_id, team_id)
-    try:
-        checked_capacity = check_capacity_settings(capacity)
-    except ValueError as exc:
-        raise DomainError(str(exc)) from None
-    checked_steps = check_steps(steps)
-    if checked_steps.get("overflow_team_id") is not None:
-        await get_scoped(session, t.Team, principal.workspace_id, checked_steps["overflow_team_id"])
+    checked_capacity = check_capacity_settings(capacity)
+    checked_steps = await _checked_steps(session, principal.workspace_id, steps)
     row = await session.get(t.TeamRouting, team.id)
     now = uow.clock.now()
     if row is None:
@@ -235,3 +230,13 @@ async def put_team_routing(
     row.updated_at = now
     await session.flush()
     return team_routing_view(team, row)
+
+
+async def _checked_steps(
+    session: AsyncSession, workspace_id: int, steps: dict[str, Any]
+) -> dict[str, Any]:
+    """Step settings as stored; an overflow team must be one of this workspace's."""
+    checked = check_steps(steps)
+    if checked.get("overflow_team_id") is not None:
+        await get_scoped(session, t.Team, workspace_id, checked["overflow_team_id"])
+    return checked

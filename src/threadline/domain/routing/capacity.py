@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from threadline.domain.channels import Channel
+from threadline.domain.errors import DomainError
 
 DEFAULT_BUDGET = 100
 DEFAULT_COSTS: Mapping[Channel, int] = {
@@ -81,20 +82,20 @@ def check_capacity_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     checked: dict[str, Any] = {}
     for key, value in settings.items():
         if key not in CAPACITY_KEYS:
-            raise ValueError(f"unknown capacity setting {key!r}; use {list(CAPACITY_KEYS)}")
+            raise DomainError(f"unknown capacity setting {key!r}; use {list(CAPACITY_KEYS)}")
         if key == "budget":
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError("capacity budget must be a whole number, at least 0")
+                raise DomainError("capacity budget must be a whole number, at least 0")
             checked[key] = value
             continue
         if not isinstance(value, Mapping):
-            raise ValueError(f"capacity {key} must map channels to whole numbers")
+            raise DomainError(f"capacity {key} must map channels to whole numbers")
         per_channel: dict[str, int] = {}
         for channel, amount in value.items():
             if channel not in Channel._value2member_map_:
-                raise ValueError(f"capacity {key}: unknown channel {channel!r}")
+                raise DomainError(f"capacity {key}: unknown channel {channel!r}")
             if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
-                raise ValueError(f"capacity {key}.{channel} must be a whole number, at least 0")
+                raise DomainError(f"capacity {key}.{channel} must be a whole number, at least 0")
             per_channel[channel] = amount
         checked[key] = per_channel
     return checked
