@@ -429,3 +429,47 @@ async def test_messages_arriving_during_a_merge_end_up_on_the_merged_customer(
     assert await holdings(runtime, people.jan) == Holdings(*[frozenset()] * 6)
     merged = await holdings(runtime, people.anna)
     assert len(merged.messages) == 2 + 3 + 6
+
+
+async def test_orders_move_with_a_merge_and_return_on_undo(
+    client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
+) -> None:
+    people = await two_customers(client, runtime, workspace, clock)
+    shop = {"X-API-Key": workspace.api_key}
+    supervisor = await login(client, workspace.slug, "super")
+    placed = "2026-10-01T12:00:00+00:00"
+
+    async def order_numbers(customer_id: int) -> list[str]:
+        response = await client.get(f"/api/v1/customers/{customer_id}/orders", headers=supervisor)
+        assert response.status_code == 200, response.text
+        return sorted(o["number"] for o in response.json())
+
+    async def record(customer_id: int, number: str) -> httpx.Response:
+        return await client.post(
+            f"/api/v1/customers/{customer_id}/orders",
+            headers=shop,
+            json={"number": number, "placed_at": placed, "items": [{"sku": "KET-100"}]},
+        )
+
+    assert (await record(people.jan, "SO-JAN")).status_code == 201
+    assert (await record(people.anna, "SO-ANNA")).status_code == 201
+
+    merge = await client.post(
+        f"/api/v1/customers/{people.anna}/merge",
+        headers=supervisor,
+        json={"source_customer_id": people.jan},
+    )
+    assert merge.status_code == 201, merge.text
+    assert await order_numbers(people.anna) == ["SO-ANNA", "SO-JAN"]
+    assert await order_numbers(people.jan) == []
+    assert len(merge.json()["moved"]["orders"]) == 1
+    # The shop may still know the merged-away customer's id; its orders go to neither.
+    late = await record(people.jan, "SO-LATE")
+    assert late.status_code == 409
+    assert f"merged into {people.anna}" in late.json()["detail"]
+    assert await order_numbers(people.anna) == ["SO-ANNA", "SO-JAN"]
+
+    undone = await client.post(f"/api/v1/merges/{merge.json()['id']}/undo", headers=supervisor)
+    assert undone.status_code == 200, undone.text
+    assert await order_numbers(people.jan) == ["SO-JAN"]
+    assert await order_numbers(people.anna) == ["SO-ANNA"]

@@ -22,13 +22,15 @@ from threadline.domain.catalogue import (
     RelationKind,
     normalise_sku,
 )
-from threadline.domain.errors import DomainError, Forbidden
+from threadline.domain.errors import Conflict, DomainError, Forbidden
 from threadline.domain.events import DomainEvent, EventType
 from threadline.domain.offers import InvalidOffer, parse_currency, parse_price
 from threadline.services.lookups import get_scoped
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import iso
 
+MAX_PRODUCT_NAME_LENGTH = 300
+MAX_ORDER_NUMBER_LENGTH = 100
 MAX_ORDER_ITEMS = 200
 MAX_QUANTITY = 100_000
 
@@ -151,8 +153,8 @@ async def product_detail(
 
 def _checked_product(fields: ProductFields) -> ProductFields:
     name = fields.name.strip()
-    if not name or len(name) > 300:
-        raise InvalidProduct("a product needs a name of 1-300 characters")
+    if not name or len(name) > MAX_PRODUCT_NAME_LENGTH:
+        raise InvalidProduct(f"a product needs a name of 1-{MAX_PRODUCT_NAME_LENGTH} characters")
     try:
         price, currency = parse_price(fields.price), parse_currency(fields.currency)
     except InvalidOffer as exc:
@@ -322,11 +324,14 @@ async def record_order(
     uow: UnitOfWork, principal: Principal, customer_id: int, order: NewOrder
 ) -> dict[str, Any]:
     session = uow.session
-    customer = await get_scoped(session, t.Customer, principal.workspace_id, customer_id)
+    # Locked as a merge locks it, so an order cannot land on a customer being merged away.
+    customer = await get_scoped(session, t.Customer, principal.workspace_id, customer_id, lock=True)
     require_order_writer(principal)
+    if customer.merged_into_id is not None:
+        raise Conflict(f"customer {customer_id} was merged into {customer.merged_into_id}")
     number = order.number.strip()
-    if not number or len(number) > 100:
-        raise DomainError("an order needs a number of 1-100 characters")
+    if not number or len(number) > MAX_ORDER_NUMBER_LENGTH:
+        raise DomainError(f"an order needs a number of 1-{MAX_ORDER_NUMBER_LENGTH} characters")
     if not order.items or len(order.items) > MAX_ORDER_ITEMS:
         raise DomainError(f"an order needs 1-{MAX_ORDER_ITEMS} items")
     lines = []

@@ -1,10 +1,10 @@
 """Continuity rule 4: merging two customers is audited and can be undone.
 
 A merge moves everything the source customer owns (identities, conversations and with them
-their messages, notes, offers, tasks) to the target, and records in `CustomerMerge.moved`
-exactly which rows moved and what the target's profile gained. Undo moves those rows, and
-only those, back: whatever reached the target after the merge (a new address, a new note)
-stays where it is.
+their messages, notes, offers, tasks, orders) to the target, and records in
+`CustomerMerge.moved` exactly which rows moved and what the target's profile gained. Undo
+moves those rows, and only those, back: whatever reached the target after the merge (a new
+address, a new note) stays where it is.
 """
 
 from __future__ import annotations
@@ -22,13 +22,18 @@ from threadline.services.lookups import get_scoped
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import customer_view, iso
 
-# What a customer owns through a `customer_id` column, by the key used in `moved`.
-OWNED_ROWS: dict[str, type[t.Identity | t.Conversation | t.Note | t.Offer | t.Task]] = {
+# A table whose rows a customer owns through a `customer_id` column.
+OwnedModel = type[t.Identity | t.Conversation | t.Note | t.Offer | t.Task | t.Order]
+
+# What a customer owns through a `customer_id` column, by the key used in `moved`. A merge
+# recorded before a key was added has no list under it; undo then has nothing to return.
+OWNED_ROWS: dict[str, OwnedModel] = {
     "identities": t.Identity,
     "conversations": t.Conversation,
     "notes": t.Note,
     "offers": t.Offer,
     "tasks": t.Task,
+    "orders": t.Order,
 }
 
 
@@ -201,7 +206,7 @@ async def _lock_pair(
 async def _move_rows(
     session: AsyncSession,
     workspace_id: int,
-    model: type[t.Identity | t.Conversation | t.Note | t.Offer | t.Task],
+    model: OwnedModel,
     from_customer_id: int,
     to_customer_id: int,
 ) -> list[int]:
@@ -222,7 +227,7 @@ async def _move_rows(
 async def _return_rows(
     session: AsyncSession,
     workspace_id: int,
-    model: type[t.Identity | t.Conversation | t.Note | t.Offer | t.Task],
+    model: OwnedModel,
     ids: list[int],
     to_customer_id: int,
 ) -> list[int]:
@@ -246,7 +251,7 @@ async def _return_rows(
 async def _assign(
     session: AsyncSession,
     workspace_id: int,
-    model: type[t.Identity | t.Conversation | t.Note | t.Offer | t.Task],
+    model: OwnedModel,
     ids: list[int],
     customer_id: int,
 ) -> None:
