@@ -21,7 +21,7 @@ from threadline.domain.canned_responses import (
 )
 from threadline.domain.catalogue import CatalogueProduct, RelationKind, skus_mentioned, suggest
 from threadline.domain.mentions import MentionableAgent, mention_handles, resolve_mentions
-from threadline.seed.agent_content import CANNED_RESPONSES, seed_agent_content
+from threadline.seed.agent_content import CANNED_RESPONSES, PRODUCTS, seed_agent_content
 
 HOSTILE_TEMPLATES = [
     "{{ ''.__class__ }}",
@@ -147,8 +147,11 @@ async def test_canned_responses_search_render_roles_and_isolation(
     )
     assert refund["shortcut"] == "refund"
     assert refund["variables"] == ["customer.first_name", "agent.name"]
+    others = {}
     for shortcut, title in (("refund-late", "Refund delayed"), ("delivery", "Where is my ref")):
-        await _created(client, url, supervisor, {"shortcut": shortcut, "title": title, "body": "x"})
+        others[shortcut] = await _created(
+            client, url, supervisor, {"shortcut": shortcut, "title": title, "body": "x"}
+        )
 
     # Agents read and search, but may not manage.
     refused = await client.post(
@@ -175,6 +178,27 @@ async def test_canned_responses_search_render_roles_and_isolation(
     )
     assert taken.status_code == 409
     assert len((await client.get(url, headers=agent)).json()) == 3
+
+    # Editing: the shortcut is normalised again; renaming onto a taken one is a 409.
+    delivery = f"{url}/{others['delivery']['id']}"
+    edited = await client.put(
+        delivery,
+        headers=supervisor,
+        json={"shortcut": "/Delivery-Late", "title": " Parcel late ", "body": "{{agent.name}}"},
+    )
+    assert edited.status_code == 200, edited.text
+    assert {k: edited.json()[k] for k in ("shortcut", "title", "body", "variables")} == {
+        "shortcut": "delivery-late",
+        "title": "Parcel late",
+        "body": "{{agent.name}}",
+        "variables": ["agent.name"],
+    }
+    onto_taken = await client.put(
+        delivery, headers=supervisor, json={"shortcut": "refund-late", "title": "x", "body": "x"}
+    )
+    assert onto_taken.status_code == 409 and "refund-late" in onto_taken.json()["detail"]
+    kept = (await client.get(delivery, headers=agent)).json()
+    assert (kept["shortcut"], kept["title"]) == ("delivery-late", "Parcel late")
 
     contact = await customer_writes(
         client, workspace, "email", "email", "jan@example.com", "Refund?", sender_name="Jan Nowak"
@@ -279,7 +303,7 @@ async def test_suggestions_from_labels_orders_and_the_catalogue(
     )
     assert refused.status_code == 403
 
-    await _created(
+    warranty = await _created(
         client,
         "/api/v1/label-scripts",
         admin,
@@ -289,7 +313,29 @@ async def test_suggestions_from_labels_orders_and_the_catalogue(
             "suggested_replies": ["Hello {{customer.first_name}}, please send us the receipt."],
         },
     )
-    await _created(client, "/api/v1/label-scripts", admin, {"label": "vip", "script": "Be nice"})
+    vip = await _created(
+        client, "/api/v1/label-scripts", admin, {"label": "vip", "script": "Be nice"}
+    )
+    vip_url = f"/api/v1/label-scripts/{vip['id']}"
+    edited = await client.put(
+        vip_url,
+        headers=admin,
+        json={"label": " vip ", "suggested_replies": [" Thank you, {{customer.first_name}}! "]},
+    )
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["label"], edited.json()["script"]) == ("vip", None)
+    assert edited.json()["suggested_replies"] == ["Thank you, {{customer.first_name}}!"]
+    onto_taken = await client.put(
+        vip_url, headers=admin, json={"label": "warranty", "script": "Be nice"}
+    )
+    assert onto_taken.status_code == 409
+    fetched = await client.get(vip_url, headers=agent)
+    assert fetched.status_code == 200 and fetched.json() == edited.json()
+    assert (await client.delete(vip_url, headers=agent)).status_code == 403
+    assert (await client.delete(vip_url, headers=admin)).status_code == 204
+    assert (await client.get(vip_url, headers=agent)).status_code == 404
+    listed = (await client.get("/api/v1/label-scripts", headers=agent)).json()
+    assert [s["label"] for s in listed] == ["warranty"]
 
     contact = await customer_writes(
         client,
@@ -368,7 +414,7 @@ async def test_suggestions_from_labels_orders_and_the_catalogue(
     found = suggestions.json()
     assert found["scripts"] == [
         {
-            "label_script_id": found["scripts"][0]["label_script_id"],
+            "label_script_id": warranty["id"],
             "label": "warranty",
             "script": "Ask Ewa for the receipt first.",
             "suggested_replies": ["Hello Ewa, please send us the receipt."],
@@ -403,6 +449,15 @@ async def test_suggestions_from_labels_orders_and_the_catalogue(
         await client.get(f"/api/v1/conversations/{conversation}/suggestions", headers=agent)
     ).json()
     assert sorted(s["product"]["sku"] for s in again["substitutes"]) == ["KET-200", "KET-300"]
+
+    # A deleted product is gone, and with it its place in the relations.
+    ket_300 = f"/api/v1/products/{ids['KET-300']}"
+    assert (await client.delete(ket_300, headers=agent)).status_code == 403
+    assert (await client.delete(ket_300, headers=admin)).status_code == 204
+    assert (await client.get(ket_300, headers=agent)).status_code == 404
+    assert (await client.delete(ket_300, headers=admin)).status_code == 404
+    retired = (await client.get(f"/api/v1/products/{ids['KET-OLD']}", headers=agent)).json()
+    assert retired["substitute"] == ["KET-200"]
 
 
 @pytest.mark.anyio
@@ -500,7 +555,7 @@ async def test_demo_content_gives_every_seeded_customer_orders_and_suggestions(
     ]
     assert "refund" in shortcuts and len(shortcuts) == len(CANNED_RESPONSES)
     products = (await client.get("/api/v1/products", headers=agent)).json()
-    assert len(products) >= 12 and any(not p["active"] for p in products)
+    assert len(products) == len(PRODUCTS) and any(not p["active"] for p in products)
     for contact in contacts:
         orders = (
             await client.get(f"/api/v1/customers/{contact['customer_id']}/orders", headers=agent)

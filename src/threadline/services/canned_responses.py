@@ -22,7 +22,7 @@ from threadline.domain.canned_responses import (
 )
 from threadline.domain.channels import IdentityKind
 from threadline.domain.errors import DomainError
-from threadline.services.lookups import get_scoped, get_visible_conversation
+from threadline.services.lookups import get_scoped, get_visible_conversation, get_workspace
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import iso
 
@@ -134,6 +134,7 @@ async def template_context(
 ) -> TemplateContext:
     """The values the {{variables}} stand for in this conversation, for this agent."""
     customer = await session.get(t.Customer, conversation.customer_id)
+    assert customer is not None  # conversations.customer_id is a non-null foreign key
     identities = (
         await session.execute(
             select(t.Identity.kind, t.Identity.value)
@@ -149,15 +150,15 @@ async def template_context(
     for kind, value in identities:
         first_of.setdefault(kind, value)
     agent = await session.get(t.Agent, principal.agent_id) if principal.agent_id else None
-    workspace = await session.get(t.Workspace, principal.workspace_id)
+    workspace = await get_workspace(session, principal.workspace_id)
     return TemplateContext(
-        customer_name=customer.name if customer else None,
+        customer_name=customer.name,
         customer_email=first_of.get(IdentityKind.EMAIL.value),
         customer_phone=first_of.get(IdentityKind.PHONE.value),
         agent_name=agent.name if agent else None,
         conversation_id=conversation.id,
         conversation_subject=conversation.subject,
-        workspace_name=workspace.name if workspace else None,
+        workspace_name=workspace.name,
     )
 
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from threadline.adapters.db import tables as t
 from threadline.domain.access import Principal
@@ -117,12 +116,9 @@ async def add_identity(
             )
         )
         customer.updated_at = now
-        try:
-            await session.flush()
-        except IntegrityError as exc:
-            raise Conflict(
-                f"{key.kind.value} {key.value} was just given to another customer"
-            ) from exc
+        await uow.flush_or_conflict(
+            f"{key.kind.value} {key.value} was just given to another customer"
+        )
     identities = list(
         (
             await session.execute(

@@ -16,11 +16,11 @@ from threadline.adapters.db import tables as t
 from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.canned_responses import MAX_BODY_LENGTH, check_template
 from threadline.domain.errors import DomainError
+from threadline.services.conversations import normalise_labels
 from threadline.services.lookups import get_scoped
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import iso
 
-MAX_LABEL_LENGTH = 100
 MAX_SUGGESTED_REPLIES = 20
 
 
@@ -43,9 +43,11 @@ def label_script_view(row: t.LabelScript) -> dict[str, Any]:
 
 
 def _checked(fields: LabelScriptFields) -> LabelScriptFields:
-    label = fields.label.strip()
-    if not label or len(label) > MAX_LABEL_LENGTH:
-        raise DomainError(f"a label needs 1-{MAX_LABEL_LENGTH} characters")
+    # Normalised exactly as a conversation's labels are, so the script matches them.
+    labels = normalise_labels([fields.label])
+    if not labels:
+        raise DomainError("a label script needs a label")
+    (label,) = labels
     script = (fields.script or "").strip() or None
     if script is not None and len(script) > MAX_BODY_LENGTH:
         raise DomainError(f"a script is limited to {MAX_BODY_LENGTH} characters")

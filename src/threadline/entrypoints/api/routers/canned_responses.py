@@ -12,10 +12,11 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
 
 from threadline.adapters.db import tables as t
-from threadline.domain.canned_responses import MAX_BODY_LENGTH, VARIABLES
+from threadline.domain.canned_responses import MAX_BODY_LENGTH, MAX_SHORTCUT_LENGTH, VARIABLES
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import StrictBody
 from threadline.services.canned_responses import (
+    MAX_TITLE_LENGTH,
     CannedResponseFields,
     canned_response_view,
     create_canned_response,
@@ -31,9 +32,12 @@ router = APIRouter(prefix="/api/v1", tags=["canned responses"])
 
 class CannedResponseBody(StrictBody):
     shortcut: str = Field(
-        min_length=1, max_length=51, description="e.g. `refund`; typed as /refund in the reply box"
+        min_length=1,
+        # One more for a leading /, which the service drops.
+        max_length=MAX_SHORTCUT_LENGTH + 1,
+        description="e.g. `refund`; typed as /refund in the reply box",
     )
-    title: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=MAX_TITLE_LENGTH)
     body: str = Field(
         min_length=1,
         max_length=MAX_BODY_LENGTH,

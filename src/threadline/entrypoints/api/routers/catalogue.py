@@ -17,6 +17,9 @@ from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import StrictBody
 from threadline.services.catalogue import (
     MAX_ORDER_ITEMS,
+    MAX_ORDER_NUMBER_LENGTH,
+    MAX_PRODUCT_NAME_LENGTH,
+    MAX_QUANTITY,
     NewOrder,
     OrderLine,
     ProductFields,
@@ -41,7 +44,7 @@ Sku = Annotated[str, Field(min_length=1, max_length=MAX_SKU_LENGTH, description=
 
 class ProductBody(StrictBody):
     sku: Sku
-    name: str = Field(min_length=1, max_length=300)
+    name: str = Field(min_length=1, max_length=MAX_PRODUCT_NAME_LENGTH)
     price: str = Field(min_length=1, max_length=40, description="A non-negative amount, e.g. 19.99")
     currency: str = Field(min_length=3, max_length=3, description="ISO 4217, e.g. EUR")
     description: str = Field(default="", max_length=5000)
@@ -51,7 +54,7 @@ class ProductBody(StrictBody):
 
 class ProductPatch(StrictBody):
     sku: Sku | None = None
-    name: str | None = Field(default=None, min_length=1, max_length=300)
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_PRODUCT_NAME_LENGTH)
     price: str | None = Field(default=None, min_length=1, max_length=40)
     currency: str | None = Field(default=None, min_length=3, max_length=3)
     description: str | None = Field(default=None, max_length=5000)
@@ -70,11 +73,13 @@ class RelationsBody(StrictBody):
 
 class OrderItemBody(StrictBody):
     sku: Sku
-    quantity: int = Field(default=1, ge=1, le=100_000)
+    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
 
 
 class OrderBody(StrictBody):
-    number: str = Field(min_length=1, max_length=100, description="The shop's order number")
+    number: str = Field(
+        min_length=1, max_length=MAX_ORDER_NUMBER_LENGTH, description="The shop's order number"
+    )
     status: OrderStatus = OrderStatus.PLACED
     placed_at: AwareDatetime
     items: list[OrderItemBody] = Field(min_length=1, max_length=MAX_ORDER_ITEMS)

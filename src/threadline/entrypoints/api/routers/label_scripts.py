@@ -11,6 +11,7 @@ from threadline.adapters.db import tables as t
 from threadline.domain.canned_responses import MAX_BODY_LENGTH
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import StrictBody
+from threadline.services.conversations import MAX_LABEL_LENGTH
 from threadline.services.label_scripts import (
     MAX_SUGGESTED_REPLIES,
     LabelScriptFields,
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/api/v1", tags=["label scripts"])
 
 class LabelScriptBody(StrictBody):
     label: str = Field(
-        min_length=1, max_length=100, description="A conversation label, e.g. warranty"
+        min_length=1, max_length=MAX_LABEL_LENGTH, description="A conversation label, e.g. warranty"
     )
     script: str | None = Field(default=None, max_length=MAX_BODY_LENGTH)
     suggested_replies: list[str] = Field(
