@@ -83,16 +83,22 @@ class ProductSuggestions:
     substitutes: list[Substitute] = field(default_factory=list)
 
 
+def sku_candidates(texts: Iterable[str]) -> list[str]:
+    """The words of the texts that could be SKUs, upper-cased, in order of first appearance."""
+    return list(
+        dict.fromkeys(
+            token.upper()
+            for text in texts
+            for token in _SKU_TOKEN.findall(text)
+            if len(token) <= MAX_SKU_LENGTH
+        )
+    )
+
+
 def skus_mentioned(texts: Iterable[str], known_skus: Iterable[str]) -> list[str]:
     """Catalogue SKUs that appear as whole words in the texts, in order of first appearance."""
     known = set(known_skus)
-    found: list[str] = []
-    for text in texts:
-        for token in _SKU_TOKEN.findall(text):
-            sku = token.upper()
-            if sku in known and sku not in found:
-                found.append(sku)
-    return found
+    return [sku for sku in sku_candidates(texts) if sku in known]
 
 
 def suggest(

@@ -4,7 +4,8 @@ SKUs the conversation mentions."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,7 @@ from threadline.domain.catalogue import (
     CatalogueProduct,
     ProductSuggestions,
     RelationKind,
+    sku_candidates,
     skus_mentioned,
     suggest,
 )
@@ -26,6 +28,8 @@ from threadline.services.lookups import get_visible_conversation
 
 # Only the recent part of a long conversation is scanned for SKUs.
 MESSAGES_SCANNED = 100
+# Values bound in one IN (...) of a product query; longer lists are asked in chunks.
+IN_CHUNK = 500
 
 
 async def conversation_suggestions(
@@ -62,25 +66,27 @@ async def conversation_suggestions(
             }
             for row in rows.scalars()
         ]
-    products = {
-        p.id: p
-        for p in (
-            await session.execute(select(t.Product).where(t.Product.workspace_id == ws))
-        ).scalars()
-    }
     owned: list[str] = []
     mentioned: list[str] = []
     found = ProductSuggestions()
-    if products:
+    # Only the products that can matter are loaded, never the whole catalogue: those owned or
+    # mentioned by SKU, then the products related to them.
+    products: dict[int, t.Product] = {}
+    if await _has_catalogue(session, ws):
         owned = await _owned_skus(session, ws, conversation.customer_id)
-        mentioned = skus_mentioned(
-            await _recent_texts(session, ws, conversation.id), (p.sku for p in products.values())
-        )
+        texts = await _recent_texts(session, ws, conversation.id)
+        candidates = dict.fromkeys([*owned, *sku_candidates(texts)])
+        for skus in _chunks(list(candidates)):
+            by_sku = await session.scalars(
+                select(t.Product).where(t.Product.workspace_id == ws, t.Product.sku.in_(skus))
+            )
+            products.update((p.id, p) for p in by_sku)
+        mentioned = skus_mentioned(texts, (p.sku for p in products.values()))
         # Only the relations of the products owned or mentioned can lead to a suggestion.
         sources = set(owned) | set(mentioned)
         source_ids = [p.id for p in products.values() if p.sku in sources]
         relations: list[tuple[int, int, RelationKind]] = []
-        if source_ids:
+        for ids in _chunks(source_ids):
             related = await session.execute(
                 select(
                     t.ProductRelation.product_id,
@@ -88,10 +94,16 @@ async def conversation_suggestions(
                     t.ProductRelation.kind,
                 ).where(
                     t.ProductRelation.workspace_id == ws,
-                    t.ProductRelation.product_id.in_(source_ids),
+                    t.ProductRelation.product_id.in_(ids),
                 )
             )
-            relations = [(pid, rid, RelationKind(kind)) for pid, rid, kind in related]
+            relations.extend((pid, rid, RelationKind(kind)) for pid, rid, kind in related)
+        missing = sorted({rid for _, rid, _ in relations} - set(products))
+        for ids in _chunks(missing):
+            by_id = await session.scalars(
+                select(t.Product).where(t.Product.workspace_id == ws, t.Product.id.in_(ids))
+            )
+            products.update((p.id, p) for p in by_id)
         found = suggest(
             {
                 pid: CatalogueProduct(p.id, p.sku, p.active, p.in_stock)
@@ -117,6 +129,21 @@ async def conversation_suggestions(
             for s in found.substitutes
         ],
     }
+
+
+_T = TypeVar("_T")
+
+
+def _chunks(values: Sequence[_T], size: int = IN_CHUNK) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+async def _has_catalogue(session: AsyncSession, workspace_id: int) -> bool:
+    first = await session.execute(
+        select(t.Product.id).where(t.Product.workspace_id == workspace_id).limit(1)
+    )
+    return first.first() is not None
 
 
 async def _owned_skus(session: AsyncSession, workspace_id: int, customer_id: int) -> list[str]:
