@@ -33,6 +33,8 @@ from threadline.services.views import (
 )
 
 MAX_PAGE = 100
+# The most messages a page showing a whole conversation loads (the API pages by MAX_PAGE).
+MAX_TIMELINE = 2_000
 CARD_LIST_LIMIT = 50
 
 
@@ -305,6 +307,20 @@ async def list_conversations(
     limit: int | None = None,
 ) -> Page:
     """Conversations with the latest activity first, paged by (last_message_at, id)."""
+    _, page = await list_conversation_rows(session, principal, filters, cursor=cursor, limit=limit)
+    return page
+
+
+async def list_conversation_rows(
+    session: AsyncSession,
+    principal: Principal,
+    filters: ConversationFilters,
+    *,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> tuple[list[t.Conversation], Page]:
+    """`list_conversations`, with the rows its views were made from (in the same order), for
+    callers that need more of a conversation than its view (the queue's positions, say)."""
     ws = principal.workspace_id
     size = page_size(limit)
     statement = select(t.Conversation).where(
@@ -373,7 +389,7 @@ async def list_conversations(
         if more
         else None
     )
-    return Page(await _conversation_views(session, conversations), next_cursor)
+    return conversations, Page(await _conversation_views(session, conversations), next_cursor)
 
 
 async def conversation_detail(
@@ -394,28 +410,67 @@ async def conversation_messages(
     """The conversation's messages, oldest first, so it reads like a thread."""
     conversation = await get_visible_conversation(session, principal, conversation_id)
     size = page_size(limit, default=MAX_PAGE)
-    statement = select(t.Message).where(
-        t.Message.workspace_id == principal.workspace_id,
-        t.Message.conversation_id == conversation.id,
+    anchor = (
+        await get_scoped(session, t.Message, principal.workspace_id, after_id)
+        if after_id is not None
+        else None
     )
-    if after_id is not None:
-        anchor = await get_scoped(session, t.Message, principal.workspace_id, after_id)
-        statement = statement.where(
-            or_(
-                t.Message.created_at > anchor.created_at,
-                and_(t.Message.created_at == anchor.created_at, t.Message.id > anchor.id),
-            )
-        )
-    messages = list(
-        (
-            await session.execute(
-                statement.order_by(t.Message.created_at, t.Message.id).limit(size + 1)
-            )
-        ).scalars()
+    messages = await _thread_messages(
+        session, principal, conversation.id, after=anchor, limit=size + 1
     )
     more = len(messages) > size
     messages = messages[:size]
     return Page([message_view(m) for m in messages], str(messages[-1].id) if more else None)
+
+
+async def conversation_timeline(
+    session: AsyncSession,
+    principal: Principal,
+    conversation_id: int,
+    *,
+    limit: int = MAX_TIMELINE,
+) -> list[dict[str, Any]]:
+    """The first `limit` messages of the conversation, oldest first, in one query (a page
+    that shows the whole thread, not the API's pages of it). A conversation the principal
+    may not see has none here; say so with `conversation_detail` first."""
+    if not 1 <= limit <= MAX_TIMELINE:
+        raise DomainError(f"limit must be between 1 and {MAX_TIMELINE}")
+    messages = await _thread_messages(session, principal, conversation_id, limit=limit)
+    return [message_view(m) for m in messages]
+
+
+async def _thread_messages(
+    session: AsyncSession,
+    principal: Principal,
+    conversation_id: int,
+    *,
+    after: t.Message | None = None,
+    limit: int,
+) -> list[t.Message]:
+    """Up to `limit` messages of a conversation the principal may see, by (created_at, id),
+    after the `after` message if given."""
+    ws = principal.workspace_id
+    statement = (
+        select(t.Message)
+        .join(t.Conversation, t.Conversation.id == t.Message.conversation_id)
+        .where(
+            t.Message.workspace_id == ws,
+            t.Message.conversation_id == conversation_id,
+            t.Conversation.workspace_id == ws,
+            visible_conversations(principal),
+        )
+    )
+    if after is not None:
+        statement = statement.where(
+            or_(
+                t.Message.created_at > after.created_at,
+                and_(t.Message.created_at == after.created_at, t.Message.id > after.id),
+            )
+        )
+    rows = await session.execute(
+        statement.order_by(t.Message.created_at, t.Message.id).limit(limit)
+    )
+    return list(rows.scalars())
 
 
 async def message_detail(

@@ -27,6 +27,8 @@ class TaskFilter:
     due_before: datetime | None = None
     # Only open tasks past their due time at `now` (callbacks not returned in time, say).
     overdue_at: datetime | None = None
+    # Only the tasks of this conversation.
+    conversation_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,8 @@ async def list_tasks(
         query = query.where(t.Task.assignee_id == task_filter.assignee_id)
     if task_filter.due_before is not None:
         query = query.where(t.Task.due_at < task_filter.due_before)
+    if task_filter.conversation_id is not None:
+        query = query.where(t.Task.conversation_id == task_filter.conversation_id)
     if task_filter.overdue_at is not None:
         query = query.where(
             t.Task.status == TaskStatus.OPEN.value, t.Task.due_at < task_filter.overdue_at

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.domain.access import Principal, Role
+from threadline.domain.access import Role
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import DomainError, NotFound
@@ -53,7 +53,6 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 LOGIN_PATH = "/app/login"
 HOME_PATH = "/app/conversations"
 MAX_FORM_BYTES = 20_000
-MAX_TIMELINE = 2_000
 SLA_DUE_WINDOWS = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "24h": timedelta(hours=24)}
 
 
@@ -313,23 +312,6 @@ async def conversation_list(
 # One conversation --------------------------------------------------------------------------
 
 
-async def _whole_timeline(
-    db: AsyncSession, principal: Principal, conversation_id: int
-) -> list[dict[str, Any]]:
-    """Every message, oldest first (page after page), up to a bound a browser can show."""
-    messages: list[dict[str, Any]] = []
-    after_id: int | None = None
-    while len(messages) < MAX_TIMELINE:
-        page = await queries.conversation_messages(
-            db, principal, conversation_id, after_id=after_id, limit=queries.MAX_PAGE
-        )
-        messages.extend(page.items)
-        if page.next_cursor is None:
-            break
-        after_id = int(page.next_cursor)
-    return messages
-
-
 async def _csat_history(
     db: AsyncSession, workspace_id: int, conversations: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -353,20 +335,6 @@ async def _csat_history(
     )
 
 
-async def _open_tasks_of(db: AsyncSession, workspace_id: int, conversation_id: int) -> list[t.Task]:
-    """The conversation's own open tasks (not every open task of the workspace)."""
-    rows = await db.execute(
-        select(t.Task)
-        .where(
-            t.Task.workspace_id == workspace_id,
-            t.Task.conversation_id == conversation_id,
-            t.Task.status == TaskStatus.OPEN.value,
-        )
-        .order_by(t.Task.due_at, t.Task.id)
-    )
-    return list(rows.scalars())
-
-
 @router.get("/conversations/{conversation_id}", response_class=HTMLResponse, response_model=None)
 async def conversation_page(
     request: Request, runtime: RuntimeDep, conversation_id: int
@@ -378,7 +346,7 @@ async def conversation_page(
     try:
         async with runtime.sessionmaker() as db:
             conversation = await queries.conversation_detail(db, principal, conversation_id)
-            messages = await _whole_timeline(db, principal, conversation_id)
+            messages = await queries.conversation_timeline(db, principal, conversation_id)
             card = await queries.customer_card(
                 db, principal, conversation["customer_id"], runtime.clock.now()
             )
@@ -388,7 +356,11 @@ async def conversation_page(
             codes = await list_codes(
                 db, principal.workspace_id, team_id=conversation["team_id"], active_only=True
             )
-            tasks = await _open_tasks_of(db, principal.workspace_id, conversation_id)
+            tasks = await list_tasks(
+                db,
+                principal,
+                TaskFilter(status=TaskStatus.OPEN, conversation_id=conversation_id),
+            )
             orders = await customer_orders(db, principal, conversation["customer_id"])
             suggestions = await conversation_suggestions(db, principal, conversation_id)
         async with runtime.uow() as uow:
@@ -444,19 +416,13 @@ async def queue_page(request: Request, runtime: RuntimeDep) -> Response:
         )
     now = runtime.clock.now()
     async with runtime.sessionmaker() as db:
-        waiting = await queries.list_conversations(
+        rows, waiting = await queries.list_conversation_rows(
             db,
             principal,
             queries.ConversationFilters(status=ConversationStatus.OPEN, unassigned=True),
             limit=queries.MAX_PAGE,
         )
-        rows = await db.scalars(
-            select(t.Conversation).where(
-                t.Conversation.workspace_id == principal.workspace_id,
-                t.Conversation.id.in_([item["id"] for item in waiting.items]),
-            )
-        )
-        places = await queue_positions(db, principal.workspace_id, list(rows), now)
+        places = await queue_positions(db, principal.workspace_id, rows, now)
         positions = [{"conversation": item, "queue": places[item["id"]]} for item in waiting.items]
         agents = await list_agents(db, principal)
         counts = await db.execute(

@@ -382,7 +382,6 @@
     const result = await api("POST", base + "/wrap-up", payload);
     if (result.ok) {
       say(form, i18n.resolved || "");
-      if (conversationNode) conversationNode.setAttribute("data-conversation-status", "resolved");
       refreshParts(["#conversation-status", "#timeline", "[data-testid=conversation-tasks]"]);
     } else {
       say(form, problemText(result));
