@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from sqlalchemy import update
 
 from tests.conftest import IN_CI, PASSWORD, WorkspaceFixture, make_workspace
 from tests.support_server import running_server
+from tests.support_smtp_sink import free_port as free_port  # the one helper, re-exported
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
@@ -240,13 +240,6 @@ async def world(settings: Settings) -> AsyncIterator[World]:
     async with seeded_world(settings) as seeded, running_server(seeded.runtime) as address:
         seeded.base_url = f"http://{address}"
         yield seeded
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

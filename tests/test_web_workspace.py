@@ -422,6 +422,8 @@ def test_every_label_the_pages_show_exists_in_english_and_polish() -> None:
     from threadline.domain.sla import ClockKind
     from threadline.domain.tasks import TaskKind
     from threadline.entrypoints.web._render import catalogue
+    from threadline.services.calls import CallOutcome
+    from threadline.services.sla import CLOCK_STATES
 
     web = resources.files("threadline.entrypoints.web")
     used = set()
@@ -442,8 +444,8 @@ def test_every_label_the_pages_show_exists_in_english_and_polish() -> None:
     ):
         used |= {prefix + v.value for v in values}
     used |= {"language.en", "language.pl"}
-    used |= {f"sla.state_{s}" for s in ("running", "paused", "breached", "met", "missed")}
-    used |= {f"call.{o}" for o in ("answered", "missed", "voicemail", "unknown")}
+    used |= {f"sla.state_{s}" for s in CLOCK_STATES}
+    used |= {f"call.{o.value}" for o in CallOutcome} | {"call.unknown"}
     assert len(used) > 150
     for language in ("en", "pl"):
         missing = sorted(used - set(catalogue(language)))

@@ -558,6 +558,10 @@ def clock_view(clock: t.SlaClock) -> dict[str, Any]:
     }
 
 
+# Every state `_clock_state` can give a clock's view (pages translate each: sla.state_*).
+CLOCK_STATES = ("running", "paused", "breached", "met", "missed", "cancelled")
+
+
 def _clock_state(clock: t.SlaClock) -> str:
     if clock.stopped_at is not None:
         if clock.met is None:
