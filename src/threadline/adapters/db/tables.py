@@ -340,7 +340,11 @@ class Event(Base):
     """The outbox of domain events, written in the transaction of the change."""
 
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("workspace_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "seq"),
+        # A visitor's back-fill reads its own conversations' events, not the workspace's.
+        Index("ix_events_conversation_seq", "conversation_id", "seq"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = _ws_fk()
     seq: Mapped[int] = mapped_column(BigInteger)

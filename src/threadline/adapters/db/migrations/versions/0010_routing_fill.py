@@ -1,8 +1,11 @@
-"""routing: agents waiting to be filled from the queue, and an index of the waiting work
+"""routing: agents waiting to be filled from the queue, an index of the waiting work, and
+an index of events by conversation
 
 `routing_fill_requests` holds one row per agent whose room should be filled from the queue
 (they came online or freed capacity); a fill pass takes the rows it can lock and deletes them
 in the transaction that assigns the work, so a request survives a crash until it is served.
+`ix_events_conversation_seq` lets a web-chat visitor's back-fill read its own conversations'
+events instead of every event of the workspace.
 
 Revision ID: 0010_routing_fill
 Revises: 0009_web_chat
@@ -58,9 +61,11 @@ def upgrade() -> None:
         postgresql_where=sa.text(WAITING),
         sqlite_where=sa.text(WAITING),
     )
+    op.create_index("ix_events_conversation_seq", "events", ["conversation_id", "seq"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_events_conversation_seq", table_name="events")
     op.drop_index("ix_conversations_waiting", table_name="conversations")
     op.drop_index("ix_routing_fill_requests_workspace_id", table_name="routing_fill_requests")
     op.drop_table("routing_fill_requests")
