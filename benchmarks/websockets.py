@@ -150,7 +150,9 @@ async def main() -> None:
                 *(
                     connect(
                         f"ws://{host}/api/v1/widget/ws?"
-                        + urlencode({"token": token, "since": 10**12}),
+                        # What the frame sends on every page load: the whole chat is
+                        # back-filled from the event table.
+                        + urlencode({"token": token, "since": 0}),
                         max_size=2**20,
                         open_timeout=60,
                     )

@@ -1,12 +1,17 @@
 """The widget in a real browser survives a server restart: while the server is down the
 visitor is told the chat is reconnecting; the agent's replies sent meanwhile appear once
 each, in order, as soon as a server is back on the same address; later replies arrive live.
-(The socket-level version of this is tests/test_widget_socket.py; this one runs frame.js.)"""
+(The socket-level version of this is tests/test_widget_socket.py; this one runs frame.js.)
+frame.js shows a message id only once, so "once each" is checked on the frames the sockets
+delivered, not only on the page."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, WebSocket, expect
 from sqlalchemy import select
 
 from tests.support_browser import (
@@ -56,6 +61,19 @@ async def test_replies_sent_while_the_server_was_down_appear_once_in_order_after
         world.base_url = f"http://127.0.0.1:{port}"
         shop = await customer_side.new_page()
         seen: Watched = watch(shop)
+        # Every message frame any widget socket of the page received, in arrival order.
+        delivered: list[dict[str, Any]] = []
+
+        def record(socket: WebSocket) -> None:
+            def on_frame(payload: str | bytes) -> None:
+                frame = json.loads(payload)
+                if frame.get("type") == "message":
+                    delivered.append(frame)
+
+            if "/api/v1/widget/ws" in socket.url:
+                socket.on("framereceived", on_frame)
+
+        shop.on("websocket", record)
         chat = shop.frame_locator("iframe#threadline-chat-frame")
         messages = chat.locator("[data-testid=widget-message]")
         answers = chat.locator("[data-testid=widget-message][data-direction=outbound]")
@@ -91,4 +109,12 @@ async def test_replies_sent_while_the_server_was_down_appear_once_in_order_after
             await expect(messages).to_have_count(4)
             sequence = [int(await m.get_attribute("data-seq") or 0) for m in await messages.all()]
             assert sequence == sorted(set(sequence)), f"repeated or out of order: {sequence}"
+        # What the sockets delivered, before frame.js's own de-duplication: each message once,
+        # in order, across the restart.
+        assert [(f["direction"], f["text"]) for f in delivered] == [
+            ("inbound", QUESTION),
+            *(("outbound", text) for text in (*WHILE_DOWN, AFTERWARDS)),
+        ]
+        seqs = [f["seq"] for f in delivered]
+        assert seqs == sorted(set(seqs)) == sequence, f"repeated or out of order: {seqs}"
         assert seen.errors == [] and seen.dialogs == [] and seen.refused == []

@@ -3,6 +3,7 @@ queue position, the offline email form, an invitation, and script payloads shown
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -104,7 +105,10 @@ async def test_widget_in_a_hostile_page_prechat_offline_invitation_and_inert_pay
         mine = chat.locator("[data-testid=widget-message][data-direction=inbound]")
         await expect(mine).to_have_text([XSS], timeout=LIVE_MS)
         assert int(await mine.get_attribute("data-seq") or "0") > 0
-        await expect(chat.locator("[data-testid=queue-position]")).to_contain_text("1")
+        # The whole sentence, in Polish: "1" alone would also match a 10-minute wait.
+        await expect(chat.locator("[data-testid=queue-position]")).to_have_text(
+            re.compile(r"^Jesteś 1\. w kolejce\. Szacowany czas oczekiwania: \d+ min\.$")
+        )
         offline_form = chat.locator("[data-testid=offline-form]")
         await expect(offline_form).to_be_visible()
         await offline_form.locator("input[name=offline_email]").fill("new.buyer@example.com")

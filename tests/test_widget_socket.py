@@ -21,7 +21,8 @@ from threadline.adapters.db import tables as t
 from threadline.adapters.pubsub.base import workspace_topic
 from threadline.bootstrap import Runtime
 from threadline.domain.access import Principal, Role
-from threadline.entrypoints.widget import visitor_api
+from threadline.entrypoints.widget import _hub, visitor_api
+from threadline.services.event_feed import events_since
 from threadline.services.reply import ReplyRequest, reply
 from threadline.services.typing_signals import publish_typing
 from threadline.services.unit_of_work import UnitOfWorkFactory
@@ -249,6 +250,50 @@ async def test_a_reply_whose_publish_was_lost_is_back_filled_in_order(
     assert [m["text"] for m in messages(frames)] == ["Lost on the way", "Second"]
 
 
+async def test_the_hub_reads_what_a_lost_publish_left_out_once_for_all_sockets(
+    server: str,
+    client: httpx.AsyncClient,
+    workspace: WorkspaceFixture,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alice = await visitor(client, runtime, workspace, "Alice here")
+    bob = await visitor(client, runtime, workspace, "Bob here")
+    agent = await login(client, workspace.slug, "agent")
+    reads: list[int] = []
+
+    async def counted(session: Any, workspace_id: int, since: int, limit: int) -> Any:
+        reads.append(since)
+        return await events_since(session, workspace_id, since, limit)
+
+    monkeypatch.setattr(_hub, "events_since", counted)
+
+    async def lost(_workspace_id: int, _events: list[dict[str, Any]]) -> None:
+        return None
+
+    silent = UnitOfWorkFactory(sessionmaker=runtime.sessionmaker, clock=runtime.clock, publish=lost)
+    principal = Principal(workspace.id, Role.AGENT, workspace.agent_id)
+    async with (
+        widget_socket(server, alice["token"]) as for_alice,
+        widget_socket(server, bob["token"]) as for_bob,
+    ):
+        await until(for_alice, "ready")
+        await until(for_bob, "ready")
+        for chat in (alice, bob):
+            async with silent() as uow:
+                await reply(uow, principal, ReplyRequest(chat["conversation_id"], "Unheard"))
+                await uow.commit()
+        await agent_reply(client, agent, alice["conversation_id"], "Heard")
+        alice_frames = await until(for_alice, "message")
+        alice_frames += await until(for_alice, "message")
+        bob_frames = await until(for_bob, "message")
+        alice_frames += await quiet(for_alice)
+        bob_frames += await quiet(for_bob)
+    assert [m["text"] for m in messages(alice_frames)] == ["Unheard", "Heard"]
+    assert [m["text"] for m in messages(bob_frames)] == ["Unheard"]
+    assert len(reads) == 1, reads
+
+
 async def test_a_back_fill_sends_one_queue_frame_however_many_changes_it_passes(
     server: str, client: httpx.AsyncClient, workspace: WorkspaceFixture, runtime: Runtime
 ) -> None:
@@ -276,12 +321,57 @@ async def test_a_back_fill_sends_one_queue_frame_however_many_changes_it_passes(
         assert len(queue) == 1, queue
         assert queue[0]["waiting"] is False
         assert queue[0]["agent"]["name"] == "Olek Agent"
-        # Live, each change still sends the visitor's queue state.
+        # Live, a message that changes nothing of the queue state sends no queue frame...
         await agent_reply(client, agent, chat["conversation_id"], "Reply 3")
         live = await until(ws, "message")
         live += await quiet(ws)
         assert [m["text"] for m in messages(live)] == ["Reply 3"]
-        assert [f["type"] for f in live].count("queue") == 1
+        assert [f["type"] for f in live].count("queue") == 0
+        # ...and a change of the conversation's assignee sends the new state.
+        supervisor = await login(client, workspace.slug, "super")
+        assigned = await client.post(
+            f"/api/v1/conversations/{chat['conversation_id']}/assign",
+            json={"assignee_id": workspace.agent_id},
+            headers=supervisor,
+        )
+        assert assigned.status_code == 200, assigned.text
+        changed = await until(ws, "queue")
+        changed += await quiet(ws)
+        queue = [f for f in changed if f["type"] == "queue"]
+        assert len(queue) == 1, queue
+        assert queue[0]["waiting"] is False
+        assert queue[0]["agent"]["name"] == "Olek Agent"
+
+
+async def test_the_first_answer_tells_a_waiting_visitor_by_a_queue_frame_and_only_it(
+    server: str, client: httpx.AsyncClient, workspace: WorkspaceFixture, runtime: Runtime
+) -> None:
+    chat = await visitor(client, runtime, workspace, "Anyone?")
+    agent = await login(client, workspace.slug, "agent")
+    async with widget_socket(server, chat["token"]) as ws:
+        # The session and /status told the visitor their place; a catch-up that passes no
+        # change of it (only the new conversation and its first message) does not repeat it.
+        assert [f for f in await until(ws, "ready") if f["type"] == "queue"] == []
+        # The visitor writing again changes nothing of their place: no queue frame.
+        sent = await client.post(
+            "/api/v1/widget/messages",
+            json={"text": "Hello?"},
+            headers={"X-Visitor-Token": chat["token"]},
+        )
+        assert sent.status_code == 201, sent.text
+        frames = await until(ws, "message")
+        frames += await quiet(ws)
+        assert [m["text"] for m in messages(frames)] == ["Hello?"]
+        assert [f["type"] for f in frames].count("queue") == 0
+        # An agent answers, though nobody took the conversation: the visitor waits no more.
+        await agent_reply(client, agent, chat["conversation_id"], "Here I am")
+        frames = await until(ws, "message")
+        frames += await quiet(ws)
+        assert [m["text"] for m in messages(frames)] == ["Here I am"]
+        queue = [f for f in frames if f["type"] == "queue"]
+        assert len(queue) == 1, queue
+        assert (queue[0]["waiting"], queue[0]["position"]) == (False, None)
+        assert queue[0]["agent"]["name"] == "Olek Agent"
 
 
 async def test_the_assignee_sees_the_visitor_typing_where_agents_see_only_their_own(

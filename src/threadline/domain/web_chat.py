@@ -179,10 +179,6 @@ def matching_invitation(invitations: tuple[Invitation, ...], path: str) -> Invit
     return None
 
 
-def invitation_due(rule: Invitation, seconds_on_page: float) -> bool:
-    return seconds_on_page >= rule.seconds_on_page
-
-
 # --- Public keys of web-chat inboxes -----------------------------------------------------
 
 

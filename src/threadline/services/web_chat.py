@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.domain.access import Principal, Role, require_role
-from threadline.domain.agent_profile import Presence
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.conversations import Direction
 from threadline.domain.errors import DomainError, NotFound
@@ -37,6 +36,7 @@ from threadline.domain.web_chat import (
 from threadline.services.customers_resolve import find_customer_by_identity
 from threadline.services.lookups import get_scoped
 from threadline.services.receive_message import ReceivedMessage, receive_message
+from threadline.services.routing import online_agents
 from threadline.services.routing_queries import queue_positions
 from threadline.services.unit_of_work import UnitOfWork, UnitOfWorkFactory, event_envelope
 from threadline.services.views import conversation_view, customer_view
@@ -119,9 +119,8 @@ class VisitorSession:
     token: str
     claims: VisitorClaims
     inbox: t.Inbox
-    customer_id: int | None
-    conversation_id: int | None
-    agents_online: int
+    # visitor_state: agents_online, conversation_id, queue.
+    state: dict[str, Any]
 
 
 async def start_visitor_session(
@@ -132,6 +131,7 @@ async def start_visitor_session(
     token: str | None,
     user_id: str | None,
     user_hash: str | None,
+    now: datetime,
 ) -> VisitorSession:
     """Resume the visitor of `token`, or start a new one.
 
@@ -159,19 +159,8 @@ async def start_visitor_session(
         claims = VisitorClaims(inbox.workspace_id, inbox.id, new_visitor_id(), user_id)
         token = sign_visitor_token(signing_key, claims)
     assert token is not None
-    customer_id = await visitor_customer_id(session, claims)
-    conversation_id = (
-        await latest_conversation_id(session, claims.workspace_id, customer_id)
-        if customer_id is not None
-        else None
-    )
     return VisitorSession(
-        token=token,
-        claims=claims,
-        inbox=inbox,
-        customer_id=customer_id,
-        conversation_id=conversation_id,
-        agents_online=await agents_online(session, inbox.workspace_id),
+        token=token, claims=claims, inbox=inbox, state=await visitor_state(session, claims, now)
     )
 
 
@@ -210,17 +199,32 @@ async def latest_conversation_id(
 
 
 async def agents_online(session: AsyncSession, workspace_id: int) -> int:
-    return int(
-        (
-            await session.execute(
-                select(func.count()).where(
-                    t.Agent.workspace_id == workspace_id,
-                    t.Agent.active.is_(True),
-                    t.Agent.presence == Presence.ONLINE.value,
-                )
-            )
-        ).scalar_one()
+    """Who could answer now: routing's online agents of the workspace (any team)."""
+    query = select(func.count()).select_from(online_agents(workspace_id, None).subquery())
+    return int((await session.execute(query)).scalar_one())
+
+
+async def visitor_state(
+    session: AsyncSession, claims: VisitorClaims, now: datetime
+) -> dict[str, Any]:
+    """What the frame shows besides messages (the session and GET /status): whether anyone
+    is online, the visitor's chat and, when there is one, its place in the queue."""
+    customer_id = await visitor_customer_id(session, claims)
+    conversation_id = (
+        await latest_conversation_id(session, claims.workspace_id, customer_id)
+        if customer_id is not None
+        else None
     )
+    queue = (
+        await visitor_queue(session, claims, conversation_id, now)
+        if conversation_id is not None
+        else None
+    )
+    return {
+        "agents_online": await agents_online(session, claims.workspace_id),
+        "conversation_id": conversation_id,
+        "queue": queue,
+    }
 
 
 # --- Messages -------------------------------------------------------------------------------

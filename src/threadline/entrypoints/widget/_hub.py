@@ -3,12 +3,13 @@
 Thousands of visitors may be connected, each caring about one conversation; giving each its
 own subscription would wake every socket for every event of the workspace. The hub reads the
 workspace's topic once, keeps the position up to which it has seen the sequence without a
-gap, and hands each event only to the sockets whose conversations it concerns.
+gap, and hands each event only to the sockets following its conversation (listeners are
+indexed by conversation, and by customer for the customer's new conversations).
 
 When the hub sees a jump in sequence numbers (a publish lost after its commit), or finds on
-a quiet check that the table is ahead of it, it tells every socket "gap up to N": each then
-back-fills its own customer's events from the table. Everything below a published seq is
-committed (seq order is commit order), so that back-fill is complete.
+a quiet check that the table is ahead of it, it reads the missing events from the table
+once, for every socket, and hands them on in order like live ones. Everything below a
+published seq is committed (seq order is commit order), so that read is complete.
 """
 
 from __future__ import annotations
@@ -24,34 +25,29 @@ import structlog
 from threadline.adapters.pubsub.base import Subscription, workspace_topic
 from threadline.bootstrap import Runtime
 from threadline.domain.events import EventType
-from threadline.services.event_feed import latest_seq
+from threadline.services.event_feed import events_since, latest_seq
 from threadline.services.typing_signals import TYPING
 
 log = structlog.get_logger(__name__)
 
 IDLE_RECHECK_SECONDS = 10.0
 LISTENER_BUFFER = 500
+# Missing events read per query when a gap is repaired.
+GAP_BATCH = 500
 
 
 @dataclass(eq=False)
 class Listener:
-    """One visitor socket's mailbox: ("event", envelope) or ("gap", upto) items."""
+    """One visitor socket's mailbox: ("event", envelope), ("typing", envelope) or
+    ("overflow", None) items. `conversations` changes only through `WorkspaceHub.follow`."""
 
     customer_id: int
-    conversations: set[int]
+    conversations: set[int] = field(default_factory=set)
     queue: asyncio.Queue[tuple[str, Any]] = field(
         default_factory=lambda: asyncio.Queue(maxsize=LISTENER_BUFFER)
     )
     # Set when the socket fell so far behind that its mailbox filled: it must reconnect.
     overflowed: bool = False
-
-    def wants(self, envelope: dict[str, Any]) -> bool:
-        if envelope.get("type") == EventType.CONVERSATION_CREATED.value:
-            payload = envelope.get("payload") or {}
-            conversation = payload.get("conversation") or {}
-            if conversation.get("customer_id") == self.customer_id:
-                self.conversations.add(int(conversation["id"]))
-        return envelope.get("conversation_id") in self.conversations
 
     def offer(self, item: tuple[str, Any]) -> None:
         if self.overflowed:
@@ -64,17 +60,49 @@ class Listener:
                 self.queue.put_nowait(("overflow", None))
 
 
+def created_conversation(envelope: dict[str, Any]) -> tuple[int, int] | None:
+    """(customer id, conversation id) of a conversation.created event, else None."""
+    if envelope.get("type") != EventType.CONVERSATION_CREATED.value:
+        return None
+    payload = envelope.get("payload") or {}
+    conversation = payload.get("conversation") or {}
+    customer_id = conversation.get("customer_id")
+    if not isinstance(customer_id, int):
+        return None
+    return customer_id, int(conversation["id"])
+
+
 class WorkspaceHub:
     def __init__(self, runtime: Runtime, workspace_id: int) -> None:
         self.runtime = runtime
         self.workspace_id = workspace_id
         self.listeners: set[Listener] = set()
+        self._by_conversation: dict[int, set[Listener]] = {}
+        self._by_customer: dict[int, set[Listener]] = {}
         self.position = 0
         self.ready = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run())
+
+    def add(self, listener: Listener) -> None:
+        self.listeners.add(listener)
+        self._by_customer.setdefault(listener.customer_id, set()).add(listener)
+        for conversation_id in listener.conversations:
+            self._by_conversation.setdefault(conversation_id, set()).add(listener)
+
+    def remove(self, listener: Listener) -> None:
+        self.listeners.discard(listener)
+        _unindex(self._by_customer, listener.customer_id, listener)
+        for conversation_id in listener.conversations:
+            _unindex(self._by_conversation, conversation_id, listener)
+
+    def follow(self, listener: Listener, conversation_id: int) -> None:
+        """From now on, hand this conversation's events to the listener too."""
+        listener.conversations.add(conversation_id)
+        if listener in self.listeners:
+            self._by_conversation.setdefault(conversation_id, set()).add(listener)
 
     async def _run(self) -> None:
         topic = workspace_topic(self.workspace_id)
@@ -99,7 +127,7 @@ class WorkspaceHub:
                                 raise RuntimeError("the event subscription ended") from None
                             await self._recheck()
                         else:
-                            self._dispatch(envelope)
+                            await self._receive(envelope)
                 finally:
                     pump.cancel()
         except asyncio.CancelledError:
@@ -114,28 +142,54 @@ class WorkspaceHub:
         async with self.runtime.sessionmaker() as session:
             latest = await latest_seq(session, self.workspace_id)
         if latest > self.position:
-            self._gap(latest)
+            await self._read_missing(latest)
 
-    def _gap(self, upto: int) -> None:
-        self.position = upto
-        for listener in list(self.listeners):
-            listener.offer(("gap", upto))
+    async def _read_missing(self, upto: int) -> None:
+        """The events in (position, upto] from the table, read once for every socket."""
+        while self.position < upto:
+            async with self.runtime.sessionmaker() as session:
+                batch = await events_since(session, self.workspace_id, self.position, GAP_BATCH)
+            missing = [envelope for envelope in batch if envelope["seq"] <= upto]
+            for envelope in missing:
+                self._deliver(envelope)
+            if len(missing) < GAP_BATCH:
+                self.position = upto
 
-    def _dispatch(self, envelope: dict[str, Any]) -> None:
+    async def _receive(self, envelope: dict[str, Any]) -> None:
         if envelope.get("type") == TYPING:
-            for listener in list(self.listeners):
-                if envelope.get("conversation_id") in listener.conversations:
-                    listener.offer(("typing", envelope))
+            for listener in self._followers(envelope):
+                listener.offer(("typing", envelope))
             return
         seq = envelope.get("seq")
         if not isinstance(seq, int) or seq <= self.position:
             return
         if seq > self.position + 1:
-            self._gap(seq - 1)
-        self.position = seq
-        for listener in list(self.listeners):
-            if listener.wants(envelope):
-                listener.offer(("event", envelope))
+            await self._read_missing(seq - 1)
+        self._deliver(envelope)
+
+    def _deliver(self, envelope: dict[str, Any]) -> None:
+        self.position = envelope["seq"]
+        created = created_conversation(envelope)
+        if created is not None:
+            customer_id, conversation_id = created
+            for listener in list(self._by_customer.get(customer_id, ())):
+                self.follow(listener, conversation_id)
+        for listener in self._followers(envelope):
+            listener.offer(("event", envelope))
+
+    def _followers(self, envelope: dict[str, Any]) -> list[Listener]:
+        conversation_id = envelope.get("conversation_id")
+        if not isinstance(conversation_id, int):
+            return []
+        return list(self._by_conversation.get(conversation_id, ()))
+
+
+def _unindex(index: dict[int, set[Listener]], key: int, listener: Listener) -> None:
+    found = index.get(key)
+    if found is not None:
+        found.discard(listener)
+        if not found:
+            del index[key]
 
 
 async def _pump(subscription: Subscription, inbox: asyncio.Queue[dict[str, Any]]) -> None:
@@ -158,12 +212,12 @@ class Hubs:
             hub = WorkspaceHub(runtime, workspace_id)
             self._hubs[workspace_id] = hub
             hub.start()
-        hub.listeners.add(listener)
+        hub.add(listener)
         try:
             await asyncio.wait_for(asyncio.shield(hub.ready.wait()), timeout=30)
             yield hub
         finally:
-            hub.listeners.discard(listener)
+            hub.remove(listener)
             if not hub.listeners and self._hubs.get(workspace_id) is hub:
                 del self._hubs[workspace_id]
                 if hub.task is not None:

@@ -91,9 +91,13 @@ async def frame(
         settings=settings.public(),
         config={
             "inbox": inbox,
-            "lang": language,
             "texts": TEXTS[language],
             "settings": settings.public(),
+            # The largest upload the visitor API takes: the request body limit answers first
+            # (413), then the attachment store's own (413).
+            "max_file_bytes": min(
+                runtime.settings.max_body_bytes, runtime.settings.max_attachment_bytes
+            ),
         },
     )
     return HTMLResponse(

@@ -24,14 +24,12 @@ from threadline.domain.web_chat import (
     InvalidVisitorToken,
     VisitorClaims,
     matching_invitation,
-    pick_language,
 )
 from threadline.entrypoints.api.deps import AdminDep, RuntimeDep
 from threadline.entrypoints.api.schemas import StrictBody
 from threadline.entrypoints.webhooks._sliding_window import SlidingWindowLimiter
 from threadline.services.web_chat import (
     EmailOutcome,
-    agents_online,
     authenticate_visitor,
     find_widget_inbox,
     latest_conversation_id,
@@ -42,7 +40,7 @@ from threadline.services.web_chat import (
     update_widget_settings,
     visitor_customer_id,
     visitor_may_download,
-    visitor_queue,
+    visitor_state,
     widget_admin_view,
     widget_settings,
 )
@@ -52,7 +50,6 @@ router = APIRouter(prefix="/api/v1/widget", tags=["web chat"])
 # Per visitor, per process (see _sliding_window): enough for a person, not for a script.
 SEND_LIMIT = 20
 SEND_WINDOW_SECONDS = 60.0
-WIDGET_MAX_FILE_BYTES = 10 * 1024 * 1024
 _limiter = SlidingWindowLimiter()
 
 
@@ -66,6 +63,8 @@ class SessionBody(StrictBody):
     token: str | None = Field(default=None, max_length=2000)
     user_id: str | None = Field(default=None, min_length=1, max_length=300)
     user_hash: str | None = Field(default=None, max_length=200)
+    # Ignored: the frame's language is chosen when it is served (/widget/frame). Still
+    # accepted, so frames loaded before it was dropped are not refused.
     lang: str | None = Field(default=None, max_length=20)
 
 
@@ -108,7 +107,7 @@ def _check_rate(claims: VisitorClaims) -> None:
 
 
 @router.post("/session")
-async def start_session(body: SessionBody, runtime: RuntimeDep, request: Request) -> dict[str, Any]:
+async def start_session(body: SessionBody, runtime: RuntimeDep) -> dict[str, Any]:
     """Start or resume a visitor session. Keep the returned token; send it back next time."""
     async with runtime.sessionmaker() as session:
         visit = await start_visitor_session(
@@ -118,21 +117,14 @@ async def start_session(body: SessionBody, runtime: RuntimeDep, request: Request
             token=body.token,
             user_id=body.user_id,
             user_hash=body.user_hash,
-        )
-        queue = (
-            await visitor_queue(session, visit.claims, visit.conversation_id, runtime.clock.now())
-            if visit.conversation_id is not None
-            else None
+            now=runtime.clock.now(),
         )
     return {
         "token": visit.token,
         "visitor_id": visit.claims.visitor_id,
         "identified": visit.claims.user_id is not None,
-        "conversation_id": visit.conversation_id,
-        "agents_online": visit.agents_online,
-        "queue": queue,
+        **visit.state,
         "settings": widget_settings(visit.inbox).public(),
-        "lang": pick_language(body.lang, request.headers.get("accept-language")),
     }
 
 
@@ -170,9 +162,6 @@ async def upload_attachment(
     data = await request.body()
     if not data:
         raise DomainError("the file is empty")
-    limit = min(runtime.settings.max_attachment_bytes, WIDGET_MAX_FILE_BYTES)
-    if len(data) > limit:
-        raise DomainError(f"the file is {len(data)} bytes; the limit is {limit} bytes")
     description = store_attachment(
         runtime.settings,
         claims.workspace_id,
@@ -259,19 +248,7 @@ async def visitor_status(
     """Whether anyone is online, and the place in the queue while waiting."""
     async with runtime.sessionmaker() as session:
         claims = await _claims(session, runtime, x_visitor_token)
-        online = await agents_online(session, claims.workspace_id)
-        customer_id = await visitor_customer_id(session, claims)
-        conversation_id = (
-            await latest_conversation_id(session, claims.workspace_id, customer_id)
-            if customer_id is not None
-            else None
-        )
-        queue = (
-            await visitor_queue(session, claims, conversation_id, runtime.clock.now())
-            if conversation_id is not None
-            else None
-        )
-    return {"agents_online": online, "conversation_id": conversation_id, "queue": queue}
+        return await visitor_state(session, claims, runtime.clock.now())
 
 
 @router.get("/invitation")

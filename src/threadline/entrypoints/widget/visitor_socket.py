@@ -3,8 +3,9 @@
 The same pattern as the agents' stream (entrypoints/api/routers/events.py): subscribe to the
 workspace topic first, back-fill from the event table after the client's `since`, then pass
 live events on. Sequence numbers are the workspace's; the visitor sees a subset of them, so
-the stream tracks the raw position it has looked at and back-fills a gap only with this
-customer's events (everything below a published seq is committed: seq order is commit order).
+the stream tracks the raw position it has looked at and back-fills only this customer's
+events (everything below a published seq is committed: seq order is commit order). Gaps in
+the live sequence are repaired by the workspace's hub (_hub.py), once for all sockets.
 
 Protocol (JSON frames):
   server -> visitor
@@ -13,7 +14,8 @@ Protocol (JSON frames):
      "author": {"name", "photo_url"} | null, "created_at"}
     {"type": "ready", "seq"}       caught up; resume later with since = the last seq seen
     {"type": "queue", "waiting", "position", "estimated_wait_seconds", "agent"}
-                                   when the chat's conversation changes or is assigned (the
+                                   when the chat's conversation, its assignee, status or team
+                                   change, an agent first answers, or it is assigned (the
                                    session and GET /status give it at any time)
     {"type": "typing", "who": "agent", "name"}
   visitor -> server
@@ -32,10 +34,16 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
 
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.domain.conversations import Direction
 from threadline.domain.errors import DomainError
 from threadline.domain.events import EventType
 from threadline.domain.web_chat import VisitorClaims, visible_to_visitor
-from threadline.entrypoints.widget._hub import Hubs, Listener
+from threadline.entrypoints.widget._hub import (
+    Hubs,
+    Listener,
+    WorkspaceHub,
+    created_conversation,
+)
 from threadline.services.event_feed import latest_seq
 from threadline.services.typing_signals import publish_typing
 from threadline.services.web_chat import (
@@ -43,6 +51,7 @@ from threadline.services.web_chat import (
     authenticate_visitor,
     customer_conversation_ids,
     customer_events_between,
+    latest_conversation_id,
     visitor_customer_id,
     visitor_queue,
 )
@@ -55,9 +64,10 @@ BACKFILL_BATCH = 500
 TYPING_EVERY_SECONDS = 2.0
 # Closed with this when the visitor has not written yet: there is nothing to stream.
 NO_CHAT_YET = 4404
-QUEUE_EVENTS = {
+# Events whose payload carries the conversation's state (assignee, status, team).
+SCOPE_EVENTS = {
+    EventType.CONVERSATION_CREATED.value,
     EventType.CONVERSATION_UPDATED.value,
-    EventType.ASSIGNMENT_CREATED.value,
 }
 
 
@@ -82,12 +92,13 @@ async def visitor_stream(
             if customer_id is None:
                 await websocket.close(code=NO_CHAT_YET, reason="no chat yet: send a message first")
                 return
-            conversations = await customer_conversation_ids(
-                session, claims.workspace_id, customer_id
-            )
-        await _VisitorStream(websocket, runtime, claims, customer_id, conversations).run(since)
+        await _VisitorStream(websocket, runtime, claims, customer_id).run(since)
     except* WebSocketDisconnect:
         pass
+
+
+# What a conversation's queue state depends on besides answers: (assignee, status, team).
+Scope = tuple[Any, Any, Any]
 
 
 class _VisitorStream:
@@ -97,23 +108,32 @@ class _VisitorStream:
         runtime: Runtime,
         claims: VisitorClaims,
         customer_id: int,
-        conversations: set[int],
     ) -> None:
         self.websocket = websocket
         self.runtime = runtime
         self.claims = claims
         self.workspace_id = claims.workspace_id
         self.customer_id = customer_id
-        self.listener = Listener(customer_id, conversations)
+        self.listener = Listener(customer_id)
         self.conversations = self.listener.conversations
+        self.hub: WorkspaceHub | None = None
         # Position in the workspace's sequence up to which this visitor has everything.
         self.last_seen = 0
         self.authors: dict[int, dict[str, Any]] = {}
         self.last_typing = 0.0
+        # The chat's conversation, as /session and /status have it (services.web_chat.
+        # latest_conversation_id): read with the catch-up, then the one of each live message.
+        self.current: int | None = None
+        # The queue frame is sent only when its conversation's state changes: the last
+        # (assignee, status, team) seen per conversation, and those an agent answered in.
+        self.scopes: dict[int, Scope] = {}
+        self.answered: set[int] = set()
+        self.live = False
 
     async def run(self, since: int) -> None:
         hubs = _hubs_of(self.websocket)
-        async with hubs.listening(self.runtime, self.workspace_id, self.listener):
+        async with hubs.listening(self.runtime, self.workspace_id, self.listener) as hub:
+            self.hub = hub
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(self._read_visitor, tasks.cancel_scope)
                 await self._catch_up(since)
@@ -121,12 +141,26 @@ class _VisitorStream:
                 tasks.cancel_scope.cancel()
 
     async def _catch_up(self, since: int) -> None:
-        # The hub is listening already: whatever commits after this read reaches the mailbox.
+        # The hub is listening already: whatever commits after this read reaches the mailbox
+        # (the conversations are read after it, so none of them can be missed in between).
         async with self.runtime.sessionmaker() as session:
             latest = await latest_seq(session, self.workspace_id)
+            conversations = await customer_conversation_ids(
+                session, self.workspace_id, self.customer_id
+            )
+            self.current = await latest_conversation_id(
+                session, self.workspace_id, self.customer_id
+            )
+        for conversation_id in conversations:
+            self._follow(conversation_id)
         self.last_seen = min(since, latest)
         await self._backfill_until(latest)
+        self.live = True
         await self.websocket.send_json({"type": "ready", "seq": self.last_seen})
+
+    def _follow(self, conversation_id: int) -> None:
+        assert self.hub is not None
+        self.hub.follow(self.listener, conversation_id)
 
     async def _stream_live(self) -> None:
         while True:
@@ -136,8 +170,6 @@ class _VisitorStream:
                 return
             if kind == "typing":
                 await self._typing(item)
-            elif kind == "gap":
-                await self._backfill_until(item)
             elif item["seq"] > self.last_seen and await self._consider(item):
                 await self._send_queue()
 
@@ -156,7 +188,9 @@ class _VisitorStream:
                     BACKFILL_BATCH,
                 )
             for envelope in batch:
-                self.listener.wants(envelope)
+                created = created_conversation(envelope)
+                if created is not None and created[0] == self.customer_id:
+                    self._follow(created[1])
                 queue_changed |= await self._consider(envelope)
             if len(batch) < BACKFILL_BATCH:
                 self.last_seen = max(self.last_seen, upto)
@@ -169,13 +203,59 @@ class _VisitorStream:
         self.last_seen = envelope["seq"]
         payload = envelope.get("payload") or {}
         kind = envelope.get("type")
-        if envelope.get("conversation_id") not in self.conversations:
+        conversation_id = envelope.get("conversation_id")
+        if conversation_id not in self.conversations:
             return False
         if kind == EventType.MESSAGE_CREATED.value:
             message = payload.get("message") or {}
             if visible_to_visitor(message):
                 await self.websocket.send_json(await self._message_frame(envelope, message))
-        return kind in QUEUE_EVENTS
+            return self._note_message(conversation_id, message)
+        if kind in SCOPE_EVENTS:
+            conversation = payload.get("conversation")
+            if not isinstance(conversation, dict):
+                return False
+            scope = (
+                conversation.get("assignee_id"),
+                conversation.get("status"),
+                conversation.get("team_id"),
+            )
+            known = self.scopes.get(conversation_id)
+            self.scopes[conversation_id] = scope
+            # A new conversation is told by the frame's own status request after the first
+            # message; a change of one seen before (or not seen yet) is sent.
+            return (
+                kind == EventType.CONVERSATION_UPDATED.value
+                and conversation_id == self.current
+                and known != scope
+            )
+        if kind == EventType.ASSIGNMENT_CREATED.value:
+            # Usually after a conversation.updated naming the same assignee, in the same
+            # transaction: one frame for both.
+            agent_id = (payload.get("assignment") or {}).get("agent_id")
+            known = self.scopes.get(conversation_id)
+            if known is not None:
+                self.scopes[conversation_id] = (agent_id, known[1], known[2])
+            return conversation_id == self.current and (known is None or known[0] != agent_id)
+        return False
+
+    def _note_message(self, conversation_id: int, message: dict[str, Any]) -> bool:
+        """Whether the message changes the visitor's queue state: a live message in another
+        of their conversations makes it the chat's; an agent's first answer ends the wait
+        (services.web_chat.visitor_queue)."""
+        changed = False
+        # Every message but a note moves its conversation's last_message_at.
+        if self.live and message.get("direction") != Direction.NOTE.value:
+            changed = self.current != conversation_id
+            self.current = conversation_id
+        if (
+            message.get("direction") == Direction.OUTBOUND.value
+            and isinstance(message.get("author_agent_id"), int)
+            and conversation_id not in self.answered
+        ):
+            self.answered.add(conversation_id)
+            changed |= conversation_id == self.current
+        return changed
 
     async def _message_frame(
         self, envelope: dict[str, Any], message: dict[str, Any]
@@ -204,21 +284,18 @@ class _VisitorStream:
         }
 
     async def _send_queue(self) -> None:
-        if not self.conversations:
+        if self.current is None:
             return
         async with self.runtime.sessionmaker() as session:
-            newest = max(self.conversations)
-            queue = await visitor_queue(session, self.claims, newest, self.runtime.clock.now())
+            queue = await visitor_queue(
+                session, self.claims, self.current, self.runtime.clock.now()
+            )
         await self.websocket.send_json({"type": "queue", **queue})
 
     async def _typing(self, envelope: dict[str, Any]) -> None:
+        # The hub hands on only this workspace's typing notices of the visitor's conversations.
         payload = envelope.get("payload") or {}
-        if envelope.get("workspace_id") != self.workspace_id:
-            return
-        if (
-            payload.get("who") != "agent"
-            or payload.get("conversation_id") not in self.conversations
-        ):
+        if payload.get("who") != "agent":
             return
         name = payload.get("name")
         await self.websocket.send_json(
@@ -231,11 +308,11 @@ class _VisitorStream:
             if message["type"] == "websocket.disconnect":
                 break
             text = message.get("text")
-            if text and '"typing"' in text and self.conversations:
+            if text and '"typing"' in text and self.current is not None:
                 now = time.monotonic()
                 if now - self.last_typing >= TYPING_EVERY_SECONDS:
                     self.last_typing = now
-                    await self._customer_typing(max(self.conversations))
+                    await self._customer_typing(self.current)
         scope.cancel()
 
     async def _customer_typing(self, conversation_id: int) -> None:

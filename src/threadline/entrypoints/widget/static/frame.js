@@ -8,7 +8,7 @@
   var params = new URLSearchParams(location.search);
   var hostOrigin = params.get("host") || "";
   var storageKey = "threadline:visitor:" + config.inbox;
-  var MAX_FILE_BYTES = 10 * 1024 * 1024;
+  var MAX_FILE_BYTES = config.max_file_bytes;
 
   var body = document.body;
   var panel = document.getElementById("panel");
@@ -125,7 +125,7 @@
   }
 
   function startSession() {
-    var payload = { inbox: config.inbox, token: storedToken(), lang: config.lang };
+    var payload = { inbox: config.inbox, token: storedToken() };
     if (params.get("uid")) {
       payload.user_id = params.get("uid");
       payload.user_hash = params.get("uhash") || "";
@@ -194,8 +194,7 @@
     list.scrollTop = list.scrollHeight;
     if (frame.direction === "outbound") {
       typingLine.hidden = true;
-      // An agent is answering: the visitor no longer waits in the queue.
-      if (state.waiting) refreshStatus();
+      // The socket's queue frame says the visitor no longer waits (an agent answered).
       if (panel.hidden) open();
     }
   }
