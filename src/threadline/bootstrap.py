@@ -44,7 +44,7 @@ def build_pubsub(settings: Settings) -> PubSub:
 
 
 def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessionmaker = create_sessionmaker(engine)
     pubsub = build_pubsub(settings)
     wakeup = asyncio.Event()

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="THREADLINE_", extra="ignore")
 
     database_url: str = Field(default_factory=_default_database_url)
+    # PostgreSQL connections this process keeps open. All are kept (no overflow): a burst
+    # that opened and closed extra connections would pay PostgreSQL's start of a backend
+    # for each. Several processes together must stay under the server's max_connections.
+    database_pool_size: int = 30
     # Empty means in-process pub/sub (one process); a redis:// URL fans events out
     # to every API process.
     redis_url: str = ""

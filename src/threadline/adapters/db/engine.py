@@ -30,7 +30,8 @@ def is_sqlite(url: str) -> bool:
     return make_url(normalise_database_url(url)).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 30, **kwargs: Any) -> AsyncEngine:
+    """`pool_size`: the PostgreSQL connections kept open, all of them (see Settings)."""
     url = normalise_database_url(url)
     if is_sqlite(url):
         database = make_url(url).database
@@ -39,8 +40,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _tune_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", pool_size)
+        kwargs.setdefault("max_overflow", 0)
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 
