@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
+from threadline.adapters.db.id_lists import among
 from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.agent_profile import (
     InvalidProfile,
@@ -49,7 +50,7 @@ async def team_ids_of(session: AsyncSession, agent_ids: list[int]) -> dict[int, 
     if agent_ids:
         rows = await session.execute(
             select(t.TeamMember.agent_id, t.TeamMember.team_id).where(
-                t.TeamMember.agent_id.in_(agent_ids)
+                among(session, t.TeamMember.agent_id, agent_ids)
             )
         )
         for agent_id, team_id in rows:

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
+from threadline.adapters.db.id_lists import among
 from threadline.domain.agent_profile import Presence
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus, Priority
@@ -159,7 +160,7 @@ async def _locked_loads(
     a missing row is created first, and a concurrent creator makes ours a no-op."""
     query = (
         select(t.AgentLoad)
-        .where(t.AgentLoad.agent_id.in_([agent.id for agent in agents]))
+        .where(among(session, t.AgentLoad.agent_id, [agent.id for agent in agents]))
         .order_by(t.AgentLoad.agent_id)
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -206,7 +207,7 @@ async def agent_states_locked(
             await session.execute(
                 select(t.Agent)
                 .where(
-                    t.Agent.id.in_(agent_ids),
+                    among(session, t.Agent.id, agent_ids),
                     t.Agent.workspace_id == workspace_id,
                     t.Agent.active.is_(True),
                 )
@@ -248,10 +249,14 @@ async def open_work_of_agents(
     held = union_all(
         select(
             t.Assignment.agent_id.label("agent_id"), t.Assignment.channel.label("channel")
-        ).where(t.Assignment.agent_id.in_(agent_ids), t.Assignment.released_at.is_(None)),
+        ).where(
+            among(session, t.Assignment.agent_id, agent_ids), t.Assignment.released_at.is_(None)
+        ),
         select(
             t.RoutingOffer.agent_id.label("agent_id"), t.RoutingOffer.channel.label("channel")
-        ).where(t.RoutingOffer.agent_id.in_(agent_ids), t.RoutingOffer.status == PENDING),
+        ).where(
+            among(session, t.RoutingOffer.agent_id, agent_ids), t.RoutingOffer.status == PENDING
+        ),
     ).subquery()
     found: dict[int, dict[Channel, int]] = {agent_id: {} for agent_id in agent_ids}
     for agent_id, channel, count in await session.execute(
@@ -273,7 +278,7 @@ async def team_capacity_settings(
     rows = await session.execute(
         select(t.TeamMember.agent_id, t.TeamRouting.capacity)
         .join(t.TeamRouting, t.TeamRouting.team_id == t.TeamMember.team_id)
-        .where(t.TeamMember.agent_id.in_(agent_ids))
+        .where(among(session, t.TeamMember.agent_id, agent_ids))
         .order_by(t.TeamMember.team_id)
     )
     for agent_id, capacity in rows:
@@ -403,7 +408,10 @@ async def past_contacts_of_customers(
     assigned = await session.execute(
         select(t.Conversation.customer_id, t.Assignment.agent_id, t.Assignment.assigned_at)
         .join(t.Conversation, t.Conversation.id == t.Assignment.conversation_id)
-        .where(t.Conversation.customer_id.in_(customer_ids), t.Assignment.agent_id.in_(agent_ids))
+        .where(
+            among(session, t.Conversation.customer_id, customer_ids),
+            among(session, t.Assignment.agent_id, agent_ids),
+        )
         .order_by(t.Assignment.assigned_at.desc())
         .limit(limit)
     )
@@ -411,9 +419,9 @@ async def past_contacts_of_customers(
         select(t.Conversation.customer_id, t.Message.author_agent_id, t.Message.created_at)
         .join(t.Conversation, t.Conversation.id == t.Message.conversation_id)
         .where(
-            t.Conversation.customer_id.in_(customer_ids),
+            among(session, t.Conversation.customer_id, customer_ids),
             t.Message.direction == "outbound",
-            t.Message.author_agent_id.in_(agent_ids),
+            among(session, t.Message.author_agent_id, agent_ids),
         )
         .order_by(t.Message.created_at.desc())
         .limit(limit)
@@ -988,7 +996,9 @@ async def preload_for_work(
     if customer_ids:
         held.extend(
             (
-                await session.execute(select(t.Customer).where(t.Customer.id.in_(customer_ids)))
+                await session.execute(
+                    select(t.Customer).where(among(session, t.Customer.id, customer_ids))
+                )
             ).scalars()
         )
     return held
