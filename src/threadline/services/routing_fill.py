@@ -30,11 +30,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import structlog
-from sqlalchemy import case, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
+from threadline.adapters.db.id_lists import among
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.routing.capacity import Capacity
@@ -170,6 +171,13 @@ class _Pass:
     weights: Weights
     now: datetime
     indexes: dict[int | None, RoutingIndex] = field(default_factory=dict)
+    # Agents who still have room for something (kept as work is handed out).
+    with_room: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.with_room = {
+            s.agent_id for s in self.states.values() if _room_for_anything(s.capacity, s.open_work)
+        }
 
     def index_for(self, team_id: int | None) -> RoutingIndex:
         """The agents who may take a conversation of this team (all of them for no team)."""
@@ -187,13 +195,15 @@ class _Pass:
         open_work = dict(state.open_work)
         open_work[channel] = open_work.get(channel, 0) + 1
         self.states[agent_id] = replace(state, open_work=open_work, idle_since=None)
+        if not _room_for_anything(state.capacity, open_work):
+            self.with_room.discard(agent_id)
         for index in self.indexes.values():
             if agent_id in index:
                 index.work_assigned(agent_id, channel)
                 index.set_idle_since(agent_id, None)
 
     def has_room(self) -> bool:
-        return any(_room_for_anything(s.capacity, s.open_work) for s in self.states.values())
+        return bool(self.with_room)
 
 
 def _room_for_anything(capacity: Capacity, open_work: Mapping[Channel, int]) -> bool:
@@ -243,7 +253,7 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
     # Deleted only now: a presence change that holds an agent's row and writes a new request
     # would otherwise wait for this deletion while this pass waits for that agent's row.
     await session.execute(
-        delete(t.RoutingFillRequest).where(t.RoutingFillRequest.agent_id.in_(requested))
+        delete(t.RoutingFillRequest).where(among(session, t.RoutingFillRequest.agent_id, requested))
     )
     states = {
         s.agent_id: s for s in locked if s.online and _room_for_anything(s.capacity, s.open_work)
@@ -273,7 +283,9 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
     snapshot = {
         c.id: c
         for c in (
-            await session.execute(select(t.Conversation).where(t.Conversation.id.in_(ordered)))
+            await session.execute(
+                select(t.Conversation).where(among(session, t.Conversation.id, ordered))
+            )
         ).scalars()
     }
     held = await preload_for_work(session, list(snapshot.values()))
@@ -289,67 +301,81 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
         return steps_of[team_id]
 
     # Plan without conversation locks: in queue order, who of these agents takes what.
-    planned: list[int] = []
+    plan: list[_Planned] = []
     for conversation_id in ordered:
         if not work.has_room():
             break
         conversation = snapshot.get(conversation_id)
         if conversation is None:
             continue
+        mark = progress.get(conversation_id)
+        needed = await work_for(session, conversation)
         chosen = _choose(
             work,
             conversation,
-            await work_for(session, conversation),
-            progress.get(conversation_id),
+            needed,
+            mark,
             await steps_for(conversation.team_id),
             past.get(conversation.customer_id, {}),
         )
         if chosen is not None:
-            planned.append(conversation_id)
+            plan.append(_Planned(conversation_id, chosen, _routed_on(conversation, needed, mark)))
             work.took(chosen.agent_id, chosen.channel)
-    if not planned:
+    if not plan:
         return len(requested), 0
 
     # Lock what was planned (conversations another router holds are skipped, not waited
-    # for), re-read them and their routing progress, and hand them out again for real.
-    position = {conversation_id: n for n, conversation_id in enumerate(planned)}
-    conversations = list(
+    # for) and re-read them and their routing progress. Ordered here, not in SQL: SKIP
+    # LOCKED never waits, so the order rows are locked in cannot deadlock.
+    position = {item.conversation_id: n for n, item in enumerate(plan)}
+    conversations = sorted(
         (
             await session.execute(
                 select(t.Conversation)
                 .where(
-                    t.Conversation.id.in_(planned),
+                    among(session, t.Conversation.id, position),
                     t.Conversation.workspace_id == workspace_id,
                     t.Conversation.assignee_id.is_(None),
                     t.Conversation.status == ConversationStatus.OPEN.value,
                     no_pending_offer(),
                 )
-                .order_by(case(position, value=t.Conversation.id))
                 .with_for_update(skip_locked=True)
                 .execution_options(populate_existing=True)
             )
-        ).scalars()
+        ).scalars(),
+        key=lambda c: position[c.id],
     )
     if not conversations:
         return len(requested), 0
     progress = await _progress_of(session, [c.id for c in conversations], refresh=True)
-    work = replace(work, states=dict(states), indexes={})
+    choices = await _plan_still_holds(session, plan, conversations, progress)
+    if choices is None:
+        # Something changed between the plan and the locks: hand the locked ones out again.
+        work = replace(work, states=dict(states), indexes={})
+        choices = []
+        for conversation in conversations:
+            chosen = _choose(
+                work,
+                conversation,
+                await work_for(session, conversation),
+                progress.get(conversation.id),
+                await steps_for(conversation.team_id),
+                past.get(conversation.customer_id, {}),
+            )
+            if chosen is not None:
+                choices.append(chosen)
+                work.took(chosen.agent_id, chosen.channel)
+            else:
+                choices.append(None)
+
     added: list[t.Assignment | t.RoutingOffer] = []
     done_progress: list[int] = []
     by_id = {agent.id: agent for agent in agents}
-    for conversation in conversations:
-        mark = progress.get(conversation.id)
-        steps = await steps_for(conversation.team_id)
-        chosen = _choose(
-            work,
-            conversation,
-            await work_for(session, conversation),
-            mark,
-            steps,
-            past.get(conversation.customer_id, {}),
-        )
+    for conversation, chosen in zip(conversations, choices, strict=True):
         if chosen is None:
             continue
+        mark = progress.get(conversation.id)
+        steps = await steps_for(conversation.team_id)
         agent, channel = by_id[chosen.agent_id], chosen.channel
         reason = _reason(agent.name, chosen)
         if mark is not None and mark.carried_reason:
@@ -363,7 +389,6 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
             )
             if mark is not None:
                 done_progress.append(conversation.id)
-        work.took(agent.id, channel)
     if not added:
         return len(requested), 0
     for load in loads:
@@ -375,7 +400,9 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
         for conversation_id in done_progress:
             session.expunge(progress[conversation_id])
         await session.execute(
-            delete(t.RoutingProgress).where(t.RoutingProgress.conversation_id.in_(done_progress))
+            delete(t.RoutingProgress).where(
+                among(session, t.RoutingProgress.conversation_id, done_progress)
+            )
         )
     await session.flush()
     for row in added:
@@ -385,6 +412,49 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
             emit_assignment(uow, row, by_id[row.agent_id].name)
     del held
     return len(requested), len(added)
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    conversation_id: int
+    choice: _Choice
+    # What the choice was made on; the plan holds while this is unchanged under the lock.
+    routed_on: tuple[object, ...]
+
+
+def _routed_on(
+    conversation: t.Conversation, needed: Work | None, mark: t.RoutingProgress | None
+) -> tuple[object, ...]:
+    progress = (
+        None
+        if mark is None
+        else (
+            mark.relax_level,
+            tuple(mark.passed_over or ()),
+            mark.sticky_agent_id,
+            mark.sticky_until,
+            mark.sticky_done,
+            mark.carried_reason,
+        )
+    )
+    return (needed, conversation.team_id, conversation.customer_id, progress)
+
+
+async def _plan_still_holds(
+    session: AsyncSession,
+    plan: list[_Planned],
+    conversations: list[t.Conversation],
+    progress: dict[int, t.RoutingProgress],
+) -> list[_Choice | None] | None:
+    """The planned choices, when every planned conversation was locked and nothing the plan
+    was made on changed meanwhile (then planning again would choose exactly the same)."""
+    if len(conversations) != len(plan):
+        return None
+    for item, conversation in zip(plan, conversations, strict=True):
+        needed = await work_for(session, conversation)
+        if item.routed_on != _routed_on(conversation, needed, progress.get(conversation.id)):
+            return None
+    return [item.choice for item in plan]
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,7 +534,9 @@ def _slots(state: AgentState) -> int:
 async def _progress_of(
     session: AsyncSession, conversation_ids: list[int], *, refresh: bool = False
 ) -> dict[int, t.RoutingProgress]:
-    query = select(t.RoutingProgress).where(t.RoutingProgress.conversation_id.in_(conversation_ids))
+    query = select(t.RoutingProgress).where(
+        among(session, t.RoutingProgress.conversation_id, conversation_ids)
+    )
     if refresh:
         query = query.execution_options(populate_existing=True)
     return {p.conversation_id: p for p in (await session.execute(query)).scalars()}
