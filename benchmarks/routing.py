@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import random
 import statistics
 import time
@@ -213,15 +214,16 @@ def verify(index: RoutingIndex, item: WaitingItem, chosen: int | None, weights: 
 
 def _bring_online_process(
     dsn: str, workspace_id: int, agent_ids: list[int], workers: int, starts_at: float
-) -> tuple[list[float], int, float]:
+) -> tuple[list[float], int, float, float]:
     return asyncio.run(_bring_online(dsn, workspace_id, agent_ids, workers, starts_at))
 
 
 async def _bring_online(
     dsn: str, workspace_id: int, agent_ids: list[int], workers: int, starts_at: float
-) -> tuple[list[float], int, float]:
+) -> tuple[list[float], int, float, float]:
     """Agents come online through the real service; returns the latency of each agent's
-    transaction, the statements run, and when the last one finished (epoch seconds)."""
+    transaction, the statements run, when the last one finished (epoch seconds) and the CPU
+    seconds this process spent on it."""
     from sqlalchemy import event
 
     from threadline.bootstrap import build_runtime
@@ -252,11 +254,13 @@ async def _bring_online(
 
     try:
         await asyncio.sleep(max(0.0, starts_at - time.time()))
+        cpu_before = time.process_time()
         await asyncio.gather(*(worker() for _ in range(workers)))
         finished = time.time()
+        cpu = time.process_time() - cpu_before
     finally:
         await runtime.close()
-    return latencies, statements, finished
+    return latencies, statements, finished, cpu
 
 
 async def _end_to_end(
@@ -356,10 +360,15 @@ async def _end_to_end(
                 )
                 for part in slices
             ]
+            # The machine's busy time from the common start, not the processes' start-up.
+            await asyncio.sleep(max(0.0, starts_at - time.time()))
+            machine_before = _machine_busy_seconds()
             results = [future.result() for future in futures]
-        elapsed = max(end for _lat, _st, end in results) - starts_at
-        latencies = [value for lat, _st, _end in results for value in lat]
-        statements = sum(st for _lat, st, _end in results)
+            machine_after = _machine_busy_seconds()
+        elapsed = max(end for _lat, _st, end, _cpu in results) - starts_at
+        latencies = [value for lat, _st, _end, _cpu in results for value in lat]
+        statements = sum(st for _lat, st, _end, _cpu in results)
+        routers_cpu = sum(cpu for _lat, _st, _end, cpu in results)
         async with runtime.sessionmaker() as session:
             assigned = int(
                 (await session.execute(select(func.count()).select_from(t.Assignment))).scalar_one()
@@ -399,6 +408,26 @@ async def _end_to_end(
         f"  {statements} SQL statements = {statements / max(1, assigned):.1f} per assignment; "
         f"agents over budget: {over}; conversations assigned twice: {doubled}"
     )
+    if machine_before is not None and machine_after is not None:
+        machine_busy = machine_after - machine_before
+        print(
+            f"  CPU per assignment: {routers_cpu / max(1, assigned) * 1000:.2f} ms in the "
+            f"routing processes, {(machine_busy - routers_cpu) / max(1, assigned) * 1000:.2f} ms "
+            "elsewhere (PostgreSQL, mostly; the whole machine's busy time while they ran, "
+            f"{machine_busy / elapsed / (os.cpu_count() or 1):.0%} of its "
+            f"{os.cpu_count()} cores)"
+        )
+
+
+def _machine_busy_seconds() -> float | None:
+    """CPU seconds the whole machine has been busy (all cores), from /proc/stat (Linux)."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def end_to_end_postgresql(
