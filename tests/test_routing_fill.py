@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import psycopg
 import pytest
-from sqlalchemy import func, select
+from psycopg.types.json import Jsonb
+from sqlalchemy import event, func, select
 
 from tests.conftest import WorkspaceFixture
 from tests.support_routing import add_agent, admin_of, arrive, assignee_of, history, set_mode
@@ -151,3 +153,55 @@ async def test_a_request_left_by_a_stopped_process_is_served_when_the_worker_sta
     finally:
         worker.cancel()
     assert await assignee_of(runtime, waiting) == olga
+
+
+async def test_a_plan_made_stale_by_a_concurrent_change_is_made_again(
+    runtime: Runtime, workspace: WorkspaceFixture, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one writer at a time: nothing changes between plan and locks")
+    ws = workspace.id
+    await set_mode(runtime, ws, "auto")
+    chat_only = {"budget": 100, "costs": {"web_chat": 50}}
+    bea = await add_agent(
+        runtime,
+        ws,
+        "Bea Billing",
+        skills={"billing": 8},
+        competences={"web_chat": 2},
+        capacity=chat_only,
+        online=False,
+    )
+    gus = await add_agent(
+        runtime, ws, "Gus General", competences={"web_chat": 10}, capacity=chat_only, online=False
+    )
+    waiting = await arrive(runtime, ws, workspace.inboxes["web_chat"], Channel.WEB_CHAT, "v1")
+
+    # Gus, far better on chat, is planned for it; then, before the pass locks the
+    # conversation, another transaction makes it a billing matter that only Bea may take.
+    dsn = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    changed: list[int] = []
+
+    def change_before_the_lock(
+        _conn: object, _cursor: object, statement: str, *_args: object
+    ) -> None:
+        if "FROM conversations" in statement and "SKIP LOCKED" in statement and not changed:
+            with psycopg.connect(dsn, autocommit=True) as other:
+                other.execute(
+                    "UPDATE conversations SET attributes = %s WHERE id = %s",
+                    (Jsonb({"required_skills": {"billing": 5}}), waiting),
+                )
+            changed.append(waiting)
+
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", change_before_the_lock)
+    try:
+        await _bring_online(runtime, ws, bea, gus)
+    finally:
+        event.remove(runtime.engine.sync_engine, "before_cursor_execute", change_before_the_lock)
+
+    assert changed == [waiting]
+    assert await assignee_of(runtime, waiting) == bea
+    [assignment] = await history(runtime, waiting)
+    assert assignment.reason.startswith("next in the queue when Bea Billing had room."), (
+        assignment.reason
+    )
