@@ -7,20 +7,16 @@ only repeat them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, Integer, String, Text, bindparam, insert, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from threadline.adapters.db.tables import Event, Workspace
-from threadline.adapters.db.types import UTCDateTime
+from threadline.adapters.db import event_log
+from threadline.adapters.db.tables import Event
 from threadline.domain.errors import Conflict
 from threadline.domain.events import DomainEvent, EventType
 from threadline.services.event_handlers import Handler, collect_handlers
@@ -118,7 +114,6 @@ class UnitOfWork:
         session = self.session
         await self._run_handlers()
         written = await self._write_events(session)
-        await session.commit()
         self._events = []
         for workspace_id, rows in written.items():
             await self.factory.publish(workspace_id, rows)
@@ -139,26 +134,26 @@ class UnitOfWork:
                 await handler(self, workspace_id, event)
 
     async def _write_events(self, session: AsyncSession) -> dict[int, list[dict[str, Any]]]:
+        """Write the events and commit; returns the envelopes to publish, per workspace."""
         by_workspace: dict[int, list[DomainEvent]] = {}
         for workspace_id, event in self._events:
             by_workspace.setdefault(workspace_id, []).append(event)
-        written: dict[int, list[dict[str, Any]]] = {}
         now = self.clock.now()
-        append = (
-            _append_in_one_statement
-            if session.get_bind().dialect.name == "postgresql"
-            else _append_in_two_statements
-        )
-        # Sorted so two transactions touching several workspaces lock them in one order.
-        for workspace_id in sorted(by_workspace):
-            events = by_workspace[workspace_id]
-            # The workspace row lock taken here is held until commit, so sequence order is
-            # commit order.
-            first = await append(session, workspace_id, events, now)
+        if by_workspace and session.get_bind().dialect.name == "postgresql":
+            first_seq = await event_log.append_and_commit(session, by_workspace, now)
+        else:
+            # Sorted so two transactions touching several workspaces lock them in one order.
+            first_seq = {
+                workspace_id: await event_log.append(session, workspace_id, events, now)
+                for workspace_id, events in sorted(by_workspace.items())
+            }
+        await session.commit()
+        written: dict[int, list[dict[str, Any]]] = {}
+        for workspace_id, events in by_workspace.items():
             rows = [
                 {
                     "workspace_id": workspace_id,
-                    "seq": first + offset,
+                    "seq": first_seq[workspace_id] + offset,
                     "type": event.type.value,
                     "audience": event.audience.value,
                     "conversation_id": event.conversation_id,
@@ -172,85 +167,6 @@ class UnitOfWork:
             # The rows are the envelopes already (event_envelope's shape).
             written[workspace_id] = rows
         return written
-
-
-async def _append_in_two_statements(
-    session: AsyncSession, workspace_id: int, events: list[DomainEvent], now: datetime
-) -> int:
-    """Number the events (taking the workspace's row lock) and insert them; returns the
-    first sequence number."""
-    last = (
-        await session.execute(
-            update(Workspace)
-            .where(Workspace.id == workspace_id)
-            .values(event_seq=Workspace.event_seq + len(events))
-            .returning(Workspace.event_seq)
-        )
-    ).scalar_one()
-    first = int(last) - len(events) + 1
-    await session.execute(
-        insert(Event),
-        [
-            {
-                "workspace_id": workspace_id,
-                "seq": first + offset,
-                "type": event.type.value,
-                "audience": event.audience.value,
-                "conversation_id": event.conversation_id,
-                "payload": event.payload,
-                "created_at": now,
-            }
-            for offset, event in enumerate(events)
-        ],
-    )
-    return first
-
-
-# PostgreSQL numbers and inserts in one statement: the workspace's row lock is then held for
-# one round trip less before COMMIT, and every transaction that emits events queues on it.
-_NUMBER_AND_INSERT = text(
-    """
-    WITH numbered AS (
-        UPDATE workspaces SET event_seq = event_seq + :count WHERE id = :workspace_id
-        RETURNING event_seq
-    )
-    INSERT INTO events (workspace_id, seq, type, audience, conversation_id, payload, created_at)
-    SELECT :workspace_id, numbered.event_seq - :count + item.n, item.type, item.audience,
-           item.conversation_id, CAST(item.payload AS JSONB), :created_at
-    FROM numbered,
-         unnest(:types, :audiences, :conversation_ids, :payloads)
-             WITH ORDINALITY AS item(type, audience, conversation_id, payload, n)
-    RETURNING seq
-    """
-).bindparams(
-    bindparam("count", type_=Integer()),
-    bindparam("workspace_id", type_=BigInteger()),
-    bindparam("created_at", type_=UTCDateTime()),
-    bindparam("types", type_=ARRAY(String())),
-    bindparam("audiences", type_=ARRAY(String())),
-    bindparam("conversation_ids", type_=ARRAY(BigInteger())),
-    bindparam("payloads", type_=ARRAY(Text())),
-)
-
-
-async def _append_in_one_statement(
-    session: AsyncSession, workspace_id: int, events: list[DomainEvent], now: datetime
-) -> int:
-    seqs = (
-        await session.execute(
-            _NUMBER_AND_INSERT,
-            {
-                "count": len(events),
-                "workspace_id": workspace_id,
-                "created_at": now,
-                "types": [event.type.value for event in events],
-                "audiences": [event.audience.value for event in events],
-                "conversation_ids": [event.conversation_id for event in events],
-                "payloads": [json.dumps(event.payload) for event in events],
-            },
-        )
-    ).scalars()
-    return int(min(seqs))
 
 
 def event_envelope(workspace_id: int, row: Event) -> dict[str, Any]:
