@@ -226,12 +226,13 @@ async def _bring_online(
     seconds this process spent on it."""
     from sqlalchemy import event
 
-    from threadline.bootstrap import build_runtime
+    from threadline.bootstrap import build_runtime, freeze_startup_objects
     from threadline.config import Settings
     from threadline.domain.access import Principal, Role
     from threadline.services.agents import update_agent
 
     runtime = build_runtime(Settings(database_url=dsn, redis_url="", run_outbound_worker=False))
+    freeze_startup_objects()  # as `threadline serve` and `threadline worker` do
     statements = 0
 
     def count(*_args: object) -> None:

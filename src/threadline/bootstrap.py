@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,3 +74,13 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         uow=uow,
         outbound_wakeup=wakeup,
     )
+
+
+def freeze_startup_objects() -> None:
+    """Take what start-up built (modules, SQLAlchemy's mappers, the runtime) out of the
+    garbage collector's sight, for a serving process. Each full collection otherwise walks
+    all of it again, some 70 ms during which the event loop stands still (seen as a fill
+    pass taking 115 ms instead of 40 every few passes); these objects live as long as the
+    process anyway."""
+    gc.collect()
+    gc.freeze()

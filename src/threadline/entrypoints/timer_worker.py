@@ -15,7 +15,7 @@ import signal
 
 import structlog
 
-from threadline.bootstrap import Runtime, build_runtime
+from threadline.bootstrap import Runtime, build_runtime, freeze_startup_objects
 from threadline.config import Settings
 from threadline.services.routing_fill import fill_left_over
 from threadline.services.timers import DEFAULT_LEASE_SECONDS, fire_due_timers
@@ -68,6 +68,7 @@ async def run_timer_worker(
 
 async def _serve(settings: Settings, *, with_outbound: bool) -> None:
     runtime = build_runtime(settings)
+    freeze_startup_objects()
     workers = [asyncio.create_task(run_timer_worker(runtime))]
     if with_outbound:
         from threadline.entrypoints.outbound_worker import run_outbound_worker

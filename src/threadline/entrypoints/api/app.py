@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from threadline import __version__
-from threadline.bootstrap import Runtime, build_runtime
+from threadline.bootstrap import Runtime, build_runtime, freeze_startup_objects
 from threadline.config import Settings, get_settings
 from threadline.entrypoints.api.body_limit import BodySizeLimit
 from threadline.entrypoints.api.problems import install_problem_handlers
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             return
         owned = build_runtime(settings)
         app.state.runtime = owned
+        freeze_startup_objects()
         if FAST_HASHING:
             structlog.get_logger(__name__).warning(
                 "auth.insecure_fast_password_hashing", variable=FAST_HASHING_VARIABLE
