@@ -196,12 +196,22 @@ def _new_load(agent: t.Agent, now: datetime) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class LockedAgents:
+    agents: list[t.Agent]
+    loads: list[t.AgentLoad]
+    states: list[AgentState]
+    # The teams each agent belongs to.
+    teams: dict[int, list[int]]
+
+
 async def agent_states_locked(
     session: AsyncSession, workspace_id: int, agent_ids: list[int], now: datetime
-) -> tuple[list[t.Agent], list[t.AgentLoad], list[AgentState]]:
+) -> LockedAgents:
     """These active agents with their rows and load rows locked, in agent id order (the
     order a presence change and `claim` take them, one agent at a time; a missing load row
-    is created first), and their states with open work counted again under the locks."""
+    is created first), their states with open work counted again under the locks, and their
+    teams."""
     agents = list(
         (
             await session.execute(
@@ -219,11 +229,11 @@ async def agent_states_locked(
     )
     ids = [agent.id for agent in agents]
     if not ids:
-        return [], [], []
+        return LockedAgents([], [], [], {})
     loads = await _locked_loads(session, agents, now)
     open_work = await open_work_of_agents(session, ids)
     changed_at = {load.agent_id: load.updated_at for load in loads}
-    team_capacities = await team_capacity_settings(session, ids)
+    teams, team_capacities = await _teams_and_capacities(session, ids)
     states = [
         agent_state(
             agent,
@@ -234,7 +244,7 @@ async def agent_states_locked(
         )
         for agent in agents
     ]
-    return agents, loads, states
+    return LockedAgents(agents, loads, states, teams)
 
 
 async def open_work_of(session: AsyncSession, agent_id: int) -> dict[Channel, int]:
@@ -285,6 +295,26 @@ async def team_capacity_settings(
         if capacity and agent_id not in found:
             found[agent_id] = dict(capacity)
     return found
+
+
+async def _teams_and_capacities(
+    session: AsyncSession, agent_ids: list[int]
+) -> tuple[dict[int, list[int]], dict[int, dict[str, Any]]]:
+    """Per agent, their teams, and the capacity of their first team (lowest id) that sets
+    one (as `team_capacity_settings`), in one statement."""
+    teams: dict[int, list[int]] = {agent_id: [] for agent_id in agent_ids}
+    capacities: dict[int, dict[str, Any]] = {}
+    rows = await session.execute(
+        select(t.TeamMember.agent_id, t.TeamMember.team_id, t.TeamRouting.capacity)
+        .outerjoin(t.TeamRouting, t.TeamRouting.team_id == t.TeamMember.team_id)
+        .where(among(session, t.TeamMember.agent_id, agent_ids))
+        .order_by(t.TeamMember.team_id)
+    )
+    for agent_id, team_id, capacity in rows:
+        teams[agent_id].append(team_id)
+        if capacity and agent_id not in capacities:
+            capacities[agent_id] = dict(capacity)
+    return teams, capacities
 
 
 def capacity_for(agent: t.Agent, team_settings: Mapping[str, Any] | None) -> Capacity:
@@ -405,8 +435,12 @@ async def past_contacts_of_customers(
     if not agent_ids or not customer_ids:
         return found
     limit = PAST_CONTACTS_LIMIT * len(customer_ids)
-    assigned = await session.execute(
-        select(t.Conversation.customer_id, t.Assignment.agent_id, t.Assignment.assigned_at)
+    assigned = (
+        select(
+            t.Conversation.customer_id.label("customer_id"),
+            t.Assignment.agent_id.label("agent_id"),
+            t.Assignment.assigned_at.label("at"),
+        )
         .join(t.Conversation, t.Conversation.id == t.Assignment.conversation_id)
         .where(
             among(session, t.Conversation.customer_id, customer_ids),
@@ -414,9 +448,14 @@ async def past_contacts_of_customers(
         )
         .order_by(t.Assignment.assigned_at.desc())
         .limit(limit)
+        .subquery()
     )
-    replied = await session.execute(
-        select(t.Conversation.customer_id, t.Message.author_agent_id, t.Message.created_at)
+    replied = (
+        select(
+            t.Conversation.customer_id.label("customer_id"),
+            t.Message.author_agent_id.label("agent_id"),
+            t.Message.created_at.label("at"),
+        )
         .join(t.Conversation, t.Conversation.id == t.Message.conversation_id)
         .where(
             among(session, t.Conversation.customer_id, customer_ids),
@@ -425,8 +464,10 @@ async def past_contacts_of_customers(
         )
         .order_by(t.Message.created_at.desc())
         .limit(limit)
+        .subquery()
     )
-    for customer_id, agent_id, at in [*assigned, *replied]:
+    rows = await session.execute(union_all(select(assigned), select(replied)))
+    for customer_id, agent_id, at in rows:
         if agent_id is not None:
             found.setdefault(customer_id, {}).setdefault(agent_id, []).append(at)
     return found

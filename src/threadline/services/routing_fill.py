@@ -43,7 +43,6 @@ from threadline.domain.routing.index import RoutingIndex
 from threadline.domain.routing.queue import QueuePolicy, queue_order
 from threadline.domain.routing.scoring import AgentState, Weights, Work, choose_agent
 from threadline.domain.routing.steps import StepSettings, relaxed
-from threadline.services.agents import team_ids_of
 from threadline.services.routing import (
     AUTO,
     add_assignment,
@@ -55,7 +54,6 @@ from threadline.services.routing import (
     is_auto,
     no_pending_offer,
     past_contacts_of_customers,
-    preload_for_work,
     step_settings,
     store_load,
     waiting_rows,
@@ -244,9 +242,7 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
     )
     if not requested:
         return 0, 0
-    agents, loads, locked = await agent_states_locked(
-        session, workspace_id, requested, uow.clock.now()
-    )
+    locked = await agent_states_locked(session, workspace_id, requested, uow.clock.now())
     # Read once the agents' locks are granted: the stored history then orders this pass's
     # assignments after any release it waited for.
     now = uow.clock.now()
@@ -256,11 +252,13 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
         delete(t.RoutingFillRequest).where(among(session, t.RoutingFillRequest.agent_id, requested))
     )
     states = {
-        s.agent_id: s for s in locked if s.online and _room_for_anything(s.capacity, s.open_work)
+        s.agent_id: s
+        for s in locked.states
+        if s.online and _room_for_anything(s.capacity, s.open_work)
     }
     if not states:
         return len(requested), 0
-    teams = await team_ids_of(session, list(states))
+    teams = {agent_id: locked.teams[agent_id] for agent_id in states}
     scan = max(MIN_SCAN, min(MAX_SCAN, sum(_slots(s) for s in states.values()) * SCAN_PER_SLOT))
     rows = await waiting_rows(
         session,
@@ -280,16 +278,20 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
         weights=weights_from(settings_row.weights or {}),
         now=now,
     )
-    snapshot = {
-        c.id: c
-        for c in (
-            await session.execute(
-                select(t.Conversation).where(among(session, t.Conversation.id, ordered))
-            )
-        ).scalars()
-    }
-    held = await preload_for_work(session, list(snapshot.values()))
-    progress = await _progress_of(session, ordered)
+    # With their routing progress, and the customers and inboxes `work_for` reads (loaded
+    # into the session here, not one by one; `snapshot_rows` keeps them referenced, as the
+    # session holds rows only weakly).
+    snapshot_rows = (
+        await session.execute(
+            select(t.Conversation, t.RoutingProgress, t.Customer, t.Inbox)
+            .join(t.Customer, t.Customer.id == t.Conversation.customer_id)
+            .outerjoin(t.RoutingProgress, t.RoutingProgress.conversation_id == t.Conversation.id)
+            .outerjoin(t.Inbox, t.Inbox.id == t.Conversation.last_inbound_inbox_id)
+            .where(among(session, t.Conversation.id, ordered))
+        )
+    ).all()
+    snapshot = {row[0].id: row[0] for row in snapshot_rows}
+    progress = {row[0].id: row[1] for row in snapshot_rows if row[1] is not None}
     past = await past_contacts_of_customers(
         session, {c.customer_id for c in snapshot.values()}, list(states)
     )
@@ -328,26 +330,25 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
     # for) and re-read them and their routing progress. Ordered here, not in SQL: SKIP
     # LOCKED never waits, so the order rows are locked in cannot deadlock.
     position = {item.conversation_id: n for n, item in enumerate(plan)}
-    conversations = sorted(
-        (
-            await session.execute(
-                select(t.Conversation)
-                .where(
-                    among(session, t.Conversation.id, position),
-                    t.Conversation.workspace_id == workspace_id,
-                    t.Conversation.assignee_id.is_(None),
-                    t.Conversation.status == ConversationStatus.OPEN.value,
-                    no_pending_offer(),
-                )
-                .with_for_update(skip_locked=True)
-                .execution_options(populate_existing=True)
+    locked_rows = (
+        await session.execute(
+            select(t.Conversation, t.RoutingProgress)
+            .outerjoin(t.RoutingProgress, t.RoutingProgress.conversation_id == t.Conversation.id)
+            .where(
+                among(session, t.Conversation.id, position),
+                t.Conversation.workspace_id == workspace_id,
+                t.Conversation.assignee_id.is_(None),
+                t.Conversation.status == ConversationStatus.OPEN.value,
+                no_pending_offer(),
             )
-        ).scalars(),
-        key=lambda c: position[c.id],
-    )
+            .with_for_update(of=t.Conversation, skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    conversations = sorted((row[0] for row in locked_rows), key=lambda c: position[c.id])
     if not conversations:
         return len(requested), 0
-    progress = await _progress_of(session, [c.id for c in conversations], refresh=True)
+    progress = {row[0].id: row[1] for row in locked_rows if row[1] is not None}
     choices = await _plan_still_holds(session, plan, conversations, progress)
     if choices is None:
         # Something changed between the plan and the locks: hand the locked ones out again.
@@ -370,7 +371,7 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
 
     added: list[t.Assignment | t.RoutingOffer] = []
     done_progress: list[int] = []
-    by_id = {agent.id: agent for agent in agents}
+    by_id = {agent.id: agent for agent in locked.agents}
     for conversation, chosen in zip(conversations, choices, strict=True):
         if chosen is None:
             continue
@@ -391,7 +392,7 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
                 done_progress.append(conversation.id)
     if not added:
         return len(requested), 0
-    for load in loads:
+    for load in locked.loads:
         before = states.get(load.agent_id)
         after = work.states.get(load.agent_id)
         if before is not None and after is not None and after.open_work != before.open_work:
@@ -410,7 +411,7 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
             await arm_offer(uow, row, by_id[row.agent_id].name)
         else:
             emit_assignment(uow, row, by_id[row.agent_id].name)
-    del held
+    del snapshot_rows
     return len(requested), len(added)
 
 
@@ -529,14 +530,3 @@ def _slots(state: AgentState) -> int:
     free = capacity.budget - capacity.load(state.open_work)
     cheapest = min(capacity.cost(channel) for channel in Channel)
     return max(0, free // max(1, cheapest))
-
-
-async def _progress_of(
-    session: AsyncSession, conversation_ids: list[int], *, refresh: bool = False
-) -> dict[int, t.RoutingProgress]:
-    query = select(t.RoutingProgress).where(
-        among(session, t.RoutingProgress.conversation_id, conversation_ids)
-    )
-    if refresh:
-        query = query.execution_options(populate_existing=True)
-    return {p.conversation_id: p for p in (await session.execute(query)).scalars()}
