@@ -13,7 +13,15 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import event, func, select
 
 from tests.conftest import WorkspaceFixture
-from tests.support_routing import add_agent, admin_of, arrive, assignee_of, history, set_mode
+from tests.support_routing import (
+    add_agent,
+    admin_of,
+    arrive,
+    assignee_of,
+    history,
+    set_mode,
+    set_presence,
+)
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
@@ -205,3 +213,23 @@ async def test_a_plan_made_stale_by_a_concurrent_change_is_made_again(
     assert assignment.reason.startswith("next in the queue when Bea Billing had room."), (
         assignment.reason
     )
+
+
+async def test_coming_online_in_manual_mode_leaves_the_queue_alone(
+    runtime: Runtime, workspace: WorkspaceFixture
+) -> None:
+    ws = workspace.id
+    await set_mode(runtime, ws, "manual")
+    waiting = await arrive(runtime, ws, workspace.inboxes["web_chat"], Channel.WEB_CHAT, "v1")
+    olga = await add_agent(runtime, ws, "Olga Online", online=False)
+
+    await _bring_online(runtime, ws, olga)
+    async with runtime.uow() as uow:
+        requests = await uow.session.scalar(select(func.count()).select_from(t.RoutingFillRequest))
+    assert (await assignee_of(runtime, waiting), requests) == (None, 0)
+
+    # Switched to auto, her next coming online fills her.
+    await set_presence(runtime, ws, olga, online=False)
+    await set_mode(runtime, ws, "auto")
+    await _bring_online(runtime, ws, olga)
+    assert await assignee_of(runtime, waiting) == olga

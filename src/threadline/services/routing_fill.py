@@ -30,12 +30,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import BigInteger, bindparam, delete, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.adapters.db.id_lists import among
+from threadline.adapters.db.types import UTCDateTime
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.routing.capacity import Capacity
@@ -79,20 +80,56 @@ _SHARED_KEY = "routing.fill"
 async def request_fill(uow: UnitOfWork, workspace_id: int, agent_id: int) -> None:
     """Ask for the agent's free room to be filled from the queue once this change commits
     (auto mode only)."""
-    session = uow.session
-    if not await is_auto(session, workspace_id):
+    if not await _write_request_in_auto_mode(uow.session, workspace_id, agent_id, uow.clock.now()):
         return
-    await insert_ignoring_conflict(
-        session,
-        t.RoutingFillRequest,
-        {"agent_id": agent_id, "workspace_id": workspace_id, "requested_at": uow.clock.now()},
-    )
     factory = uow.factory
 
     async def fill() -> None:
         await fill_requested(factory, workspace_id)
 
     uow.after_commit((_SHARED_KEY, workspace_id), fill)
+
+
+# PostgreSQL: whether the workspace routes automatically and, if so, the request written, in
+# one statement (a presence change runs it, and the fewer round trips the better).
+_REQUEST_IN_AUTO_MODE = text(
+    """
+        WITH auto AS (
+            SELECT workspace_id FROM routing_settings
+            WHERE workspace_id = :workspace_id AND mode = 'auto'
+        ), written AS (
+            INSERT INTO routing_fill_requests (agent_id, workspace_id, requested_at)
+            SELECT :agent_id, workspace_id, :requested_at FROM auto
+            ON CONFLICT DO NOTHING
+        )
+        SELECT count(*) FROM auto
+        """
+).bindparams(
+    bindparam("workspace_id", type_=BigInteger()),
+    bindparam("agent_id", type_=BigInteger()),
+    bindparam("requested_at", type_=UTCDateTime()),
+)
+
+
+async def _write_request_in_auto_mode(
+    session: AsyncSession, workspace_id: int, agent_id: int, now: datetime
+) -> bool:
+    """Write the agent's fill request if the workspace routes automatically (an existing
+    request stands); returns whether it does."""
+    if session.get_bind().dialect.name == "postgresql":
+        found = await session.scalar(
+            _REQUEST_IN_AUTO_MODE,
+            {"workspace_id": workspace_id, "agent_id": agent_id, "requested_at": now},
+        )
+        return bool(found)
+    if not await is_auto(session, workspace_id):
+        return False
+    await insert_ignoring_conflict(
+        session,
+        t.RoutingFillRequest,
+        {"agent_id": agent_id, "workspace_id": workspace_id, "requested_at": now},
+    )
+    return True
 
 
 @dataclass
