@@ -54,7 +54,8 @@ async def append(
     return first
 
 
-# One statement per workspace: take the numbers (and the row lock), insert the events.
+# One statement per workspace: take the numbers (and the row lock), insert the events. The
+# lists go in binary (%b): as text, every JSON payload would be escaped for an array literal.
 _NUMBER_AND_INSERT = """
     WITH numbered AS (
         UPDATE workspaces SET event_seq = event_seq + %(count)s::integer
@@ -66,8 +67,8 @@ _NUMBER_AND_INSERT = """
            item.type, item.audience, item.conversation_id, CAST(item.payload AS JSONB),
            %(created_at)s::timestamptz
     FROM numbered,
-         unnest(%(types)s::text[], %(audiences)s::text[], %(conversation_ids)s::bigint[],
-                %(payloads)s::text[])
+         unnest(%(types)b::text[], %(audiences)b::text[], %(conversation_ids)b::bigint[],
+                %(payloads)b::text[])
              WITH ORDINALITY AS item(type, audience, conversation_id, payload, n)
     RETURNING seq
 """
