@@ -8,7 +8,10 @@
    real shift. Reported: decision latency p50/p99/max (time.perf_counter_ns around `decide`
    only) and decisions per second, plus the cost of applying a decision to the index. Every
    500th decision is checked against `choose_agent` over all agents (outside the timing).
-2. End to end on PostgreSQL: not measured here yet (see `end_to_end_postgresql`).
+2. End to end on PostgreSQL (`end_to_end_postgresql`, docs/routing.md): agents come online
+   through the real service from several processes against a backlog; reported: assignments
+   per second, one agent's latency, statements and CPU per assignment, and checks that no
+   agent went over budget and no conversation was assigned twice.
 """
 
 from __future__ import annotations
@@ -465,9 +468,11 @@ def main() -> None:
         help="compare every Nth decision with choose_agent over all agents (0: never)",
     )
     parser.add_argument("--pg-dsn", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--e2e-agents", type=int, default=2_000)
-    parser.add_argument("--e2e-waiting", type=int, default=12_000)
-    parser.add_argument("--e2e-workers", type=int, default=8, help="concurrent transactions")
+    parser.add_argument("--e2e-agents", type=int, default=1_200)
+    parser.add_argument("--e2e-waiting", type=int, default=8_000)
+    parser.add_argument(
+        "--e2e-workers", type=int, default=128, help="concurrent transactions, in all"
+    )
     parser.add_argument("--e2e-processes", type=int, default=2)
     parser.add_argument("--skip-in-process", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
