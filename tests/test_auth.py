@@ -1,4 +1,5 @@
-"""Signing in: argon2 passwords, tokens that expire, keys that can be forged by nobody."""
+"""Signing in and out: argon2 passwords, tokens that expire or are signed out, keys that can
+be forged by nobody."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from datetime import timedelta
 import httpx
 import jwt
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import PASSWORD, WorkspaceFixture, login
 from threadline.adapters.clock import ManualClock
+from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.services import auth
 
@@ -47,6 +50,32 @@ async def test_token_works_until_its_lifetime_ends(
     expired = await client.get("/api/v1/auth/me", headers=headers)
     assert expired.status_code == 401
     assert "expired" in expired.json()["detail"]
+
+
+async def test_signing_out_refuses_that_token_and_no_other(
+    client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
+) -> None:
+    laptop = await login(client, workspace.slug, "agent")
+    phone = await login(client, workspace.slug, "agent")
+    api_key = await client.post("/api/v1/auth/logout", headers={"X-API-Key": workspace.api_key})
+    assert api_key.status_code == 401  # API keys are revoked by an admin, not signed out
+
+    out = await client.post("/api/v1/auth/logout", headers=laptop)
+    assert out.status_code == 204
+    refused = await client.get("/api/v1/auth/me", headers=laptop)
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "this token was signed out; sign in again"
+    assert (await client.post("/api/v1/auth/logout", headers=laptop)).status_code == 401
+    assert (await client.get("/api/v1/auth/me", headers=phone)).status_code == 200
+
+    # The revocation is kept until the token would have expired, then cleared by the next
+    # sign-out.
+    clock.advance(timedelta(seconds=runtime.settings.token_ttl_seconds + 1))
+    later = await login(client, workspace.slug, "agent")
+    assert (await client.post("/api/v1/auth/logout", headers=later)).status_code == 204
+    async with runtime.sessionmaker() as session:
+        kept = (await session.execute(select(t.RevokedToken.expires_at))).scalars().all()
+    assert len(kept) == 1 and kept[0] > clock.now()
 
 
 async def test_a_token_signed_with_another_key_is_refused(

@@ -141,9 +141,16 @@ async def test_pages_need_a_session_and_sign_in_sets_a_strict_http_only_cookie(
     # Signing out needs the page's token too; then the cookie is gone.
     assert (await client.post("/app/logout", data={"csrf_token": "nope"})).status_code == 403
     assert (await client.get("/app/conversations")).status_code == 200
+    signed_out_token = client.cookies["tl_session"]
     out = await client.post("/app/logout", data={"csrf_token": csrf.group(1)})
     assert out.status_code == 303
     assert (await client.get("/app/conversations")).status_code == 303
+    # The token itself is refused too: a copy of the cookie no longer opens a page or the API.
+    client.cookies.set("tl_session", signed_out_token)
+    assert (await client.get("/app/conversations")).status_code == 303
+    refused = await client.get("/api/v1/auth/me", headers={"X-CSRF-Token": csrf.group(1)})
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "this token was signed out; sign in again"
 
 
 async def test_the_api_takes_the_session_cookie_only_with_its_csrf_header(

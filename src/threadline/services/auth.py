@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import select
+from sqlalchemy import delete, false, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
@@ -57,13 +59,25 @@ def issue_token(agent: t.Agent, secret_key: str, now: datetime, ttl_seconds: int
         "role": agent.role,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ttl_seconds)).timestamp()),
+        # Its id, so that signing out can revoke this token and no other.
+        "jti": secrets.token_urlsafe(16),
     }
     return jwt.encode(claims, secret_key, algorithm="HS256")
 
 
-def decode_token(token: str, secret_key: str, now: datetime) -> tuple[int, int]:
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    agent_id: int
+    workspace_id: int
+    # None for tokens issued before tokens had ids: they cannot be revoked, only expire.
+    token_id: str | None
+    expires_at: datetime
+
+
+def decode_token(token: str, secret_key: str, now: datetime) -> TokenClaims:
     """Expiry is judged by the runtime's clock, the one that issued the token, so a token is
-    valid for exactly its lifetime whatever clock the process runs on."""
+    valid for exactly its lifetime whatever clock the process runs on. Whether it was revoked
+    is checked with its agent (`principal_for_agent`)."""
     try:
         claims = jwt.decode(
             token,
@@ -73,7 +87,13 @@ def decode_token(token: str, secret_key: str, now: datetime) -> tuple[int, int]:
         )
         if int(claims["exp"]) <= int(now.timestamp()):
             raise jwt.ExpiredSignatureError("the token has expired")
-        return int(claims["sub"]), int(claims["ws"])
+        token_id = claims.get("jti")
+        return TokenClaims(
+            agent_id=int(claims["sub"]),
+            workspace_id=int(claims["ws"]),
+            token_id=str(token_id) if token_id is not None else None,
+            expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=UTC),
+        )
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise AuthenticationFailed("the token is invalid or has expired") from exc
 
@@ -93,14 +113,25 @@ async def sign_in(session: AsyncSession, workspace_slug: str, email: str, passwo
     return agent
 
 
-async def principal_for_agent(session: AsyncSession, agent_id: int, workspace_id: int) -> Principal:
-    agent = (
+async def principal_for_agent(session: AsyncSession, claims: TokenClaims) -> Principal:
+    workspace_id = claims.workspace_id
+    revoked = (
+        select(t.RevokedToken.jti).where(t.RevokedToken.jti == claims.token_id).exists()
+        if claims.token_id is not None
+        else false()
+    )
+    found = (
         await session.execute(
-            select(t.Agent).where(t.Agent.id == agent_id, t.Agent.workspace_id == workspace_id)
+            select(t.Agent, revoked).where(
+                t.Agent.id == claims.agent_id, t.Agent.workspace_id == workspace_id
+            )
         )
-    ).scalar_one_or_none()
-    if agent is None or not agent.active:
+    ).one_or_none()
+    if found is None or not found[0].active:
         raise AuthenticationFailed("the agent of this token no longer exists or is deactivated")
+    agent, signed_out = found
+    if signed_out:
+        raise AuthenticationFailed("this token was signed out; sign in again")
     workspace = await session.get(t.Workspace, workspace_id)
     assert workspace is not None
     team_ids = (
@@ -113,6 +144,27 @@ async def principal_for_agent(session: AsyncSession, agent_id: int, workspace_id
         team_ids=frozenset(team_ids),
         agents_see_all=workspace.agents_see_all,
     )
+
+
+async def revoke_token(session: AsyncSession, claims: TokenClaims, now: datetime) -> None:
+    """Sign this token out: refused from now on, until it would have expired anyway (then its
+    row is no longer needed, and revocations past their expiry are cleared here)."""
+    if claims.token_id is None:
+        return
+    await session.execute(delete(t.RevokedToken).where(t.RevokedToken.expires_at <= now))
+    if await session.get(t.RevokedToken, claims.token_id) is None:
+        session.add(
+            t.RevokedToken(
+                jti=claims.token_id,
+                workspace_id=claims.workspace_id,
+                agent_id=claims.agent_id,
+                expires_at=claims.expires_at,
+            )
+        )
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()  # signed out at the same moment elsewhere: revoked either way
 
 
 def hash_api_key(key: str) -> str:

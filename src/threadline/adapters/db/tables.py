@@ -106,6 +106,16 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class RevokedToken(Base):
+    """An agent token signed out before it expired: refused until then, then forgotten."""
+
+    __tablename__ = "revoked_tokens"
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class Inbox(Base):
     """One channel account: a mailbox, a phone number, a WhatsApp number, a site, an app."""
 

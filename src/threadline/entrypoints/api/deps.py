@@ -33,10 +33,8 @@ async def resolve_principal(runtime: Runtime, credential: str) -> Principal:
     async with runtime.sessionmaker() as session:
         if credential.startswith(API_KEY_PREFIX):
             return await principal_for_api_key(session, credential)
-        agent_id, workspace_id = decode_token(
-            credential, runtime.settings.secret_key, runtime.clock.now()
-        )
-        return await principal_for_agent(session, agent_id, workspace_id)
+        claims = decode_token(credential, runtime.settings.secret_key, runtime.clock.now())
+        return await principal_for_agent(session, claims)
 
 
 async def current_principal(

@@ -36,7 +36,13 @@ from threadline.entrypoints.web._session import (
 )
 from threadline.services import queries
 from threadline.services.agents import list_agents
-from threadline.services.auth import AuthenticationFailed, issue_token, sign_in
+from threadline.services.auth import (
+    AuthenticationFailed,
+    decode_token,
+    issue_token,
+    revoke_token,
+    sign_in,
+)
 from threadline.services.catalogue import customer_orders
 from threadline.services.csat_answers import survey_view
 from threadline.services.reply_options import reply_options
@@ -190,6 +196,16 @@ async def logout(request: Request, runtime: RuntimeDep) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token and not csrf_matches(token, runtime.settings.secret_key, csrf_token):
         return Response("CSRF token missing or wrong", status_code=403)
+    if token:
+        # The cookie is dropped, and the token itself refused from now on: a copy of it
+        # (another tab's socket, a saved request) no longer works either.
+        try:
+            claims = decode_token(token, runtime.settings.secret_key, runtime.clock.now())
+        except AuthenticationFailed:
+            claims = None  # expired or not ours: nothing left to revoke
+        if claims is not None:
+            async with runtime.sessionmaker() as session:
+                await revoke_token(session, claims, runtime.clock.now())
     response = RedirectResponse(LOGIN_PATH, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

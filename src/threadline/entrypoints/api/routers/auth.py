@@ -1,15 +1,16 @@
-"""Signing in."""
+"""Signing in and out."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 
-from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.deps import AgentDep, PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import StrictBody
-from threadline.services.auth import issue_token, sign_in
+from threadline.services.auth import decode_token, issue_token, revoke_token, sign_in
 from threadline.services.views import agent_view
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -39,3 +40,18 @@ async def me(principal: PrincipalDep) -> dict[str, Any]:
         "role": principal.role.value,
         "team_ids": sorted(principal.team_ids),
     }
+
+
+@router.post("/logout", status_code=204)
+async def logout(
+    _agent: AgentDep,
+    runtime: RuntimeDep,
+    bearer: HTTPAuthorizationCredentials | None = Depends(HTTPBearer(auto_error=False)),
+) -> Response:
+    """Sign out the agent token this request carries: it is refused from now on (the agent's
+    other tokens, on other devices, stay signed in)."""
+    if bearer is not None:
+        claims = decode_token(bearer.credentials, runtime.settings.secret_key, runtime.clock.now())
+        async with runtime.sessionmaker() as session:
+            await revoke_token(session, claims, runtime.clock.now())
+    return Response(status_code=204)
