@@ -17,6 +17,7 @@ from tests.conftest import PASSWORD, WorkspaceFixture, login
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.entrypoints.sign_in_throttle import ACCOUNT_FAILURES, WINDOW_SECONDS
 from threadline.services import auth
 
 pytestmark = pytest.mark.anyio
@@ -76,6 +77,32 @@ async def test_signing_out_refuses_that_token_and_no_other(
     async with runtime.sessionmaker() as session:
         kept = (await session.execute(select(t.RevokedToken.expires_at))).scalars().all()
     assert len(kept) == 1 and kept[0] > clock.now()
+
+
+async def test_password_guessing_is_slowed_down_per_account(
+    client: httpx.AsyncClient, workspace: WorkspaceFixture, clock: ManualClock
+) -> None:
+    def attempt(who: str, password: str) -> dict[str, str]:
+        return {
+            "workspace": workspace.slug,
+            "email": f"{who}@{workspace.slug}.example.com",
+            "password": password,
+        }
+
+    for _ in range(ACCOUNT_FAILURES):
+        wrong = await client.post("/api/v1/auth/login", json=attempt("agent", "a guess"))
+        assert wrong.status_code == 401
+    # Now even the right password waits: a lucky guess would gain nothing.
+    throttled = await client.post("/api/v1/auth/login", json=attempt("agent", PASSWORD))
+    assert throttled.status_code == 429
+    assert (
+        throttled.json()["detail"] == f"too many failed sign-ins; try again in {WINDOW_SECONDS} s"
+    )
+    # Another account from the same address is not locked out by it.
+    assert (await client.post("/api/v1/auth/login", json=attempt("super", PASSWORD))).is_success
+
+    clock.advance(timedelta(seconds=WINDOW_SECONDS))
+    assert (await client.post("/api/v1/auth/login", json=attempt("agent", PASSWORD))).is_success
 
 
 async def test_a_token_signed_with_another_key_is_refused(

@@ -19,6 +19,7 @@ from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.entrypoints.api.app import create_app
+from threadline.entrypoints.sign_in_throttle import ACCOUNT_FAILURES, WINDOW_SECONDS
 
 pytestmark = pytest.mark.anyio
 
@@ -95,7 +96,7 @@ def entries(page: str) -> list[tuple[str, str]]:
 
 
 async def test_pages_need_a_session_and_sign_in_sets_a_strict_http_only_cookie(
-    client: httpx.AsyncClient, workspace: WorkspaceFixture
+    client: httpx.AsyncClient, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
     assert (await client.get("/")).headers["location"] == "/app"
     for path in ("/app/conversations", "/app/conversations/1", "/app/tasks", "/app/queue"):
@@ -125,6 +126,18 @@ async def test_pages_need_a_session_and_sign_in_sets_a_strict_http_only_cookie(
     assert wrong.status_code == 401
     assert 'data-testid="login-error"' in wrong.text
     assert "tl_session" not in wrong.headers.get("set-cookie", "")
+
+    # Guessing is slowed down: past the limit of failures the form says so, even for the
+    # right password.
+    for _ in range(ACCOUNT_FAILURES - 1):
+        await client.post(
+            "/app/login",
+            data={**fields, "password": "guess", "csrf_token": login_token.group(1)},
+        )
+    throttled = await client.post("/app/login", data={**fields, "csrf_token": login_token.group(1)})
+    assert throttled.status_code == 429
+    assert "Too many failed sign-ins" in throttled.text
+    clock.advance(timedelta(seconds=WINDOW_SECONDS))
 
     # No workspace typed: the one workspace where this email is an agent.
     ok = await client.post("/app/login", data={**fields, "csrf_token": login_token.group(1)})

@@ -25,6 +25,7 @@ from threadline.domain.errors import DomainError
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.problems import problem
+from threadline.entrypoints.sliding_window import SlidingWindowLimiter
 from threadline.entrypoints.webhooks._form_body import (
     BadSubmission,
     Submission,
@@ -32,7 +33,6 @@ from threadline.entrypoints.webhooks._form_body import (
     read_submission,
 )
 from threadline.entrypoints.webhooks._form_pages import form_page, refusal_page, thanks_page
-from threadline.entrypoints.webhooks._sliding_window import SlidingWindowLimiter
 from threadline.services.receive_message import receive_message
 
 log = structlog.get_logger(__name__)

@@ -27,7 +27,7 @@ from threadline.domain.web_chat import (
 )
 from threadline.entrypoints.api.deps import AdminDep, RuntimeDep
 from threadline.entrypoints.api.schemas import StrictBody
-from threadline.entrypoints.webhooks._sliding_window import SlidingWindowLimiter
+from threadline.entrypoints.sliding_window import SlidingWindowLimiter
 from threadline.services.web_chat import (
     EmailOutcome,
     authenticate_visitor,
@@ -47,7 +47,8 @@ from threadline.services.web_chat import (
 
 router = APIRouter(prefix="/api/v1/widget", tags=["web chat"])
 
-# Per visitor, per process (see _sliding_window): enough for a person, not for a script.
+# Per visitor, per process (see entrypoints/sliding_window.py): enough for a person, not for
+# a script.
 SEND_LIMIT = 20
 SEND_WINDOW_SECONDS = 60.0
 _limiter = SlidingWindowLimiter()

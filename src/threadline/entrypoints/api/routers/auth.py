@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 
 from threadline.entrypoints.api.deps import AgentDep, PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import StrictBody
-from threadline.services.auth import decode_token, issue_token, revoke_token, sign_in
+from threadline.entrypoints.sign_in_throttle import check_sign_in_allowed, record_failed_sign_in
+from threadline.services.auth import (
+    AuthenticationFailed,
+    decode_token,
+    issue_token,
+    revoke_token,
+    sign_in,
+)
 from threadline.services.views import agent_view
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -23,9 +30,14 @@ class LoginBody(StrictBody):
 
 
 @router.post("/login")
-async def login(body: LoginBody, runtime: RuntimeDep) -> dict[str, Any]:
-    async with runtime.sessionmaker() as session:
-        agent = await sign_in(session, body.workspace, body.email, body.password)
+async def login(body: LoginBody, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+    check_sign_in_allowed(request, runtime, body.email)
+    try:
+        async with runtime.sessionmaker() as session:
+            agent = await sign_in(session, body.workspace, body.email, body.password)
+    except AuthenticationFailed:
+        record_failed_sign_in(request, runtime, body.email)
+        raise
     token = issue_token(
         agent, runtime.settings.secret_key, runtime.clock.now(), runtime.settings.token_ttl_seconds
     )

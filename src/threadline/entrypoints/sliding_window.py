@@ -1,4 +1,4 @@
-"""An in-process sliding-window rate limit (used by the public contact form).
+"""An in-process sliding-window rate limit (the public contact form, the widget, sign-in).
 
 It counts per process: with several API processes each allows the limit, so the real
 ceiling is the limit times the number of processes. That is enough to blunt a script
@@ -20,15 +20,27 @@ class SlidingWindowLimiter:
 
     def try_acquire(self, key: Hashable, limit: int, window: float, now: float) -> float | None:
         """Counts one hit and returns None, or returns the seconds until one is allowed."""
-        if len(self._hits) > SWEEP_THRESHOLD:
-            self._sweep(window, now)
-        hits = self._hits.setdefault(key, deque())
+        wait = self.wait(key, limit, window, now)
+        if wait is None:
+            self.record(key, window, now)
+        return wait
+
+    def wait(self, key: Hashable, limit: int, window: float, now: float) -> float | None:
+        """Without counting: None when another hit is allowed, else the seconds until it is."""
+        hits = self._hits.get(key)
+        if not hits:
+            return None
         while hits and hits[0] <= now - window:
             hits.popleft()
         if len(hits) >= limit:
             return max(hits[0] + window - now, 0.0)
-        hits.append(now)
         return None
+
+    def record(self, key: Hashable, window: float, now: float) -> None:
+        """Counts one hit (for limits on what went wrong, counted after the fact)."""
+        if len(self._hits) > SWEEP_THRESHOLD:
+            self._sweep(window, now)
+        self._hits.setdefault(key, deque()).append(now)
 
     def _sweep(self, window: float, now: float) -> None:
         for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= now - window]:

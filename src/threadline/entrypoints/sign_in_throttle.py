@@ -1,0 +1,74 @@
+"""Slowing down password guessing: failed sign-ins counted per account and per address.
+
+After ACCOUNT_FAILURES failed sign-ins for one email within WINDOW_SECONDS, or
+ADDRESS_FAILURES from one client address, further attempts are refused (HTTP 429, or the
+sign-in page says so) until the oldest failure leaves the window; a correct password does
+not get through meanwhile either, so guessing gains nothing by being lucky. Counted per
+process, like the contact form's limit: with several API processes each allows the limit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import structlog
+from fastapi import Request
+
+from threadline.bootstrap import Runtime
+from threadline.domain.errors import DomainError
+from threadline.entrypoints.sliding_window import SlidingWindowLimiter
+
+log = structlog.get_logger(__name__)
+
+ACCOUNT_FAILURES = 10
+ADDRESS_FAILURES = 100
+WINDOW_SECONDS = 15 * 60
+
+
+class SignInThrottled(DomainError):
+    status = 429
+    title = "Too many sign-in attempts"
+
+    def __init__(self, wait_seconds: float) -> None:
+        self.wait_seconds = math.ceil(wait_seconds)
+        super().__init__(f"too many failed sign-ins; try again in {self.wait_seconds} s")
+
+
+def _limiter(request: Request) -> SlidingWindowLimiter:
+    """One per application instance (so per process), kept on the app's state."""
+    state = request.app.state
+    limiter = getattr(state, "sign_in_limiter", None)
+    if limiter is None:
+        limiter = SlidingWindowLimiter()
+        state.sign_in_limiter = limiter
+    assert isinstance(limiter, SlidingWindowLimiter)
+    return limiter
+
+
+def _keys(request: Request, email: str) -> list[tuple[tuple[str, str], int]]:
+    # Behind a reverse proxy, run uvicorn with --proxy-headers so this is the client's.
+    address = request.client.host if request.client else "unknown"
+    return [
+        (("account", email.strip().lower()), ACCOUNT_FAILURES),
+        (("address", address), ADDRESS_FAILURES),
+    ]
+
+
+def check_sign_in_allowed(request: Request, runtime: Runtime, email: str) -> None:
+    now = runtime.clock.now().timestamp()
+    limiter = _limiter(request)
+    waits = [
+        wait
+        for key, limit in _keys(request, email)
+        if (wait := limiter.wait(key, limit, WINDOW_SECONDS, now)) is not None
+    ]
+    if waits:
+        log.warning("auth.sign_in_throttled", wait_seconds=math.ceil(max(waits)))
+        raise SignInThrottled(max(waits))
+
+
+def record_failed_sign_in(request: Request, runtime: Runtime, email: str) -> None:
+    now = runtime.clock.now().timestamp()
+    limiter = _limiter(request)
+    for key, _limit in _keys(request, email):
+        limiter.record(key, WINDOW_SECONDS, now)
