@@ -28,7 +28,7 @@ from threadline.adapters.email.addresses import (
     is_our_reply_address,
     reply_address,
 )
-from threadline.adapters.email.automation import automated_reason, bounce_details
+from threadline.adapters.email.automation import automated_reason, bounce_details, bounce_failure
 from threadline.adapters.email.ingest import ingest_raw_email
 from threadline.adapters.email.parsing import ParsedEmail, parse_email
 from threadline.bootstrap import Runtime
@@ -93,6 +93,16 @@ def test_postfix_bounce_is_automated_and_keeps_the_report() -> None:
     ]
     assert b"Status: 5.1.1" in mail.files[0].data
     assert bounce_details(mail) == ("nobody@example.org", ["out-5555@acme.example.com"])
+    assert bounce_failure(mail) == (
+        "bounced (5.1.1: smtp; 550 5.1.1 <nobody@example.org>: Recipient address rejected: "
+        "User unknown)"
+    )
+    # A report that delivery is only delayed fails nothing.
+    delayed = parse_email(
+        fixture_bytes("dsn_postfix_bounce.eml").replace(b"Action: failed", b"Action: delayed")
+    )
+    assert bounce_failure(delayed) is None
+    assert bounce_failure(parsed("out_of_office_exchange.eml")) is None
 
 
 def test_forwarded_mail_is_kept_whole() -> None:
@@ -272,8 +282,30 @@ async def test_a_bounce_lands_on_the_customer_it_is_about_and_reopens_nothing(
         conversation.status = "resolved"
         conversation.resolved_at = mail_runtime.clock.now()
         await session.commit()
+    # Our reply went out with the Message-ID the report names.
+    async with mail_runtime.sessionmaker() as session:
+        reply = t.Message(
+            workspace_id=workspace.id,
+            conversation_id=first.conversation_id,
+            inbox_id=inbox.id,
+            channel="email",
+            direction="outbound",
+            text="Your order shipped.",
+            provider_message_id="out-5555@acme.example.com",
+            delivery_status="sent",
+            meta={},
+            created_at=mail_runtime.clock.now(),
+        )
+        session.add(reply)
+        await session.commit()
+        reply_id = reply.id
     bounce = await ingest_raw_email(mail_runtime, inbox, fixture_bytes("dsn_postfix_bounce.eml"))
     assert bounce.automated and bounce.conversation_id == first.conversation_id
+    # The reply it is about now shows as failed, with the receiving server's reason.
+    failed = await stored_message(mail_runtime, reply_id)
+    assert failed.delivery_status == "failed"
+    assert failed.failure_reason is not None
+    assert failed.failure_reason.startswith("bounced (5.1.1: smtp; 550 5.1.1 <nobody@example.org>")
     message = await stored_message(mail_runtime, bounce.message_id or 0)
     assert message.meta["email"]["bounce"]["recipient"] == "nobody@example.org"
     assert message.meta["automated"] is True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from threadline.adapters.db import tables as t
 from threadline.domain.conversations import DeliveryStatus, Direction
 from threadline.domain.errors import DomainError
@@ -45,3 +47,27 @@ async def report_delivery_status(
         ),
     )
     return message
+
+
+async def mark_bounced(
+    uow: UnitOfWork, workspace_id: int, sent_message_ids: list[str], reason: str
+) -> list[int]:
+    """Our outbound emails whose Message-ID a delivery report names as undeliverable are
+    failed, with the report's reason; returns their ids."""
+    if not sent_message_ids:
+        return []
+    found = (
+        await uow.session.execute(
+            select(t.Message.id).where(
+                t.Message.workspace_id == workspace_id,
+                t.Message.direction == Direction.OUTBOUND.value,
+                t.Message.provider_message_id.in_(sent_message_ids),
+            )
+        )
+    ).scalars()
+    failed = list(found)
+    for message_id in failed:
+        await report_delivery_status(
+            uow, workspace_id, message_id, DeliveryStatus.FAILED.value, reason
+        )
+    return failed

@@ -96,3 +96,30 @@ def bounce_details(parsed: ParsedEmail) -> tuple[str | None, list[str]]:
                 m.decode("utf-8", "replace") for m in _REPORTED_MESSAGE_ID.findall(file.data)
             )
     return recipient, ids[:10]
+
+
+_REPORTED_FIELD = re.compile(
+    rb"^(Action|Status|Diagnostic-Code):[ \t]*(.*(?:\r?\n[ \t].*)*)", re.I | re.M
+)
+
+
+def bounce_failure(parsed: ParsedEmail) -> str | None:
+    """For a delivery report saying delivery failed for good (Action: failed): why, as the
+    reporting server put it ("5.1.1: smtp; 550 … User unknown"); None for any other report
+    (delayed, delivered, relayed) and for mail that is not one."""
+    if parsed.message.get_content_type() != "multipart/report":
+        return None
+    for file in parsed.files:
+        if file.content_type != "message/delivery-status":
+            continue
+        fields: dict[bytes, str] = {}
+        for match in _REPORTED_FIELD.finditer(file.data):
+            value = b" ".join(match.group(2).split()).decode("utf-8", "replace")
+            fields.setdefault(match.group(1).lower(), value)
+        if fields.get(b"action", "").lower() != "failed":
+            return None
+        status = fields.get(b"status", "")
+        diagnostic = fields.get(b"diagnostic-code", "")
+        reason = ": ".join(part for part in (status, diagnostic) if part)
+        return f"bounced ({reason})"[:500] if reason else "bounced"
+    return None

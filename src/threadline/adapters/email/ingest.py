@@ -21,6 +21,7 @@ from threadline.adapters.email.addresses import conversation_from_address, is_in
 from threadline.adapters.email.automation import (
     automated_reason,
     bounce_details,
+    bounce_failure,
     carries_our_loop_marker,
 )
 from threadline.adapters.email.parsing import ParsedEmail, describe, parse_email
@@ -29,6 +30,7 @@ from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.errors import DomainError
 from threadline.domain.identities import normalise_email
 from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.services.delivery_status import mark_bounced
 from threadline.services.receive_message import receive_message
 
 log = structlog.get_logger(__name__)
@@ -135,6 +137,22 @@ async def _too_many_automated(runtime: Runtime, inbox: _InboxInfo, sender: str) 
         ).scalars()
         automated = sum(1 for meta in metas if isinstance(meta, dict) and meta.get("automated"))
     return automated >= AUTOMATED_LOOP_LIMIT
+
+
+async def _fail_what_bounced(
+    runtime: Runtime, workspace_id: int, sent_message_ids: list[str], reason: str
+) -> None:
+    """The report is stored already; our emails it names as undeliverable are now failed
+    (in a transaction of their own: the bounce is kept even if this fails)."""
+    try:
+        async with runtime.uow() as uow:
+            failed = await mark_bounced(uow, workspace_id, sent_message_ids, reason)
+            await uow.commit()
+    except Exception:
+        log.exception("email.bounce_not_applied", workspace_id=workspace_id)
+        return
+    if failed:
+        log.info("email.bounced", workspace_id=workspace_id, message_ids=failed)
 
 
 async def _already_stored(
@@ -272,6 +290,9 @@ async def ingest_raw_email(
         received = await receive_message(runtime.uow, info.workspace_id, inbound)
     except DomainError as exc:
         return IngestResult(rejection=str(exc))
+    failure = bounce_failure(parsed) if bounced_ids else None
+    if failure and not received.duplicate:
+        await _fail_what_bounced(runtime, info.workspace_id, bounced_ids, failure)
     return IngestResult(
         message_id=received.message_id,
         conversation_id=received.conversation_id,
