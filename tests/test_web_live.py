@@ -94,14 +94,19 @@ async def test_the_socket_takes_the_cookie_from_this_site_only_is_fast_and_carri
 
             path = f"/app/conversations/{conversation_id}/typing"
             assert (await agent.post(path)).status_code == 401  # no CSRF header
-            typed = await agent.post(path, headers={"X-CSRF-Token": csrf})
+            typed = await agent.post(
+                path, headers={"X-CSRF-Token": csrf}, json={"channel": "web_chat"}
+            )
             assert typed.status_code == 204
             frame = await frame_of_type(watching, "typing")
+            # With the agent's id: the supervisor's page warns of a colleague writing a reply,
+            # Olek's own pages leave it out.
             assert frame == {
                 "type": "typing",
                 "conversation_id": conversation_id,
                 "who": "agent",
                 "name": "Olek Agent",
+                "agent_id": workspace.agent_id,
             }
 
             # The customer's side publishes the same signal (as the chat widget does).

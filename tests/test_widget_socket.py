@@ -176,10 +176,16 @@ async def test_a_visitor_sees_only_their_chat_never_notes_or_other_customers(
         assert note.status_code == 201, note.text
         await agent_reply(client, agent, bob["conversation_id"], "Only for Bob")
         await customer_writes(client, workspace, "email", "email", "carol@example.com", "Carol")
-        # An agent typing to Bob is not shown to Alice; to Alice it is.
-        for chat in (bob, alice):
+        # An agent typing to Bob is not shown to Alice; to Alice it is, but only a chat reply
+        # (not an email to her being written).
+        for chat, channel in ((bob, "web_chat"), (alice, "email"), (alice, "web_chat")):
             await publish_typing(
-                runtime.pubsub, await conversation_of(runtime, chat), "agent", "Olek Agent"
+                runtime.pubsub,
+                await conversation_of(runtime, chat),
+                "agent",
+                "Olek Agent",
+                workspace.agent_id,
+                channel,
             )
         await agent_reply(client, agent, alice["conversation_id"], "For Alice")
         frames = await until(ws, "message")
@@ -222,6 +228,8 @@ async def test_socket_refuses_bad_tokens_and_waits_for_a_first_message(
         "conversation_id": chat["conversation_id"],
         "who": "customer",
         "name": None,
+        "agent_id": None,
+        "channel": None,
     }
     # The conversation's scope goes along, so the event stream can show it to its assignee.
     assert scope["id"] == chat["conversation_id"]

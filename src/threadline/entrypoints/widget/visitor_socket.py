@@ -295,7 +295,8 @@ class _VisitorStream:
     async def _typing(self, envelope: dict[str, Any]) -> None:
         # The hub hands on only this workspace's typing notices of the visitor's conversations.
         payload = envelope.get("payload") or {}
-        if payload.get("who") != "agent":
+        # Only a reply the visitor will see here: not an email to them being written.
+        if payload.get("who") != "agent" or payload.get("channel") != "web_chat":
             return
         name = payload.get("name")
         await self.websocket.send_json(

@@ -191,6 +191,7 @@ class _EventStream:
                 "conversation_id": envelope.get("conversation_id"),
                 "who": payload.get("who"),
                 "name": payload.get("name"),
+                "agent_id": payload.get("agent_id"),
             }
         )
 

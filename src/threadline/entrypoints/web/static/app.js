@@ -163,11 +163,22 @@
   const typingNode = document.getElementById("typing-indicator");
   let typingTimer = null;
 
+  const myAgentId = Number(body.getAttribute("data-agent-id"));
+
   function showTyping(frame) {
-    if (!typingNode || frame.conversation_id !== conversationId || frame.who !== "customer") return;
-    typingNode.textContent = frame.name
-      ? (i18n.typing || "{name}").replace("{name}", frame.name)
-      : i18n.customer_typing || "";
+    if (!typingNode || frame.conversation_id !== conversationId) return;
+    if (frame.who === "agent") {
+      // A colleague writing a reply to the same customer: said so, so that two answers do
+      // not cross. The agent's own notices (from this or another tab) are not shown.
+      if (frame.agent_id === myAgentId || !frame.name) return;
+      typingNode.textContent = (i18n.agent_typing || "{name}").replace("{name}", frame.name);
+    } else if (frame.who === "customer") {
+      typingNode.textContent = frame.name
+        ? (i18n.typing || "{name}").replace("{name}", frame.name)
+        : i18n.customer_typing || "";
+    } else {
+      return;
+    }
     typingNode.hidden = false;
     clearTimeout(typingTimer);
     typingTimer = setTimeout(function () {
@@ -388,16 +399,18 @@
     }
   });
 
-  // Typing: a transient signal for web chat, at most every two seconds -------------------------
+  // Typing: a transient signal, at most every two seconds. Colleagues on this conversation see
+  // it whatever the channel; the customer's chat widget only for a web-chat reply. ------------
   let lastTyping = 0;
   if (replyText && conversationId) {
     replyText.addEventListener("input", function () {
       const option = selectedChannel();
-      if (!option || option.value !== "web_chat") return;
       const now = Date.now();
       if (now - lastTyping < 2000) return;
       lastTyping = now;
-      api("POST", "/app/conversations/" + conversationId + "/typing");
+      api("POST", "/app/conversations/" + conversationId + "/typing", {
+        channel: option ? option.value : null,
+      });
     });
   }
 
