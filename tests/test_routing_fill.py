@@ -163,11 +163,11 @@ async def test_a_request_left_by_a_stopped_process_is_served_when_the_worker_sta
     assert await assignee_of(runtime, waiting) == olga
 
 
+# PostgreSQL only: SQLite runs one writer at a time, so nothing changes between plan and locks.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_a_plan_made_stale_by_a_concurrent_change_is_made_again(
     runtime: Runtime, workspace: WorkspaceFixture, database_url: str
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite runs one writer at a time: nothing changes between plan and locks")
     ws = workspace.id
     await set_mode(runtime, ws, "auto")
     chat_only = {"budget": 100, "costs": {"web_chat": 50}}
