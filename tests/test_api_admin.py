@@ -7,6 +7,7 @@ import pytest
 
 from tests.conftest import PASSWORD, WorkspaceFixture, login
 from tests.support_api_v1 import assert_problem, events_of
+from tests.support_routing import make_team
 from threadline.bootstrap import Runtime
 
 pytestmark = pytest.mark.anyio
@@ -119,6 +120,30 @@ async def test_an_agent_sets_their_own_presence_and_profile(
         json={"channel_competences": {"pigeon": 5}},
     )
     assert_problem(bad_channel, 422, "channel_competences")
+
+
+async def test_presence_of_another_agent_is_the_admins_to_set(
+    client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture
+) -> None:
+    team = await make_team(runtime, workspace.id, "Kettles", [workspace.agent_id])
+    agent = await login(client, workspace.slug, "agent")
+    admin = await login(client, workspace.slug, "admin")
+    url = f"/api/v1/agents/{workspace.agent_id}"
+
+    colleague = await client.patch(
+        f"/api/v1/agents/{workspace.admin_id}", headers=agent, json={"presence": "offline"}
+    )
+    assert_problem(colleague, 403, "only an admin can change another agent")
+    missing = await client.patch("/api/v1/agents/999999", headers=admin, json={"presence": "away"})
+    assert_problem(missing, 404, "agent 999999 not found")
+
+    away = await client.patch(url, headers=admin, json={"presence": "away"})
+    assert away.status_code == 200, away.text
+    assert (away.json()["presence"], away.json()["team_ids"]) == ("away", [team])
+    event = (await events_of(runtime, workspace.id, "agent.updated"))[-1]
+    assert (event["agent"]["presence"], event["agent"]["team_ids"]) == ("away", [team])
+    shown = (await client.get(url, headers=agent)).json()
+    assert shown["presence"] == "away"
 
 
 async def test_an_api_key_has_no_presence(
