@@ -12,6 +12,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
+from threadline.adapters.db.id_lists import among
 from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.conversations import Direction
@@ -403,6 +404,14 @@ async def customer_events_between(
     limit: int,
 ) -> list[dict[str, Any]]:
     """Events of this customer's conversations with after < seq <= upto, oldest first."""
+    # The conversation ids are read first and passed as values: as a subquery, a planner
+    # without fresh statistics (a busy new workspace) ran it once per event of the whole
+    # workspace (19 s for 6,000 events and 2,000 conversations).
+    conversation_ids = list(
+        (await session.execute(_customer_conversations(workspace_id, customer_id))).scalars()
+    )
+    if not conversation_ids:
+        return []
     rows = (
         await session.execute(
             select(t.Event)
@@ -410,7 +419,7 @@ async def customer_events_between(
                 t.Event.workspace_id == workspace_id,
                 t.Event.seq > after,
                 t.Event.seq <= upto,
-                t.Event.conversation_id.in_(_customer_conversations(workspace_id, customer_id)),
+                among(session, t.Event.conversation_id, conversation_ids),
             )
             .order_by(t.Event.seq)
             .limit(limit)
