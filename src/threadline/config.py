@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     redis_url: str = ""
     secret_key: str = Field(default_factory=_local_secret_key, repr=False)
     token_ttl_seconds: int = 12 * 3600
+    # How often an open event socket checks its credential again: a token signed out or
+    # expired, an agent deactivated or a key revoked closes it (1008) within this time.
+    socket_recheck_seconds: float = 30.0
     max_body_bytes: int = 1_000_000
     outbound_max_attempts: int = 5
     outbound_backoff_seconds: float = 2.0

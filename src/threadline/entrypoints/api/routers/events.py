@@ -71,10 +71,11 @@ async def event_stream(
     await websocket.accept()
     runtime: Runtime = websocket.app.state.runtime
     try:
-        principal = await _authenticate(websocket, runtime, token)
-        if principal is None:
+        authenticated = await _authenticate(websocket, runtime, token)
+        if authenticated is None:
             return
-        await _EventStream(websocket, runtime, principal).run(since)
+        principal, credential = authenticated
+        await _EventStream(websocket, runtime, principal, credential).run(since)
     except* WebSocketDisconnect:
         pass
 
@@ -94,7 +95,8 @@ def _same_origin(websocket: WebSocket, runtime: Runtime) -> bool:
 
 async def _authenticate(
     websocket: WebSocket, runtime: Runtime, token: str | None
-) -> Principal | None:
+) -> tuple[Principal, str] | None:
+    """Who is connecting, and the credential they connected with (checked again later)."""
     try:
         if token is None and websocket.cookies.get(SESSION_COOKIE):
             # The agent workspace's session cookie, accepted only from our own pages.
@@ -108,7 +110,7 @@ async def _authenticate(
                 token = message.get("token")
             if not isinstance(token, str):
                 raise AuthenticationFailed('send {"type": "auth", "token": ...} first')
-        return await resolve_principal(runtime, token)
+        return await resolve_principal(runtime, token), token
     except (AuthenticationFailed, TimeoutError, ValueError, KeyError) as exc:
         reason = exc.reason if isinstance(exc, AuthenticationFailed) else "authentication required"
         # Close reasons must fit in a control frame (123 bytes).
@@ -117,10 +119,15 @@ async def _authenticate(
 
 
 class _EventStream:
-    def __init__(self, websocket: WebSocket, runtime: Runtime, principal: Principal) -> None:
+    def __init__(
+        self, websocket: WebSocket, runtime: Runtime, principal: Principal, credential: str
+    ) -> None:
         self.websocket = websocket
         self.runtime = runtime
         self.principal = principal
+        self.credential = credential
+        # Why the credential stopped being valid while the socket was open, if it did.
+        self.refused: str | None = None
         # Position in the workspace's raw event stream, counting events filtered out too:
         # gaps are judged against this, never against what this client was sent.
         self.last_seen = 0
@@ -132,9 +139,26 @@ class _EventStream:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(_pump, subscription, to_stream)
                 tasks.start_soon(self._watch_for_disconnect, tasks.cancel_scope)
+                tasks.start_soon(self._recheck_credential, tasks.cancel_scope)
                 await self._catch_up_from(since)
                 await self._stream_live(live)
                 tasks.cancel_scope.cancel()
+        if self.refused is not None:
+            await self.websocket.close(
+                code=status.WS_1008_POLICY_VIOLATION, reason=self.refused[:100]
+            )
+
+    async def _recheck_credential(self, scope: CancelScope) -> None:
+        """A signed-out or expired token (or a deactivated agent, a revoked key) ends the
+        stream; a changed role or team applies to what it shows from then on."""
+        while True:
+            await anyio.sleep(self.runtime.settings.socket_recheck_seconds)
+            try:
+                self.principal = await resolve_principal(self.runtime, self.credential)
+            except AuthenticationFailed as exc:
+                self.refused = exc.reason
+                scope.cancel()
+                return
 
     async def _catch_up_from(self, since: int | None) -> None:
         async with self.runtime.sessionmaker() as session:
