@@ -141,10 +141,12 @@ class _VisitorStream:
                 tasks.cancel_scope.cancel()
 
     async def _catch_up(self, since: int) -> None:
-        # The hub is listening already: whatever commits after this read reaches the mailbox
-        # (the conversations are read after it, so none of them can be missed in between).
+        # Follow the customer's conversations first, then read the latest seq: an event of
+        # theirs committed after that read reaches the mailbox (the hub already hands it on),
+        # and one committed before it is in the back-fill. A conversation created meanwhile is
+        # followed by the hub (it files listeners by customer). The latest seq is read in a
+        # transaction of its own: SQLite's would still see the moment of the first read.
         async with self.runtime.sessionmaker() as session:
-            latest = await latest_seq(session, self.workspace_id)
             conversations = await customer_conversation_ids(
                 session, self.workspace_id, self.customer_id
             )
@@ -153,6 +155,8 @@ class _VisitorStream:
             )
         for conversation_id in conversations:
             self._follow(conversation_id)
+        async with self.runtime.sessionmaker() as session:
+            latest = await latest_seq(session, self.workspace_id)
         self.last_seen = min(since, latest)
         await self._backfill_until(latest)
         self.live = True
