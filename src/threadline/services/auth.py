@@ -13,10 +13,10 @@ import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import delete, false, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
+from threadline.adapters.db.inserts import insert_ignoring_conflict
 from threadline.domain.access import Principal, Role
 from threadline.domain.errors import DomainError
 
@@ -146,25 +146,29 @@ async def principal_for_agent(session: AsyncSession, claims: TokenClaims) -> Pri
     )
 
 
-async def revoke_token(session: AsyncSession, claims: TokenClaims, now: datetime) -> None:
-    """Sign this token out: refused from now on, until it would have expired anyway (then its
-    row is no longer needed, and revocations past their expiry are cleared here)."""
+async def sign_out(session: AsyncSession, token: str, secret_key: str, now: datetime) -> None:
+    """Revoke this agent token: refused from now on, until it would have expired anyway
+    (then its row is no longer needed, and revocations past their expiry are cleared here).
+    A token that is invalid or expired already, or has no id (issued before tokens had
+    them), is left as it is."""
+    try:
+        claims = decode_token(token, secret_key, now)
+    except AuthenticationFailed:
+        return
     if claims.token_id is None:
         return
     await session.execute(delete(t.RevokedToken).where(t.RevokedToken.expires_at <= now))
-    if await session.get(t.RevokedToken, claims.token_id) is None:
-        session.add(
-            t.RevokedToken(
-                jti=claims.token_id,
-                workspace_id=claims.workspace_id,
-                agent_id=claims.agent_id,
-                expires_at=claims.expires_at,
-            )
-        )
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()  # signed out at the same moment elsewhere: revoked either way
+    await insert_ignoring_conflict(
+        session,
+        t.RevokedToken,
+        {
+            "jti": claims.token_id,
+            "workspace_id": claims.workspace_id,
+            "agent_id": claims.agent_id,
+            "expires_at": claims.expires_at,
+        },
+    )
+    await session.commit()
 
 
 def hash_api_key(key: str) -> str:

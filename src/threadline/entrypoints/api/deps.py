@@ -37,17 +37,26 @@ async def resolve_principal(runtime: Runtime, credential: str) -> Principal:
         return await principal_for_agent(session, claims)
 
 
-async def current_principal(
+async def current_credential(
     request: Request,
     runtime: RuntimeDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     x_api_key: Annotated[str | None, Header(description="A workspace API key")] = None,
-) -> Principal:
+) -> str:
+    """The agent token or API key the request carries (bearer, key header, or the session
+    cookie with its CSRF header)."""
     credential = bearer.credentials if bearer is not None else x_api_key
     if not credential:
         credential = session_cookie_credential(request, runtime)
     if not credential:
         raise AuthenticationFailed("sign in or send a workspace API key")
+    return credential
+
+
+CredentialDep = Annotated[str, Depends(current_credential)]
+
+
+async def current_principal(runtime: RuntimeDep, credential: CredentialDep) -> Principal:
     return await resolve_principal(runtime, credential)
 
 

@@ -43,10 +43,9 @@ from threadline.services import queries
 from threadline.services.agents import list_agents
 from threadline.services.auth import (
     AuthenticationFailed,
-    decode_token,
     issue_token,
-    revoke_token,
     sign_in,
+    sign_out,
 )
 from threadline.services.catalogue import customer_orders
 from threadline.services.csat_answers import survey_view
@@ -209,13 +208,8 @@ async def logout(request: Request, runtime: RuntimeDep) -> Response:
     if token:
         # The cookie is dropped, and the token itself refused from now on: a copy of it
         # (another tab's socket, a saved request) no longer works either.
-        try:
-            claims = decode_token(token, runtime.settings.secret_key, runtime.clock.now())
-        except AuthenticationFailed:
-            claims = None  # expired or not ours: nothing left to revoke
-        if claims is not None:
-            async with runtime.sessionmaker() as session:
-                await revoke_token(session, claims, runtime.clock.now())
+        async with runtime.sessionmaker() as session:
+            await sign_out(session, token, runtime.settings.secret_key, runtime.clock.now())
     response = RedirectResponse(LOGIN_PATH, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

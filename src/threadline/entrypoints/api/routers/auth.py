@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
-from threadline.entrypoints.api.deps import AgentDep, PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.deps import AgentDep, CredentialDep, PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import StrictBody
 from threadline.entrypoints.sign_in_throttle import check_sign_in_allowed, record_failed_sign_in
-from threadline.services.auth import (
-    AuthenticationFailed,
-    decode_token,
-    issue_token,
-    revoke_token,
-    sign_in,
-)
+from threadline.services.auth import AuthenticationFailed, issue_token, sign_in, sign_out
 from threadline.services.views import agent_view
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -55,15 +48,9 @@ async def me(principal: PrincipalDep) -> dict[str, Any]:
 
 
 @router.post("/logout", status_code=204)
-async def logout(
-    _agent: AgentDep,
-    runtime: RuntimeDep,
-    bearer: HTTPAuthorizationCredentials | None = Depends(HTTPBearer(auto_error=False)),
-) -> Response:
-    """Sign out the agent token this request carries: it is refused from now on (the agent's
-    other tokens, on other devices, stay signed in)."""
-    if bearer is not None:
-        claims = decode_token(bearer.credentials, runtime.settings.secret_key, runtime.clock.now())
-        async with runtime.sessionmaker() as session:
-            await revoke_token(session, claims, runtime.clock.now())
+async def logout(_agent: AgentDep, credential: CredentialDep, runtime: RuntimeDep) -> Response:
+    """Sign out the agent token this request carries (bearer or session cookie): it is
+    refused from now on; the agent's other tokens, on other devices, stay signed in."""
+    async with runtime.sessionmaker() as session:
+        await sign_out(session, credential, runtime.settings.secret_key, runtime.clock.now())
     return Response(status_code=204)
