@@ -20,12 +20,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, func, literal_column, or_, select, union_all
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.adapters.db.id_lists import among
+from threadline.adapters.db.inserts import insert_ignoring_conflict
 from threadline.domain.agent_profile import Presence
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus, Priority
@@ -175,16 +174,6 @@ async def _locked_loads(
     return loads
 
 
-async def insert_ignoring_conflict(
-    session: AsyncSession, table: type[t.Base], *rows: dict[str, Any]
-) -> None:
-    """Insert rows whose key may exist already (written concurrently): those become no-ops."""
-    if not rows:
-        return
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await session.execute(dialect_insert(table).values(list(rows)).on_conflict_do_nothing())
-
-
 def _new_load(agent: t.Agent, now: datetime) -> dict[str, Any]:
     return {
         "agent_id": agent.id,
@@ -282,28 +271,18 @@ async def team_capacity_settings(
     session: AsyncSession, agent_ids: list[int]
 ) -> dict[int, dict[str, Any]]:
     """Per agent, the capacity of their first team (lowest id) that sets one."""
-    found: dict[int, dict[str, Any]] = {}
-    if not agent_ids:
-        return found
-    rows = await session.execute(
-        select(t.TeamMember.agent_id, t.TeamRouting.capacity)
-        .join(t.TeamRouting, t.TeamRouting.team_id == t.TeamMember.team_id)
-        .where(among(session, t.TeamMember.agent_id, agent_ids))
-        .order_by(t.TeamMember.team_id)
-    )
-    for agent_id, capacity in rows:
-        if capacity and agent_id not in found:
-            found[agent_id] = dict(capacity)
-    return found
+    return (await _teams_and_capacities(session, agent_ids))[1]
 
 
 async def _teams_and_capacities(
     session: AsyncSession, agent_ids: list[int]
 ) -> tuple[dict[int, list[int]], dict[int, dict[str, Any]]]:
     """Per agent, their teams, and the capacity of their first team (lowest id) that sets
-    one (as `team_capacity_settings`), in one statement."""
+    one, in one statement."""
     teams: dict[int, list[int]] = {agent_id: [] for agent_id in agent_ids}
     capacities: dict[int, dict[str, Any]] = {}
+    if not agent_ids:
+        return teams, capacities
     rows = await session.execute(
         select(t.TeamMember.agent_id, t.TeamMember.team_id, t.TeamRouting.capacity)
         .outerjoin(t.TeamRouting, t.TeamRouting.team_id == t.TeamMember.team_id)
@@ -1018,31 +997,6 @@ async def route_conversation(
 ) -> t.Assignment | None:
     """Assign the conversation to the best eligible agent with room, or leave it waiting."""
     return (await route(uow, workspace_id, conversation_id, mode=mode)).assignment
-
-
-async def preload_for_work(
-    session: AsyncSession, conversations: list[t.Conversation]
-) -> list[t.Inbox | t.Customer]:
-    """Inboxes and customers `work_for` reads, in two statements instead of one each. The
-    caller keeps the returned rows referenced: the session only holds them weakly."""
-    inbox_ids = {c.last_inbound_inbox_id for c in conversations if c.last_inbound_inbox_id}
-    customer_ids = {
-        c.customer_id for c in conversations if not (c.attributes or {}).get("language")
-    }
-    held: list[t.Inbox | t.Customer] = []
-    if inbox_ids:
-        held.extend(
-            (await session.execute(select(t.Inbox).where(t.Inbox.id.in_(inbox_ids)))).scalars()
-        )
-    if customer_ids:
-        held.extend(
-            (
-                await session.execute(
-                    select(t.Customer).where(among(session, t.Customer.id, customer_ids))
-                )
-            ).scalars()
-        )
-    return held
 
 
 @dataclass(frozen=True, slots=True)

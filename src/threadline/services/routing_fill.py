@@ -25,7 +25,7 @@ place and is retried; the timer worker serves requests left over by a crash when
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.adapters.db.id_lists import among
+from threadline.adapters.db.inserts import insert_ignoring_conflict
 from threadline.adapters.db.types import UTCDateTime
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
@@ -51,7 +52,6 @@ from threadline.services.routing import (
     agent_states_locked,
     arm_offer,
     emit_assignment,
-    insert_ignoring_conflict,
     is_auto,
     no_pending_offer,
     past_contacts_of_customers,
@@ -207,7 +207,7 @@ class _Pass:
     now: datetime
     indexes: dict[int | None, RoutingIndex] = field(default_factory=dict)
     # Agents who still have room for something (kept as work is handed out).
-    with_room: set[int] = field(default_factory=set)
+    with_room: set[int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.with_room = {
@@ -348,18 +348,9 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
         if conversation is None:
             continue
         mark = progress.get(conversation_id)
-        needed = await work_for(session, conversation)
-        chosen = _choose(
-            work,
-            conversation,
-            needed,
-            mark,
-            await steps_for(conversation.team_id),
-            past.get(conversation.customer_id, {}),
-        )
+        chosen, needed = await _hand_out(session, work, conversation, mark, steps_for, past)
         if chosen is not None:
             plan.append(_Planned(conversation_id, chosen, _routed_on(conversation, needed, mark)))
-            work.took(chosen.agent_id, chosen.channel)
     if not plan:
         return len(requested), 0
 
@@ -390,21 +381,10 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
     if choices is None:
         # Something changed between the plan and the locks: hand the locked ones out again.
         work = replace(work, states=dict(states), indexes={})
-        choices = []
-        for conversation in conversations:
-            chosen = _choose(
-                work,
-                conversation,
-                await work_for(session, conversation),
-                progress.get(conversation.id),
-                await steps_for(conversation.team_id),
-                past.get(conversation.customer_id, {}),
-            )
-            if chosen is not None:
-                choices.append(chosen)
-                work.took(chosen.agent_id, chosen.channel)
-            else:
-                choices.append(None)
+        choices = [
+            (await _hand_out(session, work, c, progress.get(c.id), steps_for, past))[0]
+            for c in conversations
+        ]
 
     added: list[t.Assignment | t.RoutingOffer] = []
     done_progress: list[int] = []
@@ -450,6 +430,30 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
             emit_assignment(uow, row, by_id[row.agent_id].name)
     del snapshot_rows
     return len(requested), len(added)
+
+
+async def _hand_out(
+    session: AsyncSession,
+    work: _Pass,
+    conversation: t.Conversation,
+    mark: t.RoutingProgress | None,
+    steps_for: Callable[[int | None], Awaitable[StepSettings]],
+    past: dict[int, dict[int, list[datetime]]],
+) -> tuple[_Choice | None, Work | None]:
+    """The best of the pass's agents for the conversation, who takes it (their room is
+    counted), and the work it needs."""
+    needed = await work_for(session, conversation)
+    chosen = _choose(
+        work,
+        conversation,
+        needed,
+        mark,
+        await steps_for(conversation.team_id),
+        past.get(conversation.customer_id, {}),
+    )
+    if chosen is not None:
+        work.took(chosen.agent_id, chosen.channel)
+    return chosen, needed
 
 
 @dataclass(frozen=True, slots=True)
