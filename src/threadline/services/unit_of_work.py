@@ -113,7 +113,7 @@ class UnitOfWork:
     async def commit(self) -> None:
         session = self.session
         await self._run_handlers()
-        written = await self._write_events(session)
+        written = await self._write_events_and_commit(session)
         self._events = []
         for workspace_id, rows in written.items():
             await self.factory.publish(workspace_id, rows)
@@ -133,7 +133,9 @@ class UnitOfWork:
             for handler in self.factory.handlers.get(event.type, ()):
                 await handler(self, workspace_id, event)
 
-    async def _write_events(self, session: AsyncSession) -> dict[int, list[dict[str, Any]]]:
+    async def _write_events_and_commit(
+        self, session: AsyncSession
+    ) -> dict[int, list[dict[str, Any]]]:
         """Write the events and commit; returns the envelopes to publish, per workspace."""
         by_workspace: dict[int, list[DomainEvent]] = {}
         for workspace_id, event in self._events:
@@ -150,18 +152,9 @@ class UnitOfWork:
         await session.commit()
         written: dict[int, list[dict[str, Any]]] = {}
         for workspace_id, events in by_workspace.items():
-            rows = [
-                {
-                    "workspace_id": workspace_id,
-                    "seq": first_seq[workspace_id] + offset,
-                    "type": event.type.value,
-                    "audience": event.audience.value,
-                    "conversation_id": event.conversation_id,
-                    "payload": event.payload,
-                    "created_at": now.isoformat(),
-                }
-                for offset, event in enumerate(events)
-            ]
+            rows = event_log.numbered_rows(
+                workspace_id, first_seq[workspace_id], events, now.isoformat()
+            )
             for event, row in zip(events, rows, strict=True):
                 event.seq = row["seq"]
             # The rows are the envelopes already (event_envelope's shape).

@@ -22,6 +22,25 @@ from threadline.adapters.db.tables import Event, Workspace
 from threadline.domain.events import DomainEvent
 
 
+def numbered_rows(
+    workspace_id: int, first_seq: int, events: Sequence[DomainEvent], created_at: object
+) -> list[dict[str, Any]]:
+    """The events as rows of the table, numbered from `first_seq` (also the envelopes that
+    are published, with `created_at` as text)."""
+    return [
+        {
+            "workspace_id": workspace_id,
+            "seq": first_seq + offset,
+            "type": event.type.value,
+            "audience": event.audience.value,
+            "conversation_id": event.conversation_id,
+            "payload": event.payload,
+            "created_at": created_at,
+        }
+        for offset, event in enumerate(events)
+    ]
+
+
 async def append(
     session: AsyncSession, workspace_id: int, events: Sequence[DomainEvent], now: datetime
 ) -> int:
@@ -36,21 +55,7 @@ async def append(
         )
     ).scalar_one()
     first = int(last) - len(events) + 1
-    await session.execute(
-        insert(Event),
-        [
-            {
-                "workspace_id": workspace_id,
-                "seq": first + offset,
-                "type": event.type.value,
-                "audience": event.audience.value,
-                "conversation_id": event.conversation_id,
-                "payload": event.payload,
-                "created_at": now,
-            }
-            for offset, event in enumerate(events)
-        ],
-    )
+    await session.execute(insert(Event), numbered_rows(workspace_id, first, events, now))
     return first
 
 
