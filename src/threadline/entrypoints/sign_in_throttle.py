@@ -16,7 +16,7 @@ from fastapi import Request
 
 from threadline.bootstrap import Runtime
 from threadline.domain.errors import DomainError
-from threadline.entrypoints.sliding_window import SlidingWindowLimiter
+from threadline.entrypoints.sliding_window import SlidingWindowLimiter, app_limiter
 
 log = structlog.get_logger(__name__)
 
@@ -35,14 +35,7 @@ class SignInThrottled(DomainError):
 
 
 def _limiter(request: Request) -> SlidingWindowLimiter:
-    """One per application instance (so per process), kept on the app's state."""
-    state = request.app.state
-    limiter = getattr(state, "sign_in_limiter", None)
-    if limiter is None:
-        limiter = SlidingWindowLimiter()
-        state.sign_in_limiter = limiter
-    assert isinstance(limiter, SlidingWindowLimiter)
-    return limiter
+    return app_limiter(request, "sign_in_limiter")
 
 
 def _keys(request: Request, email: str) -> list[tuple[tuple[str, str], int]]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Hashable
 
+from starlette.requests import Request
+
 # Past this many tracked clients, idle ones are swept so memory stays bounded.
 SWEEP_THRESHOLD = 10_000
 
@@ -45,3 +47,15 @@ class SlidingWindowLimiter:
     def _sweep(self, window: float, now: float) -> None:
         for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= now - window]:
             del self._hits[key]
+
+
+def app_limiter(request: Request, name: str) -> SlidingWindowLimiter:
+    """The limiter called `name` of this application instance (so of this process), kept on
+    the app's state and made on first use."""
+    state = request.app.state
+    limiter = getattr(state, name, None)
+    if limiter is None:
+        limiter = SlidingWindowLimiter()
+        setattr(state, name, limiter)
+    assert isinstance(limiter, SlidingWindowLimiter)
+    return limiter

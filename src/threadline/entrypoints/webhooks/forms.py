@@ -25,7 +25,7 @@ from threadline.domain.errors import DomainError
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.problems import problem
-from threadline.entrypoints.sliding_window import SlidingWindowLimiter
+from threadline.entrypoints.sliding_window import app_limiter
 from threadline.entrypoints.webhooks._form_body import (
     BadSubmission,
     Submission,
@@ -82,17 +82,6 @@ def _thank_you_url(inbox: t.Inbox) -> str | None:
     return None
 
 
-def _limiter(request: Request) -> SlidingWindowLimiter:
-    """One per application instance (so per process), kept on the app's state."""
-    state = request.app.state
-    limiter = getattr(state, "form_rate_limiter", None)
-    if limiter is None:
-        limiter = SlidingWindowLimiter()
-        state.form_rate_limiter = limiter
-    assert isinstance(limiter, SlidingWindowLimiter)
-    return limiter
-
-
 @router.get(
     "/{inbox_id}",
     name="contact_form_page",
@@ -143,7 +132,7 @@ def _check_rate(request: Request, runtime: Runtime, inbox: t.Inbox) -> None:
     limit = _rate_limit(inbox)
     if limit == 0:
         return
-    wait = _limiter(request).try_acquire(
+    wait = app_limiter(request, "form_rate_limiter").try_acquire(
         (inbox.id, _client_address(request)),
         limit,
         RATE_WINDOW_SECONDS,
