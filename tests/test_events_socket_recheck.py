@@ -4,15 +4,13 @@ with that token (1008, with the reason), and only those."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
-from tests.support_server import events_until_message, running_server, subscribed, wait_ready
-from threadline.bootstrap import Runtime
+from tests.support_server import events_until_message, subscribed, wait_ready
 from threadline.config import Settings
 
 pytestmark = pytest.mark.anyio
@@ -27,12 +25,6 @@ def settings(database_url: str) -> Settings:
         run_outbound_worker=False,
         socket_recheck_seconds=0.2,
     )
-
-
-@pytest.fixture
-async def server(runtime: Runtime) -> AsyncIterator[str]:
-    async with running_server(runtime) as address:
-        yield address
 
 
 async def test_signing_out_closes_the_sockets_of_that_token(

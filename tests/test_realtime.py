@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -15,7 +14,6 @@ from tests.support_server import (
     events_until_message,
     message_texts,
     post_inbound,
-    running_server,
     subscribed,
     token_of,
     wait_ready,
@@ -28,12 +26,6 @@ from threadline.domain.events import Audience, DomainEvent, EventType
 from threadline.entrypoints.api.app import create_app
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def server(runtime: Runtime) -> AsyncIterator[str]:
-    async with running_server(runtime) as address:
-        yield address
 
 
 async def test_agent_receives_an_inbound_message_as_it_arrives(

@@ -16,19 +16,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import WorkspaceFixture, customer_writes
-from tests.support_server import next_frame, running_server, wait_ready
+from tests.support_server import next_frame, wait_ready
 from tests.test_web_workspace import sign_in
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.services.typing_signals import publish_typing
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def server(runtime: Runtime) -> AsyncIterator[str]:
-    async with running_server(runtime) as address:
-        yield address
 
 
 @asynccontextmanager

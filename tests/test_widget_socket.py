@@ -16,7 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
-from tests.support_server import next_frame, running_server, subscribed, token_of, wait_ready
+from tests.support_server import next_frame, subscribed, token_of, wait_ready
 from threadline.adapters.db import tables as t
 from threadline.adapters.pubsub.base import workspace_topic
 from threadline.bootstrap import Runtime
@@ -35,12 +35,6 @@ WAIT = 5
 @pytest.fixture(autouse=True)
 def fresh_rate_limits() -> None:
     visitor_api._limiter._hits.clear()
-
-
-@pytest.fixture
-async def server(runtime: Runtime) -> AsyncIterator[str]:
-    async with running_server(runtime) as address:
-        yield address
 
 
 @asynccontextmanager
