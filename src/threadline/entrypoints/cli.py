@@ -156,7 +156,7 @@ async def _seed(
     from threadline.adapters.db.engine import create_engine, create_sessionmaker
     from threadline.seed import demo_workspace_exists, seed_demo
 
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     try:
         sessionmaker = create_sessionmaker(engine)
         if await demo_workspace_exists(sessionmaker):
