@@ -28,6 +28,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 import structlog
 from sqlalchemy import BigInteger, bindparam, delete, select, text
@@ -60,6 +61,7 @@ from threadline.services.routing import (
     waiting_rows,
     weights_from,
     work_for,
+    work_from,
 )
 from threadline.services.unit_of_work import UnitOfWork, UnitOfWorkFactory, worth_retrying
 
@@ -70,6 +72,8 @@ MAX_AGENTS_PER_PASS = 64
 # A pass looks this far down the queue per conversation its agents could take at most
 # (at least MIN_SCAN: work needing skills they lack is passed over).
 SCAN_PER_SLOT = 3
+# It looks first at the conversations they have room for and a quarter more.
+FIRST_LOOK_MARGIN = 4
 MIN_SCAN = 40
 MAX_SCAN = 2_000
 # A failed pass (a deadlock or serialisation failure PostgreSQL chose us for) is retried.
@@ -296,41 +300,11 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
     if not states:
         return len(requested), 0
     teams = {agent_id: locked.teams[agent_id] for agent_id in states}
-    scan = max(MIN_SCAN, min(MAX_SCAN, sum(_slots(s) for s in states.values()) * SCAN_PER_SLOT))
-    rows = await waiting_rows(
-        session,
-        workspace_id,
-        team_ids=sorted({team for member_of in teams.values() for team in member_of}),
-        window=scan,
-    )
-    if not rows:
-        return len(requested), 0
-    ordered = [
-        item.conversation_id
-        for item in queue_order([row.waiting for row in rows], now, QueuePolicy())
-    ][:scan]
     work = _Pass(
         states=dict(states),
         teams=teams,
         weights=weights_from(settings_row.weights or {}),
         now=now,
-    )
-    # With their routing progress, and the customers and inboxes `work_for` reads (loaded
-    # into the session here, not one by one; `snapshot_rows` keeps them referenced, as the
-    # session holds rows only weakly).
-    snapshot_rows = (
-        await session.execute(
-            select(t.Conversation, t.RoutingProgress, t.Customer, t.Inbox)
-            .join(t.Customer, t.Customer.id == t.Conversation.customer_id)
-            .outerjoin(t.RoutingProgress, t.RoutingProgress.conversation_id == t.Conversation.id)
-            .outerjoin(t.Inbox, t.Inbox.id == t.Conversation.last_inbound_inbox_id)
-            .where(among(session, t.Conversation.id, ordered))
-        )
-    ).all()
-    snapshot = {row[0].id: row[0] for row in snapshot_rows}
-    progress = {row[0].id: row[1] for row in snapshot_rows if row[1] is not None}
-    past = await past_contacts_of_customers(
-        session, {c.customer_id for c in snapshot.values()}, list(states)
     )
     steps_of: dict[int | None, StepSettings] = {}
 
@@ -340,24 +314,20 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
         return steps_of[team_id]
 
     # Plan without conversation locks: in queue order, who of these agents takes what.
-    plan: list[_Planned] = []
-    for conversation_id in ordered:
-        if not work.has_room():
-            break
-        conversation = snapshot.get(conversation_id)
-        if conversation is None:
-            continue
-        mark = progress.get(conversation_id)
-        chosen, needed = await _hand_out(session, work, conversation, mark, steps_for, past)
-        if chosen is not None:
-            plan.append(_Planned(conversation_id, chosen, _routed_on(conversation, needed, mark)))
+    seen, progress, past, plan = await _plan(
+        session,
+        workspace_id,
+        work,
+        sorted({team for member_of in teams.values() for team in member_of}),
+        steps_for,
+    )
     if not plan:
         return len(requested), 0
 
     # Lock what was planned (conversations another router holds are skipped, not waited
     # for) and re-read them and their routing progress. Ordered here, not in SQL: SKIP
     # LOCKED never waits, so the order rows are locked in cannot deadlock.
-    position = {item.conversation_id: n for n, item in enumerate(plan)}
+    position = {item.candidate.conversation_id: n for n, item in enumerate(plan)}
     locked_rows = (
         await session.execute(
             select(t.Conversation, t.RoutingProgress)
@@ -377,13 +347,14 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
     if not conversations:
         return len(requested), 0
     progress = {row[0].id: row[1] for row in locked_rows if row[1] is not None}
-    choices = await _plan_still_holds(session, plan, conversations, progress)
+    relocked = [await _as_locked(session, c, seen[c.id]) for c in conversations]
+    choices = _plan_still_holds(plan, relocked, progress)
     if choices is None:
         # Something changed between the plan and the locks: hand the locked ones out again.
         work = replace(work, states=dict(states), indexes={})
         choices = [
-            (await _hand_out(session, work, c, progress.get(c.id), steps_for, past))[0]
-            for c in conversations
+            (await _hand_out(work, c, progress.get(c.conversation_id), steps_for, past))
+            for c in relocked
         ]
 
     added: list[t.Assignment | t.RoutingOffer] = []
@@ -428,45 +399,178 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
             await arm_offer(uow, row, by_id[row.agent_id].name)
         else:
             emit_assignment(uow, row, by_id[row.agent_id].name)
-    del snapshot_rows
     return len(requested), len(added)
 
 
-async def _hand_out(
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A waiting conversation as the plan sees it: what choosing its agent depends on."""
+
+    conversation_id: int
+    customer_id: int
+    team_id: int | None
+    inbox_id: int | None
+    # The inbox's routing settings and the customer's language attribute, as read.
+    inbox_routing: Mapping[str, Any] | None
+    customer_language: object
+    work: Work | None
+
+
+async def _plan(
     session: AsyncSession,
+    workspace_id: int,
     work: _Pass,
-    conversation: t.Conversation,
+    team_ids: list[int],
+    steps_for: Callable[[int | None], Awaitable[StepSettings]],
+) -> tuple[
+    dict[int, _Candidate],
+    dict[int, t.RoutingProgress],
+    dict[int, dict[int, list[datetime]]],
+    list[_Planned],
+]:
+    """Who of the pass's agents takes what, in queue order, read without locks. Returns the
+    conversations looked at, their routing progress, their customers' past contacts with the
+    agents and the plan.
+
+    It looks first at about as many conversations as the agents have room for, and further
+    down the queue (up to SCAN_PER_SLOT times that) only when agents still have room: most
+    of the time the head of the queue fills them, and reading three times the rows it needs
+    cost a pass more than anything else it did."""
+    slots = sum(_slots(state) for state in work.states.values())
+    scan = max(MIN_SCAN, min(MAX_SCAN, slots * SCAN_PER_SLOT))
+    window = max(MIN_SCAN, min(scan, slots + slots // FIRST_LOOK_MARGIN))
+    seen: dict[int, _Candidate] = {}
+    progress: dict[int, t.RoutingProgress] = {}
+    past: dict[int, dict[int, list[datetime]]] = {}
+    plan: list[_Planned] = []
+    while True:
+        rows = await waiting_rows(session, workspace_id, team_ids=team_ids, window=window)
+        ordered = [
+            item.conversation_id
+            for item in queue_order([row.waiting for row in rows], work.now, QueuePolicy())
+        ][:window]
+        fresh = [conversation_id for conversation_id in ordered if conversation_id not in seen]
+        found, marks = await _candidates(session, fresh)
+        seen.update(found)
+        progress.update(marks)
+        past.update(
+            await past_contacts_of_customers(
+                session, {c.customer_id for c in found.values()} - set(past), list(work.states)
+            )
+        )
+        for conversation_id in fresh:
+            if not work.has_room():
+                return seen, progress, past, plan
+            candidate = found.get(conversation_id)
+            if candidate is None:
+                continue
+            mark = progress.get(conversation_id)
+            chosen = await _hand_out(work, candidate, mark, steps_for, past)
+            if chosen is not None:
+                plan.append(_Planned(candidate, chosen, _routed_on(candidate, mark)))
+        if not work.has_room() or window >= scan or len(ordered) < window:
+            return seen, progress, past, plan
+        window = scan
+
+
+async def _candidates(
+    session: AsyncSession, conversation_ids: list[int]
+) -> tuple[dict[int, _Candidate], dict[int, t.RoutingProgress]]:
+    """These conversations as the plan sees them, with their routing progress, in one
+    statement: plain columns (the inbox's routing settings and the customer's language, not
+    their rows), as most are looked at and never assigned."""
+    if not conversation_ids:
+        return {}, {}
+    rows = await session.execute(
+        select(
+            t.Conversation.id,
+            t.Conversation.customer_id,
+            t.Conversation.team_id,
+            t.Conversation.last_inbound_inbox_id,
+            t.Conversation.last_inbound_channel,
+            t.Conversation.attributes,
+            t.Inbox.settings["routing"],
+            t.Customer.attributes["language"],
+            t.RoutingProgress,
+        )
+        .join(t.Customer, t.Customer.id == t.Conversation.customer_id)
+        .outerjoin(t.Inbox, t.Inbox.id == t.Conversation.last_inbound_inbox_id)
+        .outerjoin(t.RoutingProgress, t.RoutingProgress.conversation_id == t.Conversation.id)
+        .where(among(session, t.Conversation.id, conversation_ids))
+    )
+    found: dict[int, _Candidate] = {}
+    marks: dict[int, t.RoutingProgress] = {}
+    for cid, customer, team, inbox, channel, attributes, routing, language, mark in rows:
+        found[cid] = _Candidate(
+            cid,
+            customer,
+            team,
+            inbox,
+            routing,
+            language,
+            work_from(channel, attributes, routing, language),
+        )
+        if mark is not None:
+            marks[cid] = mark
+    return found, marks
+
+
+async def _as_locked(
+    session: AsyncSession, conversation: t.Conversation, seen: _Candidate
+) -> _Candidate:
+    """The candidate again from its row re-read under the lock (its customer and inbox as
+    read for the plan, unless the conversation moved to another of either)."""
+    if (conversation.customer_id, conversation.last_inbound_inbox_id) == (
+        seen.customer_id,
+        seen.inbox_id,
+    ):
+        needed = work_from(
+            conversation.last_inbound_channel,
+            conversation.attributes,
+            seen.inbox_routing,
+            seen.customer_language,
+        )
+    else:
+        needed = await work_for(session, conversation)
+    return replace(
+        seen,
+        customer_id=conversation.customer_id,
+        team_id=conversation.team_id,
+        inbox_id=conversation.last_inbound_inbox_id,
+        work=needed,
+    )
+
+
+async def _hand_out(
+    work: _Pass,
+    candidate: _Candidate,
     mark: t.RoutingProgress | None,
     steps_for: Callable[[int | None], Awaitable[StepSettings]],
     past: dict[int, dict[int, list[datetime]]],
-) -> tuple[_Choice | None, Work | None]:
+) -> _Choice | None:
     """The best of the pass's agents for the conversation, who takes it (their room is
-    counted), and the work it needs."""
-    needed = await work_for(session, conversation)
+    counted)."""
     chosen = _choose(
         work,
-        conversation,
-        needed,
+        candidate,
         mark,
-        await steps_for(conversation.team_id),
-        past.get(conversation.customer_id, {}),
+        await steps_for(candidate.team_id),
+        past.get(candidate.customer_id, {}),
     )
     if chosen is not None:
         work.took(chosen.agent_id, chosen.channel)
-    return chosen, needed
+    return chosen
 
 
 @dataclass(frozen=True, slots=True)
 class _Planned:
-    conversation_id: int
+    candidate: _Candidate
     choice: _Choice
     # What the choice was made on; the plan holds while this is unchanged under the lock.
     routed_on: tuple[object, ...]
 
 
-def _routed_on(
-    conversation: t.Conversation, needed: Work | None, mark: t.RoutingProgress | None
-) -> tuple[object, ...]:
+def _routed_on(candidate: _Candidate, mark: t.RoutingProgress | None) -> tuple[object, ...]:
     progress = (
         None
         if mark is None
@@ -479,22 +583,20 @@ def _routed_on(
             mark.carried_reason,
         )
     )
-    return (needed, conversation.team_id, conversation.customer_id, progress)
+    return (candidate.work, candidate.team_id, candidate.customer_id, progress)
 
 
-async def _plan_still_holds(
-    session: AsyncSession,
+def _plan_still_holds(
     plan: list[_Planned],
-    conversations: list[t.Conversation],
+    relocked: list[_Candidate],
     progress: dict[int, t.RoutingProgress],
 ) -> list[_Choice | None] | None:
     """The planned choices, when every planned conversation was locked and nothing the plan
     was made on changed meanwhile (then planning again would choose exactly the same)."""
-    if len(conversations) != len(plan):
+    if len(relocked) != len(plan):
         return None
-    for item, conversation in zip(plan, conversations, strict=True):
-        needed = await work_for(session, conversation)
-        if item.routed_on != _routed_on(conversation, needed, progress.get(conversation.id)):
+    for item, candidate in zip(plan, relocked, strict=True):
+        if item.routed_on != _routed_on(candidate, progress.get(candidate.conversation_id)):
             return None
     return [item.choice for item in plan]
 
@@ -510,8 +612,7 @@ class _Choice:
 
 def _choose(
     work: _Pass,
-    conversation: t.Conversation,
-    needed: Work | None,
+    candidate: _Candidate,
     mark: t.RoutingProgress | None,
     steps: StepSettings,
     past: dict[int, list[datetime]],
@@ -519,10 +620,10 @@ def _choose(
     """The best of this pass's agents with room for the conversation, as relaxed so far,
     leaving out agents who declined it and, while it waits for its relationship agent,
     everyone else."""
-    if needed is None:
+    if candidate.work is None:
         return None
-    needed = relaxed(needed, mark.relax_level if mark else 0, steps.relax_levels_per_step)
-    index = work.index_for(conversation.team_id)
+    needed = relaxed(candidate.work, mark.relax_level if mark else 0, steps.relax_levels_per_step)
+    index = work.index_for(candidate.team_id)
     if not len(index):
         return None
     passed_over = set(mark.passed_over or []) if mark is not None else set()
