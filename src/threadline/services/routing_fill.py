@@ -34,8 +34,10 @@ import structlog
 from sqlalchemy import BigInteger, bindparam, delete, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from threadline.adapters.db import tables as t
+from threadline.adapters.db.bulk_rows import insert_rows, update_rows
 from threadline.adapters.db.id_lists import among
 from threadline.adapters.db.inserts import insert_ignoring_conflict
 from threadline.adapters.db.types import UTCDateTime
@@ -48,11 +50,11 @@ from threadline.domain.routing.scoring import AgentState, Weights, Work, choose_
 from threadline.domain.routing.steps import StepSettings, relaxed
 from threadline.services.routing import (
     AUTO,
-    add_assignment,
     add_offer,
     agent_states_locked,
     arm_offer,
     emit_assignment,
+    emit_routing_update,
     is_auto,
     no_pending_offer,
     past_contacts_of_customers,
@@ -357,7 +359,9 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
             for c in relocked
         ]
 
-    added: list[t.Assignment | t.RoutingOffer] = []
+    offers: list[t.RoutingOffer] = []
+    # Not added to the session: written below in one statement, not by the ORM's flush.
+    assignments: list[t.Assignment] = []
     done_progress: list[int] = []
     by_id = {agent.id: agent for agent in locked.agents}
     for conversation, chosen in zip(conversations, choices, strict=True):
@@ -371,14 +375,29 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
             reason = f"{mark.carried_reason}. {reason}"
         capacity = work.states[agent.id].capacity
         if steps.offer_mode:
-            added.append(add_offer(uow, conversation, agent, channel, capacity, reason, steps, now))
-        else:
-            added.append(
-                add_assignment(uow, conversation, agent, channel, capacity, reason, "queue", now)
+            offers.append(
+                add_offer(uow, conversation, agent, channel, capacity, reason, steps, now)
             )
-            if mark is not None:
-                done_progress.append(conversation.id)
-    if not added:
+            continue
+        assignments.append(
+            t.Assignment(
+                workspace_id=conversation.workspace_id,
+                conversation_id=conversation.id,
+                agent_id=agent.id,
+                channel=channel.value,
+                cost=capacity.cost(channel),
+                assigned_at=now,
+                released_at=None,
+                reason=reason,
+                mode="queue",
+            )
+        )
+        # As written below (the session is not to write it again).
+        set_committed_value(conversation, "assignee_id", agent.id)
+        emit_routing_update(uow, conversation)
+        if mark is not None:
+            done_progress.append(conversation.id)
+    if not offers and not assignments:
         return len(requested), 0
     for load in locked.loads:
         before = states.get(load.agent_id)
@@ -394,12 +413,45 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
             )
         )
     await session.flush()
-    for row in added:
-        if isinstance(row, t.RoutingOffer):
-            await arm_offer(uow, row, by_id[row.agent_id].name)
-        else:
-            emit_assignment(uow, row, by_id[row.agent_id].name)
-    return len(requested), len(added)
+    await _write_assignments(session, assignments)
+    for offer in offers:
+        await arm_offer(uow, offer, by_id[offer.agent_id].name)
+    for assignment in assignments:
+        emit_assignment(uow, assignment, by_id[assignment.agent_id].name)
+    return len(requested), len(offers) + len(assignments)
+
+
+_ASSIGNMENT_COLUMNS = (
+    "workspace_id",
+    "conversation_id",
+    "agent_id",
+    "channel",
+    "cost",
+    "assigned_at",
+    "released_at",
+    "reason",
+    "mode",
+)
+
+
+async def _write_assignments(session: AsyncSession, assignments: list[t.Assignment]) -> None:
+    """The pass's assignments and their conversations' assignee, one statement each; the
+    assignments get their ids."""
+    written = await insert_rows(
+        session,
+        t.Assignment,
+        [{name: getattr(a, name) for name in _ASSIGNMENT_COLUMNS} for a in assignments],
+        returning=("id", "conversation_id"),
+    )
+    ids = {row.conversation_id: row.id for row in written}
+    for assignment in assignments:
+        assignment.id = ids[assignment.conversation_id]
+    await update_rows(
+        session,
+        t.Conversation,
+        "id",
+        [{"id": a.conversation_id, "assignee_id": a.agent_id} for a in assignments],
+    )
 
 
 @dataclass(frozen=True, slots=True)
