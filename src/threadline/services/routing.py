@@ -309,10 +309,20 @@ async def capacity_of(session: AsyncSession, agent: t.Agent) -> Capacity:
 def store_load(
     row: t.AgentLoad, capacity: Capacity, open_work: Mapping[Channel, int], now: datetime
 ) -> None:
-    row.load = capacity.load(open_work)
-    row.open_work = {channel.value: count for channel, count in open_work.items() if count}
-    row.version = row.version + 1
-    row.updated_at = now
+    for name, value in load_values(row, capacity, open_work, now).items():
+        setattr(row, name, value)
+
+
+def load_values(
+    row: t.AgentLoad, capacity: Capacity, open_work: Mapping[Channel, int], now: datetime
+) -> dict[str, Any]:
+    """The load row's new values for this open work."""
+    return {
+        "load": capacity.load(open_work),
+        "open_work": {channel.value: count for channel, count in open_work.items() if count},
+        "version": row.version + 1,
+        "updated_at": now,
+    }
 
 
 async def active_assignment(session: AsyncSession, conversation_id: int) -> t.Assignment | None:

@@ -56,10 +56,10 @@ from threadline.services.routing import (
     emit_assignment,
     emit_routing_update,
     is_auto,
+    load_values,
     no_pending_offer,
     past_contacts_of_customers,
     step_settings,
-    store_load,
     waiting_rows,
     weights_from,
     work_for,
@@ -399,11 +399,16 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
             done_progress.append(conversation.id)
     if not offers and not assignments:
         return len(requested), 0
+    loads = []
     for load in locked.loads:
         before = states.get(load.agent_id)
         after = work.states.get(load.agent_id)
         if before is not None and after is not None and after.open_work != before.open_work:
-            store_load(load, after.capacity, after.open_work, now)
+            changed = load_values(load, after.capacity, after.open_work, now)
+            loads.append({"agent_id": load.agent_id, **changed})
+            # As written below, in one statement for all of them (not by the session).
+            for name, value in changed.items():
+                set_committed_value(load, name, value)
     if done_progress:
         for conversation_id in done_progress:
             session.expunge(progress[conversation_id])
@@ -413,6 +418,7 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
             )
         )
     await session.flush()
+    await update_rows(session, t.AgentLoad, "agent_id", loads)
     await _write_assignments(session, assignments)
     for offer in offers:
         await arm_offer(uow, offer, by_id[offer.agent_id].name)

@@ -77,6 +77,19 @@ async def create_agent(
     )
     session.add(agent)
     await session.flush()
+    # Their load row from the start: the first fill pass that serves them then only locks it
+    # (routing creates it for agents that predate it).
+    session.add(
+        t.AgentLoad(
+            agent_id=agent.id,
+            workspace_id=workspace_id,
+            load=0,
+            open_work={},
+            version=0,
+            updated_at=agent.created_at,
+        )
+    )
+    await session.flush()
     return agent
 
 
