@@ -578,6 +578,29 @@ def _explain(
 # --- claiming and releasing -----------------------------------------------------------------
 
 
+def new_assignment(
+    conversation: t.Conversation,
+    agent: t.Agent,
+    channel: Channel,
+    capacity: Capacity,
+    reason: str,
+    mode: str,
+    now: datetime,
+) -> t.Assignment:
+    """The assignment row (not added to the session)."""
+    return t.Assignment(
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        agent_id=agent.id,
+        channel=channel.value,
+        cost=capacity.cost(channel),
+        assigned_at=now,
+        released_at=None,
+        reason=reason,
+        mode=mode,
+    )
+
+
 def add_assignment(
     uow: UnitOfWork,
     conversation: t.Conversation,
@@ -591,17 +614,7 @@ def add_assignment(
     conversation_changed: bool = True,
 ) -> t.Assignment:
     """The assignment row and its events; the caller holds both locks and checked room."""
-    assignment = t.Assignment(
-        workspace_id=conversation.workspace_id,
-        conversation_id=conversation.id,
-        agent_id=agent.id,
-        channel=channel.value,
-        cost=capacity.cost(channel),
-        assigned_at=now,
-        released_at=None,
-        reason=reason,
-        mode=mode,
-    )
+    assignment = new_assignment(conversation, agent, channel, capacity, reason, mode, now)
     uow.session.add(assignment)
     conversation.assignee_id = agent.id
     if conversation_changed:

@@ -57,6 +57,7 @@ from threadline.services.routing import (
     emit_routing_update,
     is_auto,
     load_values,
+    new_assignment,
     no_pending_offer,
     past_contacts_of_customers,
     step_settings,
@@ -383,17 +384,7 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
             )
             continue
         assignments.append(
-            t.Assignment(
-                workspace_id=conversation.workspace_id,
-                conversation_id=conversation.id,
-                agent_id=agent.id,
-                channel=channel.value,
-                cost=capacity.cost(channel),
-                assigned_at=now,
-                released_at=None,
-                reason=reason,
-                mode="queue",
-            )
+            new_assignment(conversation, agent, channel, capacity, reason, "queue", now)
         )
         # As written below (the session is not to write it again).
         set_committed_value(conversation, "assignee_id", agent.id)
