@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
+from threadline.adapters.db.engine import on_postgresql
 from threadline.adapters.db.id_lists import among
 from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.agent_profile import (
@@ -180,8 +181,8 @@ async def _set_presence(
     PostgreSQL, instead of a locked read, an update and a read of the teams."""
     _check_may_change(principal, agent_id, {"presence"})
     session = uow.session
-    on_postgresql = session.get_bind().dialect.name == "postgresql"
-    query = _SET_PRESENCE_WITH_TEAMS if on_postgresql else _SET_PRESENCE
+    postgresql = on_postgresql(session)
+    query = _SET_PRESENCE_WITH_TEAMS if postgresql else _SET_PRESENCE
     params = {
         "agent_id": agent_id,
         "in_workspace": principal.workspace_id,
@@ -191,7 +192,7 @@ async def _set_presence(
     if row is None:
         raise NotFound(f"agent {agent_id} not found")
     agent: t.Agent = row[0]
-    if on_postgresql:
+    if postgresql:
         # The query's second column (the row's static type knows only the first).
         teams = sorted(cast(Any, row)[1] or [])
     else:

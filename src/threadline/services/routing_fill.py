@@ -38,6 +38,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from threadline.adapters.db import tables as t
 from threadline.adapters.db.bulk_rows import insert_rows, update_rows
+from threadline.adapters.db.engine import on_postgresql
 from threadline.adapters.db.id_lists import among
 from threadline.adapters.db.inserts import insert_ignoring_conflict
 from threadline.adapters.db.types import UTCDateTime
@@ -126,7 +127,7 @@ async def _write_request_in_auto_mode(
 ) -> bool:
     """Write the agent's fill request if the workspace routes automatically (an existing
     request stands); returns whether it does."""
-    if session.get_bind().dialect.name == "postgresql":
+    if on_postgresql(session):
         found = await session.scalar(
             _REQUEST_IN_AUTO_MODE,
             {"workspace_id": workspace_id, "agent_id": agent_id, "requested_at": now},

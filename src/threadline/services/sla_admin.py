@@ -13,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, select, text, update
 
 from threadline.adapters.db import tables as t
+from threadline.adapters.db.engine import on_postgresql
 from threadline.adapters.db.types import UTCDateTime
 from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.business_calendar import BusinessCalendar
@@ -204,7 +205,7 @@ async def recompute_open_deadlines(uow: UnitOfWork, workspace_id: int, calendar_
             timers.append((clock.id, "breach", new_due))
         if clock.warned_at is None and clock.warning_ratio < 1:
             timers.append((clock.id, "warning", warning_at(state, calendar, clock.warning_ratio)))
-    if session.get_bind().dialect.name == "postgresql":
+    if on_postgresql(session):
         await _write_postgres(uow, workspace_id, moved, timers)
     else:
         await _write_executemany(uow, workspace_id, moved, timers)

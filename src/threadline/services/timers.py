@@ -27,6 +27,7 @@ import structlog
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from threadline.adapters.db.engine import on_postgresql
 from threadline.adapters.db.tables import Timer
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ async def schedule_timer(
     }
     rearm = {name: values[name] for name in values if name not in {"workspace_id", "key"}}
     rearm.pop("created_at")
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if on_postgresql(session) else sqlite.insert
     statement = insert(Timer).values(**values)
     await session.execute(
         statement.on_conflict_do_update(index_elements=["workspace_id", "key"], set_=rearm)

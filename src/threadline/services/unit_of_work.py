@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from threadline.adapters.db import event_log
+from threadline.adapters.db.engine import on_postgresql
 from threadline.adapters.db.tables import Event
 from threadline.domain.errors import Conflict
 from threadline.domain.events import DomainEvent, EventType
@@ -141,7 +142,7 @@ class UnitOfWork:
         for workspace_id, event in self._events:
             by_workspace.setdefault(workspace_id, []).append(event)
         now = self.clock.now()
-        if by_workspace and session.get_bind().dialect.name == "postgresql":
+        if by_workspace and on_postgresql(session):
             first_seq = await event_log.append_and_commit(session, by_workspace, now)
         else:
             # Sorted so two transactions touching several workspaces lock them in one order.

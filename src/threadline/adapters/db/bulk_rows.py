@@ -18,13 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.selectable import TableValuedAlias
 
+from threadline.adapters.db.engine import on_postgresql
+
 
 def _table(model: type[DeclarativeBase]) -> Table:
     return cast(Table, model.__table__)
-
-
-def _on_postgresql(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def _unnested(
@@ -52,7 +50,7 @@ async def insert_rows(
     columns = _table(model).c
     names = list(rows[0])
     out = [columns[name] for name in returning]
-    if _on_postgresql(session):
+    if on_postgresql(session):
         values = _unnested(model, names, rows)
         query = (
             insert(model)
@@ -75,7 +73,7 @@ async def update_rows(
     columns = _table(model).c
     names = list(rows[0])
     changed = [name for name in names if name != key]
-    if _on_postgresql(session):
+    if on_postgresql(session):
         values = _unnested(model, names, rows)
         keys = bindparam(None, [row[key] for row in rows], type_=ARRAY(columns[key].type))
         await session.execute(

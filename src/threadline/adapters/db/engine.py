@@ -30,6 +30,12 @@ def is_sqlite(url: str) -> bool:
     return make_url(normalise_database_url(url)).get_backend_name() == "sqlite"
 
 
+def on_postgresql(session: AsyncSession) -> bool:
+    """Whether the session talks to PostgreSQL (else SQLite): for the statements written
+    for one of them."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def create_engine(url: str, *, pool_size: int = 30, **kwargs: Any) -> AsyncEngine:
     """`pool_size`: the PostgreSQL connections kept open, all of them (see Settings)."""
     url = normalise_database_url(url)

@@ -9,6 +9,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import SQLCoreOperations
 
+from threadline.adapters.db.engine import on_postgresql
+
 
 def among(
     session: AsyncSession,
@@ -19,6 +21,6 @@ def among(
     list of hundreds of ids would otherwise make a long statement with a placeholder per id,
     which the driver parses anew on every run (only short statements are cached)."""
     values = list(ids)
-    if session.get_bind().dialect.name == "postgresql":
+    if on_postgresql(session):
         return column == any_(bindparam(None, values, type_=ARRAY(BigInteger)))
     return column.in_(values)

@@ -8,6 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.adapters.db.engine import on_postgresql
 from threadline.adapters.db.tables import Base
 
 
@@ -17,5 +18,5 @@ async def insert_ignoring_conflict(
     """Insert rows whose key may exist already (written concurrently): those become no-ops."""
     if not rows:
         return
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    dialect_insert = pg_insert if on_postgresql(session) else sqlite_insert
     await session.execute(dialect_insert(table).values(list(rows)).on_conflict_do_nothing())
