@@ -168,13 +168,14 @@ async def _locked_loads(
     if len(loads) < len(agents):
         have = {load.agent_id for load in loads}
         await insert_ignoring_conflict(
-            session, t.AgentLoad, *(_new_load(a, now) for a in agents if a.id not in have)
+            session, t.AgentLoad, *(empty_load(a, now) for a in agents if a.id not in have)
         )
         loads = list((await session.execute(query)).scalars())
     return loads
 
 
-def _new_load(agent: t.Agent, now: datetime) -> dict[str, Any]:
+def empty_load(agent: t.Agent, now: datetime) -> dict[str, Any]:
+    """The load row of an agent with no open work (created with the agent)."""
     return {
         "agent_id": agent.id,
         "workspace_id": agent.workspace_id,

@@ -422,26 +422,14 @@ async def fill_pass(uow: UnitOfWork, workspace_id: int) -> tuple[int, int]:
     return len(requested), len(offers) + len(assignments)
 
 
-_ASSIGNMENT_COLUMNS = (
-    "workspace_id",
-    "conversation_id",
-    "agent_id",
-    "channel",
-    "cost",
-    "assigned_at",
-    "released_at",
-    "reason",
-    "mode",
-)
-
-
 async def _write_assignments(session: AsyncSession, assignments: list[t.Assignment]) -> None:
     """The pass's assignments and their conversations' assignee, one statement each; the
     assignments get their ids."""
+    columns = [column.key for column in t.Assignment.__table__.columns if column.key != "id"]
     written = await insert_rows(
         session,
         t.Assignment,
-        [{name: getattr(a, name) for name in _ASSIGNMENT_COLUMNS} for a in assignments],
+        [{name: getattr(a, name) for name in columns} for a in assignments],
         returning=("id", "conversation_id"),
     )
     ids = {row.conversation_id: row.id for row in written}
@@ -495,6 +483,7 @@ async def _plan(
     seen: dict[int, _Candidate] = {}
     progress: dict[int, t.RoutingProgress] = {}
     past: dict[int, dict[int, list[datetime]]] = {}
+    asked: set[int] = set()  # customers whose past contacts were read
     plan: list[_Planned] = []
     while True:
         rows = await waiting_rows(session, workspace_id, team_ids=team_ids, window=window)
@@ -506,11 +495,9 @@ async def _plan(
         found, marks = await _candidates(session, fresh)
         seen.update(found)
         progress.update(marks)
-        past.update(
-            await past_contacts_of_customers(
-                session, {c.customer_id for c in found.values()} - set(past), list(work.states)
-            )
-        )
+        customers = {c.customer_id for c in found.values()} - asked
+        asked |= customers
+        past.update(await past_contacts_of_customers(session, customers, list(work.states)))
         for conversation_id in fresh:
             if not work.has_room():
                 return seen, progress, past, plan

@@ -13,6 +13,7 @@ from threadline.domain.channels import Channel
 from threadline.domain.errors import Conflict
 from threadline.domain.identities import normalise_email
 from threadline.services.auth import hash_password
+from threadline.services.routing import empty_load
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.wrap_up_codes import add_default_codes
 
@@ -79,16 +80,7 @@ async def create_agent(
     await session.flush()
     # Their load row from the start: the first fill pass that serves them then only locks it
     # (routing creates it for agents that predate it).
-    session.add(
-        t.AgentLoad(
-            agent_id=agent.id,
-            workspace_id=workspace_id,
-            load=0,
-            open_work={},
-            version=0,
-            updated_at=agent.created_at,
-        )
-    )
+    session.add(t.AgentLoad(**empty_load(agent, agent.created_at)))
     await session.flush()
     return agent
 
