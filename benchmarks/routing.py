@@ -27,6 +27,7 @@ from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import Priority
@@ -215,18 +216,23 @@ def verify(index: RoutingIndex, item: WaitingItem, chosen: int | None, weights: 
 # --- End to end on PostgreSQL -------------------------------------------------------------
 
 
+class _ProcessResult(NamedTuple):
+    latencies: list[float]  # each agent's transaction, seconds
+    statements: int
+    finished: float  # when the last transaction ended, epoch seconds
+    cpu: float  # CPU seconds the process spent on it
+
+
 def _bring_online_process(
     dsn: str, workspace_id: int, agent_ids: list[int], workers: int, starts_at: float
-) -> tuple[list[float], int, float, float]:
+) -> _ProcessResult:
     return asyncio.run(_bring_online(dsn, workspace_id, agent_ids, workers, starts_at))
 
 
 async def _bring_online(
     dsn: str, workspace_id: int, agent_ids: list[int], workers: int, starts_at: float
-) -> tuple[list[float], int, float, float]:
-    """Agents come online through the real service; returns the latency of each agent's
-    transaction, the statements run, when the last one finished (epoch seconds) and the CPU
-    seconds this process spent on it."""
+) -> _ProcessResult:
+    """Agents come online through the real service."""
     from sqlalchemy import event
 
     from threadline.bootstrap import build_runtime, freeze_startup_objects
@@ -264,7 +270,7 @@ async def _bring_online(
         cpu = time.process_time() - cpu_before
     finally:
         await runtime.close()
-    return latencies, statements, finished, cpu
+    return _ProcessResult(latencies, statements, finished, cpu)
 
 
 async def _end_to_end(
@@ -369,10 +375,10 @@ async def _end_to_end(
             machine_before = _machine_busy_seconds()
             results = [future.result() for future in futures]
             machine_after = _machine_busy_seconds()
-        elapsed = max(end for _lat, _st, end, _cpu in results) - starts_at
-        latencies = [value for lat, _st, _end, _cpu in results for value in lat]
-        statements = sum(st for _lat, st, _end, _cpu in results)
-        routers_cpu = sum(cpu for _lat, _st, _end, cpu in results)
+        elapsed = max(result.finished for result in results) - starts_at
+        latencies = [value for result in results for value in result.latencies]
+        statements = sum(result.statements for result in results)
+        routers_cpu = sum(result.cpu for result in results)
         async with runtime.sessionmaker() as session:
             assigned = int(
                 (await session.execute(select(func.count()).select_from(t.Assignment))).scalar_one()
