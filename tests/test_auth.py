@@ -3,6 +3,7 @@ be forged by nobody."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -103,6 +104,21 @@ async def test_password_guessing_is_slowed_down_per_account(
 
     clock.advance(timedelta(seconds=WINDOW_SECONDS))
     assert (await client.post("/api/v1/auth/login", json=attempt("agent", PASSWORD))).is_success
+
+
+async def test_guesses_sent_at_the_same_moment_are_all_counted(
+    client: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    guess = {
+        "workspace": workspace.slug,
+        "email": f"agent@{workspace.slug}.example.com",
+        "password": "a guess",
+    }
+    answers = await asyncio.gather(
+        *(client.post("/api/v1/auth/login", json=guess) for _ in range(ACCOUNT_FAILURES + 5))
+    )
+    codes = sorted(answer.status_code for answer in answers)
+    assert codes == [401] * ACCOUNT_FAILURES + [429] * 5
 
 
 async def test_a_token_signed_with_another_key_is_refused(

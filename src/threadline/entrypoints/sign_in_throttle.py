@@ -10,13 +10,16 @@ process, like the contact form's limit: with several API processes each allows t
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import structlog
 from fastapi import Request
 
 from threadline.bootstrap import Runtime
 from threadline.domain.errors import DomainError
-from threadline.entrypoints.sliding_window import SlidingWindowLimiter, app_limiter
+from threadline.entrypoints.sliding_window import app_limiter
+from threadline.services.auth import AuthenticationFailed
 
 log = structlog.get_logger(__name__)
 
@@ -34,10 +37,6 @@ class SignInThrottled(DomainError):
         super().__init__(f"too many failed sign-ins; try again in {self.wait_seconds} s")
 
 
-def _limiter(request: Request) -> SlidingWindowLimiter:
-    return app_limiter(request, "sign_in_limiter")
-
-
 def _keys(request: Request, email: str) -> list[tuple[tuple[str, str], int]]:
     # Behind a reverse proxy, run uvicorn with --proxy-headers so this is the client's.
     address = request.client.host if request.client else "unknown"
@@ -47,21 +46,34 @@ def _keys(request: Request, email: str) -> list[tuple[tuple[str, str], int]]:
     ]
 
 
-def check_sign_in_allowed(request: Request, runtime: Runtime, email: str) -> None:
+@contextmanager
+def sign_in_attempt(request: Request, runtime: Runtime, email: str) -> Iterator[None]:
+    """Around one sign-in: refuses it (SignInThrottled) when the limits are reached, and
+    counts it as a failure unless it ends otherwise than on a wrong email or password.
+
+    The attempt is counted before anything is awaited and taken back afterwards: counted
+    only once it had failed, guesses sent at the same moment all passed the check."""
     now = runtime.clock.now().timestamp()
-    limiter = _limiter(request)
+    limiter = app_limiter(request, "sign_in_limiter")
+    limits = _keys(request, email)
+    keys = [key for key, _limit in limits]
     waits = [
         wait
-        for key, limit in _keys(request, email)
+        for key, limit in limits
         if (wait := limiter.wait(key, limit, WINDOW_SECONDS, now)) is not None
     ]
     if waits:
         log.warning("auth.sign_in_throttled", wait_seconds=math.ceil(max(waits)))
         raise SignInThrottled(max(waits))
-
-
-def record_failed_sign_in(request: Request, runtime: Runtime, email: str) -> None:
-    now = runtime.clock.now().timestamp()
-    limiter = _limiter(request)
-    for key, _limit in _keys(request, email):
+    for key in keys:
         limiter.record(key, WINDOW_SECONDS, now)
+    failed = False
+    try:
+        yield
+    except AuthenticationFailed:
+        failed = True
+        raise
+    finally:
+        if not failed:
+            for key in keys:
+                limiter.forget(key, now)

@@ -44,6 +44,12 @@ class SlidingWindowLimiter:
             self._sweep(window, now)
         self._hits.setdefault(key, deque()).append(now)
 
+    def forget(self, key: Hashable, at: float) -> None:
+        """Takes back the hit counted at `at` (counted ahead, before the outcome was known)."""
+        hits = self._hits.get(key)
+        if hits and at in hits:
+            hits.remove(at)
+
     def _sweep(self, window: float, now: float) -> None:
         for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= now - window]:
             del self._hits[key]

@@ -21,11 +21,7 @@ from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import DomainError, NotFound
 from threadline.domain.tasks import TaskStatus
 from threadline.entrypoints.api.deps import RuntimeDep
-from threadline.entrypoints.sign_in_throttle import (
-    SignInThrottled,
-    check_sign_in_allowed,
-    record_failed_sign_in,
-)
+from threadline.entrypoints.sign_in_throttle import SignInThrottled, sign_in_attempt
 from threadline.entrypoints.web._render import (
     LANGUAGES,
     PageSession,
@@ -172,15 +168,13 @@ async def login_submit(request: Request, runtime: RuntimeDep) -> Response:
     if not expected or not secrets.compare_digest(expected, csrf_token):
         return _login_page(request, "login.expired", workspace, email, status_code=403)
     try:
-        check_sign_in_allowed(request, runtime, email)
+        with sign_in_attempt(request, runtime, email):
+            slug = workspace.strip() or await _workspace_of_email(runtime, email)
+            async with runtime.sessionmaker() as db:
+                agent = await sign_in(db, slug, email, password)
     except SignInThrottled:
         return _login_page(request, "login.throttled", workspace, email, status_code=429)
-    slug = workspace.strip() or await _workspace_of_email(runtime, email)
-    try:
-        async with runtime.sessionmaker() as db:
-            agent = await sign_in(db, slug, email, password)
     except AuthenticationFailed:
-        record_failed_sign_in(request, runtime, email)
         return _login_page(request, "login.failed", workspace, email, status_code=401)
     token = issue_token(
         agent, runtime.settings.secret_key, runtime.clock.now(), runtime.settings.token_ttl_seconds

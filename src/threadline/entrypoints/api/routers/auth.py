@@ -9,8 +9,8 @@ from pydantic import Field
 
 from threadline.entrypoints.api.deps import AgentDep, CredentialDep, PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import StrictBody
-from threadline.entrypoints.sign_in_throttle import check_sign_in_allowed, record_failed_sign_in
-from threadline.services.auth import AuthenticationFailed, issue_token, sign_in, sign_out
+from threadline.entrypoints.sign_in_throttle import sign_in_attempt
+from threadline.services.auth import issue_token, sign_in, sign_out
 from threadline.services.views import agent_view
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -24,13 +24,9 @@ class LoginBody(StrictBody):
 
 @router.post("/login")
 async def login(body: LoginBody, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
-    check_sign_in_allowed(request, runtime, body.email)
-    try:
+    with sign_in_attempt(request, runtime, body.email):
         async with runtime.sessionmaker() as session:
             agent = await sign_in(session, body.workspace, body.email, body.password)
-    except AuthenticationFailed:
-        record_failed_sign_in(request, runtime, body.email)
-        raise
     token = issue_token(
         agent, runtime.settings.secret_key, runtime.clock.now(), runtime.settings.token_ttl_seconds
     )
