@@ -81,8 +81,12 @@ async def test_the_socket_takes_the_cookie_from_this_site_only_is_fast_and_carri
         signed_in(server, "agent", workspace) as (agent, csrf),
         signed_in(server, "super", workspace) as (supervisor, _),
     ):
-        async with socket(server, supervisor, f"http://{server}") as watching:
+        async with (
+            socket(server, supervisor, f"http://{server}") as watching,
+            socket(server, agent, f"http://{server}") as typing_agent,
+        ):
             await wait_ready(watching)
+            await wait_ready(typing_agent)
             async with runtime.sessionmaker() as session:
                 events_before = (await session.execute(select(func.count(t.Event.id)))).scalar()
 
@@ -109,6 +113,9 @@ async def test_the_socket_takes_the_cookie_from_this_site_only_is_fast_and_carri
                 assert conversation is not None
             await publish_typing(runtime.pubsub, conversation, "customer", "Ann")
             frame = await frame_of_type(watching, "typing")
+            assert (frame["who"], frame["name"]) == ("customer", "Ann")
+            # Olek's own socket was not sent his notice: the first typing frame it gets is Ann's.
+            frame = await frame_of_type(typing_agent, "typing")
             assert (frame["who"], frame["name"]) == ("customer", "Ann")
 
             async with runtime.sessionmaker() as session:

@@ -209,6 +209,8 @@ class _EventStream:
         payload = envelope.get("payload")
         if not isinstance(payload, dict) or not visible_to(self.principal, envelope):
             return
+        if payload.get("agent_id") is not None and payload["agent_id"] == self.principal.agent_id:
+            return  # the agent's own notice, from this or another tab: nothing to show them
         await self.websocket.send_json(
             {
                 "type": TYPING,

@@ -163,14 +163,12 @@
   const typingNode = document.getElementById("typing-indicator");
   let typingTimer = null;
 
-  const myAgentId = Number(body.getAttribute("data-agent-id"));
-
   function showTyping(frame) {
     if (!typingNode || frame.conversation_id !== conversationId) return;
     if (frame.who === "agent") {
       // A colleague writing a reply to the same customer: said so, so that two answers do
-      // not cross. The agent's own notices (from this or another tab) are not shown.
-      if (frame.agent_id === myAgentId || !frame.name) return;
+      // not cross (the server does not send an agent their own notices).
+      if (!frame.name) return;
       typingNode.textContent = (i18n.agent_typing || "{name}").replace("{name}", frame.name);
     } else if (frame.who === "customer") {
       typingNode.textContent = frame.name
