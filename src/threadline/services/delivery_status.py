@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from threadline.adapters.db import tables as t
+from threadline.domain.channels import Channel
 from threadline.domain.conversations import DeliveryStatus, Direction
 from threadline.domain.errors import DomainError
 from threadline.domain.events import DomainEvent, EventType
@@ -61,6 +62,8 @@ async def mark_bounced(
             select(t.Message.id).where(
                 t.Message.workspace_id == workspace_id,
                 t.Message.direction == Direction.OUTBOUND.value,
+                # A Message-ID names an email; another provider's id could be the same text.
+                t.Message.channel == Channel.EMAIL.value,
                 t.Message.provider_message_id.in_(sent_message_ids),
             )
         )
