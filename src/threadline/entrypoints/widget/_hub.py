@@ -145,15 +145,16 @@ class WorkspaceHub:
             await self._read_missing(latest)
 
     async def _read_missing(self, upto: int) -> None:
-        """The events in (position, upto] from the table, read once for every socket."""
+        """The events after our position, up to `upto` at least, from the table, read once
+        for every socket. Those beyond `upto` that a batch brings are delivered too (they are
+        committed, in order); their live copies are then dropped as already seen."""
         while self.position < upto:
             async with self.runtime.sessionmaker() as session:
                 batch = await events_since(session, self.workspace_id, self.position, GAP_BATCH)
-            missing = [envelope for envelope in batch if envelope["seq"] <= upto]
-            for envelope in missing:
+            for envelope in batch:
                 self._deliver(envelope)
-            if len(missing) < GAP_BATCH:
-                self.position = upto
+            if len(batch) < GAP_BATCH:
+                self.position = max(self.position, upto)
 
     async def _receive(self, envelope: dict[str, Any]) -> None:
         if envelope.get("type") == TYPING:
@@ -165,6 +166,8 @@ class WorkspaceHub:
             return
         if seq > self.position + 1:
             await self._read_missing(seq - 1)
+            if seq <= self.position:
+                return  # the table had it already
         self._deliver(envelope)
 
     def _deliver(self, envelope: dict[str, Any]) -> None:
