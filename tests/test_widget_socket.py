@@ -333,7 +333,7 @@ async def test_a_back_fill_sends_one_queue_frame_however_many_changes_it_passes(
         supervisor = await login(client, workspace.slug, "super")
         assigned = await client.post(
             f"/api/v1/conversations/{chat['conversation_id']}/assign",
-            json={"assignee_id": workspace.agent_id},
+            json={"assignee_id": workspace.supervisor_id},
             headers=supervisor,
         )
         assert assigned.status_code == 200, assigned.text
@@ -342,7 +342,7 @@ async def test_a_back_fill_sends_one_queue_frame_however_many_changes_it_passes(
         queue = [f for f in changed if f["type"] == "queue"]
         assert len(queue) == 1, queue
         assert queue[0]["waiting"] is False
-        assert queue[0]["agent"]["name"] == "Olek Agent"
+        assert queue[0]["agent"]["name"] == "Sue Supervisor"
 
 
 async def test_the_first_answer_tells_a_waiting_visitor_by_a_queue_frame_and_only_it(

@@ -34,6 +34,7 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
 
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.domain.channels import Channel
 from threadline.domain.conversations import Direction
 from threadline.domain.errors import DomainError
 from threadline.domain.events import EventType
@@ -300,7 +301,7 @@ class _VisitorStream:
         # The hub hands on only this workspace's typing notices of the visitor's conversations.
         payload = envelope.get("payload") or {}
         # Only a reply the visitor will see here: not an email to them being written.
-        if payload.get("who") != "agent" or payload.get("channel") != "web_chat":
+        if payload.get("who") != "agent" or payload.get("channel") != Channel.WEB_CHAT.value:
             return
         name = payload.get("name")
         await self.websocket.send_json(
