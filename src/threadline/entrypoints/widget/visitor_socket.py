@@ -227,8 +227,8 @@ class _VisitorStream:
             )
             known = self.scopes.get(conversation_id)
             self.scopes[conversation_id] = scope
-            # A new conversation is told by the frame's own status request after the first
-            # message; a change of one seen before (or not seen yet) is sent.
+            # A change of the chat's conversation, seen before or not, is sent; a new
+            # conversation becomes the chat's with its first live message (_note_message).
             return (
                 kind == EventType.CONVERSATION_UPDATED.value
                 and conversation_id == self.current
