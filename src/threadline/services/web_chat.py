@@ -192,11 +192,14 @@ async def latest_conversation_id(
     session: AsyncSession, workspace_id: int, customer_id: int
 ) -> int | None:
     found = await session.execute(
-        _customer_conversations(workspace_id, customer_id)
-        .order_by(t.Conversation.last_message_at.desc(), t.Conversation.id.desc())
-        .limit(1)
+        _by_latest(_customer_conversations(workspace_id, customer_id)).limit(1)
     )
     return found.scalar_one_or_none()
+
+
+def _by_latest(query: Select[int]) -> Select[int]:
+    """The visitor's chat is the conversation with the latest message."""
+    return query.order_by(t.Conversation.last_message_at.desc(), t.Conversation.id.desc())
 
 
 async def agents_online(session: AsyncSession, workspace_id: int) -> int:
@@ -390,9 +393,10 @@ async def agent_card(session: AsyncSession, workspace_id: int, agent_id: int) ->
 
 async def customer_conversation_ids(
     session: AsyncSession, workspace_id: int, customer_id: int
-) -> set[int]:
-    rows = await session.execute(_customer_conversations(workspace_id, customer_id))
-    return {int(i) for i in rows.scalars()}
+) -> list[int]:
+    """The customer's conversations, the chat's first (latest_conversation_id's order)."""
+    rows = await session.execute(_by_latest(_customer_conversations(workspace_id, customer_id)))
+    return [int(i) for i in rows.scalars()]
 
 
 async def customer_events_between(

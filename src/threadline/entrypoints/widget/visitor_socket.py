@@ -52,7 +52,6 @@ from threadline.services.web_chat import (
     authenticate_visitor,
     customer_conversation_ids,
     customer_events_between,
-    latest_conversation_id,
     visitor_customer_id,
     visitor_queue,
 )
@@ -151,9 +150,7 @@ class _VisitorStream:
             conversations = await customer_conversation_ids(
                 session, self.workspace_id, self.customer_id
             )
-            self.current = await latest_conversation_id(
-                session, self.workspace_id, self.customer_id
-            )
+        self.current = conversations[0] if conversations else None
         for conversation_id in conversations:
             self._follow(conversation_id)
         async with self.runtime.sessionmaker() as session:
