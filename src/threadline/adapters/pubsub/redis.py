@@ -44,7 +44,7 @@ class RedisPubSub:
             yield _RedisSubscription(pubsub)
         finally:
             # Closing drops the connection, which ends the subscription on the server too.
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()
 
     async def close(self) -> None:
         await self._client.aclose()
