@@ -1,22 +1,45 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   - create the virtualenv, install, migrate, seed demo data and serve
 #   make test   - create the virtualenv, install, lint, type-check and run the tests
+# Everything is installed from requirements.lock (exact versions and hashes); `make lock`
+# refreshes it on purpose, in a commit of its own.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test lint typecheck pytest install bench clean
+# uv installs from the lock. One already on PATH is used; otherwise the pinned release in
+# tools/uv.lock is installed (hash-checked) into .venv-tools.
+UV_VERSION := 0.13.9
+UV ?= $(or $(shell command -v uv 2>/dev/null),.venv-tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+.PHONY: demo test lint typecheck pytest install lock bench clean
+
+.venv-tools/bin/uv: tools/uv.lock
+	@echo "installing uv $(UV_VERSION) into .venv-tools"
+	$(PYTHON) -m venv .venv-tools
+	.venv-tools/bin/pip install --quiet --disable-pip-version-check --require-hashes -r tools/uv.lock
+
+$(STAMP): $(LOCK) pyproject.toml | $(UV)
+	@echo "installing Threadline and its $$(grep -c '^[a-z].*==' $(LOCK)) locked dependencies into $(VENV)"
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
+	$(UV) pip sync --python $(BIN)/python --require-hashes $(LOCK)
+	$(UV) pip install --python $(BIN)/python --no-deps --no-build-isolation --quiet -e .
+	$(UV) pip check --python $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Refresh the lock to today's newest releases that pyproject.toml allows (commit it alone).
+lock: | $(UV)
+	$(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	  --generate-hashes --upgrade --quiet -o $(LOCK)
+	echo "uv==$(UV_VERSION)" | $(UV) pip compile - --universal --python-version 3.11 \
+	  --generate-hashes --quiet --no-header -o tools/uv.lock
 
 demo: $(STAMP)
 	$(BIN)/threadline demo --host $(HOST) --port $(PORT)
@@ -39,4 +62,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tools .pytest_cache .mypy_cache .ruff_cache
