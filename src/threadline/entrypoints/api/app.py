@@ -17,6 +17,7 @@ from threadline import __version__
 from threadline.bootstrap import Runtime, build_runtime, freeze_startup_objects
 from threadline.config import Settings, get_settings
 from threadline.entrypoints.api.body_limit import BodySizeLimit
+from threadline.entrypoints.api.docs_pages import install_docs_pages
 from threadline.entrypoints.api.problems import install_problem_handlers
 from threadline.services.auth import FAST_HASHING, FAST_HASHING_VARIABLE
 
@@ -89,10 +90,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version=__version__,
         description="One customer, one conversation, every channel.",
         lifespan=lifespan,
+        # Served from our own copies of the assets, so they work without internet.
+        docs_url=None,
+        redoc_url=None,
     )
     if runtime is not None:
         app.state.runtime = runtime
     install_problem_handlers(app)
+    install_docs_pages(app)
     for module_name in discover_router_modules():
         app.include_router(importlib.import_module(module_name).router)
 
