@@ -14,9 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from typer.testing import CliRunner
 
-from threadline.adapters.db.migrate import sync_database_url
+from threadline.adapters.db.migrate import alembic_config, sync_database_url
 from threadline.bootstrap import build_runtime
 from threadline.config import Settings, get_settings
 from threadline.entrypoints.api.app import create_app
@@ -152,6 +153,63 @@ def test_create_admin_needs_an_existing_workspace_unless_asked_to_create_it(
     duplicate = runner.invoke(app, [*base, *admin, "--password", "another-password"])
     assert duplicate.exit_code == 1
     assert "exists already" in duplicate.output
+
+
+def run_cli_failing(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 1, result.output + repr(result.exception)
+    # A sentence for a person, never a traceback.
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    return " ".join(result.output.split())
+
+
+def downgraded_to(url: str, revision: str) -> None:
+    command.downgrade(alembic_config(url), revision)
+
+
+def test_commands_on_an_unmigrated_database_say_to_migrate_first(
+    database_url: str, tmp_path: Path
+) -> None:
+    fresh = f"sqlite+aiosqlite:///{tmp_path / 'never-migrated.db'}"
+    admin = ["--workspace", "w", "--email", "a@w.example.com", "--name", "A"]
+    for args in (["seed"], ["create-admin", *admin, "--password", "a-long-password"], ["serve"]):
+        output = run_cli_failing(*args, "--database-url", fresh)
+        assert "has no Threadline schema yet" in output, output
+        assert "run `threadline migrate` first" in output, output
+    # Asking did not leave an empty database file behind.
+    assert not (tmp_path / "never-migrated.db").exists()
+
+    # A schema from an older version (the newest migration not applied) on either database.
+    downgraded_to(database_url, "-1")
+    output = run_cli_failing("seed", "--database-url", database_url, *SMALL_SEED)
+    assert "older than this version" in output and "threadline migrate" in output, output
+    run_cli("migrate", "--database-url", database_url)
+    assert "Seeded" in run_cli("seed", "--database-url", database_url, *SMALL_SEED)
+
+
+def test_a_database_that_cannot_be_reached_is_named_with_the_reason() -> None:
+    closed = f"postgresql://postgres:secret-pw@127.0.0.1:{_free_port()}/threadline"
+    output = run_cli_failing("seed", "--database-url", closed)
+    assert "cannot reach the database" in output and "refused" in output.lower(), output
+    assert "secret-pw" not in output
+
+
+def test_create_admin_takes_a_dot_test_address_for_local_use(database_url: str) -> None:
+    run_cli(
+        "create-admin",
+        *("--workspace", "shop", "--email", "Admin@Shop.test", "--name", "Sam Admin"),
+        *("--password", "a-long-password", "--create-workspace", "--database-url", database_url),
+    )
+    response = sign_in(database_url, "shop", "admin@shop.test", "a-long-password")
+    assert response.status_code == 200, response.text
+    # An address that can be no one's says why, and what would work.
+    output = run_cli_failing(
+        "create-admin",
+        *("--workspace", "shop", "--email", "admin@localhost", "--name", "Lo Cal"),
+        *("--password", "a-long-password", "--database-url", database_url),
+    )
+    assert "special-use or reserved name" in output and ".test" in output, output
 
 
 def _free_port() -> int:

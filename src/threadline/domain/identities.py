@@ -22,13 +22,29 @@ class IdentityKey:
 def normalise_email(raw: str) -> str:
     """Lower-case, trimmed, with an ASCII (IDNA) domain; the local part is kept as written
     apart from case, because providers differ on dots and plus-tags."""
+    return _normalised_email(raw, allow_test_domains=False)
+
+
+def normalise_sign_in_email(raw: str) -> str:
+    """An agent's sign-in address, normalised as customers' are. It may also be on a `.test`
+    domain (admin@shop.test), as local and trial installations use: signing in sends it
+    nothing, and a customer's address on such a domain could never be written back to."""
+    return _normalised_email(raw, allow_test_domains=True)
+
+
+def _normalised_email(raw: str, *, allow_test_domains: bool) -> str:
     candidate = raw.strip()
     if not candidate:
         raise InvalidIdentity("email address is empty")
     try:
         # Intranet domains (mail@intranet, corp.internal) are real addresses of agents and
-        # staff; the reserved special-use names (.test, .local, .invalid) are still refused.
-        checked = validate_email(candidate, check_deliverability=False, globally_deliverable=False)
+        # staff; the reserved special-use names (.local, .invalid) are still refused.
+        checked = validate_email(
+            candidate,
+            check_deliverability=False,
+            globally_deliverable=False,
+            test_environment=allow_test_domains,
+        )
     except EmailNotValidError as exc:
         raise InvalidIdentity(f"invalid email address {candidate!r}: {exc}") from exc
     domain = checked.ascii_domain.lower()

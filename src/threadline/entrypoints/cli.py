@@ -101,6 +101,27 @@ def migrate(database_url: DatabaseUrlOption = None) -> None:
     _migrate(settings)
 
 
+def _require_schema(settings: Settings) -> None:
+    """Commands that use the database stop with a sentence, not a traceback, when its schema
+    is missing or from another version."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from threadline.adapters.db.migrate import schema_status
+
+    shown = _shown_url(settings.database_url)
+    try:
+        status = schema_status(settings.database_url)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise _fail(f"cannot reach the database {shown}: {reason}") from exc
+    problem = status.problem()
+    if problem is None:
+        return
+    if status.current - status.known:
+        raise _fail(f"{problem} ({shown})")
+    raise _fail(f"{problem} ({shown}): run `threadline migrate` first")
+
+
 def _migrate(settings: Settings) -> None:
     from threadline.adapters.db.migrate import upgrade_to_head
 
@@ -117,6 +138,7 @@ def seed(
 ) -> None:
     """Create the demo workspace with a month of realistic traffic (skips if it exists)."""
     settings = load_settings(database_url)
+    _require_schema(settings)
     seeded = _seed_if_missing(settings, customers, conversations)
     if not seeded:
         console.print("The demo workspace exists already; nothing to do.")
@@ -185,16 +207,20 @@ def create_admin(
 ) -> None:
     """Create an admin agent, and with --create-workspace the workspace too."""
     settings = load_settings(database_url)
+    _require_schema(settings)
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     if len(password) < 8:
         raise _fail("the password must have at least 8 characters")
-    from threadline.domain.errors import DomainError
+    from threadline.domain.errors import DomainError, InvalidIdentity
 
     try:
         created_workspace = asyncio.run(
             _create_admin(settings, workspace, email, name, password, create_workspace, region)
         )
+    except InvalidIdentity as exc:
+        hint = "for a local installation an address on a .test domain works, e.g. admin@shop.test"
+        raise _fail(f"{exc}; {hint}") from exc
     except DomainError as exc:
         raise _fail(str(exc)) from exc
     if created_workspace:
@@ -249,6 +275,7 @@ def serve(
 ) -> None:
     """Run the API (with the outbound worker in-process unless disabled)."""
     settings = load_settings(database_url)
+    _require_schema(settings)
     _serve(settings, host, port)
 
 
@@ -268,6 +295,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 def worker(database_url: DatabaseUrlOption = None) -> None:
     """Run the outbound and timer workers on their own (for scaling out with PostgreSQL)."""
     settings = load_settings(database_url)
+    _require_schema(settings)
     try:
         importlib.import_module("threadline.entrypoints.outbound_worker")
     except ModuleNotFoundError as exc:

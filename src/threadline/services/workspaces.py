@@ -11,7 +11,7 @@ from threadline.adapters.db import tables as t
 from threadline.domain.access import Role
 from threadline.domain.channels import Channel
 from threadline.domain.errors import Conflict
-from threadline.domain.identities import normalise_email
+from threadline.domain.identities import normalise_sign_in_email
 from threadline.services.auth import hash_password
 from threadline.services.routing import empty_load
 from threadline.services.unit_of_work import UnitOfWork
@@ -55,7 +55,7 @@ async def create_agent(
     capacity: dict[str, Any] | None = None,
 ) -> t.Agent:
     session = uow.session
-    normalised = normalise_email(email)
+    normalised = normalise_sign_in_email(email)
     clash = await session.execute(
         select(t.Agent.id).where(t.Agent.workspace_id == workspace_id, t.Agent.email == normalised)
     )
