@@ -145,21 +145,30 @@ def seed(
 
 
 def _seed_if_missing(settings: Settings, customers: int, conversations: int) -> bool:
-    from threadline.seed import DEMO_SLUG, SeedSize
+    from threadline.seed import DEMO_SLUG, SeedProgress, SeedSize
 
     size = SeedSize(customers=customers, conversations=conversations)
     with Progress(
         TextColumn("[bold]Seeding the demo workspace"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn(
+            "steps · {task.fields[conversations]} conversations, {task.fields[messages]} messages"
+        ),
         TimeElapsedColumn(),
         console=console,
         transient=True,
     ) as progress:
-        task = progress.add_task("seed", total=None)
+        task = progress.add_task("seed", total=None, conversations=0, messages=0)
 
-        def on_progress(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+        def on_progress(done: SeedProgress) -> None:
+            progress.update(
+                task,
+                completed=done.steps_done,
+                total=done.steps_total,
+                conversations=done.conversations,
+                messages=done.messages,
+            )
 
         result = asyncio.run(_seed(settings, size, on_progress))
     if result is None:
@@ -172,9 +181,7 @@ def _seed_if_missing(settings: Settings, customers: int, conversations: int) -> 
     return True
 
 
-async def _seed(
-    settings: Settings, size: Any, on_progress: Callable[[int, int], None]
-) -> Any | None:
+async def _seed(settings: Settings, size: Any, on_progress: Callable[[Any], None]) -> Any | None:
     from threadline.adapters.db.engine import create_engine, create_sessionmaker
     from threadline.seed import demo_workspace_exists, seed_demo
 

@@ -3,6 +3,7 @@
 from threadline.seed.demo import (
     DEMO_PASSWORD,
     DEMO_SLUG,
+    SeedProgress,
     SeedResult,
     SeedSize,
     demo_workspace_exists,
@@ -12,6 +13,7 @@ from threadline.seed.demo import (
 __all__ = [
     "DEMO_PASSWORD",
     "DEMO_SLUG",
+    "SeedProgress",
     "SeedResult",
     "SeedSize",
     "demo_workspace_exists",

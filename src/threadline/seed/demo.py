@@ -47,7 +47,18 @@ MAX_CONVERSATIONS_PER_CUSTOMER = 8
 # Seeded replies count as already delivered: the demo must not try to send a month of mail.
 SEEDED_JOB_STATUS = "done"
 
-Progress = Callable[[int, int], None]
+
+@dataclass(frozen=True)
+class SeedProgress:
+    """How far the replay is, for a progress bar: steps are messages, replies and closings."""
+
+    steps_done: int
+    steps_total: int
+    conversations: int
+    messages: int
+
+
+Progress = Callable[[SeedProgress], None]
 
 
 @dataclass(frozen=True)
@@ -279,8 +290,10 @@ async def seed_demo(
     people = _make_people(rng, size.customers)
     steps = _plan(rng, people, size.conversations, start, end)
     messages = 0
+    conversations = 0
     for done, step in enumerate(steps, start=1):
         clock.set(step.at)
+        conversations += step.first_in_matter
         if step.kind == "inbound":
             await _inbound(uow_factory, ids, step, rng)
             messages += 1
@@ -290,7 +303,7 @@ async def seed_demo(
         else:
             await _close(uow_factory, ids, step, rng)
         if on_progress is not None:
-            on_progress(done, len(steps))
+            on_progress(SeedProgress(done, len(steps), conversations, messages))
     await seed_agent_content(uow_factory, ids.workspace_id, random.Random(seed))
     matters = {id(s.matter): s.matter for s in steps}
     return SeedResult(
