@@ -18,6 +18,7 @@ from threadline.bootstrap import Runtime, build_runtime, freeze_startup_objects
 from threadline.config import Settings, get_settings
 from threadline.entrypoints.api.body_limit import BodySizeLimit
 from threadline.entrypoints.api.problems import install_problem_handlers
+from threadline.entrypoints.api.request_context import RequestContext
 from threadline.services.auth import FAST_HASHING, FAST_HASHING_VARIABLE
 
 # Each module under entrypoints/api/routers/ and entrypoints/webhooks/ exposes `router`.
@@ -108,6 +109,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return {"status": "ok"}
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost: a request id and an access line even for what the inner layers refuse.
+    app.add_middleware(RequestContext)
     return app
 
 
