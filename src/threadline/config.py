@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # "json": one JSON object a line, for log collectors; "text" for people.
     log_format: Literal["text", "json"] = "text"
+    # When set, GET /metrics wants `Authorization: Bearer <this>`; empty leaves it open to
+    # whoever reaches the listen address (it shows volumes, never content).
+    metrics_token: str = Field(default="", repr=False)
     # Where received attachments are kept, by content hash; empty means beside the database.
     attachments_dir: str = ""
     max_attachment_bytes: int = 25 * 1024 * 1024
