@@ -17,6 +17,7 @@ import structlog
 from threadline.config import Settings
 
 _configured = False
+_CHATTY_AT_DEBUG = ("aiosqlite", "asyncio", "httpcore", "hpack", "websockets", "multipart")
 
 
 class _StandardErrorHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -68,6 +69,9 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(level)
     # Alembic narrates every plugin it loads; the CLI reports the outcome itself.
     logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
+    # DEBUG is for our own lines: these narrate every query and every frame they handle.
+    for chatty in _CHATTY_AT_DEBUG:
+        logging.getLogger(chatty).setLevel(max(level, logging.INFO))
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -75,7 +75,9 @@ async def receive_message(
 def _stored(workspace_id: int, result: ReceivedMessage) -> None:
     """Counted and logged once committed: a rolled-back attempt stored nothing."""
     INBOUND_MESSAGES.labels(channel=result.channel.value).inc()
-    log.info(
+    # DEBUG: a line per message would drown the seed's progress, and the access line of the
+    # request that brought it (with the same request id) is at INFO already.
+    log.debug(
         "message.received",
         workspace_id=workspace_id,
         channel=result.channel.value,
