@@ -8,11 +8,7 @@ the database-derived gauges are read from the test's own database at each scrape
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -21,12 +17,12 @@ from sqlalchemy import text, update
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
 from tests.support_server import subscribed, token_of, wait_ready
+from tests.test_readiness import app_on, closed_port
 from tests.test_widget_socket import until, visitor, widget_socket
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
-from threadline.bootstrap import Runtime, build_runtime
+from threadline.bootstrap import Runtime
 from threadline.config import Settings
-from threadline.entrypoints.api.app import create_app
 from threadline.services.timers import schedule_timer
 
 pytestmark = pytest.mark.anyio
@@ -228,14 +224,6 @@ async def test_open_sockets_are_counted_while_they_are_open(
         raise AssertionError(f"sockets still counted after closing: {after}")
 
 
-async def test_refused_sockets_are_not_counted(server: str, client: httpx.AsyncClient) -> None:
-    sockets = "threadline_websocket_connections"
-    before = value(await scrape(client), sockets, socket="agent_events")
-    async with subscribed(server, token="not-a-token") as refused:
-        await refused.wait_closed()
-    assert value(await scrape(client), sockets, socket="agent_events") == before
-
-
 async def test_pool_use_shows_connections_checked_out(
     client: httpx.AsyncClient, runtime: Runtime, settings: Settings
 ) -> None:
@@ -248,17 +236,6 @@ async def test_pool_use_shows_connections_checked_out(
         busy = await scrape(client)
     assert value(busy, "threadline_db_pool_checked_out") == 1
     assert value(await scrape(client), "threadline_db_pool_checked_out") == 0
-
-
-@asynccontextmanager
-async def app_on(**settings: Any) -> AsyncIterator[httpx.AsyncClient]:
-    runtime = build_runtime(Settings(run_outbound_worker=False, **settings))
-    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://threadline.test") as c:
-            yield c
-    finally:
-        await runtime.close()
 
 
 async def test_a_metrics_token_is_required_when_the_installation_sets_one(
@@ -280,10 +257,7 @@ async def test_a_metrics_token_is_required_when_the_installation_sets_one(
 
 
 async def test_metrics_still_answer_when_the_database_does_not() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    async with app_on(database_url=f"postgresql://postgres@127.0.0.1:{port}/none") as app:
+    async with app_on(database_url=f"postgresql://postgres@127.0.0.1:{closed_port()}/none") as app:
         samples = await scrape(app)
     assert value(samples, "threadline_database_up") == 0
     assert value(samples, "process_resident_memory_bytes") > 0
