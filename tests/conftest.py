@@ -48,6 +48,7 @@ SERIAL_MODULES = {
     "test_outbound_kill9",
     "test_timers",
     "test_cli",
+    "test_request_logging",
     "test_redis_pubsub",
     "test_web_live",
     "test_widget_browser",

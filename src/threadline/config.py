@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +54,11 @@ class Settings(BaseSettings):
     outbound_lease_seconds: float = 60.0
     run_outbound_worker: bool = True
     log_level: str = "INFO"
+    # "json": one JSON object a line, for log collectors; "text" for people.
+    log_format: Literal["text", "json"] = "text"
+    # When set, GET /metrics wants `Authorization: Bearer <this>`; empty leaves it open to
+    # whoever reaches the listen address (it shows volumes, never content).
+    metrics_token: str = Field(default="", repr=False)
     # Where received attachments are kept, by content hash; empty means beside the database.
     attachments_dir: str = ""
     max_attachment_bytes: int = 25 * 1024 * 1024

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import logging
 import os
-import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
-import structlog
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from threadline.config import Settings, get_settings
+from threadline.entrypoints.logging_setup import configure_logging
 
 app = typer.Typer(
     help="Threadline: one customer, one conversation, every channel.",
@@ -37,36 +35,6 @@ PortOption = Annotated[int, typer.Option(help="TCP port to listen on.")]
 CustomersOption = Annotated[int, typer.Option(min=1, help="How many demo customers.")]
 ConversationsOption = Annotated[int, typer.Option(min=1, help="How many demo conversations.")]
 
-_logging_configured = False
-
-
-def configure_logging(level: str) -> None:
-    """structlog to stderr, once per process. Secrets are never passed to the logger."""
-    global _logging_configured
-    if _logging_configured:
-        return
-    numeric = logging.getLevelName(level.upper())
-    if not isinstance(numeric, int):
-        numeric = logging.INFO
-    logging.basicConfig(level=numeric, format="%(message)s", stream=sys.stderr)
-    # Alembic narrates every plugin it loads; the CLI reports the outcome itself.
-    logging.getLogger("alembic").setLevel(max(numeric, logging.WARNING))
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            structlog.processors.format_exc_info,
-            structlog.dev.ConsoleRenderer(colors=False),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        # Through stdlib logging rather than a file handle held forever: a stream that is
-        # swapped or closed later (test runners, daemonising) must not break logging.
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        cache_logger_on_first_use=True,
-    )
-    _logging_configured = True
-
 
 def load_settings(database_url: str | None) -> Settings:
     """Settings from the environment, with --database-url taking precedence.
@@ -78,7 +46,7 @@ def load_settings(database_url: str | None) -> Settings:
         os.environ["THREADLINE_DATABASE_URL"] = database_url
     get_settings.cache_clear()
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings)
     return settings
 
 
@@ -295,7 +263,8 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     if settings.smtp_enabled:
         # Started with the app's background workers (entrypoints/api/app.py).
         console.print(f"Inbound SMTP on [bold]{settings.smtp_host}:{settings.smtp_port}[/bold]")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    # log_config=None: uvicorn's own lines go through our handler (text or JSON) too.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", log_config=None)
 
 
 @app.command()

@@ -17,6 +17,7 @@ import structlog
 from threadline.adapters.email.imap_poller import run_imap_poller
 from threadline.bootstrap import build_runtime
 from threadline.config import Settings
+from threadline.entrypoints.logging_setup import configure_logging
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +50,9 @@ def start_in_background(settings: Settings) -> threading.Thread:
 
 
 def main(settings: Settings | None = None) -> None:
-    asyncio.run(_serve(settings or Settings(), handle_signals=True))
+    settings = settings or Settings()
+    configure_logging(settings)
+    asyncio.run(_serve(settings, handle_signals=True))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import threadline.adapters.channels as channels_package
 from threadline.adapters.channels.base import OutboundAdapters
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
+from threadline.entrypoints.logging_setup import configure_logging
 from threadline.services.outbound_delivery import DeliveryPolicy, DeliveryReport, deliver_due
 
 log = structlog.get_logger(__name__)
@@ -120,7 +121,9 @@ def main(settings: Settings | None = None) -> None:
     Settings are read afresh, so THREADLINE_* variables set by a launcher just before
     (the CLI's --database-url) are honoured even if settings were cached earlier.
     """
-    asyncio.run(_serve(settings or Settings()))
+    settings = settings or Settings()
+    configure_logging(settings)
+    asyncio.run(_serve(settings))
 
 
 if __name__ == "__main__":

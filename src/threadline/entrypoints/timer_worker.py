@@ -17,6 +17,7 @@ import structlog
 
 from threadline.bootstrap import Runtime, build_runtime, freeze_startup_objects
 from threadline.config import Settings
+from threadline.entrypoints.logging_setup import configure_logging
 from threadline.services.routing_fill import fill_left_over
 from threadline.services.timers import DEFAULT_LEASE_SECONDS, fire_due_timers
 
@@ -91,7 +92,9 @@ async def _serve(settings: Settings, *, with_outbound: bool) -> None:
 def main(settings: Settings | None = None, *, with_outbound: bool = False) -> None:
     """Run one timer worker (and, for `threadline worker`, an outbound worker beside it on
     the same runtime) until SIGTERM or Ctrl-C. Settings are read afresh from THREADLINE_*."""
-    asyncio.run(_serve(settings or Settings(), with_outbound=with_outbound))
+    settings = settings or Settings()
+    configure_logging(settings)
+    asyncio.run(_serve(settings, with_outbound=with_outbound))
 
 
 if __name__ == "__main__":

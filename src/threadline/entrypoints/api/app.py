@@ -16,9 +16,11 @@ from fastapi.staticfiles import StaticFiles
 from threadline import __version__
 from threadline.bootstrap import Runtime, build_runtime, freeze_startup_objects
 from threadline.config import Settings, get_settings
+from threadline.entrypoints.api import ops
 from threadline.entrypoints.api.body_limit import BodySizeLimit
 from threadline.entrypoints.api.docs_pages import install_docs_pages
 from threadline.entrypoints.api.problems import install_problem_handlers
+from threadline.entrypoints.api.request_context import RequestContext
 from threadline.services.auth import FAST_HASHING, FAST_HASHING_VARIABLE
 
 # Each module under entrypoints/api/routers/ and entrypoints/webhooks/ exposes `router`.
@@ -108,11 +110,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # The agent workspace is the front door; it sends visitors without a session to sign in.
         return RedirectResponse("/app")
 
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app.include_router(ops.router)  # /healthz, /readyz, /metrics
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost: a request id and an access line even for what the inner layers refuse.
+    app.add_middleware(RequestContext)
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import structlog
@@ -17,6 +18,14 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    # Logged inside the request's context, so the line carries its request id.
+    log.log(
+        logging.WARNING if status >= 500 else logging.INFO,
+        "http.problem",
+        status=status,
+        title=title,
+        detail=detail[:500],
+    )
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 

@@ -33,6 +33,7 @@ from anyio import CancelScope
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
 
 from threadline.adapters.db import tables as t
+from threadline.adapters.metrics import WEBSOCKET_CONNECTIONS, WIDGET_VISITOR_SOCKET
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import Direction
@@ -92,7 +93,8 @@ async def visitor_stream(
             if customer_id is None:
                 await websocket.close(code=NO_CHAT_YET, reason="no chat yet: send a message first")
                 return
-        await _VisitorStream(websocket, runtime, claims, customer_id).run(since)
+        with WEBSOCKET_CONNECTIONS.labels(socket=WIDGET_VISITOR_SOCKET).track_inprogress():
+            await _VisitorStream(websocket, runtime, claims, customer_id).run(since)
     except* WebSocketDisconnect:
         pass
 

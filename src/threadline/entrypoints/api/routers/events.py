@@ -18,6 +18,7 @@ from anyio import CancelScope
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
 
+from threadline.adapters.metrics import AGENT_EVENTS_SOCKET, WEBSOCKET_CONNECTIONS
 from threadline.adapters.pubsub.base import Subscription, workspace_topic
 from threadline.bootstrap import Runtime
 from threadline.domain.access import Principal
@@ -75,7 +76,8 @@ async def event_stream(
         if authenticated is None:
             return
         principal, credential = authenticated
-        await _EventStream(websocket, runtime, principal, credential).run(since)
+        with WEBSOCKET_CONNECTIONS.labels(socket=AGENT_EVENTS_SOCKET).track_inprogress():
+            await _EventStream(websocket, runtime, principal, credential).run(since)
     except* WebSocketDisconnect:
         pass
 
