@@ -175,15 +175,14 @@ def test_commands_on_an_unmigrated_database_say_to_migrate_first(
     admin = ["--workspace", "w", "--email", "a@w.example.com", "--name", "A"]
     for args in (["seed"], ["create-admin", *admin, "--password", "a-long-password"], ["serve"]):
         output = run_cli_failing(*args, "--database-url", fresh)
-        assert "has no Threadline schema yet" in output, output
-        assert "run `threadline migrate` first" in output, output
+        assert "the database has no schema yet: run `threadline migrate`" in output, output
     # Asking did not leave an empty database file behind.
     assert not (tmp_path / "never-migrated.db").exists()
 
     # A schema from an older version (the newest migration not applied) on either database.
     downgraded_to(database_url, "-1")
     output = run_cli_failing("seed", "--database-url", database_url, *SMALL_SEED)
-    assert "older than this version" in output and "threadline migrate" in output, output
+    assert "this release expects" in output and "run `threadline migrate`" in output, output
     run_cli("migrate", "--database-url", database_url)
     assert "Seeded" in run_cli("seed", "--database-url", database_url, *SMALL_SEED)
 

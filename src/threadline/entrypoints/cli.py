@@ -71,23 +71,19 @@ def migrate(database_url: DatabaseUrlOption = None) -> None:
 
 def _require_schema(settings: Settings) -> None:
     """Commands that use the database stop with a sentence, not a traceback, when its schema
-    is missing or from another version."""
+    is missing or from another release (the same check as /readyz)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from threadline.adapters.db.migrate import schema_status
+    from threadline.adapters.db.schema_version import database_schema_problem
 
     shown = _shown_url(settings.database_url)
     try:
-        status = schema_status(settings.database_url)
-    except SQLAlchemyError as exc:
+        problem = asyncio.run(database_schema_problem(settings.database_url))
+    except (SQLAlchemyError, OSError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise _fail(f"cannot reach the database {shown}: {reason}") from exc
-    problem = status.problem()
-    if problem is None:
-        return
-    if status.current - status.known:
-        raise _fail(f"{problem} ({shown})")
-    raise _fail(f"{problem} ({shown}): run `threadline migrate` first")
+    if problem is not None:
+        raise _fail(f"{shown}: {problem}")
 
 
 def _migrate(settings: Settings) -> None:

@@ -8,11 +8,14 @@ heads of our migration scripts.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from threadline.adapters.db.engine import create_engine, normalise_database_url
 from threadline.adapters.db.migrate import MIGRATIONS_DIR
 
 VERSION_TABLE = "alembic_version"
@@ -53,3 +56,24 @@ def schema_problem(applied: frozenset[str] | None) -> str | None:
             f"{', '.join(sorted(heads))}: {MIGRATE_HINT}"
         )
     return None
+
+
+async def database_schema_problem(url: str) -> str | None:
+    """`schema_problem` of the database at `url`, for commands run before anything else
+    (an SQLite file that does not exist is not created by asking). Raises SQLAlchemy's
+    errors when the database cannot be reached."""
+    if _sqlite_file_missing(url):
+        return schema_problem(None)
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            return schema_problem(await applied_revisions(connection))
+    finally:
+        await engine.dispose()
+
+
+def _sqlite_file_missing(url: str) -> bool:
+    parsed = make_url(normalise_database_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return False
+    return not Path(parsed.database).exists()
