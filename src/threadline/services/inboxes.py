@@ -1,5 +1,5 @@
-"""Inboxes: the channel accounts of a workspace. Their signing secret can be set but is
-never shown back."""
+"""Inboxes: the channel accounts of a workspace. Their signing secret and the secrets in their
+settings can be set but are never shown back (services/views.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from threadline.adapters.db import tables as t
 from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.channels import Channel
 from threadline.domain.errors import Conflict, DomainError
+from threadline.domain.secret_settings import merge_settings
 from threadline.services.lookups import get_scoped
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.workspaces import create_inbox
@@ -102,7 +103,9 @@ async def update_inbox(
     if "address" in changes:
         inbox.address = changes["address"]
     if "settings" in changes:
-        inbox.settings = check_settings(Channel(inbox.channel), changes["settings"] or {})
+        incoming = check_settings(Channel(inbox.channel), changes["settings"] or {})
+        # Secrets left out are kept, so editing other settings never wipes a password.
+        inbox.settings = merge_settings(inbox.settings, incoming)
     if changes.get("secret"):
         inbox.secret = changes["secret"]
     if "team_id" in changes:
@@ -111,3 +114,4 @@ async def update_inbox(
         inbox.team_id = changes["team_id"]
     await session.flush()
     return inbox
+

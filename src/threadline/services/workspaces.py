@@ -12,6 +12,7 @@ from threadline.domain.access import Role
 from threadline.domain.channels import Channel
 from threadline.domain.errors import Conflict
 from threadline.domain.identities import normalise_email
+from threadline.domain.secret_settings import merge_settings
 from threadline.services.auth import hash_password
 from threadline.services.routing import empty_load
 from threadline.services.unit_of_work import UnitOfWork
@@ -96,6 +97,7 @@ async def create_inbox(
     secret: str | None = None,
     team_id: int | None = None,
 ) -> t.Inbox:
+    """Secrets set to null in `settings` are left out."""
     session = uow.session
     clash = await session.execute(
         select(t.Inbox.id).where(t.Inbox.workspace_id == workspace_id, t.Inbox.name == name)
@@ -107,7 +109,7 @@ async def create_inbox(
         name=name,
         channel=channel.value,
         address=address,
-        settings=dict(settings or {}),
+        settings=merge_settings({}, settings or {}),
         # Every inbox gets a signing secret, so webhooks to and from it can be verified.
         secret=secret or secrets.token_urlsafe(32),
         team_id=team_id,
