@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from threadline.config import Settings, get_settings
+from threadline.entrypoints.cli_email_domains import email_domain_app
 
 app = typer.Typer(
     help="Threadline: one customer, one conversation, every channel.",
@@ -23,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
+app.add_typer(email_domain_app, name="email-domain")
 
 DatabaseUrlOption = Annotated[
     str | None,

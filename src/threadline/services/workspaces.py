@@ -14,6 +14,7 @@ from threadline.domain.errors import Conflict
 from threadline.domain.identities import normalise_email
 from threadline.domain.secret_settings import merge_settings
 from threadline.services.auth import hash_password
+from threadline.services.inbox_addresses import claim_email_address, save_inbox
 from threadline.services.routing import empty_load
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.wrap_up_codes import add_default_codes
@@ -97,13 +98,17 @@ async def create_inbox(
     secret: str | None = None,
     team_id: int | None = None,
 ) -> t.Inbox:
-    """Secrets set to null in `settings` are left out."""
+    """An email inbox's address must be on a domain the workspace may use (see
+    services/email_domains) and no other inbox's; secrets set to null in `settings` are
+    left out."""
     session = uow.session
     clash = await session.execute(
         select(t.Inbox.id).where(t.Inbox.workspace_id == workspace_id, t.Inbox.name == name)
     )
     if clash.first():
         raise Conflict(f"an inbox named {name!r} exists already in this workspace")
+    if channel is Channel.EMAIL and address is not None:
+        address = await claim_email_address(session, workspace_id, address)
     inbox = t.Inbox(
         workspace_id=workspace_id,
         name=name,
@@ -116,5 +121,5 @@ async def create_inbox(
         created_at=uow.clock.now(),
     )
     session.add(inbox)
-    await session.flush()
+    await save_inbox(session, inbox)
     return inbox

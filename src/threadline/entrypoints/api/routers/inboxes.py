@@ -22,6 +22,11 @@ SETTINGS_HELP = (
     " write-only. On PATCH, `settings` replaces the other settings; a secret left out keeps"
     " its stored value and a secret set to null is removed."
 )
+ADDRESS_HELP = (
+    "The channel address. An email inbox's address is normalised (lower case), must be on a"
+    " mail domain the installation's operator allowed for this workspace (403 otherwise,"
+    " 409 when another workspace has the domain) and belongs to this inbox only (409)."
+)
 SECRET_HELP = "Write-only signing secret (or a provider's token, see the channel's docs)"
 VIEW_HELP = (
     "Secrets are never returned, to anyone: `has_secret` says whether the signing secret is"
@@ -33,7 +38,7 @@ VIEW_HELP = (
 class InboxBody(StrictBody):
     name: str = Field(min_length=1, max_length=200)
     channel: Channel
-    address: str | None = Field(default=None, max_length=320)
+    address: str | None = Field(default=None, max_length=320, description=ADDRESS_HELP)
     settings: dict[str, Any] = Field(default_factory=dict, description=SETTINGS_HELP)
     secret: str | None = Field(default=None, min_length=16, max_length=200, description=SECRET_HELP)
     team_id: int | None = None
@@ -41,7 +46,7 @@ class InboxBody(StrictBody):
 
 class InboxPatchBody(StrictBody):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    address: str | None = Field(default=None, max_length=320)
+    address: str | None = Field(default=None, max_length=320, description=ADDRESS_HELP)
     settings: dict[str, Any] | None = Field(default=None, description=SETTINGS_HELP)
     secret: str | None = Field(default=None, min_length=16, max_length=200, description=SECRET_HELP)
     team_id: int | None = None
