@@ -25,9 +25,10 @@ import aiosmtplib
 from threadline.bootstrap import build_runtime
 from threadline.config import Settings
 from threadline.domain.channels import Channel
+from threadline.services.email_domains import allow_email_domain
 from threadline.services.workspaces import create_inbox, create_workspace
 
-INBOX_ADDRESS = "support@bench.example.com"
+BENCH_DOMAIN = "bench.example.com"
 
 
 @dataclass(frozen=True)
@@ -45,27 +46,33 @@ def _free_port() -> int:
         return port
 
 
-async def prepare_email_inbox(database_url: str) -> None:
+async def prepare_email_inbox(database_url: str) -> str:
+    """A new workspace with an email inbox on a mail domain of its own; its address."""
     runtime = build_runtime(Settings(database_url=database_url, run_outbound_worker=False))
+    slug = f"mail-{uuid.uuid4().hex[:6]}"
+    # Each run's own domain: an address, and a domain, belong to one workspace only.
+    domain = f"{slug}.{BENCH_DOMAIN}"
     try:
         async with runtime.uow() as uow:
             workspace = await create_workspace(
-                uow, name="Mail bench", slug=f"mail-{uuid.uuid4().hex[:6]}", default_region="PL"
+                uow, name="Mail bench", slug=slug, default_region="PL"
             )
-            await create_inbox(
-                uow, workspace.id, name="email", channel=Channel.EMAIL, address=INBOX_ADDRESS
+            await allow_email_domain(uow, workspace.id, domain, allowed_by="benchmark")
+            inbox = await create_inbox(
+                uow, workspace.id, name="email", channel=Channel.EMAIL, address=f"support@{domain}"
             )
             await uow.commit()
+            return str(inbox.address)
     finally:
         await runtime.close()
 
 
-def customer_mail(number: int, customers: int, rng: random.Random) -> bytes:
+def customer_mail(number: int, customers: int, rng: random.Random, to: str) -> bytes:
     """A typical customer mail: text and HTML alternative, every tenth with a small file."""
     who = rng.randrange(customers)
     mail = EmailMessage()
     mail["From"] = f"Customer {who} <customer{who}@example.net>"
-    mail["To"] = INBOX_ADDRESS
+    mail["To"] = to
     mail["Subject"] = f"Order {who}: question {number}"
     mail["Message-ID"] = make_msgid(f"bench{number}", "example.net")
     text = f"Hello,\n\nwhere is my order {who}? This is message {number}.\n\n-- \nCustomer {who}\n"
@@ -100,7 +107,7 @@ def _start_server(env: dict[str, str]) -> subprocess.Popen[bytes]:
 async def measure_inbound_email(
     database_url: str, count: int, concurrency: int, customers: int
 ) -> EmailRun:
-    await prepare_email_inbox(database_url)
+    address = await prepare_email_inbox(database_url)
     smtp_port = _free_port()
     files = tempfile.TemporaryDirectory(prefix="threadline-bench-mail-")
     env = {
@@ -120,7 +127,7 @@ async def measure_inbound_email(
     try:
         await _wait_for_smtp(smtp_port, process, 30.0)
         rng = random.Random(11)
-        pending = iter([customer_mail(n, customers, rng) for n in range(count)])
+        pending = iter([customer_mail(n, customers, rng, address) for n in range(count)])
         latencies: list[float] = []
         failures = 0
 
@@ -133,7 +140,7 @@ async def measure_inbound_email(
                 for raw in pending:
                     began = time.perf_counter()
                     try:
-                        await client.sendmail("bounce@example.net", [INBOX_ADDRESS], raw)
+                        await client.sendmail("bounce@example.net", [address], raw)
                     except aiosmtplib.SMTPException:
                         failures += 1
                     latencies.append(time.perf_counter() - began)

@@ -173,7 +173,13 @@ def test_commands_on_an_unmigrated_database_say_to_migrate_first(
 ) -> None:
     fresh = f"sqlite+aiosqlite:///{tmp_path / 'never-migrated.db'}"
     admin = ["--workspace", "w", "--email", "a@w.example.com", "--name", "A"]
-    for args in (["seed"], ["create-admin", *admin, "--password", "a-long-password"], ["serve"]):
+    commands = [
+        ["seed"],
+        ["create-admin", *admin, "--password", "a-long-password"],
+        ["serve"],
+        ["email-domain", "allow", "--workspace", "w", "--domain", "w.example.com"],
+    ]
+    for args in commands:
         output = run_cli_failing(*args, "--database-url", fresh)
         assert "the database has no schema yet: run `threadline migrate`" in output, output
     # Asking did not leave an empty database file behind.

@@ -452,6 +452,9 @@ async def test_the_access_token_is_never_shown_back(
     inboxes = (await client.get("/api/v1/inboxes", headers=agent)).json()
     whatsapp = next(i for i in inboxes if i["id"] == meta.whatsapp)
     assert "access_token" not in whatsapp["settings"]
-    assert whatsapp["write_only_settings_set"] == ["access_token"]
+    # The verify token is a shared secret too (issue 13).
+    assert "verify_token" not in whatsapp["settings"]
+    assert whatsapp["write_only_settings_set"] == ["access_token", "verify_token"]
     assert whatsapp["settings"]["phone_number_id"] == PHONE_NUMBER_ID
     assert ACCESS_TOKEN not in json.dumps(inboxes)
+    assert VERIFY_TOKEN not in json.dumps(inboxes)

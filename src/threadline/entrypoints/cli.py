@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from threadline.config import Settings, get_settings
+from threadline.entrypoints.cli_email_domains import email_domain_app
 from threadline.entrypoints.logging_setup import configure_logging
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
+app.add_typer(email_domain_app, name="email-domain")
 
 DatabaseUrlOption = Annotated[
     str | None,
@@ -69,7 +71,7 @@ def migrate(database_url: DatabaseUrlOption = None) -> None:
     _migrate(settings)
 
 
-def _require_schema(settings: Settings) -> None:
+def require_schema(settings: Settings) -> None:
     """Commands that use the database stop with a sentence, not a traceback, when its schema
     is missing or from another release (the same check as /readyz)."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -102,7 +104,7 @@ def seed(
 ) -> None:
     """Create the demo workspace with a month of realistic traffic (skips if it exists)."""
     settings = load_settings(database_url)
-    _require_schema(settings)
+    require_schema(settings)
     seeded = _seed_if_missing(settings, customers, conversations)
     if not seeded:
         console.print("The demo workspace exists already; nothing to do.")
@@ -178,7 +180,7 @@ def create_admin(
 ) -> None:
     """Create an admin agent, and with --create-workspace the workspace too."""
     settings = load_settings(database_url)
-    _require_schema(settings)
+    require_schema(settings)
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     if len(password) < 8:
@@ -246,7 +248,7 @@ def serve(
 ) -> None:
     """Run the API (with the outbound worker in-process unless disabled)."""
     settings = load_settings(database_url)
-    _require_schema(settings)
+    require_schema(settings)
     _serve(settings, host, port)
 
 
@@ -267,7 +269,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 def worker(database_url: DatabaseUrlOption = None) -> None:
     """Run the outbound and timer workers on their own (for scaling out with PostgreSQL)."""
     settings = load_settings(database_url)
-    _require_schema(settings)
+    require_schema(settings)
     try:
         importlib.import_module("threadline.entrypoints.outbound_worker")
     except ModuleNotFoundError as exc:

@@ -15,13 +15,10 @@ from typing import Any
 
 import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from sqlalchemy import select
 
-from threadline.adapters.db import tables as t
-from threadline.adapters.email.addresses import is_inbox_address
 from threadline.adapters.email.ingest import IngestResult, ingest_raw_email
 from threadline.bootstrap import Runtime
-from threadline.domain.channels import Channel
+from threadline.services.inbox_addresses import email_inbox_for
 
 log = structlog.get_logger(__name__)
 
@@ -39,17 +36,7 @@ class InboundMailHandler:
     async def inbox_for(self, address: str) -> int | None:
         """The email inbox this address (or its +subaddress form) belongs to."""
         async with self.runtime.sessionmaker() as session:
-            rows = (
-                await session.execute(
-                    select(t.Inbox.id, t.Inbox.address).where(
-                        t.Inbox.channel == Channel.EMAIL.value, t.Inbox.address.is_not(None)
-                    )
-                )
-            ).all()
-        for inbox_id, inbox_address in rows:
-            if inbox_address and is_inbox_address(address, inbox_address):
-                return int(inbox_id)
-        return None
+            return await email_inbox_for(session, address)
 
     async def handle_RCPT(
         self,

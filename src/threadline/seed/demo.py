@@ -29,6 +29,7 @@ from threadline.seed import catalogue as cat
 from threadline.seed.agent_content import seed_agent_content
 from threadline.seed.web_chat import seed_web_chat
 from threadline.services.auth import hash_password
+from threadline.services.email_domains import allow_email_domain
 from threadline.services.receive_message import receive_message
 from threadline.services.reply import ReplyRequest, reply
 from threadline.services.sla_admin import seed_default_sla
@@ -40,6 +41,8 @@ DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Appliances"
 DEMO_PASSWORD = "demo-password"
 DEMO_PHONE = "+48 22 307 40 00"
+# The demo mailbox's domain, allowed for the demo workspace as an operator would allow one.
+DEMO_MAIL_DOMAIN = "demo.example.com"
 SPAN = timedelta(days=30)
 # Shorter than the default week, so one customer can have several matters in a month.
 REOPEN_WINDOW = timedelta(days=2)
@@ -357,7 +360,13 @@ async def _create_workspace(uow_factory: UnitOfWorkFactory, seeded_until: dateti
                     t.TeamMember(team_id=teams[team_name], agent_id=agent.id, workspace_id=ws)
                 )
         inbox_specs = [
-            (Channel.EMAIL, "Support mailbox", "support@demo.example.com", cat.CONSUMER_TEAM, {}),
+            (
+                Channel.EMAIL,
+                "Support mailbox",
+                f"support@{DEMO_MAIL_DOMAIN}",
+                cat.CONSUMER_TEAM,
+                {},
+            ),
             (Channel.SMS, "SMS +48 22 307 40 00", DEMO_PHONE, cat.PHONE_TEAM, {}),
             (Channel.VOICE, "Hotline +48 22 307 40 00", DEMO_PHONE, cat.PHONE_TEAM, {}),
             (Channel.WHATSAPP, "WhatsApp +48 22 307 40 00", DEMO_PHONE, cat.PHONE_TEAM, {}),
@@ -365,6 +374,7 @@ async def _create_workspace(uow_factory: UnitOfWorkFactory, seeded_until: dateti
             (Channel.MESSENGER, "Messenger page", "demo-appliances", cat.CONSUMER_TEAM, {}),
             (Channel.API, "Shop app (API)", None, cat.B2B_TEAM, {"webhook_url": None}),
         ]
+        await allow_email_domain(uow, ws, DEMO_MAIL_DOMAIN, allowed_by="demo seed")
         inboxes: dict[Channel, int] = {}
         for channel, name, address, team_name, settings in inbox_specs:
             inbox = await create_inbox(

@@ -1,5 +1,5 @@
-"""Inboxes: the channel accounts of a workspace. Their signing secret can be set but is
-never shown back."""
+"""Inboxes: the channel accounts of a workspace. Their signing secret and the secrets in their
+settings can be set but are never shown back (services/views.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from threadline.adapters.db import tables as t
 from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.channels import Channel
 from threadline.domain.errors import Conflict, DomainError
+from threadline.domain.inbox_addresses import normalise_inbox_address
+from threadline.domain.secret_settings import merge_settings
+from threadline.services.inbox_addresses import claim_email_address, save_inbox
 from threadline.services.lookups import get_scoped
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.workspaces import create_inbox
@@ -100,14 +103,25 @@ async def update_inbox(
             raise Conflict(f"an inbox named {name!r} exists already in this workspace")
         inbox.name = name
     if "address" in changes:
-        inbox.address = changes["address"]
+        inbox.address = await _new_address(session, inbox, changes["address"])
     if "settings" in changes:
-        inbox.settings = check_settings(Channel(inbox.channel), changes["settings"] or {})
+        incoming = check_settings(Channel(inbox.channel), changes["settings"] or {})
+        # Secrets left out are kept, so editing other settings never wipes a password.
+        inbox.settings = merge_settings(inbox.settings, incoming)
     if changes.get("secret"):
         inbox.secret = changes["secret"]
     if "team_id" in changes:
         if changes["team_id"] is not None:
             await get_scoped(session, t.Team, principal.workspace_id, changes["team_id"])
         inbox.team_id = changes["team_id"]
-    await session.flush()
+    await save_inbox(session, inbox)
     return inbox
+
+
+async def _new_address(session: AsyncSession, inbox: t.Inbox, address: str | None) -> str | None:
+    if inbox.channel != Channel.EMAIL.value or address is None:
+        return address
+    if normalise_inbox_address(address) == inbox.address:
+        # Unchanged: an address kept from before domains were checked stays valid.
+        return inbox.address
+    return await claim_email_address(session, inbox.workspace_id, address, inbox_id=inbox.id)

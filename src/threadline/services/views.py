@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from threadline.adapters.db import tables as t
+from threadline.domain.secret_settings import secret_paths, without_secrets
 from threadline.domain.tasks import TaskStatus, is_overdue
 
 
@@ -147,19 +148,17 @@ def task_view(k: t.Task, now: datetime | None = None) -> dict[str, Any]:
     return view
 
 
-# Provider credentials kept in settings (a Meta access token) are never shown back either.
-WRITE_ONLY_SETTINGS = frozenset({"access_token"})
-
-
 def inbox_view(i: t.Inbox) -> dict[str, Any]:
-    # The secret is never shown back; only whether one is set.
+    """Secrets are never shown back, to anyone: not the signing secret (`has_secret` says
+    whether one is set), not the passwords and tokens in the settings (left out of
+    `settings`; `write_only_settings_set` lists the ones that are set)."""
     return {
         "id": i.id,
         "name": i.name,
         "channel": i.channel,
         "address": i.address,
-        "settings": {k: v for k, v in i.settings.items() if k not in WRITE_ONLY_SETTINGS},
-        "write_only_settings_set": sorted(k for k in i.settings if k in WRITE_ONLY_SETTINGS),
+        "settings": without_secrets(i.settings),
+        "write_only_settings_set": secret_paths(i.settings),
         "has_secret": bool(i.secret),
         "team_id": i.team_id,
         "created_at": iso(i.created_at),

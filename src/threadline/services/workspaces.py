@@ -12,7 +12,9 @@ from threadline.domain.access import Role
 from threadline.domain.channels import Channel
 from threadline.domain.errors import Conflict
 from threadline.domain.identities import normalise_sign_in_email
+from threadline.domain.secret_settings import merge_settings
 from threadline.services.auth import hash_password
+from threadline.services.inbox_addresses import claim_email_address, save_inbox
 from threadline.services.routing import empty_load
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.wrap_up_codes import add_default_codes
@@ -96,23 +98,28 @@ async def create_inbox(
     secret: str | None = None,
     team_id: int | None = None,
 ) -> t.Inbox:
+    """An email inbox's address must be on a domain the workspace may use (see
+    services/email_domains) and no other inbox's; secrets set to null in `settings` are
+    left out."""
     session = uow.session
     clash = await session.execute(
         select(t.Inbox.id).where(t.Inbox.workspace_id == workspace_id, t.Inbox.name == name)
     )
     if clash.first():
         raise Conflict(f"an inbox named {name!r} exists already in this workspace")
+    if channel is Channel.EMAIL and address is not None:
+        address = await claim_email_address(session, workspace_id, address)
     inbox = t.Inbox(
         workspace_id=workspace_id,
         name=name,
         channel=channel.value,
         address=address,
-        settings=dict(settings or {}),
+        settings=merge_settings({}, settings or {}),
         # Every inbox gets a signing secret, so webhooks to and from it can be verified.
         secret=secret or secrets.token_urlsafe(32),
         team_id=team_id,
         created_at=uow.clock.now(),
     )
     session.add(inbox)
-    await session.flush()
+    await save_inbox(session, inbox)
     return inbox

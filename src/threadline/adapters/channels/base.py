@@ -29,8 +29,9 @@ class OutboundEnvelope:
     created_at: datetime
     # Same key on every attempt for this message, so the far side can drop duplicates.
     idempotency_key: str
-    inbox_settings: Mapping[str, Any] = field(default_factory=dict)
-    # Kept out of repr so an envelope can be logged without leaking the signing secret.
+    # Both kept out of repr so an envelope can be logged without leaking the signing secret
+    # or the passwords and tokens among the settings.
+    inbox_settings: Mapping[str, Any] = field(default_factory=dict, repr=False)
     inbox_secret: str | None = field(default=None, repr=False)
     # An approved template to send instead of free text (WhatsApp): name, language, parameters.
     template: Mapping[str, Any] | None = None

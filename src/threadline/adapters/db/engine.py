@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -37,8 +37,12 @@ def on_postgresql(session: AsyncSession) -> bool:
 
 
 def create_engine(url: str, *, pool_size: int = 30, **kwargs: Any) -> AsyncEngine:
-    """`pool_size`: the PostgreSQL connections kept open, all of them (see Settings)."""
+    """`pool_size`: the PostgreSQL connections kept open, all of them (see Settings).
+
+    Database errors never carry the values of the statement (passwords and tokens are among
+    them: inbox settings, the inbox secret) into exception texts, and so into logs."""
     url = normalise_database_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -49,7 +53,30 @@ def create_engine(url: str, *, pool_size: int = 30, **kwargs: Any) -> AsyncEngin
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", pool_size)
         kwargs.setdefault("max_overflow", 0)
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_async_engine(url, pool_pre_ping=True, **kwargs)
+    hide_row_values_in_errors(engine.sync_engine)
+    return engine
+
+
+def hide_row_values_in_errors(engine: Engine) -> None:
+    """Keep only PostgreSQL's primary error message in exception texts.
+
+    Its DETAIL and CONTEXT lines quote values: "Failing row contains (…)" shows every column
+    of a row that broke a NOT NULL or CHECK constraint, "Key (token)=(…)" a unique key, JSON
+    errors the text around the fault. The full diagnostics stay on `exc.orig.diag`.
+    """
+
+    @event.listens_for(engine, "handle_error")
+    def _primary_message_only(context: ExceptionContext) -> None:
+        original = context.original_exception
+        text = str(original)
+        primary = text.split("\n", 1)[0]
+        if primary == text:
+            return
+        original.args = (primary,)
+        wrapped = context.sqlalchemy_exception
+        if wrapped is not None and wrapped.args and isinstance(wrapped.args[0], str):
+            wrapped.args = (wrapped.args[0].replace(text, primary), *wrapped.args[1:])
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -116,20 +117,49 @@ class RevokedToken(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+# The partial index below, and the recipient lookup that must match it to use it.
+EMAIL_INBOXES = "channel = 'email'"
+
+
 class Inbox(Base):
     """One channel account: a mailbox, a phone number, a WhatsApp number, a site, an app."""
 
     __tablename__ = "inboxes"
-    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name"),
+        # An email address names one inbox in the whole installation (migration
+        # 0012_email_addresses): the inbound SMTP server finds it by this index.
+        Index(
+            "uq_inboxes_email_address",
+            func.lower(text("address")),
+            unique=True,
+            postgresql_where=text(EMAIL_INBOXES),
+            sqlite_where=text(EMAIL_INBOXES),
+        ),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = _ws_fk()
     name: Mapped[str] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(20))
     address: Mapped[str | None] = mapped_column(String(320))
-    # Provider settings (webhook URL, account ids). Secrets live in `secret`, never in logs.
+    # Provider settings (webhook URL, account ids). The secrets among them (passwords, tokens:
+    # domain/secret_settings.py) are never shown back; the signing secret lives in `secret`.
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     secret: Mapped[str | None] = mapped_column(String(200))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class EmailDomain(Base):
+    """A mail domain a workspace may put its inbox addresses on, allowed by the installation's
+    operator (`threadline email-domain allow`). A domain belongs to one workspace at most."""
+
+    __tablename__ = "email_domains"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = _ws_fk()
+    domain: Mapped[str] = mapped_column(String(253), unique=True)
+    # Who allowed it: "operator" (the CLI), "demo seed", "existing inboxes at upgrade".
+    allowed_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from threadline.adapters.db.engine import hide_row_values_in_errors
 from threadline.adapters.db.tables import Base
 
 config = context.config
@@ -25,7 +26,10 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None
-    engine = create_engine(url, poolclass=pool.NullPool)
+    # As the application's engines (adapters/db/engine.py): no statement values in errors.
+    engine = create_engine(url, poolclass=pool.NullPool, hide_parameters=True)
+    if engine.dialect.name == "postgresql":
+        hide_row_values_in_errors(engine)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

@@ -15,37 +15,50 @@ from threadline.services.views import inbox_view
 
 router = APIRouter(prefix="/api/v1/inboxes", tags=["inboxes"])
 
-SETTINGS_HELP = "Provider settings; an API inbox takes `webhook_url`, where replies are posted"
+SETTINGS_HELP = (
+    "Provider settings; an API inbox takes `webhook_url`, where replies are posted. Settings"
+    " named like a secret (`smtp_password`, `imap_password`, `access_token`, `verify_token`,"
+    " `webhook_secret`: any name with password, secret, token, credential or a final key) are"
+    " write-only. On PATCH, `settings` replaces the other settings; a secret left out keeps"
+    " its stored value and a secret set to null is removed."
+)
+ADDRESS_HELP = (
+    "The channel address. An email inbox's address is normalised (lower case), must be on a"
+    " mail domain the installation's operator allowed for this workspace (403 otherwise,"
+    " 409 when another workspace has the domain) and belongs to this inbox only (409)."
+)
+SECRET_HELP = "Write-only signing secret (or a provider's token, see the channel's docs)"
+VIEW_HELP = (
+    "Secrets are never returned, to anyone: `has_secret` says whether the signing secret is"
+    " set, and the write-only settings are left out of `settings` and listed by name in"
+    ' `write_only_settings_set` (e.g. `["imap_password", "smtp_password"]`).'
+)
 
 
 class InboxBody(StrictBody):
     name: str = Field(min_length=1, max_length=200)
     channel: Channel
-    address: str | None = Field(default=None, max_length=320)
+    address: str | None = Field(default=None, max_length=320, description=ADDRESS_HELP)
     settings: dict[str, Any] = Field(default_factory=dict, description=SETTINGS_HELP)
-    secret: str | None = Field(
-        default=None, min_length=16, max_length=200, description="Write-only signing secret"
-    )
+    secret: str | None = Field(default=None, min_length=16, max_length=200, description=SECRET_HELP)
     team_id: int | None = None
 
 
 class InboxPatchBody(StrictBody):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    address: str | None = Field(default=None, max_length=320)
+    address: str | None = Field(default=None, max_length=320, description=ADDRESS_HELP)
     settings: dict[str, Any] | None = Field(default=None, description=SETTINGS_HELP)
-    secret: str | None = Field(
-        default=None, min_length=16, max_length=200, description="Write-only signing secret"
-    )
+    secret: str | None = Field(default=None, min_length=16, max_length=200, description=SECRET_HELP)
     team_id: int | None = None
 
 
-@router.get("")
+@router.get("", description=f"The workspace's inboxes. {VIEW_HELP}")
 async def get_inboxes(principal: PrincipalDep, runtime: RuntimeDep) -> list[dict[str, Any]]:
     async with runtime.sessionmaker() as session:
         return [inbox_view(i) for i in await list_inboxes(session, principal)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, description=f"Admins only. {VIEW_HELP}")
 async def post_inbox(body: InboxBody, principal: AdminDep, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.uow() as uow:
         inbox = await add_inbox(
@@ -62,7 +75,7 @@ async def post_inbox(body: InboxBody, principal: AdminDep, runtime: RuntimeDep) 
         return inbox_view(inbox)
 
 
-@router.patch("/{inbox_id}")
+@router.patch("/{inbox_id}", description=f"Admins only. {VIEW_HELP}")
 async def patch_inbox(
     inbox_id: int, body: InboxPatchBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:

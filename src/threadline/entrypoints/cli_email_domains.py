@@ -1,0 +1,126 @@
+"""`threadline email-domain`: the operator allows the mail domains a workspace's inbox
+addresses may use (see services/email_domains.py and docs/channels/email.md)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from threadline.config import Settings
+
+if TYPE_CHECKING:
+    from threadline.bootstrap import Runtime
+
+email_domain_app = typer.Typer(
+    help="Mail domains each workspace may put inbox addresses on (operator only).",
+    no_args_is_help=True,
+)
+console = Console()
+Result = TypeVar("Result")
+
+WorkspaceOption = Annotated[str, typer.Option("--workspace", help="The workspace slug.")]
+DomainOption = Annotated[str, typer.Option("--domain", help="The mail domain, e.g. example.com.")]
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Database URL; overrides THREADLINE_DATABASE_URL (default: SQLite in ~/.threadline).",
+        show_default=False,
+    ),
+]
+
+
+def _settings(database_url: str | None) -> Settings:
+    # Imported here: cli.py registers this command group when it is imported itself.
+    from threadline.entrypoints.cli import load_settings, require_schema
+
+    settings = load_settings(database_url)
+    require_schema(settings)
+    return settings
+
+
+def _run(settings: Settings, work: Callable[[Runtime], Awaitable[Result]]) -> Result:
+    # Imported when a command runs, so that `threadline --help` starts quickly.
+    from threadline.bootstrap import build_runtime
+    from threadline.domain.errors import DomainError
+
+    async def main() -> Result:
+        runtime = build_runtime(settings)
+        try:
+            return await work(runtime)
+        finally:
+            await runtime.close()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        console.print(f"[red]error:[/red] {exc.reason}")
+        raise typer.Exit(code=1) from exc
+
+
+@email_domain_app.command("allow")
+def allow(
+    workspace: WorkspaceOption, domain: DomainOption, database_url: DatabaseUrlOption = None
+) -> None:
+    """Let the workspace put inbox addresses on DOMAIN (which must be theirs)."""
+    from threadline.services.email_domains import allow_email_domain, workspace_by_slug
+
+    async def work(runtime: Runtime) -> str:
+        async with runtime.uow() as uow:
+            found = await workspace_by_slug(uow.session, workspace)
+            claim = await allow_email_domain(uow, found.id, domain)
+            await uow.commit()
+            return claim.domain
+
+    allowed = _run(_settings(database_url), work)
+    console.print(
+        f"[green]Workspace {workspace!r} may now use the mail domain {allowed}[/green]: its"
+        f" admins can give email inboxes addresses like support@{allowed}."
+    )
+
+
+@email_domain_app.command("revoke")
+def revoke(
+    workspace: WorkspaceOption, domain: DomainOption, database_url: DatabaseUrlOption = None
+) -> None:
+    """Take DOMAIN back from the workspace (refused while its inboxes use it)."""
+    from threadline.domain.inbox_addresses import normalise_mail_domain
+    from threadline.services.email_domains import revoke_email_domain, workspace_by_slug
+
+    async def work(runtime: Runtime) -> None:
+        async with runtime.uow() as uow:
+            found = await workspace_by_slug(uow.session, workspace)
+            await revoke_email_domain(uow, found.id, domain)
+            await uow.commit()
+
+    _run(_settings(database_url), work)
+    console.print(
+        f"Workspace {workspace!r} may no longer use the mail domain {normalise_mail_domain(domain)}."
+    )
+
+
+@email_domain_app.command("list")
+def list_domains(database_url: DatabaseUrlOption = None) -> None:
+    """Every allowed mail domain and the workspace it belongs to."""
+    from threadline.services.email_domains import all_email_domains
+
+    async def work(runtime: Runtime) -> list[tuple[str, str, str, str]]:
+        async with runtime.sessionmaker() as session:
+            return [
+                (slug, claim.domain, claim.allowed_by, claim.created_at.isoformat())
+                for claim, slug in await all_email_domains(session)
+            ]
+
+    rows = _run(_settings(database_url), work)
+    if not rows:
+        console.print("No mail domain is allowed for any workspace yet.")
+        return
+    table = Table("workspace", "domain", "allowed by", "allowed at")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
