@@ -55,6 +55,7 @@ from threadline.adapters.db.outbound_claims import (
     UNCONFIRMED,
     ClaimedJob,
     claim_due_jobs,
+    lock_if_in_doubt,
     lock_if_still_ours,
 )
 from threadline.domain.channels import Channel
@@ -345,6 +346,10 @@ async def _record_outcome(
     result = attempt.result
     async with uow_factory() as uow:
         row = await lock_if_still_ours(uow.session, job)
+        if row is None and isinstance(result, Sent):
+            # Our lease ran out and the job was taken for interrupted, but the provider's
+            # answer came after all: while nobody is sending it again, that settles it.
+            row = await lock_if_in_doubt(uow.session, job.id)
         if row is None:
             report.overtaken += 1
             log.warning(

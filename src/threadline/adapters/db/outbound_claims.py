@@ -134,6 +134,18 @@ async def lock_if_still_ours(session: AsyncSession, job: ClaimedJob) -> Outbound
     ).scalar_one_or_none()
 
 
+async def lock_if_in_doubt(session: AsyncSession, job_id: int) -> OutboundJob | None:
+    """The job row, locked, if it waits `unconfirmed` with nobody sending it: a late answer
+    to an earlier attempt may still settle it."""
+    return (
+        await session.execute(
+            select(OutboundJob)
+            .where(OutboundJob.id == job_id, OutboundJob.status == UNCONFIRMED)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+
+
 async def lock_job_by_key(
     session: AsyncSession, workspace_id: int, idempotency_key: str
 ) -> OutboundJob | None:
