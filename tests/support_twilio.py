@@ -162,7 +162,12 @@ class FakeTwilio:
 
     def handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length).decode()
+        data = handler.rfile.read(length)
+        if len(data) < length:
+            # The client went away mid-request (killed): there is no request to act on.
+            handler.close_connection = True
+            return None
+        raw = data.decode()
         authorized = self._authorized(handler)
         split = urlsplit(handler.path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
@@ -186,6 +191,9 @@ class FakeTwilio:
         return self._reply(handler, 404, {"code": 20404, "message": "not found", "status": 404})
 
     def _create(self, handler: BaseHTTPRequestHandler, form: dict[str, str]) -> None:
+        if not form.get("To"):
+            error = {"code": 21604, "message": "A 'To' phone number is required.", "status": 400}
+            return self._reply(handler, 400, error)
         with self.lock:
             mode = self.misbehave.popleft() if self.misbehave else None
             answer = self.script.popleft() if self.script and mode is None else None
