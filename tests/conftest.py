@@ -46,6 +46,7 @@ PASSWORD = "correct horse battery staple"
 SERIAL_MODULES = {
     "test_routing_concurrency",
     "test_outbound_kill9",
+    "test_sms_kill9",
     "test_timers",
     "test_cli",
     "test_request_logging",

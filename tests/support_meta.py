@@ -125,3 +125,14 @@ async def identities(runtime: Runtime, workspace_id: int) -> list[tuple[str, str
 def attachment_bytes(tmp_path: Path, workspace_id: int, description: dict[str, Any]) -> bytes:
     digest = description["sha256"]
     return (tmp_path / "attachments" / str(workspace_id) / digest[:2] / digest).read_bytes()
+
+
+async def send_key(runtime: Runtime, message_id: int) -> str:
+    """The key of the message's send job: what we send Meta to be given back in webhooks."""
+    async with runtime.sessionmaker() as session:
+        key: str = (
+            await session.execute(
+                select(t.OutboundJob.idempotency_key).where(t.OutboundJob.message_id == message_id)
+            )
+        ).scalar_one()
+    return key

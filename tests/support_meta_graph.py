@@ -4,6 +4,10 @@ It answers the Cloud API and Send API message calls with Meta's response shapes,
 media the Graph way (GET /{version}/{media-id} -> JSON with a url; GET the url with the
 same Bearer token -> bytes), serves plain CDN files for Messenger attachments, records
 every request and can be scripted to answer errors.
+
+For sends whose answer is lost it can take the next message and then answer only after
+the client has given up ("hang"), or close the connection without answering ("drop");
+what it took is in `accepted` (the request body and the id Meta gave it).
 """
 
 from __future__ import annotations
@@ -43,6 +47,12 @@ class GraphServer:
     next_ids: deque[str] = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    # "hang" or "drop" for the next message sends (see the module's docstring).
+    misbehave: deque[str] = field(default_factory=deque)
+    release: threading.Event = field(default_factory=threading.Event)
+    hang_seconds: float = 10.0
+    # (request body, message id) of every message taken, in order.
+    accepted: list[tuple[Any, str]] = field(default_factory=list)
 
     def sends(self) -> list[GraphRequest]:
         with self.lock:
@@ -56,7 +66,12 @@ class GraphServer:
         with self.lock:
             self.script.append((status, body))
 
-    def handle(self, handler: BaseHTTPRequestHandler) -> tuple[int, str, bytes]:
+    def misbehave_next(self, *modes: str) -> None:
+        assert set(modes) <= {"hang", "drop"}, modes
+        with self.lock:
+            self.misbehave.extend(modes)
+
+    def handle(self, handler: BaseHTTPRequestHandler) -> tuple[int, str, bytes] | None:
         path = urlsplit(handler.path).path
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
@@ -87,6 +102,14 @@ class GraphServer:
             }
         else:
             return _error(404, "Unknown path", "GraphMethodException", 100)
+        given = answer.get("message_id") or answer["messages"][0]["id"]
+        with self.lock:
+            self.accepted.append((body, given))
+            mode = self.misbehave.popleft() if self.misbehave else None
+        if mode == "drop":
+            return None  # taken, and the connection closes before any answer
+        if mode == "hang":
+            self.release.wait(self.hang_seconds)
         return 200, "application/json", json.dumps(answer).encode()
 
     def _get(self, path: str, authorization: str | None) -> tuple[int, str, bytes]:
@@ -128,7 +151,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         try:
-            status, content_type, payload = self.server.graph.handle(self)
+            answer = self.server.graph.handle(self)
+            if answer is None:
+                self.close_connection = True
+                return
+            status, content_type, payload = answer
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
@@ -160,6 +187,7 @@ class running_graph:
         return self.graph
 
     def __exit__(self, *exc: object) -> None:
+        self.graph.release.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)

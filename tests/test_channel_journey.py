@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 
 from tests.conftest import WorkspaceFixture, login
 from tests.support_email_inbound import SUPPORT_ADDRESS, simple_mail
-from tests.support_meta import PHONE_NUMBER_ID, configure_meta
+from tests.support_meta import PHONE_NUMBER_ID, configure_meta, send_key
 from tests.support_meta_graph import ACCESS_TOKEN, VERSION, GraphServer, running_graph
 from tests.support_smtp_sink import SmtpSink, running_smtp_sink
 from tests.support_twilio import (
@@ -239,6 +239,7 @@ async def test_missed_call_sms_email_whatsapp_and_sms_are_one_customer_one_conve
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": PHONE.removeprefix("+"),
+        "biz_opaque_callback_data": await send_key(runtime, template.json()["id"]),
         "type": "template",
         "template": {
             "name": "order_update",
@@ -268,7 +269,10 @@ async def test_missed_call_sms_email_whatsapp_and_sms_are_one_customer_one_conve
         "To": PHONE,
         "From": OUR_NUMBER,
         "Body": "Calling you at 11, Olek",
-        "StatusCallback": f"{PUBLIC_BASE}/webhooks/twilio/{sms_inbox}/sms-status",
+        "StatusCallback": (
+            f"{PUBLIC_BASE}/webhooks/twilio/{sms_inbox}/sms-status"
+            f"?key={await send_key(runtime, by_sms.json()['id'])}"
+        ),
     }
     sms_reply = f"/api/v1/messages/{by_sms.json()['id']}"
     sent = (await client.get(sms_reply, headers=agent)).json()

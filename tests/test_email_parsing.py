@@ -145,6 +145,20 @@ def test_iso_2022_jp_headers_and_body() -> None:
     assert mail.text.startswith("お問い合わせありがとうございます。")
 
 
+def test_a_text_part_with_a_filename_is_a_file_not_the_customers_words() -> None:
+    # Thunderbird attaches .txt files as "Content-Disposition: inline; filename=...".
+    mail = parsed("thunderbird_inline_text_file.eml")
+    assert mail.text == (
+        "Dzień dobry,\n\nw załączeniu log z aplikacji, błąd pojawia się przy płatności.\n\nPiotr"
+    )
+    assert "payment gateway" not in mail.full_text and "Zamówienie 4711" not in mail.full_text
+    log, order = mail.files
+    assert (log.filename, log.content_type, log.inline) == ("app-log.txt", "text/plain", False)
+    assert log.data.startswith(b"2026-11-03 09:58:12 INFO  checkout started order=4711\n")
+    assert order.filename == "zamowienie-4711.txt"
+    assert order.data.decode() == "Zamówienie 4711: czajnik, 1 szt.\n"
+
+
 def test_every_fixture_has_a_test() -> None:
     fixtures = {p.name for p in (Path(__file__).parent / "fixtures" / "email").glob("*.eml")}
     source = Path(__file__).read_text()

@@ -20,6 +20,7 @@ from tests.support_meta import (
     fixture_bytes,
     messages,
     post_webhook,
+    send_key,
 )
 from tests.support_meta_graph import VERSION, GraphServer, running_graph
 from threadline.adapters.clock import ManualClock
@@ -151,6 +152,7 @@ async def test_whatsapp_text_inside_the_window_template_only_after_it(
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": "48601234567",
+        "biz_opaque_callback_data": await send_key(runtime, template.json()["id"]),
         "type": "template",
         "template": {
             "name": "order_update",

@@ -22,6 +22,7 @@ from tests.support_meta import (
     identities,
     messages,
     post_webhook,
+    send_key,
 )
 from tests.support_meta_graph import ACCESS_TOKEN, VERSION, GraphServer, running_graph
 from threadline.bootstrap import Runtime
@@ -176,7 +177,11 @@ async def test_reply_goes_out_in_the_send_api_format(
     assert send.body == {
         "recipient": {"id": PSID},
         "messaging_type": "RESPONSE",
-        "message": {"text": "Cześć! Już sprawdzam."},
+        # metadata comes back in the message_echoes webhook, naming our reply.
+        "message": {
+            "text": "Cześć! Już sprawdzam.",
+            "metadata": await send_key(runtime, message_id),
+        },
     }
     seen = (await client.get(f"/api/v1/messages/{message_id}", headers=agent)).json()
     assert seen["delivery_status"] == "sent" and seen["provider_message_id"] == OUR_MID

@@ -245,11 +245,20 @@ async def test_outbound_sms_is_posted_in_twilios_format_and_records_the_sid(
 
     [posted] = twilio.messages_posted()
     assert posted.authorized
+    async with runtime.sessionmaker() as session:
+        key = (
+            await session.execute(
+                select(t.OutboundJob.idempotency_key).where(t.OutboundJob.message_id == message_id)
+            )
+        ).scalar_one()
+    # The job's key rides in the callback URL, so every status callback names our reply.
     assert posted.form == {
         "To": CUSTOMER_NUMBER,
         "From": OUR_NUMBER,
         "Body": "It ships today.",
-        "StatusCallback": f"https://support.example.com/webhooks/twilio/{sms_inbox}/sms-status",
+        "StatusCallback": (
+            f"https://support.example.com/webhooks/twilio/{sms_inbox}/sms-status?key={key}"
+        ),
     }
     [sent] = await messages(runtime, id=message_id)
     assert sent.delivery_status == "sent"

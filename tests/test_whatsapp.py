@@ -24,6 +24,7 @@ from tests.support_meta import (
     identities,
     messages,
     post_webhook,
+    send_key,
 )
 from tests.support_meta_graph import ACCESS_TOKEN, VERSION, GraphServer, running_graph
 from threadline.adapters.clock import ManualClock
@@ -258,6 +259,8 @@ async def test_reply_goes_out_in_the_cloud_api_format(
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": "48601234567",
+        # Echoed in Meta's status webhooks: recognises the reply if our send's answer is lost.
+        "biz_opaque_callback_data": await send_key(runtime, reply.json()["id"]),
         "type": "text",
         "text": {"preview_url": False, "body": "Wysyłamy nowy czajnik 🚚"},
     }

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     outbound_backoff_seconds: float = 2.0
     outbound_timeout_seconds: float = 10.0
     outbound_lease_seconds: float = 60.0
+    # A WhatsApp or Messenger send whose answer was lost waits this long for Meta's status
+    # webhook to say whether it went out; then it is failed with a reason, never resent.
+    outbound_report_wait_seconds: float = 600.0
     run_outbound_worker: bool = True
     log_level: str = "INFO"
     # "json": one JSON object a line, for log collectors; "text" for people.

@@ -35,6 +35,7 @@ def delivery_policy(settings: Settings) -> DeliveryPolicy:
         lease=timedelta(seconds=settings.outbound_lease_seconds),
         max_attempts=settings.outbound_max_attempts,
         backoff_seconds=settings.outbound_backoff_seconds,
+        report_wait=timedelta(seconds=settings.outbound_report_wait_seconds),
     )
 
 
@@ -66,8 +67,9 @@ async def run_outbound_worker(
 ) -> None:
     settings = runtime.settings
     if settings.outbound_timeout_seconds >= settings.outbound_lease_seconds:
-        # A send outliving its lease may be repeated by another worker (the app dedups by
-        # Idempotency-Key, but it is wasted work): keep the timeout well under the lease.
+        # A send outliving its lease is taken for interrupted by another worker, which then
+        # looks it up or holds it (or, on the API channel, repeats it under the same
+        # Idempotency-Key): wasted work and a needless wait. Keep the timeout under the lease.
         log.warning(
             "outbound.lease_shorter_than_timeout",
             lease_seconds=settings.outbound_lease_seconds,
@@ -92,6 +94,8 @@ async def run_outbound_worker(
                     sent=report.sent,
                     retrying=report.retrying,
                     failed=report.failed,
+                    unconfirmed=report.unconfirmed,
+                    adopted=report.adopted,
                     overtaken=report.overtaken,
                 )
             if report.claimed >= delivery_policy(settings).batch_size:

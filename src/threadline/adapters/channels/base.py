@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from enum import Enum
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -62,11 +63,60 @@ class PermanentFailure:
     reason: str
 
 
-SendResult = Sent | RetryableFailure | PermanentFailure
+@dataclass(frozen=True, slots=True)
+class Unconfirmed:
+    """The request may have reached the provider, but its answer never reached us (a timeout
+    after the request was written, a connection dropped before the answer): sending again
+    could deliver the message twice."""
+
+    reason: str
+
+
+SendResult = Sent | RetryableFailure | PermanentFailure | Unconfirmed
 
 
 class OutboundAdapter(Protocol):
     async def send(self, message: OutboundEnvelope) -> SendResult: ...
+
+
+class InDoubt(Enum):
+    """What a channel does about a send whose outcome we never learned."""
+
+    # Send again: the far side drops a repeat by its key (API, email's Message-ID), or a
+    # repeat is the lesser harm and nothing can tell us better (Telegram).
+    RESEND = "resend"
+    # Ask the provider whether it has the message before sending again (Twilio).
+    LOOK_UP = "look_up"
+    # Only the provider's delivery report can tell: hold until one names our key, or fail
+    # with a reason at a deadline; never send again on our own (Meta).
+    AWAIT_REPORT = "await_report"
+
+
+@dataclass(frozen=True, slots=True)
+class FoundAtProvider:
+    """A message the provider has that matches ours; `failure` when it reports it failed."""
+
+    provider_message_id: str
+    failure: str | None = None
+
+
+LookupResult = list[FoundAtProvider] | RetryableFailure | PermanentFailure
+
+
+@runtime_checkable
+class LooksUpSentMessages(Protocol):
+    """An adapter that can ask its provider for the messages it already has like this one,
+    sent since `since` (oldest first); an empty list means it has none."""
+
+    async def find_sent(self, message: OutboundEnvelope, since: datetime) -> LookupResult: ...
+
+
+def in_doubt_handling(adapter: object) -> InDoubt:
+    if isinstance(adapter, LooksUpSentMessages):
+        return InDoubt.LOOK_UP
+    if getattr(adapter, "awaits_delivery_reports", False) is True:
+        return InDoubt.AWAIT_REPORT
+    return InDoubt.RESEND
 
 
 class MissingAdapter:
@@ -107,3 +157,26 @@ async def post(
         return await client.post(url, timeout=timeout_seconds, **kwargs)
     async with httpx.AsyncClient(timeout=timeout_seconds) as own:
         return await own.post(url, **kwargs)
+
+
+async def get(
+    client: httpx.AsyncClient | None, url: str, timeout_seconds: float, **kwargs: Any
+) -> httpx.Response:
+    """GET, like `post`: through the worker's shared client, or a short-lived one."""
+    if client is not None:
+        return await client.get(url, timeout=timeout_seconds, **kwargs)
+    async with httpx.AsyncClient(timeout=timeout_seconds) as own:
+        return await own.get(url, **kwargs)
+
+
+def request_may_have_arrived(exc: httpx.TransportError) -> bool:
+    """Whether a failed request may still have been received and acted on by the far side.
+
+    Failing to connect (or to get a pooled connection, or an unusable URL) means nothing
+    was sent. Anything later (a read timeout, a reset or close before the answer, even a
+    failed write of the last bytes) leaves it unknown.
+    """
+    return not isinstance(
+        exc,
+        httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.UnsupportedProtocol,
+    )

@@ -8,6 +8,13 @@ Messenger Send API: POST {graph}/{version}/me/messages
 
 The access token (inbox setting `access_token`) travels only in the Authorization header
 and never appears in a failure reason or log line.
+
+The Graph API takes no idempotency key and cannot look a sent message up by anything of
+ours. So every send carries the job's key where Meta gives it back in its webhooks
+(WhatsApp: `biz_opaque_callback_data`, echoed in the statuses; Messenger: the message's
+`metadata`, echoed in message_echoes), and a send whose answer we never got is not
+repeated: it waits for a webhook naming that key, or fails with a reason at a deadline
+(`awaits_delivery_reports`; see services/outbound_delivery.py).
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ from threadline.adapters.channels.base import (
     RetryableFailure,
     SendResult,
     Sent,
+    Unconfirmed,
     post,
+    request_may_have_arrived,
 )
 from threadline.adapters.meta.graph_media import GraphEndpoint
 from threadline.config import Settings
@@ -35,9 +44,14 @@ RETRYABLE_CODES = frozenset(
 )
 MESSENGER_TEXT_LIMIT = 2000
 WHATSAPP_TEXT_LIMIT = 4096
+# Meta's limits on what it echoes back: WhatsApp 512 characters, Messenger 1000.
+CALLBACK_DATA_LIMIT = 512
 
 
 class MetaGraphAdapter:
+    # A send in doubt is settled by Meta's webhooks, never by sending again.
+    awaits_delivery_reports = True
+
     def __init__(
         self,
         channel: Channel,
@@ -72,10 +86,14 @@ class MetaGraphAdapter:
             response = await post(
                 self._client, url, self.timeout_seconds, json=body, headers=headers
             )
-        except httpx.TimeoutException:
-            return RetryableFailure(f"{name} did not answer within {self.timeout_seconds:g}s")
         except httpx.TransportError as exc:
-            return RetryableFailure(f"could not reach {name}: {type(exc).__name__}")
+            if not request_may_have_arrived(exc):
+                return RetryableFailure(f"could not reach {name}: {type(exc).__name__}")
+            if isinstance(exc, httpx.TimeoutException):
+                return Unconfirmed(f"{name} did not answer within {self.timeout_seconds:g}s")
+            return Unconfirmed(
+                f"the connection to {name} failed before its answer: {type(exc).__name__}"
+            )
         return classify_response(name, response)
 
     def _whatsapp_request(
@@ -91,6 +109,8 @@ class MetaGraphAdapter:
             "recipient_type": "individual",
             # WhatsApp ids are numbers without the "+" of E.164.
             "to": (message.recipient or "").lstrip("+"),
+            # Echoed in every status webhook: how a send whose answer was lost is recognised.
+            "biz_opaque_callback_data": message.idempotency_key[:CALLBACK_DATA_LIMIT],
         }
         if message.template:
             body["type"] = "template"
@@ -117,7 +137,11 @@ class MetaGraphAdapter:
             "recipient": {"id": message.recipient},
             # Within the 24-hour window, checked before the reply was queued.
             "messaging_type": "RESPONSE",
-            "message": {"text": message.text},
+            # metadata comes back in the message_echoes webhook, with the message id.
+            "message": {
+                "text": message.text,
+                "metadata": message.idempotency_key[:CALLBACK_DATA_LIMIT],
+            },
         }
         return self.graph.url("me", "messages"), body
 

@@ -1,10 +1,15 @@
 """Claiming due outbound jobs so that each is worked on by one worker at a time.
 
-A claim is a lease: the job's `locked_until` moves into the future and its attempt count
-goes up, in one committed statement. A worker that dies (even by kill -9) simply stops
-renewing nothing; once its lease has passed, the job is due again and another worker
-claims it. The lease end a worker took is its receipt: it may record an outcome only while
-the job still carries that exact lease end (see services/outbound_delivery.py).
+A claim is a lease: the job becomes `sending`, its `locked_until` moves into the future and
+its attempt count goes up, in one committed statement. A worker that dies (even by kill -9)
+simply stops renewing nothing; once its lease has passed, the job is due again and another
+worker claims it. The lease end a worker took is its receipt: it may record an outcome only
+while the job still carries that exact lease end (see services/outbound_delivery.py).
+
+A job claimed again while it was still `sending` lost its worker mid-send: the provider may
+or may not have the message. The claim then marks the job in doubt since that earlier
+attempt began (`in_doubt_since`), as it does for a job left `unconfirmed` by a timeout, so
+the next worker finds out before it sends again.
 """
 
 from __future__ import annotations
@@ -12,12 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db.tables import OutboundJob
 
 PENDING = "pending"
+SENDING = "sending"
+UNCONFIRMED = "unconfirmed"
+DONE = "done"
+FAILED = "failed"
+# Jobs that may still be sent, looked up or settled by a delivery report.
+OPEN_STATUSES = (PENDING, SENDING, UNCONFIRMED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +39,14 @@ class ClaimedJob:
     idempotency_key: str
     attempts: int
     locked_until: datetime
+    started_at: datetime
+    # Set when an earlier attempt may have reached the provider without our hearing back.
+    in_doubt_since: datetime | None = None
 
 
 def _is_due(now: datetime) -> tuple[ColumnElement[bool], ...]:
     return (
-        OutboundJob.status == PENDING,
+        OutboundJob.status.in_(OPEN_STATUSES),
         OutboundJob.next_attempt_at <= now,
         or_(OutboundJob.locked_until.is_(None), OutboundJob.locked_until < now),
     )
@@ -56,10 +70,26 @@ async def claim_due_jobs(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    # The right-hand sides see the row as it was before this UPDATE, on both databases.
+    in_doubt_since = case(
+        (
+            OutboundJob.status == SENDING,
+            func.coalesce(
+                OutboundJob.in_doubt_since, OutboundJob.attempt_started_at, OutboundJob.created_at
+            ),
+        ),
+        else_=OutboundJob.in_doubt_since,
+    )
     result = await session.execute(
         update(OutboundJob)
         .where(OutboundJob.id.in_(due_ids.scalar_subquery()), *_is_due(now))
-        .values(locked_until=locked_until, attempts=OutboundJob.attempts + 1)
+        .values(
+            status=SENDING,
+            locked_until=locked_until,
+            attempts=OutboundJob.attempts + 1,
+            attempt_started_at=now,
+            in_doubt_since=in_doubt_since,
+        )
         .returning(
             OutboundJob.id,
             OutboundJob.workspace_id,
@@ -67,6 +97,7 @@ async def claim_due_jobs(
             OutboundJob.idempotency_key,
             OutboundJob.attempts,
             OutboundJob.locked_until,
+            OutboundJob.in_doubt_since,
         )
         .execution_options(synchronize_session=False)
     )
@@ -78,6 +109,8 @@ async def claim_due_jobs(
             idempotency_key=row.idempotency_key,
             attempts=row.attempts,
             locked_until=row.locked_until,
+            started_at=now,
+            in_doubt_since=row.in_doubt_since,
         )
         for row in result
     ]
@@ -86,14 +119,43 @@ async def claim_due_jobs(
 
 
 async def lock_if_still_ours(session: AsyncSession, job: ClaimedJob) -> OutboundJob | None:
-    """The job row, locked for update, only if our lease on it is still the current one."""
+    """The job row, locked for update, only if our lease on it is still the current one
+    (not taken over by another worker, nor settled meanwhile by a delivery report)."""
     return (
         await session.execute(
             select(OutboundJob)
             .where(
                 OutboundJob.id == job.id,
-                OutboundJob.status == PENDING,
+                OutboundJob.status == SENDING,
                 OutboundJob.locked_until == job.locked_until,
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+
+
+async def lock_if_in_doubt(session: AsyncSession, job_id: int) -> OutboundJob | None:
+    """The job row, locked, if it waits `unconfirmed` with nobody sending it: a late answer
+    to an earlier attempt may still settle it."""
+    return (
+        await session.execute(
+            select(OutboundJob)
+            .where(OutboundJob.id == job_id, OutboundJob.status == UNCONFIRMED)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+
+
+async def lock_job_by_key(
+    session: AsyncSession, workspace_id: int, idempotency_key: str
+) -> OutboundJob | None:
+    """The job a provider's report names by the key we sent with the message, locked."""
+    return (
+        await session.execute(
+            select(OutboundJob)
+            .where(
+                OutboundJob.workspace_id == workspace_id,
+                OutboundJob.idempotency_key == idempotency_key,
             )
             .with_for_update()
         )

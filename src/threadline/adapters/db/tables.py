@@ -396,7 +396,13 @@ class Event(Base):
 
 
 class OutboundJob(Base):
-    """Durable hand-over of an outbound message to its channel adapter."""
+    """Durable hand-over of an outbound message to its channel adapter.
+
+    status: pending (due at next_attempt_at), sending (leased to a worker until
+    locked_until), unconfirmed (a send whose outcome we never learned; the provider may have
+    the message), done or failed. See adapters/db/outbound_claims.py and
+    services/outbound_delivery.py.
+    """
 
     __tablename__ = "outbound_jobs"
     __table_args__ = (Index("ix_outbound_jobs_due", "status", "next_attempt_at"),)
@@ -411,6 +417,12 @@ class OutboundJob(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    # When the latest claim began (migration 0016_delivery).
+    attempt_started_at: Mapped[datetime | None]
+    # The start of the earliest attempt whose outcome we never learned (a timeout after the
+    # request was written, a worker killed mid-send); cleared once the provider's answer,
+    # a lookup or a delivery report settles it.
+    in_doubt_since: Mapped[datetime | None]
 
 
 # --- Wrap-up codes and CSAT surveys (service levels, issue 5; migration 0004_wrapup) ---

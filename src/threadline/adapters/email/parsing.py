@@ -206,9 +206,11 @@ def _walk(part: Message, walk: _Walk, *, depth: int, in_related: bool) -> None:
             return
         children = [child for child in payload if isinstance(child, Message)]
         if content_type == "multipart/alternative":
-            # One body in several renderings: take the last plain and the last html.
-            texts = [c for c in children if _content_type(c) == "text/plain"]
-            htmls = [c for c in children if _content_type(c) == "text/html"]
+            # One body in several renderings: take the last plain and the last html. A
+            # part with a filename is a file, not a rendering of the body.
+            bodies = [c for c in children if _filename(c) is None]
+            texts = [c for c in bodies if _content_type(c) == "text/plain"]
+            htmls = [c for c in bodies if _content_type(c) == "text/html"]
             if texts:
                 walk.plain.append(_part_text(texts[-1]))
             if htmls:
@@ -225,11 +227,10 @@ def _walk(part: Message, walk: _Walk, *, depth: int, in_related: bool) -> None:
 
     disposition = _disposition(part)
     filename = _filename(part)
-    if (
-        content_type in ("text/plain", "text/html")
-        and disposition != "attachment"
-        and not (filename and disposition == "inline" and content_type == "text/html")
-    ):
+    # A text part is the body unless it is marked as an attachment or has a filename
+    # (Content-Disposition filename or Content-Type name): mail clients attach .txt and
+    # .html files "inline; filename=…", and those are the customer's files, not their words.
+    if content_type in ("text/plain", "text/html") and disposition != "attachment" and not filename:
         (walk.plain if content_type == "text/plain" else walk.html).append(_part_text(part))
         return
     content_id = header_value(part, "Content-ID")

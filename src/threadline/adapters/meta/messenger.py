@@ -2,7 +2,9 @@
 
 Each entry[].messaging[] event has sender.id (the page-scoped id of the person, PSID),
 recipient.id (our page), a millisecond timestamp and one of: message, postback,
-delivery, read, reaction. Echoes of our own page's messages are skipped.
+delivery, read, reaction. Echoes of our own page's messages are not customer messages:
+one carrying the metadata we send with every reply (the job's key) reports that reply
+sent, with its message id; other echoes are skipped.
 """
 
 from __future__ import annotations
@@ -57,7 +59,12 @@ def _event(event: dict[str, Any], where: str, batch: ParsedBatch) -> None:
     if "message" in event:
         message = need_dict(event["message"], f"{where}.message")
         if message.get("is_echo"):
-            return  # our own page's message coming back
+            # Our own page's message coming back; ours carry their key as metadata.
+            key = optional_str(message.get("metadata"))
+            if key:
+                mid = need_str(message.get("mid"), f"{where}.message.mid")
+                batch.statuses.append(ParsedStatus(mid, "sent", callback_data=key))
+            return
         batch.messages.append(_message(sender, message, meta, where))
     elif "postback" in event:
         postback = need_dict(event["postback"], f"{where}.postback")

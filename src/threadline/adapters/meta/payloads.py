@@ -45,6 +45,9 @@ class ParsedStatus:
     provider_message_id: str
     status: str
     reason: str | None = None
+    # What we sent along to be given back (the job's key): names our message even when
+    # we never learned its provider id.
+    callback_data: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

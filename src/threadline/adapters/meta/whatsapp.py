@@ -196,4 +196,9 @@ def _status(raw: dict[str, Any], where: str) -> ParsedStatus | None:
                 text += f" [code {error['code']}]"
             reasons.append(text)
         reason = "WhatsApp: " + ("; ".join(reasons) or "the message could not be delivered")
-    return ParsedStatus(need_str(raw.get("id"), f"{where}.id"), status, reason)
+    return ParsedStatus(
+        need_str(raw.get("id"), f"{where}.id"),
+        status,
+        reason,
+        callback_data=optional_str(raw.get("biz_opaque_callback_data")),
+    )

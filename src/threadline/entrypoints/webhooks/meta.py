@@ -46,7 +46,7 @@ from threadline.domain.errors import Forbidden, InvalidIdentity, NotFound
 from threadline.domain.identities import normalise_identity
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import RuntimeDep
-from threadline.services.delivery_status import report_delivery_status
+from threadline.services.delivery_status import apply_delivery_report, report_delivery_status
 from threadline.services.lookups import get_workspace
 from threadline.services.receive_message import receive_message
 from threadline.services.unit_of_work import UnitOfWork
@@ -240,23 +240,21 @@ async def _apply_reports(runtime: Runtime, inbox: MetaInbox, batch: ParsedBatch)
     applied = 0
     async with runtime.uow() as uow:
         for status in batch.statuses:
-            message_id = (
-                await uow.session.execute(
-                    select(t.Message.id).where(
-                        t.Message.workspace_id == inbox.workspace_id,
-                        t.Message.inbox_id == inbox.id,
-                        t.Message.provider_message_id == status.provider_message_id,
-                        t.Message.direction == Direction.OUTBOUND.value,
-                    )
-                )
-            ).scalar_one_or_none()
+            # Found by its id, or by the key we sent with it when its id is not ours yet
+            # (a send whose answer was lost): that also settles the send.
+            message_id = await apply_delivery_report(
+                uow,
+                inbox.workspace_id,
+                status.provider_message_id,
+                status.status,
+                status.reason,
+                inbox_id=inbox.id,
+                key=status.callback_data,
+            )
             if message_id is None:
                 # Not ours (sent from another tool on the same number) or not yet recorded.
                 log.info("meta.status_unmatched", inbox_id=inbox.id, status=status.status)
                 continue
-            await report_delivery_status(
-                uow, inbox.workspace_id, message_id, status.status, status.reason
-            )
             applied += 1
         for read in batch.reads:
             applied += await _apply_read(uow, inbox, read)

@@ -18,20 +18,20 @@ from xml.sax.saxutils import escape, quoteattr
 import httpx
 import structlog
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import select
 
 from threadline.adapters.attachments import store_attachment
+from threadline.adapters.channels.twilio_sms import CALLBACK_KEY_PARAMETER
 from threadline.adapters.db import tables as t
 from threadline.adapters.twilio.signature import validate_form_request, validate_json_request
 from threadline.bootstrap import Runtime
 from threadline.config import Settings
 from threadline.domain.channels import Channel, IdentityKind
-from threadline.domain.conversations import DeliveryStatus, Direction
+from threadline.domain.conversations import DeliveryStatus
 from threadline.domain.errors import DomainError, Forbidden, NotFound
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.services.calls import KNOWN_STATUSES, CallDirection, CallEvent, record_call_event
-from threadline.services.delivery_status import report_delivery_status
+from threadline.services.delivery_status import apply_delivery_report
 from threadline.services.receive_message import receive_message
 
 log = structlog.get_logger(__name__)
@@ -40,9 +40,13 @@ router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks: twilio"])
 TWILIO_CHANNELS = frozenset({Channel.SMS.value, Channel.VOICE.value, Channel.WHATSAPP.value})
 TWIML_CONTENT_TYPE = "application/xml"
 MAX_MEDIA = 10
-# MessageStatus values that change what the agent sees; the rest (queued, sending,
-# accepted, scheduled, receiving, received) say nothing new about our reply.
+# MessageStatus values of our replies. Twilio having accepted it (accepted, scheduled,
+# queued, sending) is what we call sent; receiving and received are about inbound messages.
 _MESSAGE_STATUS = {
+    "accepted": DeliveryStatus.SENT,
+    "scheduled": DeliveryStatus.SENT,
+    "queued": DeliveryStatus.SENT,
+    "sending": DeliveryStatus.SENT,
     "sent": DeliveryStatus.SENT,
     "delivered": DeliveryStatus.DELIVERED,
     "read": DeliveryStatus.READ,
@@ -237,30 +241,28 @@ async def _fetch_media(
 
 @router.post("/{inbox_id}/sms-status")
 async def sms_status(inbox_id: int, request: Request, runtime: RuntimeDep) -> Response:
-    """What became of an SMS we sent (MessageStatus), applied to our outbound message."""
+    """What became of an SMS we sent (MessageStatus), applied to our outbound message.
+
+    The StatusCallback URL we gave Twilio carries the send job's key (`?key=`), so the
+    callback names our message even when we never heard Twilio's answer to the send."""
     hook = await verified(request, runtime, inbox_id)
     sid, status = required(hook.params, "MessageSid", "MessageStatus")
     new_status = _MESSAGE_STATUS.get(status.lower())
     if new_status is None:
         return twiml()
-    workspace_id = hook.inbox.workspace_id
     async with runtime.uow() as uow:
-        message_id = (
-            await uow.session.execute(
-                select(t.Message.id).where(
-                    t.Message.workspace_id == workspace_id,
-                    t.Message.provider_message_id == sid,
-                    t.Message.direction == Direction.OUTBOUND.value,
-                )
-            )
-        ).scalar_one_or_none()
+        message_id = await apply_delivery_report(
+            uow,
+            hook.inbox.workspace_id,
+            sid,
+            new_status.value,
+            _failure_reason(hook.params, status),
+            key=request.query_params.get(CALLBACK_KEY_PARAMETER) or None,
+        )
         if message_id is None:
             # Not ours (sent from the console, or long gone): nothing to update.
             log.info("twilio.status_for_unknown_message", message_sid=sid, status=status)
             return twiml()
-        await report_delivery_status(
-            uow, workspace_id, message_id, new_status.value, _failure_reason(hook.params, status)
-        )
         await uow.commit()
     return twiml()
 
