@@ -417,7 +417,7 @@ class OutboundJob(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    # When the latest claim began (migration 0016_delivery).
+    # When the latest claim began (migration 0013_outbound_in_doubt).
     attempt_started_at: Mapped[datetime | None]
     # The start of the earliest attempt whose outcome we never learned (a timeout after the
     # request was written, a worker killed mid-send); cleared once the provider's answer,

@@ -5,8 +5,8 @@ may have reached the provider. The job then remembers since when it is in doubt,
 it is looked up at the provider or held for a delivery report instead of being sent twice.
 Jobs leased to a worker now carry the status `sending`, and jobs in doubt `unconfirmed`.
 
-Revision ID: 0016_delivery
-Revises: 0011_revoked_tokens
+Revision ID: 0013_outbound_in_doubt
+Revises: 0012_email_addresses
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from alembic import op
 
 import threadline.adapters.db.types
 
-revision = "0016_delivery"
-down_revision = "0011_revoked_tokens"
+revision = "0013_outbound_in_doubt"
+down_revision = "0012_email_addresses"
 branch_labels = None
 depends_on = None
 
