@@ -14,9 +14,10 @@ from threadline.domain.channels import (
     IdentityKind,
     reachable_channels,
 )
-from threadline.domain.conversations import ConversationStatus
+from threadline.domain.conversations import ConversationStatus, ReopenCause
 from threadline.domain.errors import ChannelNotAllowed, DomainError
 from threadline.domain.events import DomainEvent, EventType
+from threadline.services.conversation_reopen import reopen_conversation, reopened_payload
 from threadline.services.lookups import get_scoped, get_visible_conversation
 from threadline.services.outbound_queue import queue_outbound_message
 from threadline.services.reply_rules import ReplyTemplate, check_reply_allowed, window_for
@@ -78,10 +79,16 @@ async def reply(uow: UnitOfWork, principal: Principal, request: ReplyRequest) ->
     check_reply_allowed(window, inbox, request.template)
 
     conversation.last_message_at = now
+    reopening = None
     if conversation.status == ConversationStatus.RESOLVED.value:
         # Writing to the customer about a closed matter re-opens it, so it is not lost.
-        conversation.status = ConversationStatus.OPEN.value
-        conversation.resolved_at = None
+        reopening = await reopen_conversation(
+            uow,
+            conversation,
+            ReopenCause.AGENT_REPLIED,
+            channel=channel.value,
+            agent_id=principal.agent_id,
+        )
     message = await queue_outbound_message(
         uow,
         conversation,
@@ -99,7 +106,7 @@ async def reply(uow: UnitOfWork, principal: Principal, request: ReplyRequest) ->
         ws,
         DomainEvent(
             EventType.CONVERSATION_UPDATED,
-            {"conversation": conversation_view(conversation)},
+            {"conversation": conversation_view(conversation), **reopened_payload(reopening)},
             conversation_id=conversation.id,
         ),
     )
