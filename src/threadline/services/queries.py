@@ -158,10 +158,10 @@ async def _identities_by_customer(
 
 
 async def customer_card(
-    session: AsyncSession, principal: Principal, customer_id: int, now: datetime | None = None
+    session: AsyncSession, principal: Principal, customer_id: int, now: datetime
 ) -> dict[str, Any]:
-    """Everything an agent needs on a new contact: who, what was promised, what is due,
-    and every matter so far."""
+    """Everything an agent needs on a new contact: who, what was promised (offers as they
+    stand at `now`: expired ones as expired), what is due, and every matter so far."""
     ws = principal.workspace_id
     customer = await get_scoped(session, t.Customer, ws, customer_id)
     identities = (await _identities_by_customer(session, ws, [customer.id])).get(customer.id, [])
@@ -212,7 +212,7 @@ async def customer_card(
     return {
         "customer": customer_view(customer, identities),
         "notes": [note_view(n) for n in notes],
-        "offers": [offer_view(o) for o in offers],
+        "offers": [offer_view(o, now) for o in offers],
         "open_tasks": [task_view(k, now) for k in tasks],
         "conversations": {
             "total": len(conversations),
