@@ -55,6 +55,7 @@ SERIAL_MODULES = {
     "test_browser_two_servers",
     "test_browser_widget_reconnect",
     "test_browser_xss",
+    "test_browser_load_earlier",
 }
 
 
