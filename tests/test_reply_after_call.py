@@ -142,6 +142,9 @@ async def test_after_a_missed_call_the_reply_goes_by_sms_to_the_callers_number(
     assert re.search(r'<option value="sms"[^>]*selected', picker)
     assert 'data-default-channel="sms"' in page
     assert f"a written reply goes by sms to {CUSTOMER_NUMBER}" in page
+    # A follow-up may still be planned as a call back.
+    follow = page[page.index('id="follow-channel"') :]
+    assert '<option value="voice">' in follow[: follow.index("</select>")]
 
     sent = await client.post(
         f"/api/v1/conversations/{conversation_id}/replies",
