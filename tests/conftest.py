@@ -58,6 +58,7 @@ SERIAL_MODULES = {
     "test_browser_widget_reconnect",
     "test_browser_xss",
     "test_browser_api_docs",
+    "test_browser_load_earlier",
 }
 
 

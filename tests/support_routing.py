@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -172,3 +173,48 @@ async def load_of(runtime: Runtime, agent_id: int) -> int:
     async with runtime.uow() as uow:
         row = await uow.session.get(t.AgentLoad, agent_id)
         return row.load if row is not None else 0
+
+
+async def add_handled_history(
+    runtime: Runtime, workspace_id: int, agent_id: int, channel: Channel, spans: list[timedelta]
+) -> None:
+    """Past matters on `channel`, each assigned for one of `spans` and finished before now:
+    the history wait estimates are read from, stored directly (one customer, bulk inserts)."""
+    now = runtime.clock.now()
+    async with runtime.sessionmaker() as session, session.begin():
+        customer = t.Customer(
+            workspace_id=workspace_id, name="Past customer", created_at=now, updated_at=now
+        )
+        session.add(customer)
+        await session.flush()
+        conversations = []
+        for number, span in enumerate(spans, start=1):
+            released = now - timedelta(hours=number)
+            conversations.append(
+                t.Conversation(
+                    workspace_id=workspace_id,
+                    customer_id=customer.id,
+                    status=ConversationStatus.RESOLVED.value,
+                    last_inbound_channel=channel.value,
+                    last_inbound_at=released - span,
+                    last_message_at=released,
+                    created_at=released - span,
+                    resolved_at=released,
+                )
+            )
+        session.add_all(conversations)
+        await session.flush()
+        session.add_all(
+            t.Assignment(
+                workspace_id=workspace_id,
+                conversation_id=c.id,
+                agent_id=agent_id,
+                channel=channel.value,
+                cost=0,
+                assigned_at=c.created_at,
+                released_at=c.resolved_at,
+                reason="history",
+                mode="manual",
+            )
+            for c in conversations
+        )

@@ -114,7 +114,11 @@ async def test_email_journey_from_friday_afternoon_to_a_follow_up(
     assert back["status"] == "open" and back["assignee_id"] == workspace.agent_id
     timeline = await client.get(f"{base}/messages", headers={"X-API-Key": workspace.api_key})
     texts = [m["text"] for m in timeline.json()["items"] if m["direction"] == "system"]
-    assert texts == ["Follow-up due: confirm the replacement arrived"]
+    assert texts == [
+        "Re-opened: a follow-up fell due. Earlier wrap-up: follow_up_planned \u2014 "
+        "Replacement kettle sent by courier.",
+        "Follow-up due: confirm the replacement arrived",
+    ]
 
     # Tuesday 10 Nov, 16:00: Wednesday 11 Nov is Independence Day, so Thursday it is.
     clock.set(warsaw(2026, 11, 10, 16, 0))

@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import WorkspaceFixture, login
 from tests.support_routing import (
     add_agent,
+    add_handled_history,
     arrive,
     assignee_of,
     history,
@@ -135,8 +136,8 @@ async def test_capacity_three_chats_and_one_email_then_the_queue_waits(
 
     position = await place(chats[1])
     assert (position["waiting"], position["position"], position["queue_length"]) == (True, 2, 4)
-    # Nobody has handled anything yet: the documented 5 minute default per conversation.
-    assert position["estimated_wait_seconds"] == 2 * 300
+    # Nobody has handled a chat yet (and nobody is online): no estimate, not a made-up one.
+    assert position["estimated_wait_seconds"] is None
 
     # Olga comes online and is offered the waiting work: three chats (75) and one email (20).
     await set_presence(runtime, ws, olga, online=True)
@@ -166,10 +167,11 @@ async def test_capacity_three_chats_and_one_email_then_the_queue_waits(
     assert queued.mode == "queue" and queued.reason.startswith(
         "next in the queue when Olga Online had room"
     )
-    # The finished chat took 4 minutes: now the average handling time behind the estimate.
+    # The finished chat took 4 minutes, which says nothing about how long an email takes: the
+    # email's wait is estimated from email history only, and there is none yet.
     position = await place(late_email)
-    assert (position["position"], position["average_handling_seconds"]) == (1, 240)
-    assert position["estimated_wait_seconds"] == 240
+    assert (position["position"], position["handling_samples"]) == (1, 0)
+    assert position["estimated_wait_seconds"] is None
 
 
 async def test_a_team_conversation_counts_only_the_team_for_its_wait(
@@ -180,6 +182,7 @@ async def test_a_team_conversation_counts_only_the_team_for_its_wait(
     olga = await add_agent(runtime, ws, "Olga Online")
     await add_agent(runtime, ws, "Piotr Elsewhere")
     billing = await make_team(runtime, ws, "Billing", [olga])
+    await add_handled_history(runtime, ws, olga, Channel.WEB_CHAT, [timedelta(minutes=5)] * 5)
     chat = await arrive(runtime, ws, workspace.inboxes["web_chat"], Channel.WEB_CHAT, "v-1")
     async with runtime.uow() as uow:
         conversation = await uow.session.get(t.Conversation, chat)

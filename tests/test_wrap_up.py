@@ -197,7 +197,12 @@ async def test_a_planned_follow_up_reopens_the_conversation_on_time_for_the_agen
     assert back["status"] == "open"
     assert back["assignee_id"] == workspace.agent_id
     system = [m for m in await timeline(client, key(workspace), cid) if m["direction"] == "system"]
-    assert [m["text"] for m in system] == ["Follow-up due: check the courier tracking"]
+    # The wrap-up the follow-up clears is kept in the timeline, before the follow-up itself.
+    assert [m["text"] for m in system] == [
+        "Re-opened: a follow-up fell due. Earlier wrap-up: follow_up_planned \u2014 "
+        "Courier delayed; promised to check on Wednesday.",
+        "Follow-up due: check the courier tracking",
+    ]
     types = await event_types(runtime, workspace, before)
     assert "conversation.updated" in types and "task.updated" in types
 
@@ -206,7 +211,7 @@ async def test_a_planned_follow_up_reopens_the_conversation_on_time_for_the_agen
     assert await fire_due_timers(runtime.uow, clock.now()) == 0
     assert (
         len([m for m in await timeline(client, key(workspace), cid) if m["direction"] == "system"])
-        == 1
+        == 2
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 
 class ConversationStatus(StrEnum):
@@ -105,3 +107,90 @@ def place_automated_message(conversations: list[ConversationSummary]) -> Placeme
 def _within_window(conversation: ConversationSummary, now: datetime, window: timedelta) -> bool:
     resolved_at = conversation.resolved_at or conversation.last_activity_at
     return now - resolved_at <= window
+
+
+# -- Re-opening ---------------------------------------------------------------------------------
+
+# The attribute holding a snoozed conversation's wake-up time (ISO 8601).
+SNOOZED_UNTIL = "snoozed_until"
+
+
+class ReopenCause(StrEnum):
+    """Why a matter became active again."""
+
+    CUSTOMER_WROTE = "customer_wrote"
+    AGENT_REPLIED = "agent_replied"
+    FOLLOW_UP_DUE = "follow_up_due"
+    STATUS_CHANGED = "status_changed"  # an agent set the status by hand
+
+
+_CAUSE_TEXT = {
+    ReopenCause.CUSTOMER_WROTE: "the customer wrote again",
+    ReopenCause.AGENT_REPLIED: "an agent replied",
+    ReopenCause.FOLLOW_UP_DUE: "a follow-up fell due",
+    ReopenCause.STATUS_CHANGED: "an agent changed the status",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """The part of a conversation its status transitions change."""
+
+    status: ConversationStatus
+    resolved_at: datetime | None
+    wrap_up_code: str | None
+    wrap_up_summary: str | None
+    attributes: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Reopening:
+    """A resolved matter made active again, or a pending or snoozed one woken up."""
+
+    cause: ReopenCause
+    before: Lifecycle
+    after: Lifecycle
+
+    @property
+    def was_resolved(self) -> bool:
+        return self.before.status is ConversationStatus.RESOLVED
+
+    @property
+    def had_wrap_up(self) -> bool:
+        return self.before.wrap_up_code is not None or self.before.wrap_up_summary is not None
+
+    def history_text(self) -> str:
+        """The timeline's record of the re-opening, with the wrap-up it leaves behind, so
+        nothing the agent wrote at resolve time is lost."""
+        text = f"Re-opened: {_CAUSE_TEXT[self.cause]}."
+        if self.had_wrap_up:
+            code = self.before.wrap_up_code or "no code"
+            summary = (self.before.wrap_up_summary or "").strip()
+            text += f" Earlier wrap-up: {code}" + (f" \u2014 {summary}" if summary else ".")
+        return text
+
+
+def reopen(
+    current: Lifecycle, cause: ReopenCause, *, to: ConversationStatus = ConversationStatus.OPEN
+) -> Reopening | None:
+    """The one re-open transition: a resolved conversation becomes `to` (open unless an agent
+    chose pending or snoozed), and a pending or snoozed one becomes open.
+
+    What belonged to the round that ended goes: the resolution time, the wrap-up (a new
+    round gets its own at its next resolution) and the snooze time. None when there is
+    nothing to re-open (already open, or a change between pending and snoozed)."""
+    if to is ConversationStatus.RESOLVED:
+        raise ValueError("re-opening cannot resolve")
+    waking = current.status in (ConversationStatus.PENDING, ConversationStatus.SNOOZED)
+    if not (
+        current.status is ConversationStatus.RESOLVED or (waking and to is ConversationStatus.OPEN)
+    ):
+        return None
+    after = Lifecycle(
+        status=to,
+        resolved_at=None,
+        wrap_up_code=None,
+        wrap_up_summary=None,
+        attributes={k: v for k, v in current.attributes.items() if k != SNOOZED_UNTIL},
+    )
+    return Reopening(cause, current, after)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from threadline.domain.channels import Channel
+from threadline.domain.channels import Channel, text_channels_for
 
 MIN_SCORE = 1
 MAX_SCORE = 5
@@ -63,12 +63,9 @@ def decide_answer(
 
 
 def survey_channel(last_inbound: Channel) -> Channel:
-    """Ask where the customer last wrote; a call is followed by an SMS, a form by an email."""
-    if last_inbound is Channel.VOICE:
-        return Channel.SMS
-    if last_inbound is Channel.FORM:
-        return Channel.EMAIL
-    return last_inbound
+    """Ask where the customer last wrote; a call is followed by an SMS, a form by an email
+    (the first text channel for it, domain/channels.py)."""
+    return text_channels_for(last_inbound)[0]
 
 
 def survey_style(channel: Channel) -> SurveyStyle:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
@@ -44,7 +45,27 @@ def parse_currency(raw: str) -> str:
     return code
 
 
-def check_status_change(current: OfferStatus, new: OfferStatus) -> None:
+def effective_status(
+    stored: OfferStatus, valid_until: datetime | None, now: datetime
+) -> OfferStatus:
+    """What the offer is at `now`: a proposal whose validity has run out is expired from that
+    moment on, whether or not its expiry has been stored yet (a durable timer stores it)."""
+    if stored is OfferStatus.PROPOSED and valid_until is not None and now >= valid_until:
+        return OfferStatus.EXPIRED
+    return stored
+
+
+def check_status_change(
+    stored: OfferStatus, new: OfferStatus, valid_until: datetime | None, now: datetime
+) -> None:
     # Only an open proposal can be answered; an answered offer stays as the record of it.
-    if current is not OfferStatus.PROPOSED and new is not current:
+    current = effective_status(stored, valid_until, now)
+    if current is new:
+        return
+    if current is OfferStatus.EXPIRED and valid_until is not None:
+        raise Conflict(
+            f"the offer expired at {valid_until.isoformat()} and can no longer become "
+            f"{new.value}; record a new offer instead"
+        )
+    if current is not OfferStatus.PROPOSED:
         raise Conflict(f"the offer is {current.value} already and can no longer become {new.value}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -16,9 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.domain.access import ROLE_RANK, Principal, Role
-from threadline.domain.conversations import ConversationStatus, Priority
+from threadline.domain.conversations import (
+    SNOOZED_UNTIL,
+    ConversationStatus,
+    Priority,
+    ReopenCause,
+)
 from threadline.domain.errors import DomainError, Forbidden
 from threadline.domain.events import DomainEvent, EventType
+from threadline.services.conversation_reopen import reopen_conversation, reopened_payload
 from threadline.services.csat import plan_survey
 from threadline.services.lookups import get_scoped, get_visible_conversation
 from threadline.services.unit_of_work import UnitOfWork
@@ -74,23 +81,24 @@ async def change_status(
             raise DomainError("snoozed_until needs a time zone, e.g. 2026-11-02T09:00:00Z")
         if snoozed_until <= now:
             raise DomainError("snoozed_until must be in the future")
-    conversation.status = status.value
+    reopening = None
     if status is ConversationStatus.RESOLVED:
+        conversation.status = status.value
         if conversation.resolved_at is None:
             conversation.resolved_at = now
     else:
-        conversation.resolved_at = None
-        # A re-opened matter gets a fresh wrap-up when it is resolved again.
-        conversation.wrap_up_code = None
-        conversation.wrap_up_summary = None
-    attributes = {k: v for k, v in conversation.attributes.items() if k != "snoozed_until"}
+        reopening = await reopen_conversation(
+            uow, conversation, ReopenCause.STATUS_CHANGED, agent_id=principal.agent_id, to=status
+        )
+        conversation.status = status.value
+    attributes = {k: v for k, v in conversation.attributes.items() if k != SNOOZED_UNTIL}
     if status is ConversationStatus.SNOOZED and snoozed_until is not None:
-        attributes["snoozed_until"] = iso(snoozed_until)
+        attributes[SNOOZED_UNTIL] = iso(snoozed_until)
     # A new dict, so that SQLAlchemy sees the JSON column change.
     conversation.attributes = attributes
     if newly_resolved:
         await plan_survey(uow, conversation)
-    return await _updated(uow, conversation)
+    return await _updated(uow, conversation, reopened_payload(reopening))
 
 
 async def assign(
@@ -242,14 +250,16 @@ async def _ensure_workspace_label(session: AsyncSession, workspace_id: int, name
         pass
 
 
-async def _updated(uow: UnitOfWork, conversation: t.Conversation) -> ConversationState:
+async def _updated(
+    uow: UnitOfWork, conversation: t.Conversation, extra: dict[str, Any] | None = None
+) -> ConversationState:
     await uow.session.flush()
     labels = await labels_of(uow.session, conversation.id)
     uow.emit(
         conversation.workspace_id,
         DomainEvent(
             EventType.CONVERSATION_UPDATED,
-            {"conversation": conversation_view(conversation, labels)},
+            {"conversation": conversation_view(conversation, labels), **(extra or {})},
             conversation_id=conversation.id,
         ),
     )

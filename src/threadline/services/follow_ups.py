@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import select
 
 from threadline.adapters.db import tables as t
-from threadline.domain.conversations import ConversationStatus, DeliveryStatus, Direction
+from threadline.domain.conversations import DeliveryStatus, Direction, ReopenCause
 from threadline.domain.events import DomainEvent, EventType
 from threadline.domain.tasks import TaskKind, TaskStatus
+from threadline.services.conversation_reopen import reopen_conversation, reopened_payload
 from threadline.services.conversations import labels_of
 from threadline.services.event_handlers import handles
 from threadline.services.timers import cancel_timer, schedule_timer, timer_handler
@@ -92,15 +93,6 @@ async def follow_up_due(
     ).scalar_one_or_none()
     if conversation is None:
         return
-    if conversation.status != ConversationStatus.OPEN.value:
-        conversation.status = ConversationStatus.OPEN.value
-        conversation.resolved_at = None
-        # Like a customer writing back: the new round gets its own wrap-up at resolve time.
-        conversation.wrap_up_code = None
-        conversation.wrap_up_summary = None
-        conversation.attributes = {
-            k: v for k, v in conversation.attributes.items() if k != "snoozed_until"
-        }
     assignee = await session.get(t.Agent, task.assignee_id) if task.assignee_id else None
     if assignee is not None and assignee.active:
         conversation.assignee_id = assignee.id
@@ -108,12 +100,16 @@ async def follow_up_due(
         # Back to the team's queue, for whoever of the team is free.
         conversation.team_id = task.team_id
         conversation.assignee_id = None
+    channel = task.channel or conversation.last_inbound_channel or "api"
+    reopening = await reopen_conversation(
+        uow, conversation, ReopenCause.FOLLOW_UP_DUE, channel=channel, at=fired_at
+    )
     note = (task.note or task.title).strip()
     message = t.Message(
         workspace_id=workspace_id,
         conversation_id=conversation.id,
         inbox_id=None,
-        channel=task.channel or conversation.last_inbound_channel or "api",
+        channel=channel,
         direction=Direction.SYSTEM.value,
         author_agent_id=None,
         sender_identity=None,
@@ -132,7 +128,11 @@ async def follow_up_due(
         workspace_id,
         DomainEvent(
             EventType.CONVERSATION_UPDATED,
-            {"conversation": conversation_view(conversation, labels), "reason": "follow_up_due"},
+            {
+                "conversation": conversation_view(conversation, labels),
+                "reason": "follow_up_due",
+                **reopened_payload(reopening),
+            },
             conversation_id=conversation.id,
         ),
     )

@@ -1,9 +1,17 @@
-"""Offers made to a customer, recorded so that every agent knows them at once."""
+"""Offers made to a customer, recorded so that every agent knows them at once.
+
+An offer with `valid_until` expires at that moment: every view computes its status from the
+clock (`domain.offers.effective_status`), so it reads `expired` the moment it runs out, and
+accepting or declining it from then on is refused (409). A durable `offer.expire` timer, armed
+when the offer is recorded, also stores the expiry and emits `offer.updated`, so the screens
+showing the offer refresh and the stored status agrees with what every view already says.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,12 +25,20 @@ from threadline.domain.offers import (
     InvalidOffer,
     OfferStatus,
     check_status_change,
+    effective_status,
     parse_currency,
     parse_price,
 )
 from threadline.services.lookups import get_scoped, get_visible_conversation
+from threadline.services.timers import cancel_timer, schedule_timer, timer_handler
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import offer_view
+
+OFFER_EXPIRE = "offer.expire"
+
+
+def expiry_timer_key(offer_id: int) -> str:
+    return f"offer.expire:{offer_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +94,19 @@ async def record_offer(
     )
     session.add(row)
     await session.flush()
+    if row.valid_until is not None:
+        await schedule_timer(
+            uow,
+            principal.workspace_id,
+            kind=OFFER_EXPIRE,
+            key=expiry_timer_key(row.id),
+            fire_at=row.valid_until,
+            payload={"offer_id": row.id},
+        )
     uow.emit(
         principal.workspace_id,
         # Not tied to the conversation, so every agent learns of it whatever they may see.
-        DomainEvent(EventType.OFFER_RECORDED, {"offer": offer_view(row)}),
+        DomainEvent(EventType.OFFER_RECORDED, {"offer": offer_view(row, now)}),
     )
     return row
 
@@ -90,12 +115,42 @@ async def change_offer_status(
     uow: UnitOfWork, principal: Principal, offer_id: int, status: OfferStatus
 ) -> t.Offer:
     offer = await get_scoped(uow.session, t.Offer, principal.workspace_id, offer_id, lock=True)
-    check_status_change(OfferStatus(offer.status), status)
+    now = uow.clock.now()
+    check_status_change(OfferStatus(offer.status), status, offer.valid_until, now)
     if offer.status != status.value:
         offer.status = status.value
         await uow.session.flush()
+        if status is not OfferStatus.PROPOSED:
+            await cancel_timer(uow, principal.workspace_id, expiry_timer_key(offer.id))
         uow.emit(
             principal.workspace_id,
-            DomainEvent(EventType.OFFER_UPDATED, {"offer": offer_view(offer)}),
+            DomainEvent(EventType.OFFER_UPDATED, {"offer": offer_view(offer, now)}),
         )
     return offer
+
+
+@timer_handler(OFFER_EXPIRE)
+async def store_expiry(
+    uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
+) -> None:
+    """The offer's validity ran out: store what its views already show, and tell the screens."""
+    offer = (
+        await uow.session.execute(
+            select(t.Offer)
+            .where(t.Offer.id == payload.get("offer_id"), t.Offer.workspace_id == workspace_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if offer is None:
+        return
+    stored = OfferStatus(offer.status)
+    if stored is not OfferStatus.PROPOSED:
+        return  # answered or withdrawn in time
+    if effective_status(stored, offer.valid_until, fired_at) is not OfferStatus.EXPIRED:
+        return  # not yet (a timer never fires early, but its row may have been re-armed)
+    offer.status = OfferStatus.EXPIRED.value
+    await uow.session.flush()
+    uow.emit(
+        workspace_id,
+        DomainEvent(EventType.OFFER_UPDATED, {"offer": offer_view(offer, fired_at)}),
+    )

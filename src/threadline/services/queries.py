@@ -11,6 +11,7 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
@@ -33,8 +34,9 @@ from threadline.services.views import (
 )
 
 MAX_PAGE = 100
-# The most messages a page showing a whole conversation loads (the API pages by MAX_PAGE).
-MAX_TIMELINE = 2_000
+# How many of a conversation's messages its page shows at once: the newest, with "load
+# earlier messages" for the ones before (a long conversation is never loaded whole).
+TIMELINE_PAGE = 50
 CARD_LIST_LIMIT = 50
 
 
@@ -158,10 +160,10 @@ async def _identities_by_customer(
 
 
 async def customer_card(
-    session: AsyncSession, principal: Principal, customer_id: int, now: datetime | None = None
+    session: AsyncSession, principal: Principal, customer_id: int, now: datetime
 ) -> dict[str, Any]:
-    """Everything an agent needs on a new contact: who, what was promised, what is due,
-    and every matter so far."""
+    """Everything an agent needs on a new contact: who, what was promised (offers as they
+    stand at `now`: expired ones as expired), what is due, and every matter so far."""
     ws = principal.workspace_id
     customer = await get_scoped(session, t.Customer, ws, customer_id)
     identities = (await _identities_by_customer(session, ws, [customer.id])).get(customer.id, [])
@@ -212,7 +214,7 @@ async def customer_card(
     return {
         "customer": customer_view(customer, identities),
         "notes": [note_view(n) for n in notes],
-        "offers": [offer_view(o) for o in offers],
+        "offers": [offer_view(o, now) for o in offers],
         "open_tasks": [task_view(k, now) for k in tasks],
         "conversations": {
             "total": len(conversations),
@@ -399,28 +401,51 @@ async def conversation_detail(
     return (await _conversation_views(session, [conversation]))[0]
 
 
+class MessageOrder(StrEnum):
+    OLDEST = "oldest"  # oldest first, paged forwards with `after_id` (reading a thread through)
+    NEWEST = "newest"  # newest first, paged backwards with `before_id` (what a screen shows)
+
+
 async def conversation_messages(
     session: AsyncSession,
     principal: Principal,
     conversation_id: int,
     *,
+    order: MessageOrder = MessageOrder.OLDEST,
     after_id: int | None = None,
+    before_id: int | None = None,
     limit: int | None = None,
 ) -> Page:
-    """The conversation's messages, oldest first, so it reads like a thread."""
+    """The conversation's messages, a page at a time: oldest first after `after_id`, or
+    newest first before `before_id`. The cursor is the id of the page's last item."""
     conversation = await get_visible_conversation(session, principal, conversation_id)
     size = page_size(limit, default=MAX_PAGE)
-    anchor = (
-        await get_scoped(session, t.Message, principal.workspace_id, after_id)
-        if after_id is not None
-        else None
-    )
+    if order is MessageOrder.OLDEST and before_id is not None:
+        raise DomainError("before_id pages newest first: add order=newest")
+    if order is MessageOrder.NEWEST and after_id is not None:
+        raise DomainError("after_id pages oldest first: leave out order=newest")
+    cursor = after_id if order is MessageOrder.OLDEST else before_id
+    anchor = await _anchor(session, principal, conversation.id, cursor)
     messages = await _thread_messages(
-        session, principal, conversation.id, after=anchor, limit=size + 1
+        session,
+        principal,
+        conversation.id,
+        anchor=anchor,
+        newest_first=order is MessageOrder.NEWEST,
+        limit=size + 1,
     )
     more = len(messages) > size
     messages = messages[:size]
     return Page([message_view(m) for m in messages], str(messages[-1].id) if more else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """One screenful of a conversation, oldest first, and the cursor to the one before it."""
+
+    messages: list[dict[str, Any]]
+    # The `before_id` that shows the messages before these; None when these start the thread.
+    earlier_before_id: int | None
 
 
 async def conversation_timeline(
@@ -428,15 +453,33 @@ async def conversation_timeline(
     principal: Principal,
     conversation_id: int,
     *,
-    limit: int = MAX_TIMELINE,
-) -> list[dict[str, Any]]:
-    """The first `limit` messages of the conversation, oldest first, in one query (a page
-    that shows the whole thread, not the API's pages of it). A conversation the principal
-    may not see has none here; say so with `conversation_detail` first."""
-    if not 1 <= limit <= MAX_TIMELINE:
-        raise DomainError(f"limit must be between 1 and {MAX_TIMELINE}")
-    messages = await _thread_messages(session, principal, conversation_id, limit=limit)
-    return [message_view(m) for m in messages]
+    before_id: int | None = None,
+    limit: int = TIMELINE_PAGE,
+) -> Timeline:
+    """The newest `limit` messages of the conversation (before `before_id`, if given), in
+    reading order, in one query: what its page shows. A conversation the principal may not
+    see has none here; say so with `conversation_detail` first."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise DomainError(f"limit must be between 1 and {MAX_PAGE}")
+    anchor = await _anchor(session, principal, conversation_id, before_id)
+    newest = await _thread_messages(
+        session, principal, conversation_id, anchor=anchor, newest_first=True, limit=limit + 1
+    )
+    more = len(newest) > limit
+    shown = newest[:limit]
+    shown.reverse()
+    return Timeline([message_view(m) for m in shown], shown[0].id if more else None)
+
+
+async def _anchor(
+    session: AsyncSession, principal: Principal, conversation_id: int, message_id: int | None
+) -> t.Message | None:
+    if message_id is None:
+        return None
+    anchor = await get_scoped(session, t.Message, principal.workspace_id, message_id)
+    if anchor.conversation_id != conversation_id:
+        raise NotFound(f"message {message_id} not found in conversation {conversation_id}")
+    return anchor
 
 
 async def _thread_messages(
@@ -444,11 +487,13 @@ async def _thread_messages(
     principal: Principal,
     conversation_id: int,
     *,
-    after: t.Message | None = None,
+    anchor: t.Message | None = None,
+    newest_first: bool = False,
     limit: int,
 ) -> list[t.Message]:
-    """Up to `limit` messages of a conversation the principal may see, by (created_at, id),
-    after the `after` message if given."""
+    """Up to `limit` messages of a conversation the principal may see, by (created_at, id):
+    after `anchor` oldest first, or before it newest first (an ordered scan of
+    ix_messages_conversation_created either way)."""
     ws = principal.workspace_id
     statement = (
         select(t.Message)
@@ -460,16 +505,26 @@ async def _thread_messages(
             visible_conversations(principal),
         )
     )
-    if after is not None:
+    if anchor is not None and newest_first:
         statement = statement.where(
             or_(
-                t.Message.created_at > after.created_at,
-                and_(t.Message.created_at == after.created_at, t.Message.id > after.id),
+                t.Message.created_at < anchor.created_at,
+                and_(t.Message.created_at == anchor.created_at, t.Message.id < anchor.id),
             )
         )
-    rows = await session.execute(
-        statement.order_by(t.Message.created_at, t.Message.id).limit(limit)
+    elif anchor is not None:
+        statement = statement.where(
+            or_(
+                t.Message.created_at > anchor.created_at,
+                and_(t.Message.created_at == anchor.created_at, t.Message.id > anchor.id),
+            )
+        )
+    order = (
+        (t.Message.created_at.desc(), t.Message.id.desc())
+        if newest_first
+        else (t.Message.created_at, t.Message.id)
     )
+    rows = await session.execute(statement.order_by(*order).limit(limit))
     return list(rows.scalars())
 
 

@@ -20,6 +20,7 @@ from threadline.domain.conversations import (
     Direction,
     Placement,
     PlacementDecision,
+    ReopenCause,
     place_automated_message,
     place_inbound_message,
 )
@@ -28,6 +29,7 @@ from threadline.domain.events import DomainEvent, EventType
 from threadline.domain.identities import IdentityKey, normalise_identity
 from threadline.domain.inbound import InboundMessage
 from threadline.services.conversation_channels import record_channel
+from threadline.services.conversation_reopen import reopen_conversation, reopened_payload
 from threadline.services.csat_answers import mark_survey_answer
 from threadline.services.customers_resolve import resolve_customer
 from threadline.services.lookups import get_scoped, get_workspace
@@ -180,6 +182,7 @@ async def _receive_once(
         )
 
     previous_status = None
+    reopening = None
     if decision.placement is Placement.NEW:
         conversation = t.Conversation(
             workspace_id=workspace_id,
@@ -204,14 +207,12 @@ async def _receive_once(
     else:
         conversation = next(c for c in candidates if c.id == decision.conversation_id)
         previous_status = conversation.status
-        if decision.placement is Placement.REOPEN:
-            conversation.status = ConversationStatus.OPEN.value
-            conversation.resolved_at = None
-            conversation.wrap_up_code = None
-            conversation.wrap_up_summary = None
-        elif conversation.status != ConversationStatus.OPEN.value and not inbound.automated:
-            # The customer wrote back: a pending or snoozed matter needs an agent again.
-            conversation.status = ConversationStatus.OPEN.value
+        if not inbound.automated:
+            # The customer wrote (back): a resolved matter within the window (a REOPEN
+            # placement), a pending or a snoozed one needs an agent again.
+            reopening = await reopen_conversation(
+                uow, conversation, ReopenCause.CUSTOMER_WROTE, channel=channel.value
+            )
     if not inbound.automated:
         conversation.last_inbound_channel = channel.value
         conversation.last_inbound_inbox_id = inbox.id
@@ -256,6 +257,7 @@ async def _receive_once(
                 # Lets reactions to status changes (SLA clocks) skip the common case cheaply.
                 "status_changed": decision.placement is Placement.NEW
                 or conversation.status != previous_status,
+                **reopened_payload(reopening),
             },
             conversation_id=conversation.id,
         ),

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from threadline.adapters.db import tables as t
 from threadline.domain.access import Principal
 from threadline.domain.channels import (
     IDENTITY_FOR_CHANNEL,
     Channel,
     IdentityKind,
+    carries_text,
+    no_text_reason,
     reachable_channels,
 )
-from threadline.domain.conversations import ConversationStatus
+from threadline.domain.conversations import ConversationStatus, ReopenCause
 from threadline.domain.errors import ChannelNotAllowed, DomainError
 from threadline.domain.events import DomainEvent, EventType
-from threadline.services.lookups import get_scoped, get_visible_conversation
+from threadline.services.conversation_reopen import reopen_conversation, reopened_payload
+from threadline.services.lookups import get_visible_conversation
 from threadline.services.outbound_queue import queue_outbound_message
+from threadline.services.reply_channel import (
+    customer_identities,
+    default_reply_channel,
+    pick_inbox,
+)
 from threadline.services.reply_rules import ReplyTemplate, check_reply_allowed, window_for
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import conversation_view
@@ -48,40 +54,42 @@ async def reply(uow: UnitOfWork, principal: Principal, request: ReplyRequest) ->
     conversation = await get_visible_conversation(
         session, principal, request.conversation_id, lock=True
     )
-    identities = (
-        (
-            await session.execute(
-                select(t.Identity)
-                .where(
-                    t.Identity.workspace_id == ws,
-                    t.Identity.customer_id == conversation.customer_id,
-                )
-                .order_by(t.Identity.created_at.desc(), t.Identity.id.desc())
-            )
-        )
-        .scalars()
-        .all()
-    )
+    identities = await customer_identities(session, ws, conversation.customer_id)
     allowed = reachable_channels({IdentityKind(i.kind) for i in identities})
-    channel = request.channel or _default_channel(conversation, allowed)
+    now = uow.clock.now()
+    channel = request.channel
+    if channel is None:
+        default = await default_reply_channel(session, ws, conversation, allowed, identities, now)
+        if default.channel is None:
+            raise ChannelNotAllowed(
+                default.reason or "the customer has no identity on any channel to reply on"
+            )
+        channel = default.channel
+    if not carries_text(channel):
+        raise ChannelNotAllowed(no_text_reason(channel))
     if channel not in allowed:
         names = ", ".join(c.value for c in allowed) or "none"
         raise ChannelNotAllowed(
             f"the customer has no {IDENTITY_FOR_CHANNEL[channel].value} identity, so a reply "
             f"cannot go by {channel.value}; channels available: {names}"
         )
-    inbox = await _pick_inbox(uow, ws, conversation, channel, request.inbox_id)
+    inbox = await pick_inbox(session, ws, conversation, channel, request.inbox_id)
     recipient = next(i for i in identities if i.kind == IDENTITY_FOR_CHANNEL[channel].value)
-    now = uow.clock.now()
     # Messaging windows and templates are checked now, so the agent is told at once.
     window = await window_for(session, ws, conversation.customer_id, channel, inbox, now)
     check_reply_allowed(window, inbox, request.template)
 
     conversation.last_message_at = now
+    reopening = None
     if conversation.status == ConversationStatus.RESOLVED.value:
         # Writing to the customer about a closed matter re-opens it, so it is not lost.
-        conversation.status = ConversationStatus.OPEN.value
-        conversation.resolved_at = None
+        reopening = await reopen_conversation(
+            uow,
+            conversation,
+            ReopenCause.AGENT_REPLIED,
+            channel=channel.value,
+            agent_id=principal.agent_id,
+        )
     message = await queue_outbound_message(
         uow,
         conversation,
@@ -99,52 +107,8 @@ async def reply(uow: UnitOfWork, principal: Principal, request: ReplyRequest) ->
         ws,
         DomainEvent(
             EventType.CONVERSATION_UPDATED,
-            {"conversation": conversation_view(conversation)},
+            {"conversation": conversation_view(conversation), **reopened_payload(reopening)},
             conversation_id=conversation.id,
         ),
     )
     return message
-
-
-def _default_channel(conversation: t.Conversation, allowed: list[Channel]) -> Channel:
-    """Rule 3: by default, answer where the customer last wrote."""
-    if conversation.last_inbound_channel:
-        latest = Channel(conversation.last_inbound_channel)
-        if latest is Channel.FORM:
-            latest = Channel.EMAIL
-        return latest
-    if allowed:
-        return allowed[0]
-    raise ChannelNotAllowed("the customer has no identity on any channel to reply on")
-
-
-async def _pick_inbox(
-    uow: UnitOfWork,
-    workspace_id: int,
-    conversation: t.Conversation,
-    channel: Channel,
-    inbox_id: int | None,
-) -> t.Inbox:
-    session = uow.session
-    if inbox_id is not None:
-        inbox = await get_scoped(session, t.Inbox, workspace_id, inbox_id)
-        if inbox.channel != channel.value:
-            raise ChannelNotAllowed(
-                f"inbox {inbox.id} is a {inbox.channel} inbox, not {channel.value}"
-            )
-        return inbox
-    if conversation.last_inbound_inbox_id is not None:
-        last = await session.get(t.Inbox, conversation.last_inbound_inbox_id)
-        if last is not None and last.channel == channel.value:
-            return last
-    first = (
-        await session.execute(
-            select(t.Inbox)
-            .where(t.Inbox.workspace_id == workspace_id, t.Inbox.channel == channel.value)
-            .order_by(t.Inbox.id)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    if first is None:
-        raise ChannelNotAllowed(f"the workspace has no {channel.value} inbox to send from")
-    return first

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
-from threadline.adapters.db import tables as t
 from threadline.domain.access import Principal
 from threadline.domain.channels import IDENTITY_FOR_CHANNEL, IdentityKind, reachable_channels
 from threadline.domain.errors import ChannelNotAllowed
 from threadline.services.lookups import get_visible_conversation
-from threadline.services.reply import _default_channel, _pick_inbox
+from threadline.services.reply_channel import (
+    customer_identities,
+    default_reply_channel,
+    pick_inbox,
+)
 from threadline.services.reply_rules import channel_rules, window_for
 from threadline.services.unit_of_work import UnitOfWork
 
@@ -23,30 +24,21 @@ from threadline.services.unit_of_work import UnitOfWork
 async def reply_options(
     uow: UnitOfWork, principal: Principal, conversation_id: int
 ) -> dict[str, Any]:
+    """The channels a written reply may go by (never a call: it carries no text), each with
+    its inbox, recipient and rules; the default channel, and `default_reason` when it is not
+    simply the latest inbound channel (after a call: SMS or WhatsApp to the caller's number,
+    or no default at all when no inbox can carry text to it, saying so)."""
     session = uow.session
     ws = principal.workspace_id
     conversation = await get_visible_conversation(session, principal, conversation_id)
-    identities = (
-        (
-            await session.execute(
-                select(t.Identity)
-                .where(
-                    t.Identity.workspace_id == ws,
-                    t.Identity.customer_id == conversation.customer_id,
-                )
-                .order_by(t.Identity.created_at.desc(), t.Identity.id.desc())
-            )
-        )
-        .scalars()
-        .all()
-    )
+    identities = await customer_identities(session, ws, conversation.customer_id)
     allowed = reachable_channels({IdentityKind(i.kind) for i in identities})
     now = uow.clock.now()
     options: list[dict[str, Any]] = []
     for channel in allowed:
         recipient = next(i for i in identities if i.kind == IDENTITY_FOR_CHANNEL[channel].value)
         try:
-            inbox = await _pick_inbox(uow, ws, conversation, channel, None)
+            inbox = await pick_inbox(session, ws, conversation, channel, None)
         except ChannelNotAllowed as exc:
             options.append(
                 {
@@ -54,6 +46,7 @@ async def reply_options(
                     "inbox_id": None,
                     "recipient": recipient.value,
                     "available": False,
+                    "text_allowed": False,
                     "reason": exc.reason,
                 }
             )
@@ -69,8 +62,10 @@ async def reply_options(
                 **rules,
             }
         )
-    try:
-        default = _default_channel(conversation, allowed).value
-    except ChannelNotAllowed:
-        default = None
-    return {"conversation_id": conversation.id, "default_channel": default, "channels": options}
+    default = await default_reply_channel(session, ws, conversation, allowed, identities, now)
+    return {
+        "conversation_id": conversation.id,
+        "default_channel": default.channel.value if default.channel is not None else None,
+        "default_reason": default.reason,
+        "channels": options,
+    }

@@ -4,7 +4,7 @@ customer's place in the queue."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.domain.access import Principal, Role, require_role
+from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import DomainError
 from threadline.domain.routing.capacity import check_capacity_settings
 from threadline.domain.routing.queue import QueuePolicy, queue_order
 from threadline.domain.routing.steps import StepSettings, check_steps
+from threadline.domain.routing.wait_estimate import LOOK_BACK, SAMPLE_SIZE, estimate_wait
 from threadline.services.lookups import get_scoped, get_visible_conversation
 from threadline.services.routing import (
     MODES,
@@ -31,9 +33,6 @@ from threadline.services.routing import (
 )
 from threadline.services.unit_of_work import UnitOfWork
 
-# Used for estimated waits until the workspace has finished some assignments.
-DEFAULT_HANDLING_TIME = timedelta(minutes=5)
-HANDLING_SAMPLE = 50
 DURATION_FIELDS = ("idle_saturation_minutes", "affinity_half_life_days")
 
 
@@ -116,25 +115,31 @@ async def route_now(uow: UnitOfWork, principal: Principal, conversation_id: int)
     return await route(uow, principal.workspace_id, conversation_id, mode="requested")
 
 
-async def average_handling_time(session: AsyncSession, workspace_id: int) -> timedelta:
+async def recent_handling_times(
+    session: AsyncSession, workspace_id: int, channel: str, now: datetime
+) -> list[timedelta]:
+    """How long the channel's latest finished assignments lasted (domain/routing/wait_estimate)."""
     rows = await session.execute(
         select(t.Assignment.assigned_at, t.Assignment.released_at)
-        .where(t.Assignment.workspace_id == workspace_id, t.Assignment.released_at.is_not(None))
+        .where(
+            t.Assignment.workspace_id == workspace_id,
+            t.Assignment.channel == channel,
+            t.Assignment.released_at.is_not(None),
+            t.Assignment.released_at >= now - LOOK_BACK,
+        )
         .order_by(t.Assignment.released_at.desc())
-        .limit(HANDLING_SAMPLE)
+        .limit(SAMPLE_SIZE)
     )
-    spans = [(released - assigned) for assigned, released in rows if released is not None]
-    if not spans:
-        return DEFAULT_HANDLING_TIME
-    return sum(spans, timedelta(0)) / len(spans)
+    return [released - assigned for assigned, released in rows if released is not None]
 
 
 async def queue_position(
     session: AsyncSession, principal: Principal, conversation_id: int, now: Any
 ) -> dict[str, Any]:
     """Place among the waiting unassigned conversations of the same team (or of the workspace
-    without a team), in queue order; the wait is position * average handling time / agents
-    online (at least one)."""
+    without a team), in queue order, and the estimated wait from the recent handling times of
+    the conversation's channel (None when there is too little history to say,
+    domain/routing/wait_estimate.py)."""
     conversation = await get_visible_conversation(session, principal, conversation_id)
     return (await queue_positions(session, principal.workspace_id, [conversation], now))[
         conversation.id
@@ -145,10 +150,10 @@ async def queue_positions(
     session: AsyncSession, workspace_id: int, conversations: list[t.Conversation], now: Any
 ) -> dict[int, dict[str, Any]]:
     """`queue_position` for many conversations at once (the supervisors' queue page): each
-    team's queue and online agents, and the handling time, are read once."""
+    team's queue and online agents, and each channel's handling times, are read once."""
     queues: dict[int | None, list[int]] = {}
     online: dict[int | None, int] = {}
-    handling: timedelta | None = None
+    handling: dict[str, list[timedelta]] = {}
     places: dict[int, dict[str, Any]] = {}
     for conversation in conversations:
         result: dict[str, Any] = {
@@ -174,18 +179,25 @@ async def queue_positions(
             online[team] = int(
                 (await session.execute(select(func.count()).select_from(agents))).scalar_one()
             )
-        if handling is None:
-            handling = await average_handling_time(session, workspace_id)
+        channel = conversation.last_inbound_channel
+        if channel not in handling:
+            handling[channel] = await recent_handling_times(session, workspace_id, channel, now)
         ids = queues[team]
         position = ids.index(conversation.id) + 1 if conversation.id in ids else len(ids) + 1
+        estimate = estimate_wait(Channel(channel), position, online[team], handling[channel])
         result.update(
             waiting=True,
             position=position,
             queue_length=max(len(ids), position),
-            estimated_wait_seconds=round(
-                position * handling.total_seconds() / max(1, online[team])
+            estimated_wait_seconds=(
+                round(estimate.wait.total_seconds()) if estimate.wait is not None else None
             ),
-            average_handling_seconds=round(handling.total_seconds()),
+            typical_handling_seconds=(
+                round(estimate.typical_handling.total_seconds())
+                if estimate.typical_handling is not None
+                else None
+            ),
+            handling_samples=estimate.samples,
             agents_online=online[team],
         )
     return places

@@ -47,7 +47,7 @@ TimerHandler = Callable[["UnitOfWork", int, dict[str, Any], datetime], Awaitable
 
 # Modules holding timer handlers that are not already imported as event-handler modules
 # (services/event_handlers.py HANDLER_MODULES are imported by every unit-of-work factory).
-TIMER_HANDLER_MODULES: list[str] = []
+TIMER_HANDLER_MODULES: list[str] = ["threadline.services.offers"]
 
 _handlers: dict[str, TimerHandler] = {}
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from threadline.adapters.db import tables as t
+from threadline.domain.offers import OfferStatus, effective_status
 from threadline.domain.secret_settings import secret_paths, without_secrets
 from threadline.domain.tasks import TaskStatus, is_overdue
 
@@ -110,7 +111,8 @@ def note_view(n: t.Note) -> dict[str, Any]:
     }
 
 
-def offer_view(o: t.Offer) -> dict[str, Any]:
+def offer_view(o: t.Offer, now: datetime) -> dict[str, Any]:
+    """The status is the offer's at `now`: an expired proposal shows as expired at once."""
     return {
         "id": o.id,
         "customer_id": o.customer_id,
@@ -121,7 +123,7 @@ def offer_view(o: t.Offer) -> dict[str, Any]:
         "currency": o.currency,
         "channel": o.channel,
         "valid_until": iso(o.valid_until),
-        "status": o.status,
+        "status": effective_status(OfferStatus(o.status), o.valid_until, now).value,
         "created_at": iso(o.created_at),
     }
 

@@ -652,6 +652,8 @@ class Assignment(Base):
     __tablename__ = "assignments"
     __table_args__ = (
         Index("ix_assignments_agent_released", "agent_id", "released_at"),
+        # The recent handling times of one channel, behind wait estimates (0014_assignment_channel_index).
+        Index("ix_assignments_ws_channel_released", "workspace_id", "channel", "released_at"),
         # At most one active assignment per conversation, whatever races above.
         Index(
             "uq_assignments_active_conversation",

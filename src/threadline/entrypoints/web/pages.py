@@ -351,8 +351,13 @@ async def _csat_history(
 
 @router.get("/conversations/{conversation_id}", response_class=HTMLResponse, response_model=None)
 async def conversation_page(
-    request: Request, runtime: RuntimeDep, conversation_id: int
+    request: Request,
+    runtime: RuntimeDep,
+    conversation_id: int,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Response:
+    """The newest messages of the conversation (a page of them: `?before=<message id>` shows
+    the ones before that message, which "load earlier messages" links to)."""
     session = await page_session(request, runtime)
     if session is None:
         return _to_login()
@@ -360,7 +365,9 @@ async def conversation_page(
     try:
         async with runtime.sessionmaker() as db:
             conversation = await queries.conversation_detail(db, principal, conversation_id)
-            messages = await queries.conversation_timeline(db, principal, conversation_id)
+            timeline = await queries.conversation_timeline(
+                db, principal, conversation_id, before_id=before
+            )
             card = await queries.customer_card(
                 db, principal, conversation["customer_id"], runtime.clock.now()
             )
@@ -396,7 +403,9 @@ async def conversation_page(
         {
             **await _shell(runtime, session),
             "conversation": conversation,
-            "messages": messages,
+            "messages": timeline.messages,
+            "earlier_before_id": timeline.earlier_before_id,
+            "showing_earlier": before is not None,
             "card": card,
             "csat": csat,
             "agents": agents,

@@ -23,6 +23,8 @@ from threadline.services.wrap_up_codes import MAX_SUMMARY_LENGTH, WrapUp
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 
 Limit = Annotated[int | None, Query(ge=1, le=queries.MAX_PAGE)]
+# Ids are 64-bit: a larger cursor is a 422, never a database error.
+MAX_ID = 2**63 - 1
 
 
 class StatusBody(StrictBody):
@@ -118,14 +120,36 @@ async def get_conversation_messages(
     principal: PrincipalDep,
     runtime: RuntimeDep,
     after_id: int | None = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    order: Annotated[
+        queries.MessageOrder,
+        Query(
+            description="oldest: oldest first, then `after_id`; newest: newest first, then `before_id`"
+        ),
+    ] = queries.MessageOrder.OLDEST,
     limit: Limit = None,
 ) -> dict[str, Any]:
+    """A page of the conversation's messages. `order=oldest` (the default) reads the thread
+    from its start: pass `next_after_id` as `after_id` for the next page. `order=newest`
+    starts at the latest message, as the conversation page does: pass `next_before_id` as
+    `before_id` for the page before. The other cursor is null."""
     async with runtime.sessionmaker() as session:
         page = await queries.conversation_messages(
-            session, principal, conversation_id, after_id=after_id, limit=limit
+            session,
+            principal,
+            conversation_id,
+            order=order,
+            after_id=after_id,
+            before_id=before_id,
+            limit=limit,
         )
-    next_after_id = int(page.next_cursor) if page.next_cursor is not None else None
-    return {"items": page.items, "next_after_id": next_after_id}
+    cursor = int(page.next_cursor) if page.next_cursor is not None else None
+    newest = order is queries.MessageOrder.NEWEST
+    return {
+        "items": page.items,
+        "next_after_id": None if newest else cursor,
+        "next_before_id": cursor if newest else None,
+    }
 
 
 @router.post("/{conversation_id}/status")

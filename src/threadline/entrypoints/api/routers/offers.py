@@ -34,9 +34,11 @@ class OfferStatusBody(StrictBody):
 async def get_offers(
     customer_id: int, principal: PrincipalDep, runtime: RuntimeDep
 ) -> list[dict[str, Any]]:
-    """Every offer made to the customer, on any channel, newest first."""
+    """Every offer made to the customer, on any channel, newest first; a proposal past its
+    `valid_until` shows as `expired`."""
+    now = runtime.clock.now()
     async with runtime.sessionmaker() as session:
-        return [offer_view(o) for o in await list_offers(session, principal, customer_id)]
+        return [offer_view(o, now) for o in await list_offers(session, principal, customer_id)]
 
 
 @router.post("/customers/{customer_id}/offers", status_code=status.HTTP_201_CREATED)
@@ -58,15 +60,16 @@ async def post_offer(
             ),
         )
         await uow.commit()
-        return offer_view(offer)
+        return offer_view(offer, uow.clock.now())
 
 
 @router.patch("/offers/{offer_id}")
 async def patch_offer(
     offer_id: int, body: OfferStatusBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    """Records the customer's answer (accepted, declined), expiry or withdrawal."""
+    """Records the customer's answer (accepted, declined), expiry or withdrawal. An offer
+    past its `valid_until` is expired: answering it is refused with 409 and the reason."""
     async with runtime.uow() as uow:
         offer = await change_offer_status(uow, principal, offer_id, body.status)
         await uow.commit()
-        return offer_view(offer)
+        return offer_view(offer, uow.clock.now())

@@ -76,17 +76,76 @@
         const current = document.querySelector(selector);
         const next = fresh.querySelector(selector);
         if (!current || !next) return;
+        // The page shows the newest messages; those before them that are on screen (loaded
+        // with "load earlier", or pushed out of the newest page by new ones) stay.
+        const kept = selector === "#timeline" ? olderEntries(current, next) : [];
         current.replaceChildren.apply(
           current,
-          Array.from(next.childNodes).map(function (n) {
-            return document.importNode(n, true);
-          })
+          kept.concat(
+            Array.from(next.childNodes).map(function (n) {
+              return document.importNode(n, true);
+            })
+          )
         );
         Array.from(next.attributes).forEach(function (a) {
           if (a.name.startsWith("data-")) current.setAttribute(a.name, a.value);
         });
       });
     }, 80);
+  }
+
+  function entryIds(list) {
+    return new Set(
+      Array.from(list.querySelectorAll("[data-message-id]")).map(function (n) {
+        return n.getAttribute("data-message-id");
+      })
+    );
+  }
+
+  // The entries of `current` before the first one the fresh rendering `next` also has.
+  function olderEntries(current, next) {
+    const fresh = entryIds(next);
+    const older = [];
+    for (const node of Array.from(current.children)) {
+      if (fresh.has(node.getAttribute("data-message-id"))) break;
+      older.push(node);
+    }
+    return older;
+  }
+
+  // "Load earlier messages" is a link to the page before (it works without this script); here
+  // the earlier entries are put above the ones shown instead, and the link moves on.
+  const loadEarlier = document.getElementById("load-earlier");
+  if (loadEarlier) {
+    loadEarlier.addEventListener("click", async function (event) {
+      event.preventDefault();
+      const response = await fetch(loadEarlier.href, { credentials: "same-origin" });
+      if (!response.ok) {
+        location.href = loadEarlier.href;
+        return;
+      }
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      const timeline = document.getElementById("timeline");
+      const earlier = fresh.getElementById("timeline");
+      if (!timeline || !earlier) return;
+      const shown = entryIds(timeline);
+      const entries = Array.from(earlier.children).filter(function (n) {
+        return !shown.has(n.getAttribute("data-message-id"));
+      });
+      timeline.prepend.apply(
+        timeline,
+        entries.map(function (n) {
+          return document.importNode(n, true);
+        })
+      );
+      const further = fresh.getElementById("load-earlier");
+      if (further) {
+        loadEarlier.href = further.getAttribute("href");
+      } else {
+        document.getElementById("load-earlier-row").remove();
+      }
+      announce(i18n.loaded_earlier || "");
+    });
   }
 
   // Presence ------------------------------------------------------------------------------

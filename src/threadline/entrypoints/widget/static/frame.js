@@ -216,9 +216,11 @@
   function showQueue(queue) {
     state.waiting = Boolean(queue.waiting);
     if (queue.waiting && queue.position) {
-      queueLine.textContent = format(texts.queue, {
+      // No estimate (too little history of chats, or none worth saying): the place alone.
+      var estimated = typeof queue.estimated_wait_seconds === "number";
+      queueLine.textContent = format(estimated ? texts.queue : texts.queue_position, {
         position: queue.position,
-        minutes: Math.max(1, Math.round((queue.estimated_wait_seconds || 0) / 60)),
+        minutes: estimated ? Math.max(1, Math.round(queue.estimated_wait_seconds / 60)) : "",
       });
       queueLine.hidden = false;
     } else if (queue.agent && queue.agent.name) {
