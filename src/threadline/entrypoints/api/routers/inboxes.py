@@ -15,7 +15,11 @@ from threadline.services.views import inbox_view
 
 router = APIRouter(prefix="/api/v1/inboxes", tags=["inboxes"])
 
-SETTINGS_HELP = "Provider settings; an API inbox takes `webhook_url`, where replies are posted"
+SETTINGS_HELP = (
+    "Provider settings; an API inbox takes `webhook_url`, where replies are posted. "
+    "`webhook_url`, `smtp_host` and `imap_host` may not name internal addresses (loopback, "
+    "private, link-local, metadata …) unless the installation allows them: 422 names the rule"
+)
 
 
 class InboxBody(StrictBody):
@@ -57,6 +61,7 @@ async def post_inbox(body: InboxBody, principal: AdminDep, runtime: RuntimeDep) 
             settings=body.settings,
             secret=body.secret,
             team_id=body.team_id,
+            egress=runtime.settings.egress_policy(),
         )
         await uow.commit()
         return inbox_view(inbox)
@@ -68,7 +73,11 @@ async def patch_inbox(
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         inbox = await update_inbox(
-            uow, principal, inbox_id, body.model_dump(include=body.model_fields_set)
+            uow,
+            principal,
+            inbox_id,
+            body.model_dump(include=body.model_fields_set),
+            egress=runtime.settings.egress_policy(),
         )
         await uow.commit()
         return inbox_view(inbox)
