@@ -10,6 +10,11 @@ import os
 # Before threadline is imported (and inherited by the servers and workers tests start): real
 # argon2id at a trivial cost, so thousands of sign-ins do not eat the suite's time.
 os.environ["THREADLINE_INSECURE_FAST_PASSWORD_HASHING_FOR_TESTS"] = "1"
+# The product refuses outbound connections to internal addresses (domain/egress.py); the
+# fake providers, receivers and mail servers of these tests all listen on loopback, so the
+# tests' installation allows loopback, and only loopback. Tests of the closed default build
+# their Settings with outbound_allowed_networks=[].
+os.environ["THREADLINE_OUTBOUND_ALLOWED_NETWORKS"] = "127.0.0.0/8,::1/128"
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -37,6 +42,7 @@ from threadline.services.workspaces import create_agent, create_inbox, create_wo
 PG_ADMIN_DSN = os.environ.get("THREADLINE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PASSWORD = "correct horse battery staple"
+LOOPBACK_NETWORKS = os.environ["THREADLINE_OUTBOUND_ALLOWED_NETWORKS"].split(",")
 
 
 # `make test` runs the suite in two parallel workers (pytest-xdist), then these modules on their
@@ -146,7 +152,12 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, redis_url="", run_outbound_worker=False)
+    return Settings(
+        database_url=database_url,
+        redis_url="",
+        run_outbound_worker=False,
+        outbound_allowed_networks=LOOPBACK_NETWORKS,
+    )
 
 
 @pytest.fixture

@@ -90,16 +90,22 @@ async def test_an_agent_sets_their_own_presence_and_profile(
     profile = await client.patch(
         f"/api/v1/agents/{workspace.agent_id}",
         headers=agent,
+        json={"photo_url": "https://cdn.example.com/olek.jpg", "presence": "away"},
+    )
+    assert profile.status_code == 200, profile.text
+    # What routing weighs is the supervisor's to set (tests/test_role_gaps.py).
+    supervisor = await login(client, workspace.slug, "super")
+    routing = await client.patch(
+        f"/api/v1/agents/{workspace.agent_id}",
+        headers=supervisor,
         json={
-            "photo_url": "https://cdn.example.com/olek.jpg",
             "skills": {"kettles": 9, "toasters": 3},
             "channel_competences": {"voice": 8, "web_chat": 5},
             "languages": ["pl", "en"],
             "capacity": {"web_chat": 3},
-            "presence": "away",
         },
     )
-    assert profile.status_code == 200, profile.text
+    assert routing.status_code == 200, routing.text
     admin = await login(client, workspace.slug, "admin")
     shown = (await client.get(f"/api/v1/agents/{workspace.agent_id}", headers=admin)).json()
     assert shown["skills"] == {"kettles": 9, "toasters": 3}
@@ -108,15 +114,17 @@ async def test_an_agent_sets_their_own_presence_and_profile(
     presences = [
         e["agent"]["presence"] for e in await events_of(runtime, workspace.id, "agent.updated")
     ]
-    assert presences == ["online", "away"]
+    assert presences == ["online", "away", "away"]
 
     too_good = await client.patch(
-        f"/api/v1/agents/{workspace.agent_id}", headers=agent, json={"skills": {"kettles": 11}}
+        f"/api/v1/agents/{workspace.agent_id}",
+        headers=supervisor,
+        json={"skills": {"kettles": 11}},
     )
     assert_problem(too_good, 422, "skills.kettles")
     bad_channel = await client.patch(
         f"/api/v1/agents/{workspace.agent_id}",
-        headers=agent,
+        headers=supervisor,
         json={"channel_competences": {"pigeon": 5}},
     )
     assert_problem(bad_channel, 422, "channel_competences")

@@ -18,7 +18,7 @@ from tests.conftest import PASSWORD, WorkspaceFixture, login
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.entrypoints.sign_in_throttle import ACCOUNT_FAILURES, WINDOW_SECONDS
+from threadline.entrypoints.sign_in_throttle import PAIR_FAILURES, WINDOW_SECONDS
 from threadline.services import auth
 
 pytestmark = pytest.mark.anyio
@@ -90,7 +90,7 @@ async def test_password_guessing_is_slowed_down_per_account(
             "password": password,
         }
 
-    for _ in range(ACCOUNT_FAILURES):
+    for _ in range(PAIR_FAILURES):
         wrong = await client.post("/api/v1/auth/login", json=attempt("agent", "a guess"))
         assert wrong.status_code == 401
     # Now even the right password waits: a lucky guess would gain nothing.
@@ -115,10 +115,10 @@ async def test_guesses_sent_at_the_same_moment_are_all_counted(
         "password": "a guess",
     }
     answers = await asyncio.gather(
-        *(client.post("/api/v1/auth/login", json=guess) for _ in range(ACCOUNT_FAILURES + 5))
+        *(client.post("/api/v1/auth/login", json=guess) for _ in range(PAIR_FAILURES + 5))
     )
     codes = sorted(answer.status_code for answer in answers)
-    assert codes == [401] * ACCOUNT_FAILURES + [429] * 5
+    assert codes == [401] * PAIR_FAILURES + [429] * 5
 
 
 async def test_a_token_signed_with_another_key_is_refused(

@@ -187,3 +187,23 @@ async def test_editing_other_settings_keeps_a_password_and_null_clears_it(
     stored = await stored_settings(runtime, workspace.inboxes["email"])
     assert stored["smtp_password"] == "a-new-password"
     assert "imap_password" not in stored
+
+
+async def test_a_webhook_url_with_a_password_in_it_is_refused(
+    client: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    admin = await login(client, workspace.slug, "admin")
+    created = await client.post(
+        "/api/v1/inboxes",
+        headers=admin,
+        json={
+            "name": "Shop app",
+            "channel": "api",
+            "settings": {"webhook_url": "https://shop:hunter2-secret@app.example.com/hook"},
+        },
+    )
+    assert created.status_code == 422, created.text
+    assert "user name or password" in created.json()["detail"]
+    assert "hunter2-secret" not in created.text
+    listed = await client.get("/api/v1/inboxes", headers=admin)
+    assert "hunter2-secret" not in listed.text

@@ -19,7 +19,7 @@ from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.entrypoints.api.app import create_app
-from threadline.entrypoints.sign_in_throttle import ACCOUNT_FAILURES, WINDOW_SECONDS
+from threadline.entrypoints.sign_in_throttle import PAIR_FAILURES, WINDOW_SECONDS
 
 pytestmark = pytest.mark.anyio
 
@@ -129,7 +129,7 @@ async def test_pages_need_a_session_and_sign_in_sets_a_strict_http_only_cookie(
 
     # Guessing is slowed down: past the limit of failures the form says so, even for the
     # right password.
-    for _ in range(ACCOUNT_FAILURES - 1):
+    for _ in range(PAIR_FAILURES - 1):
         await client.post(
             "/app/login",
             data={**fields, "password": "guess", "csrf_token": login_token.group(1)},

@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from threadline.adapters.attempts import AttemptCounter, build_attempt_counter
 from threadline.adapters.clock import Clock, SystemClock
 from threadline.adapters.db.engine import create_engine, create_sessionmaker
 from threadline.adapters.pubsub.base import PubSub, workspace_topic
@@ -30,9 +31,12 @@ class Runtime:
     uow: UnitOfWorkFactory
     # Set when a reply is queued, so the outbound worker sends at once instead of polling.
     outbound_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    # Sign-in failures, counted for every process together when Redis is configured.
+    attempts: AttemptCounter = field(default_factory=lambda: build_attempt_counter(""))
 
     async def close(self) -> None:
         await self.pubsub.close()
+        await self.attempts.close()
         await self.engine.dispose()
 
 
@@ -73,6 +77,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         clock=uow.clock,
         uow=uow,
         outbound_wakeup=wakeup,
+        attempts=build_attempt_counter(settings.redis_url),
     )
 
 

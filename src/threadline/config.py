@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from threadline.domain.egress import EgressPolicy, parse_networks
 
 DATA_DIR = Path.home() / ".threadline"
 
@@ -77,6 +80,11 @@ class Settings(BaseSettings):
 
     # Telegram Bot API; point at a self-hosted Bot API server or a local fake in tests.
     telegram_api_base: str = "https://api.telegram.org"
+    # The provider bases above and the SMTP relay below are the operator's own choice and
+    # are not checked; what a workspace chooses (webhook_url, smtp_host, imap_host) and the
+    # media URLs in provider payloads never reach internal networks (domain/egress.py)
+    # except these: CIDRs, comma-separated or a JSON list, e.g. 192.168.10.0/24,fd12::/16.
+    outbound_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Outbound email: the SMTP relay used by email inboxes without their own smtp_host.
     smtp_relay_host: str = ""
@@ -94,6 +102,25 @@ class Settings(BaseSettings):
     smtp_port: int = 2525
     # Whole-message limit announced in EHLO SIZE; larger mail is refused with 552.
     smtp_max_message_bytes: int = 40 * 1024 * 1024
+
+    @field_validator("outbound_allowed_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part for part in text.replace(",", " ").split() if part]
+        return value
+
+    @field_validator("outbound_allowed_networks")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)  # a typo fails at start-up, naming the entry
+        return value
+
+    def egress_policy(self) -> EgressPolicy:
+        return EgressPolicy.allowing(self.outbound_allowed_networks)
 
 
 @lru_cache(maxsize=1)

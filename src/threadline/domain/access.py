@@ -34,6 +34,15 @@ def require_role(principal: Principal, minimum: Role) -> None:
         raise Forbidden(f"this action needs the {minimum.value} role")
 
 
+def require_api_key(principal: Principal) -> None:
+    """For what only an app may do (post a customer's message, report a delivery): an
+    agent's sign-in must never be able to speak as a customer."""
+    if principal.role is not Role.INTEGRATION:
+        raise Forbidden(
+            "this endpoint is for apps: send a workspace API key, not an agent's sign-in"
+        )
+
+
 def can_see_conversation(
     principal: Principal, *, assignee_id: int | None, team_id: int | None
 ) -> bool:

@@ -1,5 +1,11 @@
 """Agents: profiles (name, photo, skills, channel competences, languages, capacity),
-presence and roles. Agents edit their own profile and presence; only admins do the rest."""
+presence and roles.
+
+Who changes what: an agent changes how they are shown (name, photo) and their presence.
+What routing weighs (skills, channel competences, languages, capacity with its per-channel
+limits) decides who is offered which work, so supervisors and admins set it, for anyone.
+Roles, deactivation and other agents' names and photos are an admin's. Team membership
+and team routing defaults are admin-only too (services/teams.py, routing_queries.py)."""
 
 from __future__ import annotations
 
@@ -26,10 +32,10 @@ from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import agent_view
 from threadline.services.workspaces import create_agent
 
-# What an agent may change about themselves; everything else is an admin's call.
-SELF_EDITABLE = frozenset(
-    {"name", "photo_url", "skills", "channel_competences", "languages", "capacity", "presence"}
-)
+# What an agent may change about themselves.
+SELF_EDITABLE = frozenset({"name", "photo_url", "presence"})
+# What routing uses: supervisors and admins set it, for any agent.
+ROUTING_FIELDS = frozenset({"skills", "channel_competences", "languages", "capacity"})
 ADMIN_ONLY = frozenset({"role", "active"})
 
 
@@ -117,11 +123,16 @@ def _check_may_change(principal: Principal, agent_id: int, fields: set[str]) -> 
         raise Forbidden("you cannot change your own role or deactivate yourself")
     if principal.role is Role.ADMIN:
         return
-    if not is_self:
+    if principal.role is Role.SUPERVISOR:
+        allowed = ROUTING_FIELDS | SELF_EDITABLE if is_self else ROUTING_FIELDS
+    elif is_self:
+        allowed = SELF_EDITABLE
+    else:
         raise Forbidden("only an admin can change another agent")
-    not_allowed = sorted(fields - SELF_EDITABLE)
+    not_allowed = sorted(fields - allowed)
     if not_allowed:
-        raise Forbidden(f"only an admin can change {', '.join(not_allowed)}")
+        who = "a supervisor or an admin" if set(not_allowed) <= ROUTING_FIELDS else "an admin"
+        raise Forbidden(f"only {who} can change {', '.join(not_allowed)}")
 
 
 async def update_agent(
@@ -147,7 +158,7 @@ async def update_agent(
             value = role.value
         elif name == "name" and not str(value).strip():
             raise InvalidProfile("an agent needs a name")
-        elif name not in SELF_EDITABLE | ADMIN_ONLY:
+        elif name not in SELF_EDITABLE | ROUTING_FIELDS | ADMIN_ONLY:
             raise InvalidProfile(f"{name!r} is not a field of an agent's profile")
         setattr(agent, name, value)
     await session.flush()

@@ -109,7 +109,8 @@ async def assign(
     assignee_id: int | Keep | None = KEEP,
     team_id: int | Keep | None = KEEP,
 ) -> ConversationState:
-    """Agents may take a conversation (or let go of their own); supervisors assign anyone."""
+    """Agents may take a conversation (or let go of their own); supervisors assign anyone
+    and move conversations between teams (an agent hands their own on by transfer)."""
     session = uow.session
     ws = principal.workspace_id
     conversation = await get_visible_conversation(session, principal, conversation_id, lock=True)
@@ -122,7 +123,12 @@ async def assign(
             if not agent.active:
                 raise DomainError(f"agent {agent.id} is deactivated and cannot be assigned")
         conversation.assignee_id = assignee_id
-    if not isinstance(team_id, Keep):
+    if not isinstance(team_id, Keep) and team_id != conversation.team_id:
+        if not is_supervisor:
+            raise Forbidden(
+                "only a supervisor or an admin can move a conversation to another team; "
+                "transfer a conversation of your own instead"
+            )
         if team_id is not None:
             await get_scoped(session, t.Team, ws, team_id)
         conversation.team_id = team_id

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.adapters.db import tables as t
 from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.channels import Channel
+from threadline.domain.egress import EgressPolicy, EgressRefused
 from threadline.domain.errors import Conflict, DomainError
 from threadline.domain.inbox_addresses import normalise_inbox_address
 from threadline.domain.secret_settings import merge_settings
@@ -22,13 +23,18 @@ from threadline.services.workspaces import create_inbox
 
 # Settings an inbox of the API channel understands: where replies to the app are posted.
 API_CHANNEL_SETTINGS = frozenset({"webhook_url"})
+# Settings naming a host Threadline connects to (email inboxes' own SMTP relay and IMAP
+# mailbox); with webhook_url they are checked against the installation's egress policy.
+HOST_SETTINGS = ("smtp_host", "imap_host")
 
 
 class InvalidInboxSettings(DomainError):
     title = "Invalid inbox settings"
 
 
-def check_settings(channel: Channel, settings: dict[str, Any]) -> dict[str, Any]:
+def check_settings(
+    channel: Channel, settings: dict[str, Any], egress: EgressPolicy
+) -> dict[str, Any]:
     if channel is Channel.API:
         unknown = sorted(set(settings) - API_CHANNEL_SETTINGS)
         if unknown:
@@ -43,7 +49,27 @@ def check_settings(channel: Channel, settings: dict[str, Any]) -> dict[str, Any]
             raise InvalidInboxSettings(
                 f"webhook_url {webhook_url!r} must be an absolute http:// or https:// URL"
             )
+        if parts.username is not None or parts.password is not None:
+            # It would be shown back as a plain setting and written in request logs.
+            raise InvalidInboxSettings(
+                "webhook_url must not carry a user name or password; the app can verify our"
+                " requests by the inbox's signing secret instead"
+            )
+        _check_reachable(egress, "webhook_url", parts.hostname or "")
+    for name in HOST_SETTINGS:
+        host = settings.get(name)
+        if isinstance(host, str) and host.strip():
+            _check_reachable(egress, name, host.strip())
     return dict(settings)
+
+
+def _check_reachable(egress: EgressPolicy, setting: str, host: str) -> None:
+    """Refused now when the host is an internal address as written; a name is resolved
+    and checked again each time Threadline connects (adapters/egress/)."""
+    try:
+        egress.check_host(host)
+    except EgressRefused as exc:
+        raise InvalidInboxSettings(f"{setting}: {exc.reason}") from exc
 
 
 async def list_inboxes(session: AsyncSession, principal: Principal) -> list[t.Inbox]:
@@ -63,6 +89,7 @@ async def add_inbox(
     settings: dict[str, Any] | None = None,
     secret: str | None = None,
     team_id: int | None = None,
+    egress: EgressPolicy,
 ) -> t.Inbox:
     require_role(principal, Role.ADMIN)
     if team_id is not None:
@@ -75,14 +102,19 @@ async def add_inbox(
         name=name.strip(),
         channel=channel,
         address=address,
-        settings=check_settings(channel, settings or {}),
+        settings=check_settings(channel, settings or {}, egress),
         secret=secret,
         team_id=team_id,
     )
 
 
 async def update_inbox(
-    uow: UnitOfWork, principal: Principal, inbox_id: int, changes: dict[str, Any]
+    uow: UnitOfWork,
+    principal: Principal,
+    inbox_id: int,
+    changes: dict[str, Any],
+    *,
+    egress: EgressPolicy,
 ) -> t.Inbox:
     """`changes` holds only the fields to set (name, address, settings, secret, team_id)."""
     require_role(principal, Role.ADMIN)
@@ -105,9 +137,10 @@ async def update_inbox(
     if "address" in changes:
         inbox.address = await _new_address(session, inbox, changes["address"])
     if "settings" in changes:
-        incoming = check_settings(Channel(inbox.channel), changes["settings"] or {})
-        # Secrets left out are kept, so editing other settings never wipes a password.
-        inbox.settings = merge_settings(inbox.settings, incoming)
+        # Secrets left out are kept, so editing other settings never wipes a password; the
+        # address rules apply to what the inbox will hold, kept values included.
+        merged = merge_settings(inbox.settings, changes["settings"] or {})
+        inbox.settings = check_settings(Channel(inbox.channel), merged, egress)
     if changes.get("secret"):
         inbox.secret = changes["secret"]
     if "team_id" in changes:

@@ -1,5 +1,8 @@
 """The API channel: replies are POSTed, signed, to the app's webhook URL.
 
+The webhook_url is a workspace's choice, so it is posted through a checking client
+(adapters/egress/http.py): an address the installation does not allow fails the reply at
+once with the reason, and redirects are not followed.
 The scheme is documented for app developers in docs/channels/api.md.
 """
 
@@ -20,10 +23,11 @@ from threadline.adapters.channels.base import (
     RetryableFailure,
     SendResult,
     Sent,
-    post,
 )
+from threadline.adapters.egress.http import checked_client
 from threadline.config import Settings
 from threadline.domain.channels import Channel
+from threadline.domain.egress import EgressPolicy, EgressRefused
 
 EVENT_NAME = "message.created"
 SIGNATURE_VERSION = "v1"
@@ -91,9 +95,9 @@ def reply_payload(message: OutboundEnvelope) -> dict[str, Any]:
 class ApiChannelAdapter:
     """Sends replies to the app behind an API inbox."""
 
-    def __init__(self, timeout_seconds: float, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, timeout_seconds: float, egress: EgressPolicy) -> None:
         self.timeout_seconds = timeout_seconds
-        self._client = client
+        self.egress = egress
 
     async def send(self, message: OutboundEnvelope) -> SendResult:
         url = message.inbox_settings.get("webhook_url")
@@ -114,9 +118,12 @@ class ApiChannelAdapter:
             "Idempotency-Key": message.idempotency_key,
         }
         try:
-            response = await post(
-                self._client, url, self.timeout_seconds, content=body, headers=headers
-            )
+            # A client per send: the worker's shared client is for the operator's providers
+            # and checks nothing.
+            async with checked_client(self.egress, self.timeout_seconds) as client:
+                response = await client.post(url, content=body, headers=headers)
+        except EgressRefused as exc:
+            return PermanentFailure(f"webhook_url refused: {exc.reason}")
         except httpx.TimeoutException:
             return RetryableFailure(f"the app did not answer within {self.timeout_seconds:g}s")
         except httpx.InvalidURL as exc:
@@ -155,4 +162,6 @@ def outbound_adapters(
     settings: Settings, client: httpx.AsyncClient | None
 ) -> dict[Channel, OutboundAdapter]:
     """Registers this adapter with the outbound worker (see entrypoints/outbound_worker.py)."""
-    return {Channel.API: ApiChannelAdapter(settings.outbound_timeout_seconds, client=client)}
+    return {
+        Channel.API: ApiChannelAdapter(settings.outbound_timeout_seconds, settings.egress_policy())
+    }

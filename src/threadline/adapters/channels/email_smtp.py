@@ -6,13 +6,16 @@ the process-wide relay (THREADLINE_SMTP_RELAY_*). The mail carries its own Messa
 the same on every attempt, which becomes the message's provider id, so the customer's
 reply (In-Reply-To / References) threads back to the conversation; Reply-To is the
 conversation's own reply address for clients that drop those headers.
-See docs/channels/email.md.
+An inbox's own smtp_host is a workspace's choice: it is resolved, checked (adapters/egress/)
+and connected to at the checked address, TLS verified for the host name; the process-wide
+relay is the operator's and is used as configured. See docs/channels/email.md.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import socket
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -30,9 +33,11 @@ from threadline.adapters.channels.base import (
     SendResult,
     Sent,
 )
+from threadline.adapters.egress.resolve import connect_checked
 from threadline.adapters.email.addresses import reply_address, split_address
 from threadline.config import Settings
 from threadline.domain.channels import Channel
+from threadline.domain.egress import EgressRefused
 
 # Mail from an inbox carries this header; inbound mail bearing it for one of our own
 # addresses is our own reply coming back round, and is dropped rather than answered.
@@ -52,6 +57,8 @@ class SmtpRelay:
     # True: STARTTLS required; False: never; None: when the server offers it.
     start_tls: bool | None
     timeout: float
+    # The inbox's own relay (a workspace's choice, checked) rather than the operator's.
+    chosen_by_workspace: bool = False
 
 
 def relay_for(envelope: OutboundEnvelope, settings: Settings) -> SmtpRelay | None:
@@ -71,6 +78,7 @@ def relay_for(envelope: OutboundEnvelope, settings: Settings) -> SmtpRelay | Non
             use_tls=use_tls,
             start_tls=None if starttls is None or use_tls else bool(starttls),
             timeout=settings.smtp_timeout_seconds,
+            chosen_by_workspace=True,
         )
     if settings.smtp_relay_host:
         return SmtpRelay(
@@ -160,19 +168,31 @@ class SmtpEmailAdapter:
             mail = compose(message, message_id)
         except (ValueError, TypeError) as exc:
             return PermanentFailure(f"could not build the mail: {exc}"[:REASON_CHARS])
+        sock: socket.socket | None = None
         try:
+            if relay.chosen_by_workspace:
+                sock = await connect_checked(
+                    relay.host,
+                    relay.port,
+                    self.settings.egress_policy(),
+                    timeout_seconds=relay.timeout,
+                )
             await aiosmtplib.send(
                 mail,
                 sender=message.from_address,
                 recipients=[message.recipient],
+                # With a socket, the host is only the name TLS is verified for.
                 hostname=relay.host,
-                port=relay.port,
+                port=None if sock is not None else relay.port,
+                sock=sock,
                 username=relay.username,
                 password=relay.password,
                 use_tls=relay.use_tls,
                 start_tls=relay.start_tls,
                 timeout=relay.timeout,
             )
+        except EgressRefused as exc:
+            return PermanentFailure(f"smtp_host refused: {exc.reason}")
         except aiosmtplib.SMTPRecipientsRefused as exc:
             return _refused(exc.recipients)
         except aiosmtplib.SMTPResponseException as exc:
@@ -188,6 +208,9 @@ class SmtpEmailAdapter:
                 f"could not reach the SMTP relay {relay.host}:{relay.port}: "
                 f"{type(exc).__name__}: {exc}"[:REASON_CHARS]
             )
+        finally:
+            if sock is not None:
+                sock.close()  # aiosmtplib closed it when it connected; this covers when not
         return Sent(provider_message_id=message_id)
 
 

@@ -11,7 +11,9 @@ storing the same Message-ID again is a no-op (receive_message is idempotent), fl
 twice is harmless. A changed UIDVALIDITY means the server renumbered the folder: the
 cursor starts over and the idempotent store drops whatever was taken in before.
 
-imaplib is blocking, so each IMAP session runs in a worker thread.
+imaplib is blocking, so each IMAP session runs in a worker thread. The imap_host is a
+workspace's choice: it is resolved and checked first (adapters/egress/), and the session
+connects to the checked address, TLS verified for the host name.
 """
 
 from __future__ import annotations
@@ -24,14 +26,16 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import structlog
-from imap_tools import MailBox, MailBoxUnencrypted
 from imap_tools.mailbox import BaseMailBox
 from sqlalchemy import select
 
 from threadline.adapters.db import tables as t
+from threadline.adapters.egress.imap import PinnedMailBox, PinnedMailBoxUnencrypted
+from threadline.adapters.egress.resolve import checked_addresses
 from threadline.adapters.email.ingest import ingest_raw_email
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel
+from threadline.domain.egress import EgressRefused
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +70,8 @@ class PollReport:
     rejected: list[str] = field(default_factory=list)
     uidvalidity_reset: bool = False
     last_uid: int = 0
+    # Why the mailbox was not even connected to (its imap_host is not an allowed address).
+    refused: str | None = None
 
 
 def imap_account(inbox: t.Inbox) -> ImapAccount | None:
@@ -91,13 +97,15 @@ def imap_account(inbox: t.Inbox) -> ImapAccount | None:
 class _Mailbox:
     """One logged-in IMAP session on one folder; every method blocks (run it in a thread)."""
 
-    def __init__(self, account: ImapAccount) -> None:
+    def __init__(self, account: ImapAccount, connect_to: str) -> None:
         self.account = account
         box: BaseMailBox
         if account.ssl:
-            box = MailBox(account.host, account.port, timeout=IMAP_TIMEOUT_SECONDS)
+            box = PinnedMailBox(account.host, account.port, IMAP_TIMEOUT_SECONDS, connect_to)
         else:
-            box = MailBoxUnencrypted(account.host, account.port, timeout=IMAP_TIMEOUT_SECONDS)
+            box = PinnedMailBoxUnencrypted(
+                account.host, account.port, IMAP_TIMEOUT_SECONDS, connect_to
+            )
         self.box = box.login(account.username, account.password, initial_folder=None)
         self.box.folder.set(account.folder)
 
@@ -143,7 +151,18 @@ async def poll_inbox(
     account = imap_account(inbox) if inbox is not None else None
     if inbox is None or account is None:
         return report
-    mailbox = await _blocking(_Mailbox, account)
+    try:
+        addresses = await checked_addresses(
+            account.host,
+            account.port,
+            runtime.settings.egress_policy(),
+            timeout_seconds=IMAP_TIMEOUT_SECONDS,
+        )
+    except EgressRefused as exc:
+        report.refused = f"imap_host refused: {exc.reason}"
+        log.warning("imap.refused", inbox_id=inbox.id, reason=report.refused)
+        return report
+    mailbox = await _blocking(_Mailbox, account, str(addresses[0]))
     try:
         uidvalidity = await _blocking(mailbox.uidvalidity)
         last_uid = await _cursor(runtime, inbox, account.folder, uidvalidity, report)

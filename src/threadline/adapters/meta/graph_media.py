@@ -3,6 +3,9 @@
 WhatsApp: GET {graph}/{version}/{media-id} with the access token answers JSON with a
 short-lived `url`; GET that url, again with the token, gives the bytes.
 Messenger: the webhook carries a CDN url that is fetched directly (no token sent).
+The Graph API base is the operator's setting; a url found in a payload or an answer is
+fetched with the checking client (adapters/egress/http.py), which refuses internal
+addresses (domain.egress.EgressRefused) at every redirect hop.
 """
 
 from __future__ import annotations
@@ -37,21 +40,27 @@ class GraphEndpoint:
 
 
 async def download_whatsapp_media(
-    client: httpx.AsyncClient, graph: GraphEndpoint, access_token: str | None, media_id: str
+    graph_client: httpx.AsyncClient,
+    file_client: httpx.AsyncClient,
+    graph: GraphEndpoint,
+    access_token: str | None,
+    media_id: str,
 ) -> Downloaded:
+    """`graph_client` asks the Graph API where the file is; `file_client` (a checking one)
+    fetches it from there."""
     if not access_token:
         raise MediaUnavailable(
             "the WhatsApp inbox has no access_token setting, so media cannot be downloaded"
         )
     auth = {"Authorization": f"Bearer {access_token}"}
-    described = await _get(client, graph.url(media_id), auth, f"WhatsApp media {media_id}")
+    described = await _get(graph_client, graph.url(media_id), auth, f"WhatsApp media {media_id}")
     try:
         url = described.json()["url"]
     except (ValueError, KeyError, TypeError) as exc:
         raise MediaUnavailable(f"the Graph API described media {media_id} without a url") from exc
     if not isinstance(url, str):
         raise MediaUnavailable(f"the Graph API described media {media_id} without a url")
-    response = await _get(client, url, auth, f"WhatsApp media {media_id}")
+    response = await _get(file_client, url, auth, f"WhatsApp media {media_id}")
     return Downloaded(response.content, _content_type(response))
 
 

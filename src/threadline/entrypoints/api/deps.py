@@ -8,7 +8,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from threadline.bootstrap import Runtime
-from threadline.domain.access import Principal, Role, require_role
+from threadline.domain.access import Principal, Role, require_api_key, require_role
 from threadline.entrypoints.web._session import CSRF_HEADER, SESSION_COOKIE, csrf_matches
 from threadline.services.auth import (
     API_KEY_PREFIX,
@@ -97,3 +97,11 @@ async def current_supervisor(principal: PrincipalDep) -> Principal:
 
 
 SupervisorDep = Annotated[Principal, Depends(current_supervisor)]
+
+
+async def current_integration(principal: PrincipalDep) -> Principal:
+    require_api_key(principal)
+    return principal
+
+
+IntegrationDep = Annotated[Principal, Depends(current_integration)]

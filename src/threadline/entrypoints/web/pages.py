@@ -168,7 +168,7 @@ async def login_submit(request: Request, runtime: RuntimeDep) -> Response:
     if not expected or not secrets.compare_digest(expected, csrf_token):
         return _login_page(request, "login.expired", workspace, email, status_code=403)
     try:
-        with sign_in_attempt(request, runtime, email):
+        async with sign_in_attempt(request, runtime, email):
             slug = workspace.strip() or await _workspace_of_email(runtime, email)
             async with runtime.sessionmaker() as db:
                 agent = await sign_in(db, slug, email, password)

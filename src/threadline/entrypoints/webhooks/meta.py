@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from threadline.adapters.attachments import AttachmentTooLarge, store_attachment
 from threadline.adapters.db import tables as t
+from threadline.adapters.egress.http import checked_client
 from threadline.adapters.meta import signature
 from threadline.adapters.meta.graph_media import (
     Downloaded,
@@ -42,6 +43,7 @@ from threadline.adapters.meta.whatsapp import parse_whatsapp
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import DeliveryStatus, Direction
+from threadline.domain.egress import EgressRefused
 from threadline.domain.errors import Forbidden, InvalidIdentity, NotFound
 from threadline.domain.identities import normalise_identity
 from threadline.domain.inbound import InboundMessage, SenderIdentity
@@ -205,17 +207,30 @@ async def _inbound(runtime: Runtime, inbox: MetaInbox, parsed: ParsedMessage) ->
 
 async def _attachment(runtime: Runtime, inbox: MetaInbox, ref: MediaRef) -> dict[str, Any]:
     settings = runtime.settings
-    async with httpx.AsyncClient(timeout=settings.outbound_timeout_seconds) as client:
+    timeout = settings.outbound_timeout_seconds
+    async with (
+        httpx.AsyncClient(timeout=timeout) as graph_client,
+        checked_client(settings.egress_policy(), timeout) as file_client,
+    ):
         downloaded: Downloaded
-        if ref.media_id is not None:
-            graph = GraphEndpoint(settings.meta_graph_base, settings.meta_graph_version)
-            token = inbox.settings.get("access_token")
-            downloaded = await download_whatsapp_media(
-                client, graph, token if isinstance(token, str) else None, ref.media_id
-            )
-        else:
-            assert ref.url is not None
-            downloaded = await download_url(client, ref.url, f"Messenger {ref.kind}")
+        try:
+            if ref.media_id is not None:
+                graph = GraphEndpoint(settings.meta_graph_base, settings.meta_graph_version)
+                token = inbox.settings.get("access_token")
+                downloaded = await download_whatsapp_media(
+                    graph_client,
+                    file_client,
+                    graph,
+                    token if isinstance(token, str) else None,
+                    ref.media_id,
+                )
+            else:
+                assert ref.url is not None
+                downloaded = await download_url(file_client, ref.url, f"Messenger {ref.kind}")
+        except EgressRefused as exc:
+            # Kept on the message with the reason: a redelivery would point to the same place.
+            log.warning("meta.media_refused", inbox_id=inbox.id, reason=exc.reason)
+            return {"filename": ref.filename, "content_type": ref.mime_type, "rejected": exc.reason}
     content_type = ref.mime_type or downloaded.content_type
     try:
         description = store_attachment(

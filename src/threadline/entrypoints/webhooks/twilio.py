@@ -22,6 +22,7 @@ from fastapi import APIRouter, Request, Response
 from threadline.adapters.attachments import store_attachment
 from threadline.adapters.channels.twilio_sms import CALLBACK_KEY_PARAMETER
 from threadline.adapters.db import tables as t
+from threadline.adapters.egress.http import checked_client
 from threadline.adapters.twilio.signature import validate_form_request, validate_json_request
 from threadline.bootstrap import Runtime
 from threadline.config import Settings
@@ -216,8 +217,10 @@ async def _fetch_media(
         else None
     )
     try:
-        async with httpx.AsyncClient(
-            timeout=settings.outbound_timeout_seconds, follow_redirects=True
+        # The URL comes from the payload: fetched by the checking client, each redirect hop
+        # (Twilio's media redirect to its storage) checked again.
+        async with checked_client(
+            settings.egress_policy(), settings.outbound_timeout_seconds, follow_redirects=True
         ) as client:
             response = await client.get(url, auth=auth) if auth else await client.get(url)
         response.raise_for_status()

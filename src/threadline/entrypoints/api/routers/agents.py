@@ -32,16 +32,19 @@ SkillName = Annotated[str, Field(min_length=1, max_length=100)]
 class AgentProfileFields(StrictBody):
     photo_url: str | None = Field(default=None, max_length=1000)
     skills: dict[SkillName, Level] | None = Field(
-        default=None, description="Product knowledge, e.g. {'kettles': 8}; levels 1-10"
+        default=None,
+        description="Product knowledge, e.g. {'kettles': 8}; levels 1-10 (supervisors, admins)",
     )
     channel_competences: dict[Channel, Level] | None = Field(
-        default=None, description="How good the agent is per channel, levels 1-10"
+        default=None,
+        description="How good the agent is per channel, levels 1-10 (supervisors, admins)",
     )
     languages: list[Annotated[str, Field(min_length=2, max_length=20)]] | None = Field(
-        default=None, max_length=30
+        default=None, max_length=30, description="Routing matches them (supervisors, admins)"
     )
     capacity: dict[str, int] | None = Field(
-        default=None, description="Concurrent conversations per channel, e.g. {'web_chat': 3}"
+        default=None,
+        description="Concurrent conversations per channel, e.g. {'web_chat': 3} (supervisors, admins)",
     )
 
 
@@ -131,7 +134,9 @@ async def get_agent(agent_id: int, principal: PrincipalDep, runtime: RuntimeDep)
 async def patch_agent(
     agent_id: int, body: AgentPatchBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    """Admins change anyone (but not their own role); agents change their own profile."""
+    """Agents change their own name, photo and presence; supervisors and admins change
+    anyone's skills, channel competences, languages and capacity (what routing weighs);
+    admins change the rest, but never their own role or active flag."""
     async with runtime.uow() as uow:
         agent = await update_agent(uow, principal, agent_id, _profile_changes(body))
         teams = await team_ids_of(uow.session, [agent.id])

@@ -24,7 +24,7 @@ class LoginBody(StrictBody):
 
 @router.post("/login")
 async def login(body: LoginBody, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
-    with sign_in_attempt(request, runtime, body.email):
+    async with sign_in_attempt(request, runtime, body.email):
         async with runtime.sessionmaker() as session:
             agent = await sign_in(session, body.workspace, body.email, body.password)
     token = issue_token(

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
-from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.deps import IntegrationDep, RuntimeDep
 from threadline.entrypoints.api.schemas import StrictBody
 from threadline.services.delivery_status import report_delivery_status
 from threadline.services.receive_message import receive_message
@@ -51,9 +51,10 @@ class InboundBody(StrictBody):
 
 @router.post("/messages", status_code=status.HTTP_201_CREATED)
 async def post_inbound_message(
-    body: InboundBody, principal: PrincipalDep, runtime: RuntimeDep
+    body: InboundBody, principal: IntegrationDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    """Store a customer's message; the response is sent only after it is committed."""
+    """Store a customer's message; the response is sent only after it is committed.
+    Workspace API keys only (403 for agents' tokens and session cookies)."""
     result = await receive_message(
         runtime.uow,
         principal.workspace_id,
@@ -89,9 +90,10 @@ class StatusBody(StrictBody):
 
 @router.post("/status")
 async def post_delivery_status(
-    body: StatusBody, principal: PrincipalDep, runtime: RuntimeDep
+    body: StatusBody, principal: IntegrationDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    """The app reports what became of a reply it received (delivered, read, failed)."""
+    """The app reports what became of a reply it received (delivered, read, failed).
+    Workspace API keys only."""
     async with runtime.uow() as uow:
         message = await report_delivery_status(
             uow, principal.workspace_id, body.message_id, body.status, body.reason

@@ -20,7 +20,9 @@ SETTINGS_HELP = (
     " named like a secret (`smtp_password`, `imap_password`, `access_token`, `verify_token`,"
     " `webhook_secret`: any name with password, secret, token, credential or a final key) are"
     " write-only. On PATCH, `settings` replaces the other settings; a secret left out keeps"
-    " its stored value and a secret set to null is removed."
+    " its stored value and a secret set to null is removed. `webhook_url`, `smtp_host` and"
+    " `imap_host` may not name internal addresses (loopback, private, link-local, metadata …)"
+    " unless the installation allows them: 422 names the rule."
 )
 ADDRESS_HELP = (
     "The channel address. An email inbox's address is normalised (lower case), must be on a"
@@ -70,6 +72,7 @@ async def post_inbox(body: InboxBody, principal: AdminDep, runtime: RuntimeDep) 
             settings=body.settings,
             secret=body.secret,
             team_id=body.team_id,
+            egress=runtime.settings.egress_policy(),
         )
         await uow.commit()
         return inbox_view(inbox)
@@ -81,7 +84,11 @@ async def patch_inbox(
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         inbox = await update_inbox(
-            uow, principal, inbox_id, body.model_dump(include=body.model_fields_set)
+            uow,
+            principal,
+            inbox_id,
+            body.model_dump(include=body.model_fields_set),
+            egress=runtime.settings.egress_policy(),
         )
         await uow.commit()
         return inbox_view(inbox)
