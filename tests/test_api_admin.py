@@ -102,7 +102,7 @@ async def test_an_agent_sets_their_own_presence_and_profile(
             "skills": {"kettles": 9, "toasters": 3},
             "channel_competences": {"voice": 8, "web_chat": 5},
             "languages": ["pl", "en"],
-            "capacity": {"web_chat": 3},
+            "capacity": {"budget": 100, "channel_limits": {"web_chat": 3}},
         },
     )
     assert routing.status_code == 200, routing.text
@@ -110,6 +110,7 @@ async def test_an_agent_sets_their_own_presence_and_profile(
     shown = (await client.get(f"/api/v1/agents/{workspace.agent_id}", headers=admin)).json()
     assert shown["skills"] == {"kettles": 9, "toasters": 3}
     assert shown["channel_competences"] == {"voice": 8, "web_chat": 5}
+    assert shown["capacity"] == {"budget": 100, "channel_limits": {"web_chat": 3}}
     assert (shown["presence"], shown["photo_url"]) == ("away", "https://cdn.example.com/olek.jpg")
     presences = [
         e["agent"]["presence"] for e in await events_of(runtime, workspace.id, "agent.updated")
@@ -128,6 +129,14 @@ async def test_an_agent_sets_their_own_presence_and_profile(
         json={"channel_competences": {"pigeon": 5}},
     )
     assert_problem(bad_channel, 422, "channel_competences")
+    # Capacity is what routing reads (budget, costs, channel_limits): anything else would be
+    # stored and silently ignored, so it is refused with the keys that work.
+    ignored = await client.patch(
+        f"/api/v1/agents/{workspace.agent_id}",
+        headers=supervisor,
+        json={"capacity": {"web_chat": 3}},
+    )
+    assert_problem(ignored, 422, "unknown capacity setting 'web_chat'")
 
 
 async def test_presence_of_another_agent_is_the_admins_to_set(

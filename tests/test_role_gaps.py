@@ -66,7 +66,7 @@ ROUTING_CHANGES = [
     {"skills": {"kettles": 10}},
     {"channel_competences": {"web_chat": 10}},
     {"languages": ["pl", "de", "fr"]},
-    {"capacity": {"web_chat": 50}},
+    {"capacity": {"budget": 1000, "channel_limits": {"web_chat": 50}}},
 ]
 
 
@@ -127,7 +127,10 @@ async def test_a_supervisor_sets_routing_fields_but_not_names_roles_or_deactivat
     own = await client.patch(
         f"/api/v1/agents/{workspace.supervisor_id}",
         headers=supervisor,
-        json={"capacity": {"email": 4}, "photo_url": "https://cdn.example.com/s.jpg"},
+        json={
+            "capacity": {"channel_limits": {"email": 4}},
+            "photo_url": "https://cdn.example.com/s.jpg",
+        },
     )
     assert own.status_code == 200, own.text
 

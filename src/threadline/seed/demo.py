@@ -346,10 +346,14 @@ async def _create_workspace(uow_factory: UnitOfWorkFactory, seeded_until: dateti
                 skills=spec.skills,
                 channel_competences=spec.channel_competences,
                 languages=list(spec.languages),
+                # An email costs 20 of the budget: `max_conversations` emails at once, or a
+                # mix with chats (at most 2 or 3) and one call.
                 capacity={
-                    "max_conversations": spec.max_conversations,
-                    "max_chats": 3 if spec.channel_competences.get("web_chat", 0) >= 7 else 2,
-                    "max_calls": 1,
+                    "budget": 20 * spec.max_conversations,
+                    "channel_limits": {
+                        "web_chat": 3 if spec.channel_competences.get("web_chat", 0) >= 7 else 2,
+                        "voice": 1,
+                    },
                 },
             )
             agent.password_hash = password_hash

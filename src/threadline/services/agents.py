@@ -27,6 +27,7 @@ from threadline.domain.agent_profile import (
 )
 from threadline.domain.errors import Forbidden, NotFound
 from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.routing.capacity import check_capacity_settings
 from threadline.services.lookups import get_scoped
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import agent_view
@@ -109,7 +110,7 @@ async def add_agent(uow: UnitOfWork, principal: Principal, new: NewAgent) -> t.A
         skills=check_levels("skill", new.skills or {}),
         channel_competences=check_channel_competences(new.channel_competences or {}),
         languages=new.languages,
-        capacity=new.capacity,
+        capacity=check_capacity_settings(new.capacity or {}),
     )
     emit_agent_updated(uow, agent, [])
     return agent
@@ -149,6 +150,8 @@ async def update_agent(
             value = check_levels("skill", value)
         elif name == "channel_competences":
             value = check_channel_competences(value)
+        elif name == "capacity":
+            value = check_capacity_settings(value or {})
         elif name == "presence":
             value = Presence(value).value
         elif name == "role":

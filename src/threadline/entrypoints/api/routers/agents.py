@@ -42,9 +42,13 @@ class AgentProfileFields(StrictBody):
     languages: list[Annotated[str, Field(min_length=2, max_length=20)]] | None = Field(
         default=None, max_length=30, description="Routing matches them (supervisors, admins)"
     )
-    capacity: dict[str, int] | None = Field(
+    capacity: dict[str, Any] | None = Field(
         default=None,
-        description="Concurrent conversations per channel, e.g. {'web_chat': 3} (supervisors, admins)",
+        description=(
+            "What routing may give the agent at once: a load `budget` shared by all channels,"
+            " the `costs` of one conversation per channel and `channel_limits`, e.g."
+            " {'budget': 100, 'channel_limits': {'web_chat': 3}} (supervisors, admins)"
+        ),
     )
 
 
