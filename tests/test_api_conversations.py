@@ -340,3 +340,46 @@ async def test_when_agents_see_only_their_own_the_list_and_timeline_follow(
     )
     assert timeline.json()["items"] == []
     assert await listed(client, admin) == [shown["conversation_id"], hidden["conversation_id"]]
+
+
+async def test_when_agents_see_only_their_own_tasks_of_hidden_conversations_are_hidden_too(
+    client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture
+) -> None:
+    team_id = await add_team(runtime, workspace, "VIP desk")
+    admin = await signed_in(client, workspace, "admin")
+    agent = await signed_in(client, workspace, "agent")
+    hidden = await customer_writes(client, workspace, "sms", "phone", "+48601234567", "Secret")
+    routed = await client.post(
+        f"/api/v1/conversations/{hidden['conversation_id']}/assign",
+        json={"team_id": team_id},
+        headers=admin,
+    )
+    assert routed.status_code == 200
+
+    async def task(title: str, **extra: Any) -> int:
+        created = await client.post(
+            "/api/v1/tasks",
+            headers=admin,
+            json={"title": title, "due_at": "2026-11-03T09:00:00Z", **extra},
+        )
+        assert created.status_code == 201, created.text
+        return int(created.json()["id"])
+
+    vip_callback = await task("Call the VIP back", conversation_id=hidden["conversation_id"])
+    given_to_olek = await task(
+        "Olek: check the VIP's order",
+        conversation_id=hidden["conversation_id"],
+        assignee_id=workspace.agent_id,
+    )
+    general = await task("Restock the FAQ", customer_id=hidden["customer_id"])
+    async with runtime.sessionmaker() as session, session.begin():
+        ws = await session.get(t.Workspace, workspace.id)
+        assert ws is not None
+        ws.agents_see_all = False
+
+    seen = {row["id"] for row in (await client.get("/api/v1/tasks", headers=agent)).json()}
+    assert seen == {given_to_olek, general}
+    edit = await client.patch(f"/api/v1/tasks/{vip_callback}", headers=agent, json={"note": "x"})
+    assert edit.status_code == 404, edit.text
+    everything = {row["id"] for row in (await client.get("/api/v1/tasks", headers=admin)).json()}
+    assert everything == {vip_callback, given_to_olek, general}

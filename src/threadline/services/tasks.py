@@ -6,16 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.domain.access import Principal
 from threadline.domain.channels import Channel
-from threadline.domain.errors import DomainError
+from threadline.domain.errors import DomainError, NotFound
 from threadline.domain.events import DomainEvent, EventType
 from threadline.domain.tasks import TaskKind, TaskStatus, check_task_editable
 from threadline.services.lookups import get_scoped, get_visible_conversation
+from threadline.services.queries import visible_conversations
 from threadline.services.unit_of_work import UnitOfWork
 from threadline.services.views import task_view
 
@@ -44,10 +45,22 @@ class NewTask:
     team_id: int | None = None
 
 
+def task_visible_to(principal: Principal) -> ColumnElement[bool]:
+    """A task of a conversation is seen by whoever may see that conversation; the agent it is
+    given to sees it too (it is their work), and a task of no conversation everyone."""
+    conversation_visible = exists().where(
+        t.Conversation.id == t.Task.conversation_id, visible_conversations(principal)
+    )
+    mine = t.Task.assignee_id == principal.agent_id if principal.agent_id is not None else false()
+    return or_(t.Task.conversation_id.is_(None), mine, conversation_visible)
+
+
 async def list_tasks(
     session: AsyncSession, principal: Principal, task_filter: TaskFilter
 ) -> list[t.Task]:
-    query = select(t.Task).where(t.Task.workspace_id == principal.workspace_id)
+    query = select(t.Task).where(
+        t.Task.workspace_id == principal.workspace_id, task_visible_to(principal)
+    )
     if task_filter.status is not None:
         query = query.where(t.Task.status == task_filter.status.value)
     if task_filter.assignee_id is not None:
@@ -135,6 +148,11 @@ async def update_task(
     `team_id`; None clears) or edits (`title`, `note`). Only the keys given are changed."""
     session = uow.session
     task = await get_scoped(session, t.Task, principal.workspace_id, task_id, lock=True)
+    visible = await session.execute(
+        select(t.Task.id).where(t.Task.id == task.id, task_visible_to(principal))
+    )
+    if visible.first() is None:
+        raise NotFound(f"task {task_id} not found")
     check_task_editable(TaskStatus(task.status))
     unknown = sorted(set(changes) - {"status", "due_at", "assignee_id", "team_id", "title", "note"})
     if unknown:
