@@ -1,8 +1,8 @@
 """Outbound SMS through Twilio's REST Messages API (form-encoded, HTTP basic auth).
 
 The inbox holds the account: `settings["account_sid"]`, the auth token in the inbox secret,
-the sending number in `settings["from_number"]` (or the inbox address) or a
-`settings["messaging_service_sid"]`.
+the sending number in `settings["from_number"]` or a `settings["messaging_service_sid"]`
+(the inbox address is not used as the sender: a send without either fails with that reason).
 
 Twilio takes no idempotency key, so a send whose answer we never got (a timeout after the
 request went out, a dropped connection, a worker killed mid-send) is not simply repeated:
