@@ -26,6 +26,7 @@ from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.entrypoints.logging_setup import configure_logging
 from threadline.services.receive_message import receive_message
 from threadline.services.workspaces import create_inbox, create_workspace
 
@@ -197,4 +198,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    # Our log lines at warning and above only: structlog unconfigured prints every one.
+    configure_logging(Settings(log_level="WARNING", secret_key="benchmarks-only"))
     asyncio.run(main())

@@ -29,12 +29,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+from threadline.config import Settings
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import Priority
 from threadline.domain.routing.capacity import Capacity
 from threadline.domain.routing.index import RoutingIndex
 from threadline.domain.routing.queue import QueuePolicy, Waiting, queue_order
 from threadline.domain.routing.scoring import AgentState, Weights, Work, choose_agent
+from threadline.entrypoints.logging_setup import configure_logging
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 SKILLS = [f"skill_{n:02d}" for n in range(30)]
@@ -497,4 +499,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # Our log lines at warning and above only: structlog unconfigured prints every one.
+    configure_logging(Settings(log_level="WARNING", secret_key="benchmarks-only"))
     main()

@@ -23,11 +23,13 @@ from typing import TypeVar
 
 import psycopg
 
+from threadline.config import Settings
 from threadline.domain.business_calendar import (
     BusinessCalendar,
     holidays_for,
     recompute_deadlines,
 )
+from threadline.entrypoints.logging_setup import configure_logging
 
 YEAR = 2026
 YEARS = range(YEAR - 1, YEAR + 3)
@@ -211,4 +213,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # Our log lines at warning and above only: structlog unconfigured prints every one.
+    configure_logging(Settings(log_level="WARNING", secret_key="benchmarks-only"))
     main()

@@ -29,6 +29,7 @@ from threadline.adapters.twilio.signature import compute_signature
 from threadline.bootstrap import build_runtime
 from threadline.config import Settings
 from threadline.domain.channels import Channel
+from threadline.entrypoints.logging_setup import configure_logging
 from threadline.services.workspaces import create_inbox, create_workspace
 
 AUTH_TOKEN = "bench-twilio-auth-token"
@@ -262,4 +263,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    # Our log lines at warning and above only: structlog unconfigured prints every one.
+    configure_logging(Settings(log_level="WARNING", secret_key="benchmarks-only"))
     asyncio.run(main())

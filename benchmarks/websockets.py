@@ -45,6 +45,7 @@ from threadline.bootstrap import build_runtime
 from threadline.config import Settings
 from threadline.domain.channels import Channel
 from threadline.domain.web_chat import VisitorClaims, new_visitor_id, sign_visitor_token
+from threadline.entrypoints.logging_setup import configure_logging
 from threadline.services.auth import create_api_key
 from threadline.services.web_chat import ensure_public_key, send_visitor_message
 from threadline.services.workspaces import create_inbox, create_workspace
@@ -264,4 +265,6 @@ class ChatServer(ApiServer):
 
 
 if __name__ == "__main__":
+    # Our log lines at warning and above only: structlog unconfigured prints every one.
+    configure_logging(Settings(log_level="WARNING", secret_key="benchmarks-only"))
     asyncio.run(main())
