@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import socket
@@ -69,8 +70,18 @@ async def test_bytes_that_are_not_text_are_replaced_too(client: httpx.AsyncClien
     assert GENERATED_ID.fullmatch(response.headers["x-request-id"])
 
 
+@pytest.fixture
+def debug_lines() -> Iterator[None]:
+    """Our debug lines are let through, whatever level an earlier test of this process
+    configured (the CLI's tests configure INFO)."""
+    before = structlog.get_config()["wrapper_class"]
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    yield
+    structlog.configure(wrapper_class=before)
+
+
 async def test_the_use_case_and_the_problem_lines_carry_the_request_id(
-    client: httpx.AsyncClient, workspace: WorkspaceFixture
+    client: httpx.AsyncClient, workspace: WorkspaceFixture, debug_lines: None
 ) -> None:
     with structlog.testing.capture_logs(
         processors=[structlog.contextvars.merge_contextvars]

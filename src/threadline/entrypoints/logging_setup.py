@@ -76,6 +76,9 @@ def configure_logging(settings: Settings) -> None:
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.stdlib.LoggerFactory(),
-        cache_logger_on_first_use=True,
+        # Not cached: a logger cached on first use keeps the level it was made with for
+        # good, so a process (or a test) that configures again would be ignored by it. The
+        # cost is one small object per line written.
+        cache_logger_on_first_use=False,
     )
     _configured = True
