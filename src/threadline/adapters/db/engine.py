@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from threadline.adapters.db.storable import dump_json, make_parameters_storable
+
 
 def normalise_database_url(url: str) -> str:
     """Accept the plain URLs people paste and pick the async drivers we ship."""
@@ -39,17 +41,21 @@ def on_postgresql(session: AsyncSession) -> bool:
 def create_engine(url: str, *, pool_size: int = 30, **kwargs: Any) -> AsyncEngine:
     """`pool_size`: the PostgreSQL connections kept open, all of them (see Settings)."""
     url = normalise_database_url(url)
+    # Text from outside may hold what no database stores (NUL, lone surrogates): storable.py.
+    kwargs.setdefault("json_serializer", dump_json)
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _tune_sqlite(engine)
-        return engine
-    if "poolclass" not in kwargs:
-        kwargs.setdefault("pool_size", pool_size)
-        kwargs.setdefault("max_overflow", 0)
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    else:
+        if "poolclass" not in kwargs:
+            kwargs.setdefault("pool_size", pool_size)
+            kwargs.setdefault("max_overflow", 0)
+        engine = create_async_engine(url, pool_pre_ping=True, **kwargs)
+    make_parameters_storable(engine)
+    return engine
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
