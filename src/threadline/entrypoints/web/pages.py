@@ -16,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.domain.access import Role
+from threadline.domain.bounds import row_id_from_text
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import DomainError, NotFound
 from threadline.domain.tasks import TaskStatus
 from threadline.entrypoints.api.deps import RuntimeDep
+from threadline.entrypoints.api.schemas import RowId
 from threadline.entrypoints.sign_in_throttle import SignInThrottled, sign_in_attempt
 from threadline.entrypoints.web._render import (
     LANGUAGES,
@@ -254,14 +256,10 @@ def _list_filters(
         return queries.ConversationFilters(
             status=ConversationStatus(status) if status else None,
             assignee_id=(
-                session.principal.agent_id
-                if assignee == "mine"
-                else int(assignee)
-                if assignee.isdigit()
-                else None
+                session.principal.agent_id if assignee == "mine" else row_id_from_text(assignee)
             ),
             unassigned=assignee == "unassigned",
-            team_id=int(team) if team.isdigit() else None,
+            team_id=row_id_from_text(team),
             channel=Channel(channel) if channel else None,
             label=(params.get("label") or "").strip()[:100] or None,
             sla_due_before=(
@@ -351,7 +349,7 @@ async def _csat_history(
 
 @router.get("/conversations/{conversation_id}", response_class=HTMLResponse, response_model=None)
 async def conversation_page(
-    request: Request, runtime: RuntimeDep, conversation_id: int
+    request: Request, runtime: RuntimeDep, conversation_id: RowId
 ) -> Response:
     session = await page_session(request, runtime)
     if session is None:

@@ -25,6 +25,7 @@ from threadline.domain.errors import DomainError
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.problems import problem
+from threadline.entrypoints.api.schemas import RowId
 from threadline.entrypoints.sliding_window import app_limiter
 from threadline.entrypoints.webhooks._form_body import (
     BadSubmission,
@@ -88,7 +89,7 @@ def _thank_you_url(inbox: t.Inbox) -> str | None:
     response_class=HTMLResponse,
     summary="The contact form page",
 )
-async def show_form(inbox_id: int, request: Request, runtime: RuntimeDep) -> Response:
+async def show_form(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> Response:
     inbox = await _form_inbox(runtime, inbox_id)
     if inbox is None:
         return problem(404, "Not found", f"there is no contact form {inbox_id}")
@@ -97,7 +98,7 @@ async def show_form(inbox_id: int, request: Request, runtime: RuntimeDep) -> Res
 
 
 @router.post("/{inbox_id}", name="contact_form_submit", summary="Submit the contact form")
-async def submit_form(inbox_id: int, request: Request, runtime: RuntimeDep) -> Response:
+async def submit_form(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> Response:
     inbox = await _form_inbox(runtime, inbox_id)
     if inbox is None:
         return problem(404, "Not found", f"there is no contact form {inbox_id}")

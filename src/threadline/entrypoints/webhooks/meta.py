@@ -46,6 +46,7 @@ from threadline.domain.errors import Forbidden, InvalidIdentity, NotFound
 from threadline.domain.identities import normalise_identity
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import RuntimeDep
+from threadline.entrypoints.api.schemas import RowId
 from threadline.services.delivery_status import report_delivery_status
 from threadline.services.lookups import get_workspace
 from threadline.services.receive_message import receive_message
@@ -68,23 +69,23 @@ class MetaInbox:
 
 
 @router.get("/whatsapp/{inbox_id}")
-async def verify_whatsapp(inbox_id: int, request: Request, runtime: RuntimeDep) -> Any:
+async def verify_whatsapp(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> Any:
     return await _handshake(runtime, inbox_id, Channel.WHATSAPP, request)
 
 
 @router.get("/messenger/{inbox_id}")
-async def verify_messenger(inbox_id: int, request: Request, runtime: RuntimeDep) -> Any:
+async def verify_messenger(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> Any:
     return await _handshake(runtime, inbox_id, Channel.MESSENGER, request)
 
 
 @router.post("/whatsapp/{inbox_id}")
-async def whatsapp_webhook(inbox_id: int, request: Request, runtime: RuntimeDep) -> Any:
+async def whatsapp_webhook(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> Any:
     inbox, payload = await _signed_payload(runtime, inbox_id, Channel.WHATSAPP, request)
     return await _store_batch(runtime, inbox, parse_whatsapp(payload))
 
 
 @router.post("/messenger/{inbox_id}")
-async def messenger_webhook(inbox_id: int, request: Request, runtime: RuntimeDep) -> Any:
+async def messenger_webhook(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> Any:
     inbox, payload = await _signed_payload(runtime, inbox_id, Channel.MESSENGER, request)
     return await _store_batch(runtime, inbox, parse_messenger(payload))
 

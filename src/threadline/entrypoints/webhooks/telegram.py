@@ -34,6 +34,7 @@ from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.problems import problem
+from threadline.entrypoints.api.schemas import RowId
 from threadline.services.receive_message import receive_message
 
 log = structlog.get_logger(__name__)
@@ -57,7 +58,7 @@ def webhook_secret(inbox: t.Inbox) -> str | None:
 
 @router.post("/{inbox_id}", summary="Receive a Telegram Bot API update")
 async def receive_update(
-    inbox_id: int,
+    inbox_id: RowId,
     request: Request,
     runtime: RuntimeDep,
     x_telegram_bot_api_secret_token: Annotated[str | None, Header()] = None,

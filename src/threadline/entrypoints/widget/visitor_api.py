@@ -26,7 +26,7 @@ from threadline.domain.web_chat import (
     matching_invitation,
 )
 from threadline.entrypoints.api.deps import AdminDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.entrypoints.sliding_window import SlidingWindowLimiter
 from threadline.services.web_chat import (
     EmailOutcome,
@@ -280,7 +280,7 @@ class WidgetSettingsBody(StrictBody):
 
 
 @router.get("/inboxes/{inbox_id}")
-async def get_widget(inbox_id: int, principal: AdminDep, runtime: RuntimeDep) -> dict[str, Any]:
+async def get_widget(inbox_id: RowId, principal: AdminDep, runtime: RuntimeDep) -> dict[str, Any]:
     """The widget's settings, public key and embed code (the key is made on first use)."""
     async with runtime.uow() as uow:
         view = await widget_admin_view(uow, principal, inbox_id)
@@ -290,7 +290,7 @@ async def get_widget(inbox_id: int, principal: AdminDep, runtime: RuntimeDep) ->
 
 @router.put("/inboxes/{inbox_id}")
 async def put_widget(
-    inbox_id: int, body: WidgetSettingsBody, principal: AdminDep, runtime: RuntimeDep
+    inbox_id: RowId, body: WidgetSettingsBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         view = await update_widget_settings(uow, principal, inbox_id, body.model_dump())

@@ -11,7 +11,7 @@ from threadline.domain.access import Role
 from threadline.domain.agent_profile import MAX_LEVEL, MIN_LEVEL, Presence
 from threadline.domain.channels import Channel
 from threadline.entrypoints.api.deps import AdminDep, AgentDep, PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.schemas import Count, RowId, StrictBody
 from threadline.services.agents import (
     NewAgent,
     add_agent,
@@ -40,7 +40,7 @@ class AgentProfileFields(StrictBody):
     languages: list[Annotated[str, Field(min_length=2, max_length=20)]] | None = Field(
         default=None, max_length=30
     )
-    capacity: dict[str, int] | None = Field(
+    capacity: dict[str, Count] | None = Field(
         default=None, description="Concurrent conversations per channel, e.g. {'web_chat': 3}"
     )
 
@@ -122,14 +122,16 @@ async def post_own_presence(
 
 
 @router.get("/{agent_id}")
-async def get_agent(agent_id: int, principal: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+async def get_agent(
+    agent_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
         return await show_agent(session, principal, agent_id)
 
 
 @router.patch("/{agent_id}")
 async def patch_agent(
-    agent_id: int, body: AgentPatchBody, principal: PrincipalDep, runtime: RuntimeDep
+    agent_id: RowId, body: AgentPatchBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Admins change anyone (but not their own role); agents change their own profile."""
     async with runtime.uow() as uow:

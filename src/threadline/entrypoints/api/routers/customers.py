@@ -9,7 +9,7 @@ from pydantic import Field
 
 from threadline.domain.channels import IdentityKind
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services import queries
 from threadline.services.customers import add_identity, create_customer, update_customer
 from threadline.services.views import customer_view
@@ -64,7 +64,7 @@ async def post_customer(
 
 @router.get("/{customer_id}")
 async def get_customer_card(
-    customer_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    customer_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
         return await queries.customer_card(session, principal, customer_id, runtime.clock.now())
@@ -72,10 +72,10 @@ async def get_customer_card(
 
 @router.get("/{customer_id}/timeline")
 async def get_customer_timeline(
-    customer_id: int,
+    customer_id: RowId,
     principal: PrincipalDep,
     runtime: RuntimeDep,
-    before_id: int | None = None,
+    before_id: RowId | None = None,
     limit: Limit = None,
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
@@ -87,7 +87,7 @@ async def get_customer_timeline(
 
 @router.patch("/{customer_id}")
 async def patch_customer(
-    customer_id: int, body: CustomerChangesBody, principal: PrincipalDep, runtime: RuntimeDep
+    customer_id: RowId, body: CustomerChangesBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         updated = await update_customer(
@@ -103,7 +103,7 @@ def _int_or_none(value: str | None) -> int | None:
 
 @router.post("/{customer_id}/identities", status_code=status.HTTP_201_CREATED)
 async def post_identity(
-    customer_id: int, body: IdentityBody, principal: PrincipalDep, runtime: RuntimeDep
+    customer_id: RowId, body: IdentityBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Add an address the customer gave, so an agent may reply on that channel."""
     async with runtime.uow() as uow:

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from threadline.domain.channels import Channel
 from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services.inboxes import add_inbox, list_inboxes, update_inbox
 from threadline.services.views import inbox_view
 
@@ -26,7 +26,7 @@ class InboxBody(StrictBody):
     secret: str | None = Field(
         default=None, min_length=16, max_length=200, description="Write-only signing secret"
     )
-    team_id: int | None = None
+    team_id: RowId | None = None
 
 
 class InboxPatchBody(StrictBody):
@@ -36,7 +36,7 @@ class InboxPatchBody(StrictBody):
     secret: str | None = Field(
         default=None, min_length=16, max_length=200, description="Write-only signing secret"
     )
-    team_id: int | None = None
+    team_id: RowId | None = None
 
 
 @router.get("")
@@ -64,7 +64,7 @@ async def post_inbox(body: InboxBody, principal: AdminDep, runtime: RuntimeDep) 
 
 @router.patch("/{inbox_id}")
 async def patch_inbox(
-    inbox_id: int, body: InboxPatchBody, principal: AdminDep, runtime: RuntimeDep
+    inbox_id: RowId, body: InboxPatchBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         inbox = await update_inbox(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 from pydantic import Field
 
 from threadline.entrypoints.api.deps import AdminDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.schemas import Count, Position, PositiveSeconds, RowId, StrictBody
 from threadline.services.sla_admin import (
     calendar_view,
     create_calendar,
@@ -48,18 +48,18 @@ class CalendarPatch(StrictBody):
     always_open: bool | None = None
 
 
-Conditions = dict[str, list[str | int] | str | int]
+Conditions = dict[str, list[str | Count] | str | Count]
 Escalation = dict[str, list[str]]
 
 
 class PolicyBody(StrictBody):
     name: str = Field(min_length=1, max_length=200)
-    position: int = 0
+    position: Position = 0
     conditions: Conditions = Field(default_factory=dict)
-    first_response_seconds: int | None = Field(default=None, gt=0)
-    next_response_seconds: int | None = Field(default=None, gt=0)
-    resolution_seconds: int | None = Field(default=None, gt=0)
-    calendar_id: int | None = None
+    first_response_seconds: PositiveSeconds | None = None
+    next_response_seconds: PositiveSeconds | None = None
+    resolution_seconds: PositiveSeconds | None = None
+    calendar_id: RowId | None = None
     warning_ratio: float = Field(default=0.8, gt=0, le=1)
     escalation: Escalation = Field(default_factory=dict)
     active: bool = True
@@ -67,12 +67,12 @@ class PolicyBody(StrictBody):
 
 class PolicyPatch(StrictBody):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    position: int | None = None
+    position: Position | None = None
     conditions: Conditions | None = None
-    first_response_seconds: int | None = Field(default=None, gt=0)
-    next_response_seconds: int | None = Field(default=None, gt=0)
-    resolution_seconds: int | None = Field(default=None, gt=0)
-    calendar_id: int | None = None
+    first_response_seconds: PositiveSeconds | None = None
+    next_response_seconds: PositiveSeconds | None = None
+    resolution_seconds: PositiveSeconds | None = None
+    calendar_id: RowId | None = None
     warning_ratio: float | None = Field(default=None, gt=0, le=1)
     escalation: Escalation | None = None
     active: bool | None = None
@@ -114,7 +114,7 @@ async def post_calendar(
 
 @router.patch("/calendars/{calendar_id}")
 async def patch_calendar(
-    calendar_id: int, body: CalendarPatch, principal: AdminDep, runtime: RuntimeDep
+    calendar_id: RowId, body: CalendarPatch, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Running SLA deadlines on this calendar are recomputed and their timers re-armed."""
     async with runtime.uow() as uow:
@@ -139,7 +139,7 @@ async def post_policy(body: PolicyBody, principal: AdminDep, runtime: RuntimeDep
 
 @router.patch("/policies/{policy_id}")
 async def patch_policy(
-    policy_id: int, body: PolicyPatch, principal: AdminDep, runtime: RuntimeDep
+    policy_id: RowId, body: PolicyPatch, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         row = await update_policy(uow, principal, policy_id, _changes(body))
