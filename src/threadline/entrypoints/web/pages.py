@@ -20,6 +20,7 @@ from threadline.domain.bounds import row_id_from_text
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import DomainError, NotFound
+from threadline.domain.signatures import presented_matches
 from threadline.domain.tasks import TaskStatus
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.schemas import RowId
@@ -167,7 +168,7 @@ async def login_submit(request: Request, runtime: RuntimeDep) -> Response:
     workspace = form.get("workspace", "")[:100]
     csrf_token = form.get(CSRF_FIELD, "")
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
-    if not expected or not secrets.compare_digest(expected, csrf_token):
+    if not presented_matches(csrf_token, expected):
         return _login_page(request, "login.expired", workspace, email, status_code=403)
     try:
         with sign_in_attempt(request, runtime, email):
@@ -221,7 +222,7 @@ async def choose_language(request: Request, runtime: RuntimeDep) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     login_token = request.cookies.get(LOGIN_CSRF_COOKIE)
     allowed = (token and csrf_matches(token, runtime.settings.secret_key, csrf_token)) or (
-        login_token and secrets.compare_digest(login_token, csrf_token)
+        presented_matches(csrf_token, login_token)
     )
     if not allowed:
         return Response("CSRF token missing or wrong", status_code=403)

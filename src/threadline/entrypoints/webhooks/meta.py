@@ -10,7 +10,6 @@ Configuration is described in docs/channels/whatsapp.md and docs/channels/messen
 
 from __future__ import annotations
 
-import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +44,7 @@ from threadline.domain.conversations import DeliveryStatus, Direction
 from threadline.domain.errors import Forbidden, InvalidIdentity, NotFound
 from threadline.domain.identities import normalise_identity
 from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.domain.signatures import presented_matches
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.schemas import RowId
 from threadline.services.delivery_status import report_delivery_status
@@ -116,9 +116,7 @@ async def _handshake(
     given = params.get("hub.verify_token", "")
     if not isinstance(expected, str) or not expected:
         raise Forbidden(f"inbox {inbox_id} has no verify_token setting to check Meta against")
-    if params.get("hub.mode") != "subscribe" or not hmac.compare_digest(
-        given.encode(), expected.encode()
-    ):
+    if params.get("hub.mode") != "subscribe" or not presented_matches(given, expected):
         raise Forbidden("hub.mode must be subscribe and hub.verify_token must match the inbox")
     return PlainTextResponse(params.get("hub.challenge", ""))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
 from typing import Annotated, Any
 
@@ -32,6 +31,7 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.domain.signatures import presented_matches
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.problems import problem
 from threadline.entrypoints.api.schemas import RowId
@@ -69,7 +69,7 @@ async def receive_update(
         return problem(404, "Not found", f"there is no Telegram inbox {inbox_id}")
     expected = webhook_secret(inbox)
     given = x_telegram_bot_api_secret_token or ""
-    if expected is None or not hmac.compare_digest(given.encode(), expected.encode()):
+    if not presented_matches(given, expected):
         log.warning("telegram.secret_mismatch", inbox_id=inbox_id, header_present=bool(given))
         return problem(
             403,
