@@ -60,8 +60,15 @@ async def test_an_id_in_range_that_names_no_row_is_not_found(
     admin = await login(client, workspace.slug, "admin")
 
     response = await client.get(f"/api/v1/customers/{BEYOND_JSON_SAFE - 1}", headers=admin)
+    inbound = await client.post(
+        "/api/v1/inbound/messages",
+        json={"inbox_id": 424242, "sender": {"kind": "email", "value": "a@b.cd"}, "text": "x"},
+        headers={"X-API-Key": workspace.api_key},
+    )
 
-    assert_problem(response, 404)
+    assert_problem(response, 404, f"customer {BEYOND_JSON_SAFE - 1} not found")
+    # The row is named in the singular ("inboxe" before).
+    assert_problem(inbound, 404, "inbox 424242 not found")
 
 
 async def test_a_conversation_cursor_naming_an_impossible_row_or_moment_is_invalid(
