@@ -17,6 +17,7 @@ from threadline import __version__
 from threadline.bootstrap import Runtime, build_runtime, freeze_startup_objects
 from threadline.config import Settings, get_settings
 from threadline.entrypoints.api.body_limit import BodySizeLimit
+from threadline.entrypoints.api.openapi import install_openapi
 from threadline.entrypoints.api.problems import install_problem_handlers
 from threadline.services.auth import FAST_HASHING, FAST_HASHING_VARIABLE
 
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if runtime is not None:
         app.state.runtime = runtime
     install_problem_handlers(app)
+    install_openapi(app)
     for module_name in discover_router_modules():
         app.include_router(importlib.import_module(module_name).router)
 

@@ -33,13 +33,19 @@ from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.domain.signatures import presented_matches
 from threadline.entrypoints.api.deps import RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.problems import problem
 from threadline.entrypoints.api.schemas import RowId
 from threadline.services.receive_message import receive_message
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/webhooks/telegram", tags=["webhooks"])
+router = APIRouter(
+    prefix="/webhooks/telegram",
+    tags=["webhooks"],
+    # 503: a file could not be fetched from the Bot API yet; Telegram sends the update again.
+    responses=problem_responses(400, 403, 413, 503),
+)
 
 
 def webhook_secret(inbox: t.Inbox) -> str | None:

@@ -31,16 +31,29 @@ from threadline.domain.conversations import DeliveryStatus, Direction
 from threadline.domain.errors import DomainError, Forbidden, NotFound
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId
 from threadline.services.calls import KNOWN_STATUSES, CallDirection, CallEvent, record_call_event
 from threadline.services.delivery_status import report_delivery_status
 from threadline.services.receive_message import receive_message
 
 log = structlog.get_logger(__name__)
-router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks: twilio"])
+TWIML_CONTENT_TYPE = "application/xml"
+
+
+class TwiML(Response):
+    media_type = TWIML_CONTENT_TYPE
+
+
+router = APIRouter(
+    prefix="/webhooks/twilio",
+    tags=["webhooks: twilio"],
+    # Answered with TwiML; refused 403 unless X-Twilio-Signature proves Twilio sent it.
+    default_response_class=TwiML,
+    responses=problem_responses(400, 403, 413),
+)
 
 TWILIO_CHANNELS = frozenset({Channel.SMS.value, Channel.VOICE.value, Channel.WHATSAPP.value})
-TWIML_CONTENT_TYPE = "application/xml"
 MAX_MEDIA = 10
 # MessageStatus values that change what the agent sees; the rest (queued, sending,
 # accepted, scheduled, receiving, received) say nothing new about our reply.
@@ -85,7 +98,7 @@ class TwilioRequest:
 def twiml(*verbs: str) -> Response:
     body = '<?xml version="1.0" encoding="UTF-8"?>'
     body += f"<Response>{''.join(verbs)}</Response>" if verbs else "<Response/>"
-    return Response(body, media_type=TWIML_CONTENT_TYPE)
+    return TwiML(body)
 
 
 def public_url(request: Request, settings: Settings) -> str:

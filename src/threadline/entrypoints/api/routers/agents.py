@@ -11,6 +11,7 @@ from threadline.domain.access import Role
 from threadline.domain.agent_profile import MAX_LEVEL, MIN_LEVEL, Presence
 from threadline.domain.channels import Channel
 from threadline.entrypoints.api.deps import AdminDep, AgentDep, PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import Count, RowId, StrictBody
 from threadline.services.agents import (
     NewAgent,
@@ -83,7 +84,7 @@ async def get_agents(principal: PrincipalDep, runtime: RuntimeDep) -> list[dict[
         return await list_agents(session, principal)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 async def post_agent(
     body: NewAgentBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pydantic import Field
 from threadline.adapters.db import tables as t
 from threadline.domain.canned_responses import MAX_BODY_LENGTH, MAX_SHORTCUT_LENGTH, VARIABLES
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services.canned_responses import (
     MAX_TITLE_LENGTH,
@@ -68,7 +69,9 @@ async def list_canned_responses(
     return [canned_response_view(r) for r in rows]
 
 
-@router.post("/canned-responses", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/canned-responses", status_code=status.HTTP_201_CREATED, responses=problem_responses(409)
+)
 async def post_canned_response(
     body: CannedResponseBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -92,7 +95,7 @@ async def get_one(
     return canned_response_view(row)
 
 
-@router.put("/canned-responses/{canned_response_id}")
+@router.put("/canned-responses/{canned_response_id}", responses=problem_responses(409))
 async def put_canned_response(
     canned_response_id: RowId,
     body: CannedResponseBody,

@@ -14,6 +14,7 @@ from pydantic import Field
 from threadline.adapters.db import tables as t
 from threadline.domain.catalogue import MAX_SKU_LENGTH, OrderStatus
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody
 from threadline.services.catalogue import (
     MAX_ORDER_ITEMS,
@@ -102,7 +103,7 @@ async def get_products(
     return [product_view(r, relations[r.id]) for r in rows]
 
 
-@router.post("/products", status_code=status.HTTP_201_CREATED)
+@router.post("/products", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 async def post_product(
     body: ProductBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -122,7 +123,7 @@ async def get_one_product(
         return await product_detail(session, principal.workspace_id, row)
 
 
-@router.patch("/products/{product_id}")
+@router.patch("/products/{product_id}", responses=problem_responses(409))
 async def patch_product(
     product_id: RowId, body: ProductPatch, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -165,7 +166,11 @@ async def get_customer_orders(
         return await customer_orders(session, principal, customer_id)
 
 
-@router.post("/customers/{customer_id}/orders", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/customers/{customer_id}/orders",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(409),
+)
 async def post_customer_order(
     customer_id: RowId, body: OrderBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:

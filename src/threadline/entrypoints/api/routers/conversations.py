@@ -10,6 +10,7 @@ from pydantic import Field
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus, Priority
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody
 from threadline.services import conversations as actions
 from threadline.services import queries
@@ -144,7 +145,7 @@ async def post_status(
     return conversation_view(state.conversation, state.labels)
 
 
-@router.post("/{conversation_id}/assign")
+@router.post("/{conversation_id}/assign", responses=problem_responses(409))
 async def post_assign(
     conversation_id: RowId, body: AssignBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:

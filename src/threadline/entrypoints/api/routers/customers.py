@@ -9,6 +9,7 @@ from pydantic import Field
 
 from threadline.domain.channels import IdentityKind
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services import queries
 from threadline.services.customers import add_identity, create_customer, update_customer
@@ -50,7 +51,7 @@ async def search_customers(
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 async def post_customer(
     body: NewCustomerBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -101,7 +102,11 @@ def _int_or_none(value: str | None) -> int | None:
     return int(value) if value is not None else None
 
 
-@router.post("/{customer_id}/identities", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{customer_id}/identities",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(409),
+)
 async def post_identity(
     customer_id: RowId, body: IdentityBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:

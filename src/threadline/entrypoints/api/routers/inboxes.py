@@ -9,6 +9,7 @@ from pydantic import Field
 
 from threadline.domain.channels import Channel
 from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services.inboxes import add_inbox, list_inboxes, update_inbox
 from threadline.services.views import inbox_view
@@ -45,7 +46,7 @@ async def get_inboxes(principal: PrincipalDep, runtime: RuntimeDep) -> list[dict
         return [inbox_view(i) for i in await list_inboxes(session, principal)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 async def post_inbox(body: InboxBody, principal: AdminDep, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.uow() as uow:
         inbox = await add_inbox(
@@ -62,7 +63,7 @@ async def post_inbox(body: InboxBody, principal: AdminDep, runtime: RuntimeDep) 
         return inbox_view(inbox)
 
 
-@router.patch("/{inbox_id}")
+@router.patch("/{inbox_id}", responses=problem_responses(409))
 async def patch_inbox(
     inbox_id: RowId, body: InboxPatchBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:

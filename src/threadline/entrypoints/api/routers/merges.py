@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services.merge_customers import (
     get_merge,
@@ -23,7 +24,11 @@ class MergeBody(StrictBody):
     source_customer_id: RowId
 
 
-@router.post("/customers/{customer_id}/merge", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/customers/{customer_id}/merge",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(409),
+)
 async def post_merge(
     customer_id: RowId, body: MergeBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -55,7 +60,7 @@ async def get_one_merge(
         return merge_view(await get_merge(session, principal, merge_id))
 
 
-@router.post("/merges/{merge_id}/undo")
+@router.post("/merges/{merge_id}/undo", responses=problem_responses(409))
 async def post_undo(
     merge_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pydantic import Field
 from threadline.domain.channels import Channel
 from threadline.domain.offers import OfferStatus
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody
 from threadline.services.offers import NewOffer, change_offer_status, list_offers, record_offer
 from threadline.services.views import offer_view
@@ -61,7 +62,7 @@ async def post_offer(
         return offer_view(offer)
 
 
-@router.patch("/offers/{offer_id}")
+@router.patch("/offers/{offer_id}", responses=problem_responses(409))
 async def patch_offer(
     offer_id: RowId, body: OfferStatusBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:

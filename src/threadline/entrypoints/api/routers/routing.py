@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep, SupervisorDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services.routing import assignment_view
 from threadline.services.routing_offers import accept_offer, decline_offer, list_my_offers
@@ -113,7 +114,7 @@ async def get_my_offers(principal: PrincipalDep, runtime: RuntimeDep) -> list[di
         return await list_my_offers(uow, principal)
 
 
-@router.post("/routing/offers/{offer_id}/accept")
+@router.post("/routing/offers/{offer_id}/accept", responses=problem_responses(409))
 async def post_accept_offer(
     offer_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -124,7 +125,7 @@ async def post_accept_offer(
         return {"accepted": True, "assignment": view}
 
 
-@router.post("/routing/offers/{offer_id}/decline")
+@router.post("/routing/offers/{offer_id}/decline", responses=problem_responses(409))
 async def post_decline_offer(
     offer_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -134,7 +135,7 @@ async def post_decline_offer(
         return {"declined": True, "next": result.explanation}
 
 
-@router.post("/conversations/{conversation_id}/transfer")
+@router.post("/conversations/{conversation_id}/transfer", responses=problem_responses(409))
 async def post_transfer(
     conversation_id: RowId, body: TransferBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:

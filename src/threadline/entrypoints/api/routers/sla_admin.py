@@ -8,6 +8,7 @@ from fastapi import APIRouter, status
 from pydantic import Field
 
 from threadline.entrypoints.api.deps import AdminDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import Count, Position, PositiveSeconds, RowId, StrictBody
 from threadline.services.sla_admin import (
     calendar_view,
@@ -102,7 +103,7 @@ async def get_calendars(principal: AdminDep, runtime: RuntimeDep) -> list[dict[s
         return [calendar_view(row) for row in await list_calendars(uow, principal)]
 
 
-@router.post("/calendars", status_code=status.HTTP_201_CREATED)
+@router.post("/calendars", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 async def post_calendar(
     body: CalendarBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -112,7 +113,7 @@ async def post_calendar(
         return calendar_view(row)
 
 
-@router.patch("/calendars/{calendar_id}")
+@router.patch("/calendars/{calendar_id}", responses=problem_responses(409))
 async def patch_calendar(
     calendar_id: RowId, body: CalendarPatch, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -129,7 +130,7 @@ async def get_policies(principal: AdminDep, runtime: RuntimeDep) -> list[dict[st
         return [policy_view(row) for row in await list_policies(uow, principal)]
 
 
-@router.post("/policies", status_code=status.HTTP_201_CREATED)
+@router.post("/policies", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 async def post_policy(body: PolicyBody, principal: AdminDep, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.uow() as uow:
         row = await create_policy(uow, principal, body.model_dump())
@@ -137,7 +138,7 @@ async def post_policy(body: PolicyBody, principal: AdminDep, runtime: RuntimeDep
         return policy_view(row)
 
 
-@router.patch("/policies/{policy_id}")
+@router.patch("/policies/{policy_id}", responses=problem_responses(409))
 async def patch_policy(
     policy_id: RowId, body: PolicyPatch, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:

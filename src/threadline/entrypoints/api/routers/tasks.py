@@ -10,6 +10,7 @@ from pydantic import Field
 from threadline.domain.channels import Channel
 from threadline.domain.tasks import TaskKind, TaskStatus
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody
 from threadline.services.tasks import NewTask, TaskFilter, create_task, list_tasks, update_task
 from threadline.services.views import task_view
@@ -80,7 +81,7 @@ async def post_task(body: TaskBody, principal: PrincipalDep, runtime: RuntimeDep
         return task_view(task, runtime.clock.now())
 
 
-@router.patch("/tasks/{task_id}")
+@router.patch("/tasks/{task_id}", responses=problem_responses(409))
 async def patch_task(
     task_id: RowId, body: TaskPatchBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, status
 from pydantic import Field
 
 from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services.teams import create_team, list_teams, rename_team, set_members
 from threadline.services.views import team_view
@@ -29,7 +30,7 @@ async def get_teams(principal: PrincipalDep, runtime: RuntimeDep) -> list[dict[s
         return await list_teams(session, principal)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 async def post_team(body: TeamBody, principal: AdminDep, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.uow() as uow:
         team = await create_team(uow, principal, body.name)
@@ -37,7 +38,7 @@ async def post_team(body: TeamBody, principal: AdminDep, runtime: RuntimeDep) ->
         return team_view(team, [])
 
 
-@router.patch("/{team_id}")
+@router.patch("/{team_id}", responses=problem_responses(409))
 async def patch_team(
     team_id: RowId, body: TeamBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, status
 from pydantic import Field
 
 from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services.wrap_up_codes import (
     create_code,
@@ -50,7 +51,7 @@ async def get_wrap_up_codes(
         return [wrap_up_code_view(r) for r in rows]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 async def post_wrap_up_code(
     body: WrapUpCodeBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -62,7 +63,7 @@ async def post_wrap_up_code(
         return wrap_up_code_view(row)
 
 
-@router.patch("/{code_id}")
+@router.patch("/{code_id}", responses=problem_responses(409))
 async def patch_wrap_up_code(
     code_id: RowId, body: WrapUpCodePatchBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
