@@ -41,8 +41,9 @@ PASSWORD = "correct horse battery staple"
 
 # `make test` runs the suite in two parallel workers (pytest-xdist), then these modules on their
 # own: they start processes of their own (and would starve on 2 cores), hold a test to a
-# real-time deadline, or share one Redis whose topics are named by workspace ids that each
-# worker's database hands out afresh.
+# real-time deadline, share one Redis whose topics are named by workspace ids that each
+# worker's database hands out afresh, or (the schemathesis run) serve a seeded database of
+# their own from a thread for a minute.
 SERIAL_MODULES = {
     "test_routing_concurrency",
     "test_outbound_kill9",
@@ -55,6 +56,7 @@ SERIAL_MODULES = {
     "test_browser_two_servers",
     "test_browser_widget_reconnect",
     "test_browser_xss",
+    "test_api_fuzz",
 }
 
 
