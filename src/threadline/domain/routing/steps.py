@@ -72,8 +72,10 @@ def check_steps(values: Mapping[str, Any]) -> dict[str, Any]:
                 raise DomainError(f"routing step setting {name} must be a whole number")
             lowest = _MINIMUM.get(name, 0)
             highest = MAX_SECONDS if name.endswith("_seconds") else MAX_COUNT
-            if not lowest <= value <= highest:
-                raise DomainError(f"routing step setting {name} must be from {lowest} to {highest}")
+            if value < lowest:
+                raise DomainError(f"routing step setting {name} must be at least {lowest}")
+            if value > highest:
+                raise DomainError(f"routing step setting {name} must be at most {highest}")
         checked[name] = value
     return checked
 
