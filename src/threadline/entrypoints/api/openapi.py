@@ -25,7 +25,6 @@ from typing import Any
 import fastapi.routing
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from threadline.entrypoints.api.deps import current_credential
@@ -76,18 +75,13 @@ def problem_responses(*statuses: int, pages: bool = False) -> dict[int | str, di
 def install_openapi(app: FastAPI) -> None:
     """Replace the app's document builder with one that documents every problem answer."""
 
+    fastapi_document = app.openapi
+
     def build() -> dict[str, Any]:
         if app.openapi_schema is None:
-            document = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=app.routes,
-                tags=app.openapi_tags,
-                servers=app.servers,
-            )
-            document_problems(document, app.routes)
-            app.openapi_schema = document
+            # FastAPI's document (it keeps it as app.openapi_schema), then our problems in it.
+            document_problems(fastapi_document(), app.routes)
+        assert app.openapi_schema is not None
         return app.openapi_schema
 
     app.openapi = build  # type: ignore[method-assign]
