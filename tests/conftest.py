@@ -47,8 +47,9 @@ LOOPBACK_NETWORKS = os.environ["THREADLINE_OUTBOUND_ALLOWED_NETWORKS"].split(","
 
 # `make test` runs the suite in two parallel workers (pytest-xdist), then these modules on their
 # own: they start processes of their own (and would starve on 2 cores), hold a test to a
-# real-time deadline, or share one Redis whose topics are named by workspace ids that each
-# worker's database hands out afresh.
+# real-time deadline, share one Redis whose topics are named by workspace ids that each
+# worker's database hands out afresh, or (the schemathesis run) serve a seeded database of
+# their own from a thread for a minute.
 SERIAL_MODULES = {
     "test_routing_concurrency",
     "test_outbound_kill9",
@@ -65,6 +66,7 @@ SERIAL_MODULES = {
     "test_browser_xss",
     "test_browser_api_docs",
     "test_browser_load_earlier",
+    "test_api_fuzz",
 }
 
 

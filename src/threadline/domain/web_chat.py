@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from threadline.domain.errors import DomainError, Forbidden
+from threadline.domain.signatures import presented_matches
 
 LANGUAGES = ("en", "pl", "uk")
 DEFAULT_LANGUAGE = "en"
@@ -195,7 +196,7 @@ def parse_public_key(key: str) -> int | None:
 
 
 def same_secret(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode(), expected.encode())
+    return presented_matches(given, expected)
 
 
 # --- Signed user ids from the host site --------------------------------------------------
@@ -208,7 +209,7 @@ def user_hash(inbox_secret: str, user_id: str) -> str:
 
 def verify_user_hash(inbox_secret: str, user_id: str, given_hash: str) -> None:
     expected = user_hash(inbox_secret, user_id)
-    if not hmac.compare_digest(expected.encode(), given_hash.strip().lower().encode()):
+    if not presented_matches(given_hash.strip().lower(), expected):
         raise BadUserHash(
             "data-user-hash does not match data-user-id: it must be the hex HMAC-SHA256 of "
             "the user id keyed with this inbox's secret, computed on your server"
@@ -249,7 +250,7 @@ def sign_visitor_token(key: str, claims: VisitorClaims) -> str:
 def read_visitor_token(key: str, token: str) -> VisitorClaims:
     encoded, _, signature = token.partition(".")
     expected = hmac.new(key.encode(), _TOKEN_CONTEXT + encoded.encode(), hashlib.sha256)
-    if not signature or not hmac.compare_digest(expected.hexdigest(), signature):
+    if not presented_matches(signature, expected.hexdigest()):
         raise InvalidVisitorToken("the visitor token is not valid; start a new session")
     try:
         data = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))

@@ -43,8 +43,17 @@ async def get_scoped(
         query = query.with_for_update()
     row = (await session.execute(query)).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"{model.__tablename__.rstrip('s').replace('_', ' ')} {row_id} not found")
+        raise NotFound(f"{_singular(model.__tablename__).replace('_', ' ')} {row_id} not found")
     return row
+
+
+def _singular(table: str) -> str:
+    """One row of a table: inboxes -> inbox, identities -> identity, agents -> agent."""
+    if table.endswith("ies"):
+        return table[:-3] + "y"
+    if table.endswith("xes"):
+        return table[:-2]
+    return table.removesuffix("s")
 
 
 async def get_visible_conversation(

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.domain.access import Principal, Role
+from threadline.domain.bounds import checked_moment, row_id_from_text
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import DomainError, InvalidIdentity, NotFound
@@ -137,10 +138,10 @@ async def search_customers(
 
 
 def _int_cursor(cursor: str) -> int:
-    try:
-        return int(cursor)
-    except ValueError as exc:
-        raise DomainError(f"invalid cursor {cursor!r}") from exc
+    value = row_id_from_text(cursor)
+    if value is None:
+        raise DomainError(f"invalid cursor {cursor!r}")
+    return value
 
 
 async def _identities_by_customer(
@@ -292,10 +293,11 @@ def decode_conversation_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         moment, _, raw_id = base64.urlsafe_b64decode(padded).decode().partition("|")
-        when = datetime.fromisoformat(moment)
-        if when.tzinfo is None:
-            raise ValueError("naive")
-        return when, int(raw_id)
+        when = checked_moment(datetime.fromisoformat(moment))
+        conversation_id = row_id_from_text(raw_id)
+        if conversation_id is None:
+            raise ValueError("not an id")
+        return when, conversation_id
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise DomainError(f"invalid cursor {cursor!r}") from exc
 

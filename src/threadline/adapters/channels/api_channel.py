@@ -28,6 +28,7 @@ from threadline.adapters.egress.http import checked_client
 from threadline.config import Settings
 from threadline.domain.channels import Channel
 from threadline.domain.egress import EgressPolicy, EgressRefused
+from threadline.domain.signatures import presented_matches
 
 EVENT_NAME = "message.created"
 SIGNATURE_VERSION = "v1"
@@ -69,7 +70,7 @@ def verify_signature(
     expected = sign(secret, timestamp, raw)
     for part in header.split(","):
         version, _, value = part.strip().partition("=")
-        if version == SIGNATURE_VERSION and hmac.compare_digest(value, expected):
+        if version == SIGNATURE_VERSION and presented_matches(value, expected):
             return True
     return False
 

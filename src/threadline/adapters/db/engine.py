@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from threadline.adapters.db.storable import dump_json, make_parameters_storable
+
 
 def normalise_database_url(url: str) -> str:
     """Accept the plain URLs people paste and pick the async drivers we ship."""
@@ -43,17 +45,21 @@ def create_engine(url: str, *, pool_size: int = 30, **kwargs: Any) -> AsyncEngin
     them: inbox settings, the inbox secret) into exception texts, and so into logs."""
     url = normalise_database_url(url)
     kwargs.setdefault("hide_parameters", True)
+    # Text from outside may hold what no database stores (NUL, lone surrogates): storable.py.
+    kwargs.setdefault("json_serializer", dump_json)
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _tune_sqlite(engine)
+        make_parameters_storable(engine)
         return engine
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", pool_size)
         kwargs.setdefault("max_overflow", 0)
     engine = create_async_engine(url, pool_pre_ping=True, **kwargs)
+    make_parameters_storable(engine)
     hide_row_values_in_errors(engine.sync_engine)
     return engine
 

@@ -8,7 +8,6 @@ transactions a workspace commits per second.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.adapters.db.storable import dump_json
 from threadline.adapters.db.tables import Event, Workspace
 from threadline.domain.events import DomainEvent
 
@@ -107,7 +107,8 @@ async def append_and_commit(
                         "types": [event.type.value for event in events],
                         "audiences": [event.audience.value for event in events],
                         "conversation_ids": [event.conversation_id for event in events],
-                        "payloads": [json.dumps(event.payload) for event in events],
+                        # Past SQLAlchemy: made storable here as its serialiser would.
+                        "payloads": [dump_json(event.payload) for event in events],
                     },
                 )
                 cursors.append((workspace_id, cursor))

@@ -13,6 +13,8 @@ import binascii
 import hashlib
 import hmac
 
+from threadline.domain.signatures import presented_matches
+
 # 80 bits of MAC: unguessable, and the address stays well under the 64-character local part.
 MAC_BYTES = 10
 SUBADDRESS_SEPARATOR = "+"
@@ -63,7 +65,7 @@ def conversation_from_token(token: str, secret: str) -> int | None:
         return None
     conversation_id = int.from_bytes(payload[:-MAC_BYTES], "big")
     # Compare in constant time so the MAC cannot be found byte by byte.
-    if not hmac.compare_digest(payload[-MAC_BYTES:], _mac(conversation_id, secret)):
+    if not presented_matches(payload[-MAC_BYTES:], _mac(conversation_id, secret)):
         return None
     return conversation_id
 

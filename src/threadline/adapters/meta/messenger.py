@@ -26,6 +26,7 @@ from threadline.adapters.meta.payloads import (
     optional_list,
     optional_str,
 )
+from threadline.domain.bounds import checked_moment
 from threadline.domain.channels import IdentityKind
 
 OBJECT = "page"
@@ -101,7 +102,11 @@ def _event(event: dict[str, Any], where: str, batch: ParsedBatch) -> None:
         watermark = read.get("watermark")
         if not isinstance(watermark, int | float) or isinstance(watermark, bool):
             raise MalformedPayload(f"{where}.read.watermark must be a number (milliseconds)")
-        batch.reads.append(ReadUpTo(sender, datetime.fromtimestamp(watermark / 1000, UTC)))
+        try:
+            read_up_to = checked_moment(datetime.fromtimestamp(watermark / 1000, UTC))
+        except (ValueError, OverflowError, OSError) as exc:
+            raise MalformedPayload(f"{where}.read.watermark is not a moment: {exc}") from exc
+        batch.reads.append(ReadUpTo(sender, read_up_to))
 
 
 def _message(

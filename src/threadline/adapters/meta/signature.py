@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from threadline.domain.signatures import presented_matches
+
 HEADER = "X-Hub-Signature-256"
 PREFIX = "sha256="
 
@@ -25,4 +27,4 @@ def verify(app_secret: str | None, raw_body: bytes, header: str | None) -> bool:
     if not app_secret or not header or not header.startswith(PREFIX):
         return False
     expected = sign(app_secret, raw_body)
-    return hmac.compare_digest(header.strip().lower().encode("ascii", "replace"), expected.encode())
+    return presented_matches(header.strip().lower(), expected)

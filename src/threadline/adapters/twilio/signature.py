@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from threadline.domain.signatures import presented_matches
+
 DEFAULT_PORTS = {"https": "443", "http": "80"}
 _HOST_PORT = re.compile(r"^(?P<host>.*?)(?::(?P<port>\d*))?$")
 
@@ -61,7 +63,7 @@ def validate_form_request(
         return False
     pairs = list(params)
     return any(
-        hmac.compare_digest(compute_signature(auth_token, candidate, pairs), signature)
+        presented_matches(signature, compute_signature(auth_token, candidate, pairs))
         for candidate in url_variants(url)
     )
 
@@ -72,9 +74,9 @@ def validate_json_request(auth_token: str, url: str, body: bytes, signature: str
         return False
     query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
     claimed = query.get("bodySHA256", "")
-    if not hmac.compare_digest(claimed.lower(), body_sha256(body)):
+    if not presented_matches(claimed.lower(), body_sha256(body)):
         return False
     return any(
-        hmac.compare_digest(compute_signature(auth_token, candidate), signature)
+        presented_matches(signature, compute_signature(auth_token, candidate))
         for candidate in url_variants(url)
     )

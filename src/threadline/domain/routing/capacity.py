@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from threadline.domain.bounds import MAX_COUNT
 from threadline.domain.channels import Channel
 from threadline.domain.errors import DomainError
 
@@ -84,8 +85,8 @@ def check_capacity_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
         if key not in CAPACITY_KEYS:
             raise DomainError(f"unknown capacity setting {key!r}; use {list(CAPACITY_KEYS)}")
         if key == "budget":
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise DomainError("capacity budget must be a whole number, at least 0")
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_COUNT:
+                raise DomainError(f"capacity budget must be a whole number from 0 to {MAX_COUNT}")
             checked[key] = value
             continue
         if not isinstance(value, Mapping):
@@ -94,8 +95,14 @@ def check_capacity_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
         for channel, amount in value.items():
             if channel not in Channel._value2member_map_:
                 raise DomainError(f"capacity {key}: unknown channel {channel!r}")
-            if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
-                raise DomainError(f"capacity {key}.{channel} must be a whole number, at least 0")
+            if (
+                not isinstance(amount, int)
+                or isinstance(amount, bool)
+                or not 0 <= amount <= MAX_COUNT
+            ):
+                raise DomainError(
+                    f"capacity {key}.{channel} must be a whole number from 0 to {MAX_COUNT}"
+                )
             per_channel[channel] = amount
         checked[key] = per_channel
     return checked

@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from threadline.domain.bounds import MAX_COUNT, MAX_SECONDS, is_row_id
 from threadline.domain.errors import DomainError
 from threadline.domain.routing.scoring import AgentState, Weights, Work, affinity, refusal
 
@@ -62,15 +63,19 @@ def check_steps(values: Mapping[str, Any]) -> dict[str, Any]:
             if not isinstance(value, bool):
                 raise DomainError("routing step setting offer_mode must be true or false")
         elif name == "overflow_team_id":
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or not is_row_id(value)
+            ):
                 raise DomainError("routing step setting overflow_team_id must be a team id")
         else:
             if not isinstance(value, int) or isinstance(value, bool):
                 raise DomainError(f"routing step setting {name} must be a whole number")
-            if value < _MINIMUM.get(name, 0):
-                raise DomainError(
-                    f"routing step setting {name} must be at least {_MINIMUM.get(name, 0)}"
-                )
+            lowest = _MINIMUM.get(name, 0)
+            highest = MAX_SECONDS if name.endswith("_seconds") else MAX_COUNT
+            if value < lowest:
+                raise DomainError(f"routing step setting {name} must be at least {lowest}")
+            if value > highest:
+                raise DomainError(f"routing step setting {name} must be at most {highest}")
         checked[name] = value
     return checked
 

@@ -19,6 +19,7 @@ from threadline.config import Settings, get_settings
 from threadline.entrypoints.api import ops
 from threadline.entrypoints.api.body_limit import BodySizeLimit
 from threadline.entrypoints.api.docs_pages import install_docs_pages
+from threadline.entrypoints.api.openapi import install_openapi
 from threadline.entrypoints.api.problems import install_problem_handlers
 from threadline.entrypoints.api.request_context import RequestContext
 from threadline.services.auth import FAST_HASHING, FAST_HASHING_VARIABLE
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.state.runtime = runtime
     install_problem_handlers(app)
     install_docs_pages(app)
+    install_openapi(app)
     for module_name in discover_router_modules():
         app.include_router(importlib.import_module(module_name).router)
 

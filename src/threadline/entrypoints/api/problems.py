@@ -15,6 +15,21 @@ from threadline.domain.errors import DomainError
 
 log = structlog.get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
+# The title of each status's problem, where nothing more specific is known.
+PROBLEM_TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    410: "Gone",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Invalid request",
+    429: "Too many requests",
+    503: "Service unavailable",
+}
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -56,13 +71,4 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 def _title(status: int) -> str:
-    return {
-        400: "Bad request",
-        401: "Authentication required",
-        403: "Forbidden",
-        404: "Not found",
-        405: "Method not allowed",
-        409: "Conflict",
-        413: "Request too large",
-        422: "Invalid request",
-    }.get(status, "Error")
+    return PROBLEM_TITLES.get(status, "Error")

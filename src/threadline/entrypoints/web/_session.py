@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from threadline.domain.signatures import presented_matches
+
 SESSION_COOKIE = "tl_session"
 LOGIN_CSRF_COOKIE = "tl_login_csrf"
 LANGUAGE_COOKIE = "tl_lang"
@@ -25,6 +27,4 @@ def csrf_token_for(session_token: str, secret_key: str) -> str:
 
 
 def csrf_matches(session_token: str, secret_key: str, presented: str | None) -> bool:
-    if not presented:
-        return False
-    return hmac.compare_digest(csrf_token_for(session_token, secret_key), presented)
+    return presented_matches(presented, csrf_token_for(session_token, secret_key))

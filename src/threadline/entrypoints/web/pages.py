@@ -16,11 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.domain.access import Role
+from threadline.domain.bounds import row_id_from_text
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import DomainError, NotFound
+from threadline.domain.signatures import presented_matches
 from threadline.domain.tasks import TaskStatus
 from threadline.entrypoints.api.deps import RuntimeDep
+from threadline.entrypoints.api.schemas import RowId
 from threadline.entrypoints.sign_in_throttle import SignInThrottled, sign_in_attempt
 from threadline.entrypoints.web._render import (
     LANGUAGES,
@@ -165,7 +168,7 @@ async def login_submit(request: Request, runtime: RuntimeDep) -> Response:
     workspace = form.get("workspace", "")[:100]
     csrf_token = form.get(CSRF_FIELD, "")
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
-    if not expected or not secrets.compare_digest(expected, csrf_token):
+    if not presented_matches(csrf_token, expected):
         return _login_page(request, "login.expired", workspace, email, status_code=403)
     try:
         async with sign_in_attempt(request, runtime, email):
@@ -219,7 +222,7 @@ async def choose_language(request: Request, runtime: RuntimeDep) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     login_token = request.cookies.get(LOGIN_CSRF_COOKIE)
     allowed = (token and csrf_matches(token, runtime.settings.secret_key, csrf_token)) or (
-        login_token and secrets.compare_digest(login_token, csrf_token)
+        presented_matches(csrf_token, login_token)
     )
     if not allowed:
         return Response("CSRF token missing or wrong", status_code=403)
@@ -254,14 +257,10 @@ def _list_filters(
         return queries.ConversationFilters(
             status=ConversationStatus(status) if status else None,
             assignee_id=(
-                session.principal.agent_id
-                if assignee == "mine"
-                else int(assignee)
-                if assignee.isdigit()
-                else None
+                session.principal.agent_id if assignee == "mine" else row_id_from_text(assignee)
             ),
             unassigned=assignee == "unassigned",
-            team_id=int(team) if team.isdigit() else None,
+            team_id=row_id_from_text(team),
             channel=Channel(channel) if channel else None,
             label=(params.get("label") or "").strip()[:100] or None,
             sla_due_before=(
@@ -353,8 +352,8 @@ async def _csat_history(
 async def conversation_page(
     request: Request,
     runtime: RuntimeDep,
-    conversation_id: int,
-    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    conversation_id: RowId,
+    before: RowId | None = None,
 ) -> Response:
     """The newest messages of the conversation (a page of them: `?before=<message id>` shows
     the ones before that message, which "load earlier messages" links to)."""

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 from threadline.adapters.db import tables as t
 from threadline.domain.channels import Channel
 from threadline.entrypoints.api.deps import AgentDep, RuntimeDep
+from threadline.entrypoints.api.schemas import RowId
 from threadline.services.lookups import get_visible_conversation
 from threadline.services.typing_signals import publish_typing
 
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 
 @router.post("/conversations/{conversation_id}/typing", status_code=status.HTTP_204_NO_CONTENT)
 async def agent_is_typing(
-    conversation_id: int, request: Request, principal: AgentDep, runtime: RuntimeDep
+    conversation_id: RowId, request: Request, principal: AgentDep, runtime: RuntimeDep
 ) -> Response:
     """The signed-in agent is typing a reply (the page calls this at most every 2 s), by the
     channel in the optional JSON body ({"channel": "web_chat"})."""

@@ -8,7 +8,6 @@ See docs/channels/voice.md.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -19,10 +18,13 @@ from threadline.adapters.db import tables as t
 from threadline.domain.channels import Channel
 from threadline.domain.errors import DomainError, Forbidden, NotFound
 from threadline.entrypoints.api.deps import RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import Count, Moment, RowId, StrictBody
 from threadline.services.calls import CallDirection, CallEvent, record_call_event
 
-router = APIRouter(prefix="/webhooks/cti", tags=["webhooks: cti"])
+router = APIRouter(
+    prefix="/webhooks/cti", tags=["webhooks: cti"], responses=problem_responses(400, 403, 413)
+)
 
 
 class MalformedPayload(DomainError):
@@ -36,9 +38,9 @@ class CtiEventBody(StrictBody):
     caller: str | None = Field(default=None, max_length=64)
     callee: str | None = Field(default=None, max_length=64)
     direction: Literal["inbound", "outbound"] = "inbound"
-    duration_seconds: int | None = Field(default=None, ge=0)
+    duration_seconds: Count | None = None
     recording_url: str | None = Field(default=None, max_length=2000)
-    occurred_at: datetime | None = None
+    occurred_at: Moment | None = None
 
 
 def call_event(inbox_id: int, body: CtiEventBody) -> CallEvent:
@@ -68,7 +70,7 @@ def call_event(inbox_id: int, body: CtiEventBody) -> CallEvent:
 
 
 @router.post("/{inbox_id}")
-async def cti_event(inbox_id: int, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+async def cti_event(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
         inbox = await session.get(t.Inbox, inbox_id)
     if inbox is None or inbox.channel != Channel.VOICE.value:

@@ -24,7 +24,9 @@ from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.errors import DomainError
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.problems import problem
+from threadline.entrypoints.api.schemas import RowId
 from threadline.entrypoints.sliding_window import app_limiter
 from threadline.entrypoints.webhooks._form_body import (
     BadSubmission,
@@ -88,7 +90,7 @@ def _thank_you_url(inbox: t.Inbox) -> str | None:
     response_class=HTMLResponse,
     summary="The contact form page",
 )
-async def show_form(inbox_id: int, request: Request, runtime: RuntimeDep) -> Response:
+async def show_form(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> Response:
     inbox = await _form_inbox(runtime, inbox_id)
     if inbox is None:
         return problem(404, "Not found", f"there is no contact form {inbox_id}")
@@ -96,8 +98,43 @@ async def show_form(inbox_id: int, request: Request, runtime: RuntimeDep) -> Res
     return HTMLResponse(form_page(_title(inbox), action, _honeypot_field(inbox)))
 
 
-@router.post("/{inbox_id}", name="contact_form_submit", summary="Submit the contact form")
-async def submit_form(inbox_id: int, request: Request, runtime: RuntimeDep) -> Response:
+# The fields of the default form; a site's own form may add any others.
+FORM_FIELDS = {
+    "type": "object",
+    "properties": {name: {"type": "string"} for name in STANDARD_FIELDS},
+    "additionalProperties": {"type": "string"},
+}
+
+
+@router.post(
+    "/{inbox_id}",
+    name="contact_form_submit",
+    summary="Submit the contact form",
+    # A browser's post is answered with pages (also when refused), a script's JSON with JSON.
+    responses={
+        200: {
+            "description": "A browser's thank-you page (or, to JSON, a submission set aside)",
+            "content": {"text/html": {}, "application/json": {}},
+        },
+        201: {"description": "Stored (a JSON post)", "content": {"application/json": {}}},
+        303: {"description": "Stored; on to the inbox's thank-you page"},
+        **problem_responses(400, 413, 415, 429, pages=True),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                media: {"schema": FORM_FIELDS}
+                for media in (
+                    "application/x-www-form-urlencoded",
+                    "multipart/form-data",
+                    "application/json",
+                )
+            },
+        }
+    },
+)
+async def submit_form(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> Response:
     inbox = await _form_inbox(runtime, inbox_id)
     if inbox is None:
         return problem(404, "Not found", f"there is no contact form {inbox_id}")

@@ -10,7 +10,6 @@ Configuration is described in docs/channels/whatsapp.md and docs/channels/messen
 
 from __future__ import annotations
 
-import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +46,9 @@ from threadline.domain.egress import EgressRefused
 from threadline.domain.errors import Forbidden, InvalidIdentity, NotFound
 from threadline.domain.identities import normalise_identity
 from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.domain.signatures import presented_matches
 from threadline.entrypoints.api.deps import RuntimeDep
+from threadline.entrypoints.api.schemas import RowId
 from threadline.services.delivery_status import apply_delivery_report, report_delivery_status
 from threadline.services.lookups import get_workspace
 from threadline.services.receive_message import receive_message
@@ -70,23 +71,23 @@ class MetaInbox:
 
 
 @router.get("/whatsapp/{inbox_id}")
-async def verify_whatsapp(inbox_id: int, request: Request, runtime: RuntimeDep) -> Any:
+async def verify_whatsapp(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> Any:
     return await _handshake(runtime, inbox_id, Channel.WHATSAPP, request)
 
 
 @router.get("/messenger/{inbox_id}")
-async def verify_messenger(inbox_id: int, request: Request, runtime: RuntimeDep) -> Any:
+async def verify_messenger(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> Any:
     return await _handshake(runtime, inbox_id, Channel.MESSENGER, request)
 
 
 @router.post("/whatsapp/{inbox_id}")
-async def whatsapp_webhook(inbox_id: int, request: Request, runtime: RuntimeDep) -> Any:
+async def whatsapp_webhook(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> Any:
     inbox, payload = await _signed_payload(runtime, inbox_id, Channel.WHATSAPP, request)
     return await _store_batch(runtime, inbox, parse_whatsapp(payload))
 
 
 @router.post("/messenger/{inbox_id}")
-async def messenger_webhook(inbox_id: int, request: Request, runtime: RuntimeDep) -> Any:
+async def messenger_webhook(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> Any:
     inbox, payload = await _signed_payload(runtime, inbox_id, Channel.MESSENGER, request)
     return await _store_batch(runtime, inbox, parse_messenger(payload))
 
@@ -117,9 +118,7 @@ async def _handshake(
     given = params.get("hub.verify_token", "")
     if not isinstance(expected, str) or not expected:
         raise Forbidden(f"inbox {inbox_id} has no verify_token setting to check Meta against")
-    if params.get("hub.mode") != "subscribe" or not hmac.compare_digest(
-        given.encode(), expected.encode()
-    ):
+    if params.get("hub.mode") != "subscribe" or not presented_matches(given, expected):
         raise Forbidden("hub.mode must be subscribe and hub.verify_token must match the inbox")
     return PlainTextResponse(params.get("hub.challenge", ""))
 

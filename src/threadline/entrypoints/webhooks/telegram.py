@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
 from typing import Annotated, Any
 
@@ -32,13 +31,21 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.domain.signatures import presented_matches
 from threadline.entrypoints.api.deps import RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.problems import problem
+from threadline.entrypoints.api.schemas import RowId
 from threadline.services.receive_message import receive_message
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/webhooks/telegram", tags=["webhooks"])
+router = APIRouter(
+    prefix="/webhooks/telegram",
+    tags=["webhooks"],
+    # 503: a file could not be fetched from the Bot API yet; Telegram sends the update again.
+    responses=problem_responses(400, 403, 413, 503),
+)
 
 
 def webhook_secret(inbox: t.Inbox) -> str | None:
@@ -57,7 +64,7 @@ def webhook_secret(inbox: t.Inbox) -> str | None:
 
 @router.post("/{inbox_id}", summary="Receive a Telegram Bot API update")
 async def receive_update(
-    inbox_id: int,
+    inbox_id: RowId,
     request: Request,
     runtime: RuntimeDep,
     x_telegram_bot_api_secret_token: Annotated[str | None, Header()] = None,
@@ -68,7 +75,7 @@ async def receive_update(
         return problem(404, "Not found", f"there is no Telegram inbox {inbox_id}")
     expected = webhook_secret(inbox)
     given = x_telegram_bot_api_secret_token or ""
-    if expected is None or not hmac.compare_digest(given.encode(), expected.encode()):
+    if not presented_matches(given, expected):
         log.warning("telegram.secret_mismatch", inbox_id=inbox_id, header_present=bool(given))
         return problem(
             403,

@@ -26,20 +26,35 @@ from threadline.adapters.egress.http import checked_client
 from threadline.adapters.twilio.signature import validate_form_request, validate_json_request
 from threadline.bootstrap import Runtime
 from threadline.config import Settings
+from threadline.domain.bounds import MAX_COUNT, MAX_SECONDS
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.conversations import DeliveryStatus
 from threadline.domain.errors import DomainError, Forbidden, NotFound
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import RowId
 from threadline.services.calls import KNOWN_STATUSES, CallDirection, CallEvent, record_call_event
 from threadline.services.delivery_status import apply_delivery_report
 from threadline.services.receive_message import receive_message
 
 log = structlog.get_logger(__name__)
-router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks: twilio"])
+TWIML_CONTENT_TYPE = "application/xml"
+
+
+class TwiML(Response):
+    media_type = TWIML_CONTENT_TYPE
+
+
+router = APIRouter(
+    prefix="/webhooks/twilio",
+    tags=["webhooks: twilio"],
+    # Answered with TwiML; refused 403 unless X-Twilio-Signature proves Twilio sent it.
+    default_response_class=TwiML,
+    responses=problem_responses(400, 403, 413),
+)
 
 TWILIO_CHANNELS = frozenset({Channel.SMS.value, Channel.VOICE.value, Channel.WHATSAPP.value})
-TWIML_CONTENT_TYPE = "application/xml"
 MAX_MEDIA = 10
 # MessageStatus values of our replies. Twilio having accepted it (accepted, scheduled,
 # queued, sending) is what we call sent; receiving and received are about inbound messages.
@@ -88,7 +103,7 @@ class TwilioRequest:
 def twiml(*verbs: str) -> Response:
     body = '<?xml version="1.0" encoding="UTF-8"?>'
     body += f"<Response>{''.join(verbs)}</Response>" if verbs else "<Response/>"
-    return Response(body, media_type=TWIML_CONTENT_TYPE)
+    return TwiML(body)
 
 
 def public_url(request: Request, settings: Settings) -> str:
@@ -153,20 +168,20 @@ def required(params: Mapping[str, str], *names: str) -> list[str]:
 
 
 def optional_int(params: Mapping[str, str], name: str) -> int | None:
+    """A count or a duration in seconds, as Twilio sends them."""
     value = params.get(name, "").strip()
     if not value:
         return None
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise MalformedPayload(f"{name} must be a whole number, not {value!r}") from exc
+    if not (value.isascii() and value.isdigit() and len(value) <= 12 and int(value) <= MAX_COUNT):
+        raise MalformedPayload(f"{name} must be a whole number up to {MAX_COUNT}, not {value!r}")
+    return int(value)
 
 
 # --- SMS / MMS ---------------------------------------------------------------------------
 
 
 @router.post("/{inbox_id}/sms")
-async def inbound_sms(inbox_id: int, request: Request, runtime: RuntimeDep) -> Response:
+async def inbound_sms(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> Response:
     """An SMS/MMS to the inbox's number; answered only after it is stored."""
     hook = await verified(request, runtime, inbox_id)
     params = hook.params
@@ -243,7 +258,7 @@ async def _fetch_media(
 
 
 @router.post("/{inbox_id}/sms-status")
-async def sms_status(inbox_id: int, request: Request, runtime: RuntimeDep) -> Response:
+async def sms_status(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> Response:
     """What became of an SMS we sent (MessageStatus), applied to our outbound message.
 
     The StatusCallback URL we gave Twilio carries the send job's key (`?key=`), so the
@@ -316,7 +331,7 @@ def _call_event(hook: TwilioRequest, **extra: Any) -> CallEvent:
 
 
 @router.post("/{inbox_id}/voice")
-async def incoming_call(inbox_id: int, request: Request, runtime: RuntimeDep) -> Response:
+async def incoming_call(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> Response:
     """A call to the inbox's number: recorded at once, then answered as configured."""
     hook = await verified(request, runtime, inbox_id)
     required(hook.params, "CallSid", "From", "To")
@@ -342,21 +357,31 @@ def _answer(hook: TwilioRequest) -> Response:
         queue = escape(str(config.get("queue") or "support"))
         return twiml(f"<Enqueue action={status_url}>{queue}</Enqueue>")
     if mode == "dial" and config.get("number"):
-        timeout = int(config.get("timeout_seconds", 20))
+        timeout = _seconds_setting(config, "timeout_seconds", 20)
         number = escape(str(config["number"]))
         return twiml(f'<Dial action={status_url} timeout="{timeout}">{number}</Dial>')
     if mode == "say":
         return twiml(say)
     recording_url = quoteattr(f"{hook.base_url}/recording?kind=voicemail")
-    max_length = int(config.get("max_message_seconds", 120))
+    max_length = _seconds_setting(config, "max_message_seconds", 120)
     return twiml(
         say,
         f'<Record action={recording_url} maxLength="{max_length}" playBeep="true"/>',
     )
 
 
+def _seconds_setting(config: Mapping[str, Any], name: str, default: int) -> int:
+    """A whole number of seconds from the inbox's voice settings; a value that is not one
+    (a typo in the settings) falls back to the default rather than failing the call."""
+    value = config.get(name, default)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_SECONDS:
+        return value
+    log.warning("twilio.voice_setting_ignored", setting=name, default=default)
+    return default
+
+
 @router.post("/{inbox_id}/voice-status")
-async def call_status(inbox_id: int, request: Request, runtime: RuntimeDep) -> Response:
+async def call_status(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> Response:
     """Call status callbacks, and the action callbacks of <Dial> and <Enqueue>."""
     hook = await verified(request, runtime, inbox_id)
     params = hook.params
@@ -374,7 +399,7 @@ async def call_status(inbox_id: int, request: Request, runtime: RuntimeDep) -> R
 
 
 @router.post("/{inbox_id}/recording")
-async def recording(inbox_id: int, request: Request, runtime: RuntimeDep) -> Response:
+async def recording(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> Response:
     """A recording is ready: a voicemail (<Record>) or a recorded conversation."""
     hook = await verified(request, runtime, inbox_id)
     params = hook.params

@@ -26,7 +26,8 @@ from threadline.domain.web_chat import (
     matching_invitation,
 )
 from threadline.entrypoints.api.deps import AdminDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.openapi import DOWNLOAD, problem_responses
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.entrypoints.sliding_window import SlidingWindowLimiter
 from threadline.services.web_chat import (
     EmailOutcome,
@@ -107,7 +108,7 @@ def _check_rate(claims: VisitorClaims) -> None:
         raise RateLimited(f"too many messages; try again in {max(1, round(wait))} s")
 
 
-@router.post("/session")
+@router.post("/session", responses=problem_responses(401, 403, 404))
 async def start_session(body: SessionBody, runtime: RuntimeDep) -> dict[str, Any]:
     """Start or resume a visitor session. Keep the returned token; send it back next time."""
     async with runtime.sessionmaker() as session:
@@ -129,7 +130,9 @@ async def start_session(body: SessionBody, runtime: RuntimeDep) -> dict[str, Any
     }
 
 
-@router.post("/messages", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/messages", status_code=status.HTTP_201_CREATED, responses=problem_responses(401, 409, 429)
+)
 async def send_message(
     body: MessageBody, runtime: RuntimeDep, x_visitor_token: VisitorToken = None
 ) -> dict[str, Any]:
@@ -150,7 +153,9 @@ async def send_message(
     }
 
 
-@router.post("/attachments", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/attachments", status_code=status.HTTP_201_CREATED, responses=problem_responses(401, 413, 429)
+)
 async def upload_attachment(
     request: Request,
     runtime: RuntimeDep,
@@ -178,7 +183,7 @@ async def upload_attachment(
     }
 
 
-@router.get("/attachments/{sha256}")
+@router.get("/attachments/{sha256}", responses={**DOWNLOAD, **problem_responses(401)})
 async def download_attachment(
     sha256: str, runtime: RuntimeDep, token: Annotated[str, Query(max_length=2000)]
 ) -> FileResponse:
@@ -202,7 +207,7 @@ async def download_attachment(
     )
 
 
-@router.post("/email")
+@router.post("/email", responses=problem_responses(401, 409))
 async def give_email(
     body: EmailBody, runtime: RuntimeDep, x_visitor_token: VisitorToken = None
 ) -> dict[str, Any]:
@@ -242,7 +247,7 @@ def _email_view(outcome: EmailOutcome | None) -> dict[str, Any] | None:
     }
 
 
-@router.get("/status")
+@router.get("/status", responses=problem_responses(401))
 async def visitor_status(
     runtime: RuntimeDep, x_visitor_token: VisitorToken = None
 ) -> dict[str, Any]:
@@ -252,7 +257,7 @@ async def visitor_status(
         return await visitor_state(session, claims, runtime.clock.now())
 
 
-@router.get("/invitation")
+@router.get("/invitation", responses=problem_responses(404))
 async def invitation(
     runtime: RuntimeDep,
     inbox: Annotated[str, Query(max_length=200)],
@@ -280,7 +285,7 @@ class WidgetSettingsBody(StrictBody):
 
 
 @router.get("/inboxes/{inbox_id}")
-async def get_widget(inbox_id: int, principal: AdminDep, runtime: RuntimeDep) -> dict[str, Any]:
+async def get_widget(inbox_id: RowId, principal: AdminDep, runtime: RuntimeDep) -> dict[str, Any]:
     """The widget's settings, public key and embed code (the key is made on first use)."""
     async with runtime.uow() as uow:
         view = await widget_admin_view(uow, principal, inbox_id)
@@ -290,7 +295,7 @@ async def get_widget(inbox_id: int, principal: AdminDep, runtime: RuntimeDep) ->
 
 @router.put("/inboxes/{inbox_id}")
 async def put_widget(
-    inbox_id: int, body: WidgetSettingsBody, principal: AdminDep, runtime: RuntimeDep
+    inbox_id: RowId, body: WidgetSettingsBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         view = await update_widget_settings(uow, principal, inbox_id, body.model_dump())

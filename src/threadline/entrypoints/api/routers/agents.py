@@ -11,7 +11,8 @@ from threadline.domain.access import Role
 from threadline.domain.agent_profile import MAX_LEVEL, MIN_LEVEL, Presence
 from threadline.domain.channels import Channel
 from threadline.entrypoints.api.deps import AdminDep, AgentDep, PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services.agents import (
     NewAgent,
     add_agent,
@@ -90,7 +91,7 @@ async def get_agents(principal: PrincipalDep, runtime: RuntimeDep) -> list[dict[
         return await list_agents(session, principal)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 async def post_agent(
     body: NewAgentBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -129,14 +130,16 @@ async def post_own_presence(
 
 
 @router.get("/{agent_id}")
-async def get_agent(agent_id: int, principal: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+async def get_agent(
+    agent_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
         return await show_agent(session, principal, agent_id)
 
 
 @router.patch("/{agent_id}")
 async def patch_agent(
-    agent_id: int, body: AgentPatchBody, principal: PrincipalDep, runtime: RuntimeDep
+    agent_id: RowId, body: AgentPatchBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Agents change their own name, photo and presence; supervisors and admins change
     anyone's skills, channel competences, languages and capacity (what routing weighs);

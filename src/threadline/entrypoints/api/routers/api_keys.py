@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import Field
 
 from threadline.entrypoints.api.deps import AdminDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services.api_keys import api_key_view, issue_api_key, list_api_keys, revoke_api_key
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"])
@@ -36,7 +36,7 @@ async def post_api_key(
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_api_key(key_id: int, principal: AdminDep, runtime: RuntimeDep) -> Response:
+async def delete_api_key(key_id: RowId, principal: AdminDep, runtime: RuntimeDep) -> Response:
     """Revokes the key at once; apps using it get 401 from then on."""
     async with runtime.uow() as uow:
         await revoke_api_key(uow, principal, key_id)

@@ -8,11 +8,12 @@ from fastapi.responses import FileResponse
 from threadline.adapters.attachments import attachment_path
 from threadline.domain.errors import NotFound
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import DOWNLOAD
 
 router = APIRouter(prefix="/api/v1/attachments", tags=["attachments"])
 
 
-@router.get("/{sha256}")
+@router.get("/{sha256}", responses=DOWNLOAD)
 async def download_attachment(
     sha256: str, principal: PrincipalDep, runtime: RuntimeDep, filename: str = "attachment"
 ) -> FileResponse:

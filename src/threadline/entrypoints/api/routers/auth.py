@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from threadline.entrypoints.api.deps import AgentDep, CredentialDep, PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import StrictBody
 from threadline.entrypoints.sign_in_throttle import sign_in_attempt
 from threadline.services.auth import issue_token, sign_in, sign_out
@@ -22,7 +23,7 @@ class LoginBody(StrictBody):
     password: str = Field(min_length=1, max_length=1000)
 
 
-@router.post("/login")
+@router.post("/login", responses=problem_responses(401, 429))
 async def login(body: LoginBody, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     async with sign_in_attempt(request, runtime, body.email):
         async with runtime.sessionmaker() as session:

@@ -14,7 +14,8 @@ from pydantic import Field
 from threadline.adapters.db import tables as t
 from threadline.domain.canned_responses import MAX_BODY_LENGTH, MAX_SHORTCUT_LENGTH, VARIABLES
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services.canned_responses import (
     MAX_TITLE_LENGTH,
     CannedResponseFields,
@@ -68,7 +69,9 @@ async def list_canned_responses(
     return [canned_response_view(r) for r in rows]
 
 
-@router.post("/canned-responses", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/canned-responses", status_code=status.HTTP_201_CREATED, responses=problem_responses(409)
+)
 async def post_canned_response(
     body: CannedResponseBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -83,7 +86,7 @@ async def post_canned_response(
 
 @router.get("/canned-responses/{canned_response_id}")
 async def get_one(
-    canned_response_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    canned_response_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
         row = await get_scoped(
@@ -92,9 +95,12 @@ async def get_one(
     return canned_response_view(row)
 
 
-@router.put("/canned-responses/{canned_response_id}")
+@router.put("/canned-responses/{canned_response_id}", responses=problem_responses(409))
 async def put_canned_response(
-    canned_response_id: int, body: CannedResponseBody, principal: PrincipalDep, runtime: RuntimeDep
+    canned_response_id: RowId,
+    body: CannedResponseBody,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
 ) -> dict[str, Any]:
     """Supervisors and admins: replace shortcut, title and body."""
     async with runtime.uow() as uow:
@@ -110,7 +116,7 @@ async def put_canned_response(
 
 @router.delete("/canned-responses/{canned_response_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_canned_response(
-    canned_response_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    canned_response_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> Response:
     async with runtime.uow() as uow:
         await delete_canned_response(uow, principal, canned_response_id)
@@ -120,7 +126,7 @@ async def remove_canned_response(
 
 @router.post("/conversations/{conversation_id}/canned-responses/{canned_response_id}/render")
 async def render_for_conversation(
-    conversation_id: int, canned_response_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: RowId, canned_response_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """The canned response with its variables filled in for this conversation and the calling
     agent: `{"text": ...}` goes into the reply box as plain text (nothing is sent)."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from threadline.adapters.db import tables as t
 from threadline.domain.catalogue import MAX_SKU_LENGTH, OrderStatus
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody
 from threadline.services.catalogue import (
     MAX_ORDER_ITEMS,
     MAX_ORDER_NUMBER_LENGTH,
@@ -81,7 +82,7 @@ class OrderBody(StrictBody):
         min_length=1, max_length=MAX_ORDER_NUMBER_LENGTH, description="The shop's order number"
     )
     status: OrderStatus = OrderStatus.PLACED
-    placed_at: AwareDatetime
+    placed_at: Moment
     items: list[OrderItemBody] = Field(min_length=1, max_length=MAX_ORDER_ITEMS)
 
 
@@ -102,7 +103,7 @@ async def get_products(
     return [product_view(r, relations[r.id]) for r in rows]
 
 
-@router.post("/products", status_code=status.HTTP_201_CREATED)
+@router.post("/products", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 async def post_product(
     body: ProductBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -115,16 +116,16 @@ async def post_product(
 
 @router.get("/products/{product_id}")
 async def get_one_product(
-    product_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    product_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
         row = await get_scoped(session, t.Product, principal.workspace_id, product_id)
         return await product_detail(session, principal.workspace_id, row)
 
 
-@router.patch("/products/{product_id}")
+@router.patch("/products/{product_id}", responses=problem_responses(409))
 async def patch_product(
-    product_id: int, body: ProductPatch, principal: PrincipalDep, runtime: RuntimeDep
+    product_id: RowId, body: ProductPatch, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Admins: change any field, e.g. `{"in_stock": false}` to have substitutes suggested."""
     async with runtime.uow() as uow:
@@ -136,7 +137,7 @@ async def patch_product(
 
 @router.put("/products/{product_id}/relations")
 async def put_relations(
-    product_id: int, body: RelationsBody, principal: PrincipalDep, runtime: RuntimeDep
+    product_id: RowId, body: RelationsBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Admins: replace the product's complementary and substitute products (by SKU)."""
     async with runtime.uow() as uow:
@@ -146,7 +147,9 @@ async def put_relations(
 
 
 @router.delete("/products/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_product(product_id: int, principal: PrincipalDep, runtime: RuntimeDep) -> Response:
+async def remove_product(
+    product_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
+) -> Response:
     """Admins. Orders keep their SKUs; to stop suggesting a product, PATCH `active` instead."""
     async with runtime.uow() as uow:
         await delete_product(uow, principal, product_id)
@@ -156,16 +159,20 @@ async def remove_product(product_id: int, principal: PrincipalDep, runtime: Runt
 
 @router.get("/customers/{customer_id}/orders")
 async def get_customer_orders(
-    customer_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    customer_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> list[dict[str, Any]]:
     """The customer's orders, newest first, with items (SKU, quantity, product name if known)."""
     async with runtime.sessionmaker() as session:
         return await customer_orders(session, principal, customer_id)
 
 
-@router.post("/customers/{customer_id}/orders", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/customers/{customer_id}/orders",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(409),
+)
 async def post_customer_order(
-    customer_id: int, body: OrderBody, principal: PrincipalDep, runtime: RuntimeDep
+    customer_id: RowId, body: OrderBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Admins or a workspace API key. SKUs unknown to the catalogue are kept as sent.
     An order number already recorded is a 409: change its status with PATCH."""
@@ -187,7 +194,7 @@ async def post_customer_order(
 
 @router.patch("/orders/{order_id}")
 async def patch_order(
-    order_id: int, body: OrderStatusBody, principal: PrincipalDep, runtime: RuntimeDep
+    order_id: RowId, body: OrderStatusBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Admins or a workspace API key: the order's new status (shipped, delivered, …)."""
     async with runtime.uow() as uow:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus, Priority
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody
 from threadline.services import conversations as actions
 from threadline.services import queries
 from threadline.services.internal_notes import add_internal_note
@@ -23,15 +23,13 @@ from threadline.services.wrap_up_codes import MAX_SUMMARY_LENGTH, WrapUp
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 
 Limit = Annotated[int | None, Query(ge=1, le=queries.MAX_PAGE)]
-# Ids are 64-bit: a larger cursor is a 422, never a database error.
-MAX_ID = 2**63 - 1
 
 
 class StatusBody(StrictBody):
     """Resolving needs `wrap_up_code` (one of GET /api/v1/wrap-up-codes) and `summary`."""
 
     status: ConversationStatus
-    snoozed_until: datetime | None = None
+    snoozed_until: Moment | None = None
     wrap_up_code: str | None = Field(default=None, max_length=100)
     summary: str | None = Field(default=None, max_length=MAX_SUMMARY_LENGTH)
 
@@ -39,8 +37,8 @@ class StatusBody(StrictBody):
 class AssignBody(StrictBody):
     """Send `assignee_id`, `team_id` or both; null clears, a field left out stays as it is."""
 
-    assignee_id: int | None = None
-    team_id: int | None = None
+    assignee_id: RowId | None = None
+    team_id: RowId | None = None
 
 
 class PriorityBody(StrictBody):
@@ -64,7 +62,7 @@ class TemplateBody(StrictBody):
 class ReplyBody(StrictBody):
     text: str = Field(min_length=1, max_length=MAX_REPLY_LENGTH)
     channel: Channel | None = None
-    inbox_id: int | None = None
+    inbox_id: RowId | None = None
     template: TemplateBody | None = None
 
 
@@ -77,16 +75,16 @@ async def list_conversations(
     principal: PrincipalDep,
     runtime: RuntimeDep,
     status: ConversationStatus | None = None,
-    assignee_id: int | None = None,
-    team_id: int | None = None,
+    assignee_id: RowId | None = None,
+    team_id: RowId | None = None,
     channel: Channel | None = None,
     label: Annotated[str | None, Query(max_length=100)] = None,
-    customer_id: int | None = None,
+    customer_id: RowId | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Limit = None,
     unassigned: Annotated[bool, Query(description="Only conversations nobody owns")] = False,
     sla_due_before: Annotated[
-        AwareDatetime | None, Query(description="Only those with a running SLA clock due before")
+        Moment | None, Query(description="Only those with a running SLA clock due before")
     ] = None,
 ) -> dict[str, Any]:
     filters = queries.ConversationFilters(
@@ -108,7 +106,7 @@ async def list_conversations(
 
 @router.get("/{conversation_id}")
 async def get_conversation(
-    conversation_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
         return await queries.conversation_detail(session, principal, conversation_id)
@@ -116,11 +114,11 @@ async def get_conversation(
 
 @router.get("/{conversation_id}/messages")
 async def get_conversation_messages(
-    conversation_id: int,
+    conversation_id: RowId,
     principal: PrincipalDep,
     runtime: RuntimeDep,
-    after_id: int | None = None,
-    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    after_id: RowId | None = None,
+    before_id: RowId | None = None,
     order: Annotated[
         queries.MessageOrder,
         Query(
@@ -154,7 +152,7 @@ async def get_conversation_messages(
 
 @router.post("/{conversation_id}/status")
 async def post_status(
-    conversation_id: int, body: StatusBody, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: RowId, body: StatusBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         wrap_up = (
@@ -169,9 +167,9 @@ async def post_status(
     return conversation_view(state.conversation, state.labels)
 
 
-@router.post("/{conversation_id}/assign")
+@router.post("/{conversation_id}/assign", responses=problem_responses(409))
 async def post_assign(
-    conversation_id: int, body: AssignBody, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: RowId, body: AssignBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     sent = body.model_fields_set
     async with runtime.uow() as uow:
@@ -188,7 +186,7 @@ async def post_assign(
 
 @router.post("/{conversation_id}/priority")
 async def post_priority(
-    conversation_id: int, body: PriorityBody, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: RowId, body: PriorityBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         state = await actions.set_priority(uow, principal, conversation_id, body.priority)
@@ -198,7 +196,7 @@ async def post_priority(
 
 @router.put("/{conversation_id}/labels")
 async def put_labels(
-    conversation_id: int, body: LabelsBody, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: RowId, body: LabelsBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         state = await actions.set_labels(uow, principal, conversation_id, body.labels)
@@ -208,7 +206,7 @@ async def put_labels(
 
 @router.post("/{conversation_id}/replies", status_code=status.HTTP_201_CREATED)
 async def post_reply(
-    conversation_id: int, body: ReplyBody, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: RowId, body: ReplyBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Queue a reply; it is sent by the outbound worker, and its status can be followed."""
     async with runtime.uow() as uow:
@@ -235,7 +233,7 @@ async def post_reply(
 
 @router.post("/{conversation_id}/notes", status_code=status.HTTP_201_CREATED)
 async def post_internal_note(
-    conversation_id: int, body: NoteBody, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: RowId, body: NoteBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         note = await add_internal_note(uow, principal, conversation_id, body.text)

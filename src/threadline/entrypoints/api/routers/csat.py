@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from html import escape
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from threadline.domain.csat import (
     MAX_COMMENT_LENGTH,
@@ -26,7 +26,7 @@ from threadline.domain.csat import (
 )
 from threadline.domain.errors import DomainError, NotFound
 from threadline.entrypoints.api.deps import AdminDep, RuntimeDep, SupervisorDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.schemas import Moment, RowId, Seconds, StrictBody
 from threadline.services.csat import csat_config, csat_config_view, update_csat_config
 from threadline.services.csat_answers import answer_by_token, list_scores, survey_by_token
 
@@ -177,9 +177,9 @@ async def post_survey_answer(token: str, request: Request, runtime: RuntimeDep) 
 async def get_csat_scores(
     principal: SupervisorDep,
     runtime: RuntimeDep,
-    agent_id: int | None = None,
-    since: AwareDatetime | None = None,
-    conversation_id: int | None = None,
+    agent_id: RowId | None = None,
+    since: Moment | None = None,
+    conversation_id: RowId | None = None,
 ) -> dict[str, Any]:
     """Answered surveys, newest first, with their count and average score."""
     async with runtime.sessionmaker() as session:
@@ -195,8 +195,8 @@ async def get_csat_scores(
 
 class CsatSettingsBody(StrictBody):
     enabled: bool | None = None
-    delay_seconds: int | None = Field(default=None, ge=0)
-    valid_seconds: int | None = Field(default=None, ge=3600)
+    delay_seconds: Seconds | None = None
+    valid_seconds: Annotated[Seconds, Field(ge=3600)] | None = None
     link_base_url: str | None = Field(default=None, max_length=300)
 
 

@@ -9,7 +9,8 @@ from pydantic import Field
 
 from threadline.domain.channels import IdentityKind
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services import queries
 from threadline.services.customers import add_identity, create_customer, update_customer
 from threadline.services.views import customer_view
@@ -50,7 +51,7 @@ async def search_customers(
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 async def post_customer(
     body: NewCustomerBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -64,7 +65,7 @@ async def post_customer(
 
 @router.get("/{customer_id}")
 async def get_customer_card(
-    customer_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    customer_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
         return await queries.customer_card(session, principal, customer_id, runtime.clock.now())
@@ -72,10 +73,10 @@ async def get_customer_card(
 
 @router.get("/{customer_id}/timeline")
 async def get_customer_timeline(
-    customer_id: int,
+    customer_id: RowId,
     principal: PrincipalDep,
     runtime: RuntimeDep,
-    before_id: int | None = None,
+    before_id: RowId | None = None,
     limit: Limit = None,
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
@@ -87,7 +88,7 @@ async def get_customer_timeline(
 
 @router.patch("/{customer_id}")
 async def patch_customer(
-    customer_id: int, body: CustomerChangesBody, principal: PrincipalDep, runtime: RuntimeDep
+    customer_id: RowId, body: CustomerChangesBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         updated = await update_customer(
@@ -101,9 +102,13 @@ def _int_or_none(value: str | None) -> int | None:
     return int(value) if value is not None else None
 
 
-@router.post("/{customer_id}/identities", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{customer_id}/identities",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(409),
+)
 async def post_identity(
-    customer_id: int, body: IdentityBody, principal: PrincipalDep, runtime: RuntimeDep
+    customer_id: RowId, body: IdentityBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Add an address the customer gave, so an agent may reply on that channel."""
     async with runtime.uow() as uow:

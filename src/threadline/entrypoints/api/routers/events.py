@@ -23,6 +23,7 @@ from threadline.adapters.pubsub.base import Subscription, workspace_topic
 from threadline.bootstrap import Runtime
 from threadline.domain.access import Principal
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep, resolve_principal
+from threadline.entrypoints.api.schemas import Seq
 from threadline.entrypoints.web._session import SESSION_COOKIE
 from threadline.services.auth import AuthenticationFailed
 from threadline.services.event_feed import event_frame, events_since, latest_seq, visible_to
@@ -44,7 +45,7 @@ AUTH_TIMEOUT_SECONDS = 10.0
 async def poll_events(
     principal: PrincipalDep,
     runtime: RuntimeDep,
-    since: Annotated[int, Query(ge=0, description="The last seq you have seen")] = 0,
+    since: Annotated[Seq, Query(description="The last seq you have seen")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Events after `since` that you may see, oldest first. Continue with `since` = the
@@ -62,7 +63,7 @@ async def poll_events(
 async def event_stream(
     websocket: WebSocket,
     token: Annotated[str | None, Query()] = None,
-    since: Annotated[int | None, Query(ge=0)] = None,
+    since: Annotated[Seq | None, Query()] = None,
 ) -> None:
     """Authenticate with `?token=` (agent token or API key) or a first message
     `{"type": "auth", "token": ...}`. Frames: `{"type": "event", "seq", "event",

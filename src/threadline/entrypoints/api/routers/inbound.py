@@ -10,7 +10,7 @@ from pydantic import Field
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import IntegrationDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.schemas import Count, RowId, StrictBody
 from threadline.services.delivery_status import report_delivery_status
 from threadline.services.receive_message import receive_message
 
@@ -26,11 +26,11 @@ class AttachmentBody(StrictBody):
     url: str = Field(max_length=2000)
     filename: str | None = Field(default=None, max_length=300)
     content_type: str | None = Field(default=None, max_length=200)
-    size: int | None = Field(default=None, ge=0)
+    size: Count | None = None
 
 
 class InboundBody(StrictBody):
-    inbox_id: int
+    inbox_id: RowId
     sender: IdentityBody
     other_identities: list[IdentityBody] = Field(default_factory=list, max_length=10)
     sender_name: str | None = Field(default=None, max_length=300)
@@ -83,7 +83,7 @@ async def post_inbound_message(
 
 
 class StatusBody(StrictBody):
-    message_id: int
+    message_id: RowId
     status: Literal["delivered", "read", "failed"]
     reason: str | None = Field(default=None, max_length=2000)
 

@@ -9,7 +9,8 @@ from pydantic import Field
 
 from threadline.domain.channels import Channel
 from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services.inboxes import add_inbox, list_inboxes, update_inbox
 from threadline.services.views import inbox_view
 
@@ -43,7 +44,7 @@ class InboxBody(StrictBody):
     address: str | None = Field(default=None, max_length=320, description=ADDRESS_HELP)
     settings: dict[str, Any] = Field(default_factory=dict, description=SETTINGS_HELP)
     secret: str | None = Field(default=None, min_length=16, max_length=200, description=SECRET_HELP)
-    team_id: int | None = None
+    team_id: RowId | None = None
 
 
 class InboxPatchBody(StrictBody):
@@ -51,7 +52,7 @@ class InboxPatchBody(StrictBody):
     address: str | None = Field(default=None, max_length=320, description=ADDRESS_HELP)
     settings: dict[str, Any] | None = Field(default=None, description=SETTINGS_HELP)
     secret: str | None = Field(default=None, min_length=16, max_length=200, description=SECRET_HELP)
-    team_id: int | None = None
+    team_id: RowId | None = None
 
 
 @router.get("", description=f"The workspace's inboxes. {VIEW_HELP}")
@@ -60,7 +61,12 @@ async def get_inboxes(principal: PrincipalDep, runtime: RuntimeDep) -> list[dict
         return [inbox_view(i) for i in await list_inboxes(session, principal)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, description=f"Admins only. {VIEW_HELP}")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    description=f"Admins only. {VIEW_HELP}",
+    responses=problem_responses(403, 409),
+)
 async def post_inbox(body: InboxBody, principal: AdminDep, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.uow() as uow:
         inbox = await add_inbox(
@@ -78,9 +84,13 @@ async def post_inbox(body: InboxBody, principal: AdminDep, runtime: RuntimeDep) 
         return inbox_view(inbox)
 
 
-@router.patch("/{inbox_id}", description=f"Admins only. {VIEW_HELP}")
+@router.patch(
+    "/{inbox_id}",
+    description=f"Admins only. {VIEW_HELP}",
+    responses=problem_responses(403, 409),
+)
 async def patch_inbox(
-    inbox_id: int, body: InboxPatchBody, principal: AdminDep, runtime: RuntimeDep
+    inbox_id: RowId, body: InboxPatchBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         inbox = await update_inbox(

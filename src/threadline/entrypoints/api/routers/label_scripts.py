@@ -10,7 +10,8 @@ from pydantic import Field
 from threadline.adapters.db import tables as t
 from threadline.domain.canned_responses import MAX_BODY_LENGTH
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services.conversations import MAX_LABEL_LENGTH
 from threadline.services.label_scripts import (
     MAX_SUGGESTED_REPLIES,
@@ -48,7 +49,9 @@ async def get_label_scripts(principal: PrincipalDep, runtime: RuntimeDep) -> lis
         return [label_script_view(r) for r in await list_label_scripts(session, principal)]
 
 
-@router.post("/label-scripts", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/label-scripts", status_code=status.HTTP_201_CREATED, responses=problem_responses(409)
+)
 async def post_label_script(
     body: LabelScriptBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -61,7 +64,7 @@ async def post_label_script(
 
 @router.get("/label-scripts/{label_script_id}")
 async def get_one(
-    label_script_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    label_script_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
         return label_script_view(
@@ -69,9 +72,9 @@ async def get_one(
         )
 
 
-@router.put("/label-scripts/{label_script_id}")
+@router.put("/label-scripts/{label_script_id}", responses=problem_responses(409))
 async def put_label_script(
-    label_script_id: int, body: LabelScriptBody, principal: PrincipalDep, runtime: RuntimeDep
+    label_script_id: RowId, body: LabelScriptBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         row = await update_label_script(uow, principal, label_script_id, _fields(body))
@@ -81,7 +84,7 @@ async def put_label_script(
 
 @router.delete("/label-scripts/{label_script_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_label_script(
-    label_script_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    label_script_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> Response:
     async with runtime.uow() as uow:
         await delete_label_script(uow, principal, label_script_id)

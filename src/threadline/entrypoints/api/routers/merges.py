@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services.merge_customers import (
     get_merge,
     list_merges,
@@ -20,12 +21,16 @@ router = APIRouter(prefix="/api/v1", tags=["merges"])
 
 
 class MergeBody(StrictBody):
-    source_customer_id: int
+    source_customer_id: RowId
 
 
-@router.post("/customers/{customer_id}/merge", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/customers/{customer_id}/merge",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(409),
+)
 async def post_merge(
-    customer_id: int, body: MergeBody, principal: PrincipalDep, runtime: RuntimeDep
+    customer_id: RowId, body: MergeBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Merge the source customer into this one (supervisors and admins). Audited; undoable."""
     async with runtime.uow() as uow:
@@ -39,7 +44,7 @@ async def get_merges(
     principal: PrincipalDep,
     runtime: RuntimeDep,
     customer_id: Annotated[
-        int | None, Query(description="only merges this customer was in")
+        RowId | None, Query(description="only merges this customer was in")
     ] = None,
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
@@ -49,14 +54,16 @@ async def get_merges(
 
 @router.get("/merges/{merge_id}")
 async def get_one_merge(
-    merge_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    merge_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
         return merge_view(await get_merge(session, principal, merge_id))
 
 
-@router.post("/merges/{merge_id}/undo")
-async def post_undo(merge_id: int, principal: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
+@router.post("/merges/{merge_id}/undo", responses=problem_responses(409))
+async def post_undo(
+    merge_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
+) -> dict[str, Any]:
     """Move what the merge moved back to the source customer (supervisors and admins)."""
     async with runtime.uow() as uow:
         merge = await unmerge(uow, principal, merge_id)

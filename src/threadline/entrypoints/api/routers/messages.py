@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.schemas import RowId
 from threadline.services import queries
 
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
 
 @router.get("/{message_id}")
 async def get_message(
-    message_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    message_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
         return await queries.message_detail(session, principal, message_id)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 from pydantic import Field
 
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services.notes import add_note, list_notes
 from threadline.services.views import note_view
 
@@ -21,7 +21,7 @@ class CustomerNoteBody(StrictBody):
 
 @router.get("/customers/{customer_id}/notes")
 async def get_notes(
-    customer_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    customer_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> list[dict[str, Any]]:
     """The customer's notes, newest first."""
     async with runtime.sessionmaker() as session:
@@ -30,7 +30,7 @@ async def get_notes(
 
 @router.post("/customers/{customer_id}/notes", status_code=status.HTTP_201_CREATED)
 async def post_note(
-    customer_id: int, body: CustomerNoteBody, principal: PrincipalDep, runtime: RuntimeDep
+    customer_id: RowId, body: CustomerNoteBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         note = await add_note(uow, principal, customer_id, body.text)

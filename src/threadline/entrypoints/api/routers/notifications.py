@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from threadline.entrypoints.api.deps import AgentDep, RuntimeDep
+from threadline.entrypoints.api.schemas import RowId
 from threadline.services.notifications import (
     list_notifications,
     mark_all_read,
@@ -37,7 +38,7 @@ async def post_read_all(principal: AgentDep, runtime: RuntimeDep) -> dict[str, i
 
 @router.post("/notifications/{notification_id}/read")
 async def post_read(
-    notification_id: int, principal: AgentDep, runtime: RuntimeDep
+    notification_id: RowId, principal: AgentDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Mark one of your notifications read (again is fine); another agent's is a 404."""
     async with runtime.uow() as uow:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, status
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from threadline.domain.channels import Channel
 from threadline.domain.offers import OfferStatus
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody
 from threadline.services.offers import NewOffer, change_offer_status, list_offers, record_offer
 from threadline.services.views import offer_view
 
@@ -21,9 +22,9 @@ class OfferBody(StrictBody):
     product: str = Field(min_length=1, max_length=300)
     price: str = Field(min_length=1, max_length=40, description="A non-negative amount, e.g. 19.99")
     currency: str = Field(min_length=3, max_length=3, description="ISO 4217, e.g. EUR")
-    valid_until: AwareDatetime | None = None
+    valid_until: Moment | None = None
     channel: Channel | None = None
-    conversation_id: int | None = None
+    conversation_id: RowId | None = None
 
 
 class OfferStatusBody(StrictBody):
@@ -32,7 +33,7 @@ class OfferStatusBody(StrictBody):
 
 @router.get("/customers/{customer_id}/offers")
 async def get_offers(
-    customer_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    customer_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> list[dict[str, Any]]:
     """Every offer made to the customer, on any channel, newest first; a proposal past its
     `valid_until` shows as `expired`."""
@@ -43,7 +44,7 @@ async def get_offers(
 
 @router.post("/customers/{customer_id}/offers", status_code=status.HTTP_201_CREATED)
 async def post_offer(
-    customer_id: int, body: OfferBody, principal: PrincipalDep, runtime: RuntimeDep
+    customer_id: RowId, body: OfferBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         offer = await record_offer(
@@ -63,9 +64,9 @@ async def post_offer(
         return offer_view(offer, uow.clock.now())
 
 
-@router.patch("/offers/{offer_id}")
+@router.patch("/offers/{offer_id}", responses=problem_responses(409))
 async def patch_offer(
-    offer_id: int, body: OfferStatusBody, principal: PrincipalDep, runtime: RuntimeDep
+    offer_id: RowId, body: OfferStatusBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Records the customer's answer (accepted, declined), expiry or withdrawal. An offer
     past its `valid_until` is expired: answering it is refused with 409 and the reason."""

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.schemas import RowId
 from threadline.services.reply_options import reply_options
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 
 @router.get("/{conversation_id}/reply-options")
 async def get_reply_options(
-    conversation_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Each channel the customer can be answered on in writing (never `voice`), with its rule
     state: whether free text may go now (the WhatsApp/Messenger 24-hour window, `closes_at`),

@@ -10,7 +10,8 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep, SupervisorDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services.routing import assignment_view
 from threadline.services.routing_offers import accept_offer, decline_offer, list_my_offers
 from threadline.services.routing_queries import (
@@ -41,8 +42,8 @@ class TeamRoutingBody(StrictBody):
 
 
 class TransferBody(StrictBody):
-    agent_id: int | None = None
-    team_id: int | None = None
+    agent_id: RowId | None = None
+    team_id: RowId | None = None
     note: str = Field(default="", max_length=2000)
 
 
@@ -64,7 +65,7 @@ async def put_routing_settings(
 
 @router.get("/conversations/{conversation_id}/assignments")
 async def get_assignments(
-    conversation_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> list[dict[str, Any]]:
     async with runtime.sessionmaker() as session:
         return await list_assignments(session, principal, conversation_id)
@@ -72,7 +73,7 @@ async def get_assignments(
 
 @router.post("/conversations/{conversation_id}/route")
 async def post_route(
-    conversation_id: int, principal: SupervisorDep, runtime: RuntimeDep
+    conversation_id: RowId, principal: SupervisorDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         result = await route_now(uow, principal, conversation_id)
@@ -83,7 +84,7 @@ async def post_route(
 
 @router.get("/conversations/{conversation_id}/queue-position")
 async def get_queue_position(
-    conversation_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
         return await queue_position(session, principal, conversation_id, runtime.clock.now())
@@ -91,7 +92,7 @@ async def get_queue_position(
 
 @router.get("/teams/{team_id}/routing")
 async def get_team_routing_settings(
-    team_id: int, principal: SupervisorDep, runtime: RuntimeDep
+    team_id: RowId, principal: SupervisorDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
         return await get_team_routing(session, principal, team_id)
@@ -99,7 +100,7 @@ async def get_team_routing_settings(
 
 @router.put("/teams/{team_id}/routing")
 async def put_team_routing_settings(
-    team_id: int, body: TeamRoutingBody, principal: AdminDep, runtime: RuntimeDep
+    team_id: RowId, body: TeamRoutingBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         view = await put_team_routing(uow, principal, team_id, body.capacity, body.steps)
@@ -113,9 +114,9 @@ async def get_my_offers(principal: PrincipalDep, runtime: RuntimeDep) -> list[di
         return await list_my_offers(uow, principal)
 
 
-@router.post("/routing/offers/{offer_id}/accept")
+@router.post("/routing/offers/{offer_id}/accept", responses=problem_responses(409))
 async def post_accept_offer(
-    offer_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    offer_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         assignment = await accept_offer(uow, principal, offer_id)
@@ -124,9 +125,9 @@ async def post_accept_offer(
         return {"accepted": True, "assignment": view}
 
 
-@router.post("/routing/offers/{offer_id}/decline")
+@router.post("/routing/offers/{offer_id}/decline", responses=problem_responses(409))
 async def post_decline_offer(
-    offer_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    offer_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         result = await decline_offer(uow, principal, offer_id)
@@ -134,9 +135,9 @@ async def post_decline_offer(
         return {"declined": True, "next": result.explanation}
 
 
-@router.post("/conversations/{conversation_id}/transfer")
+@router.post("/conversations/{conversation_id}/transfer", responses=problem_responses(409))
 async def post_transfer(
-    conversation_id: int, body: TransferBody, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: RowId, body: TransferBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         result = await transfer(

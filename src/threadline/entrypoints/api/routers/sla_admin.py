@@ -8,7 +8,8 @@ from fastapi import APIRouter, status
 from pydantic import Field
 
 from threadline.entrypoints.api.deps import AdminDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import Count, Position, PositiveSeconds, RowId, StrictBody
 from threadline.services.sla_admin import (
     calendar_view,
     create_calendar,
@@ -48,18 +49,18 @@ class CalendarPatch(StrictBody):
     always_open: bool | None = None
 
 
-Conditions = dict[str, list[str | int] | str | int]
+Conditions = dict[str, list[str | Count] | str | Count]
 Escalation = dict[str, list[str]]
 
 
 class PolicyBody(StrictBody):
     name: str = Field(min_length=1, max_length=200)
-    position: int = 0
+    position: Position = 0
     conditions: Conditions = Field(default_factory=dict)
-    first_response_seconds: int | None = Field(default=None, gt=0)
-    next_response_seconds: int | None = Field(default=None, gt=0)
-    resolution_seconds: int | None = Field(default=None, gt=0)
-    calendar_id: int | None = None
+    first_response_seconds: PositiveSeconds | None = None
+    next_response_seconds: PositiveSeconds | None = None
+    resolution_seconds: PositiveSeconds | None = None
+    calendar_id: RowId | None = None
     warning_ratio: float = Field(default=0.8, gt=0, le=1)
     escalation: Escalation = Field(default_factory=dict)
     active: bool = True
@@ -67,12 +68,12 @@ class PolicyBody(StrictBody):
 
 class PolicyPatch(StrictBody):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    position: int | None = None
+    position: Position | None = None
     conditions: Conditions | None = None
-    first_response_seconds: int | None = Field(default=None, gt=0)
-    next_response_seconds: int | None = Field(default=None, gt=0)
-    resolution_seconds: int | None = Field(default=None, gt=0)
-    calendar_id: int | None = None
+    first_response_seconds: PositiveSeconds | None = None
+    next_response_seconds: PositiveSeconds | None = None
+    resolution_seconds: PositiveSeconds | None = None
+    calendar_id: RowId | None = None
     warning_ratio: float | None = Field(default=None, gt=0, le=1)
     escalation: Escalation | None = None
     active: bool | None = None
@@ -102,7 +103,7 @@ async def get_calendars(principal: AdminDep, runtime: RuntimeDep) -> list[dict[s
         return [calendar_view(row) for row in await list_calendars(uow, principal)]
 
 
-@router.post("/calendars", status_code=status.HTTP_201_CREATED)
+@router.post("/calendars", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 async def post_calendar(
     body: CalendarBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -112,9 +113,9 @@ async def post_calendar(
         return calendar_view(row)
 
 
-@router.patch("/calendars/{calendar_id}")
+@router.patch("/calendars/{calendar_id}", responses=problem_responses(409))
 async def patch_calendar(
-    calendar_id: int, body: CalendarPatch, principal: AdminDep, runtime: RuntimeDep
+    calendar_id: RowId, body: CalendarPatch, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Running SLA deadlines on this calendar are recomputed and their timers re-armed."""
     async with runtime.uow() as uow:
@@ -129,7 +130,7 @@ async def get_policies(principal: AdminDep, runtime: RuntimeDep) -> list[dict[st
         return [policy_view(row) for row in await list_policies(uow, principal)]
 
 
-@router.post("/policies", status_code=status.HTTP_201_CREATED)
+@router.post("/policies", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 async def post_policy(body: PolicyBody, principal: AdminDep, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.uow() as uow:
         row = await create_policy(uow, principal, body.model_dump())
@@ -137,9 +138,9 @@ async def post_policy(body: PolicyBody, principal: AdminDep, runtime: RuntimeDep
         return policy_view(row)
 
 
-@router.patch("/policies/{policy_id}")
+@router.patch("/policies/{policy_id}", responses=problem_responses(409))
 async def patch_policy(
-    policy_id: int, body: PolicyPatch, principal: AdminDep, runtime: RuntimeDep
+    policy_id: RowId, body: PolicyPatch, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         row = await update_policy(uow, principal, policy_id, _changes(body))

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.schemas import RowId
 from threadline.services.suggestions import conversation_suggestions
 
 router = APIRouter(prefix="/api/v1", tags=["suggestions"])
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/api/v1", tags=["suggestions"])
 
 @router.get("/conversations/{conversation_id}/suggestions")
 async def get_suggestions(
-    conversation_id: int, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """`scripts`: for each label of the conversation that has a script, the script and its
     suggested replies with variables filled in. `cross_sell`: complementary products of what

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from threadline.domain.channels import Channel
 from threadline.domain.tasks import TaskKind, TaskStatus
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody
 from threadline.services.tasks import NewTask, TaskFilter, create_task, list_tasks, update_task
 from threadline.services.views import task_view
 
@@ -19,14 +20,14 @@ router = APIRouter(prefix="/api/v1", tags=["tasks"])
 
 class TaskBody(StrictBody):
     title: str = Field(min_length=1, max_length=300)
-    due_at: AwareDatetime
+    due_at: Moment
     kind: TaskKind = TaskKind.FOLLOW_UP
     note: str | None = Field(default=None, max_length=20_000)
     channel: Channel | None = None
-    customer_id: int | None = None
-    conversation_id: int | None = None
-    assignee_id: int | None = None
-    team_id: int | None = None
+    customer_id: RowId | None = None
+    conversation_id: RowId | None = None
+    assignee_id: RowId | None = None
+    team_id: RowId | None = None
 
 
 class TaskPatchBody(StrictBody):
@@ -34,9 +35,9 @@ class TaskPatchBody(StrictBody):
     `team_id` (null to clear) to reassign."""
 
     status: TaskStatus | None = None
-    due_at: AwareDatetime | None = None
-    assignee_id: int | None = None
-    team_id: int | None = None
+    due_at: Moment | None = None
+    assignee_id: RowId | None = None
+    team_id: RowId | None = None
     title: str | None = Field(default=None, min_length=1, max_length=300)
     note: str | None = Field(default=None, max_length=20_000)
 
@@ -46,8 +47,8 @@ async def get_tasks(
     principal: PrincipalDep,
     runtime: RuntimeDep,
     status: Annotated[TaskStatus | None, Query()] = None,
-    assignee_id: Annotated[int | None, Query()] = None,
-    due_before: Annotated[AwareDatetime | None, Query()] = None,
+    assignee_id: Annotated[RowId | None, Query()] = None,
+    due_before: Annotated[Moment | None, Query()] = None,
     overdue: Annotated[bool | None, Query()] = None,
 ) -> list[dict[str, Any]]:
     """Tasks by due time, soonest first; `overdue=true` keeps the open ones past due."""
@@ -80,9 +81,9 @@ async def post_task(body: TaskBody, principal: PrincipalDep, runtime: RuntimeDep
         return task_view(task, runtime.clock.now())
 
 
-@router.patch("/tasks/{task_id}")
+@router.patch("/tasks/{task_id}", responses=problem_responses(409))
 async def patch_task(
-    task_id: int, body: TaskPatchBody, principal: PrincipalDep, runtime: RuntimeDep
+    task_id: RowId, body: TaskPatchBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         task = await update_task(

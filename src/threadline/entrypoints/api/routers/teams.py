@@ -8,7 +8,8 @@ from fastapi import APIRouter, status
 from pydantic import Field
 
 from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services.teams import create_team, list_teams, rename_team, set_members
 from threadline.services.views import team_view
 
@@ -20,7 +21,7 @@ class TeamBody(StrictBody):
 
 
 class MembersBody(StrictBody):
-    agent_ids: list[int] = Field(max_length=1000)
+    agent_ids: list[RowId] = Field(max_length=1000)
 
 
 @router.get("")
@@ -29,7 +30,7 @@ async def get_teams(principal: PrincipalDep, runtime: RuntimeDep) -> list[dict[s
         return await list_teams(session, principal)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 async def post_team(body: TeamBody, principal: AdminDep, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.uow() as uow:
         team = await create_team(uow, principal, body.name)
@@ -37,9 +38,9 @@ async def post_team(body: TeamBody, principal: AdminDep, runtime: RuntimeDep) ->
         return team_view(team, [])
 
 
-@router.patch("/{team_id}")
+@router.patch("/{team_id}", responses=problem_responses(409))
 async def patch_team(
-    team_id: int, body: TeamBody, principal: AdminDep, runtime: RuntimeDep
+    team_id: RowId, body: TeamBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         team = await rename_team(uow, principal, team_id, body.name)
@@ -49,7 +50,7 @@ async def patch_team(
 
 @router.put("/{team_id}/members")
 async def put_members(
-    team_id: int, body: MembersBody, principal: AdminDep, runtime: RuntimeDep
+    team_id: RowId, body: MembersBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Makes the team's members exactly the agents listed."""
     async with runtime.uow() as uow:

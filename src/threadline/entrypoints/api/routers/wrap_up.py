@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from threadline.domain.channels import Channel
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody
 from threadline.services.views import conversation_view, task_view
 from threadline.services.wrap_up import FollowUpOwner, PlannedFollowUp, wrap_up_conversation
 from threadline.services.wrap_up_codes import MAX_SUMMARY_LENGTH, WrapUp
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1/conversations", tags=["wrap-up"])
 
 
 class FollowUpBody(StrictBody):
-    due_at: AwareDatetime
+    due_at: Moment
     channel: Channel | None = None
     note: str = Field(min_length=1, max_length=20_000)
     assignee: FollowUpOwner = FollowUpOwner.ME
@@ -32,7 +32,7 @@ class WrapUpBody(StrictBody):
 
 @router.post("/{conversation_id}/wrap-up")
 async def post_wrap_up(
-    conversation_id: int, body: WrapUpBody, principal: PrincipalDep, runtime: RuntimeDep
+    conversation_id: RowId, body: WrapUpBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     """Resolves the conversation; with `follow_up`, a task brings it back at `due_at`."""
     follow_up = (

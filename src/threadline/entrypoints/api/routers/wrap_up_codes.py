@@ -8,7 +8,8 @@ from fastapi import APIRouter, status
 from pydantic import Field
 
 from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.schemas import StrictBody
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.services.wrap_up_codes import (
     create_code,
     list_codes,
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/api/v1/wrap-up-codes", tags=["wrap-up"])
 class WrapUpCodeBody(StrictBody):
     code: str = Field(min_length=1, max_length=100, examples=["refund_issued"])
     label: str = Field(min_length=1, max_length=200, examples=["Refund issued"])
-    team_id: int | None = None
+    team_id: RowId | None = None
 
 
 class WrapUpCodePatchBody(StrictBody):
@@ -30,14 +31,14 @@ class WrapUpCodePatchBody(StrictBody):
 
     label: str | None = Field(default=None, min_length=1, max_length=200)
     active: bool | None = None
-    team_id: int | None = None
+    team_id: RowId | None = None
 
 
 @router.get("")
 async def get_wrap_up_codes(
     principal: PrincipalDep,
     runtime: RuntimeDep,
-    team_id: int | None = None,
+    team_id: RowId | None = None,
     include_inactive: bool = False,
 ) -> list[dict[str, Any]]:
     """With `team_id`: what an agent of that team may choose (workspace-wide and team codes)."""
@@ -50,7 +51,7 @@ async def get_wrap_up_codes(
         return [wrap_up_code_view(r) for r in rows]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(409))
 async def post_wrap_up_code(
     body: WrapUpCodeBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -62,9 +63,9 @@ async def post_wrap_up_code(
         return wrap_up_code_view(row)
 
 
-@router.patch("/{code_id}")
+@router.patch("/{code_id}", responses=problem_responses(409))
 async def patch_wrap_up_code(
-    code_id: int, body: WrapUpCodePatchBody, principal: AdminDep, runtime: RuntimeDep
+    code_id: RowId, body: WrapUpCodePatchBody, principal: AdminDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
         row = await update_code(
