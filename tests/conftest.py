@@ -36,8 +36,14 @@ from threadline.config import Settings
 from threadline.domain.access import Role
 from threadline.domain.channels import Channel
 from threadline.entrypoints.api.app import create_app
+from threadline.entrypoints.logging_setup import configure_logging
 from threadline.services.auth import create_api_key
 from threadline.services.workspaces import create_agent, create_inbox, create_workspace
+
+# Warnings and worse from the test process itself, as a quiet server would log: unconfigured,
+# structlog prints every line, debug included, over the test output. Tests that read log
+# lines capture them themselves; servers they start as processes configure their own.
+configure_logging(Settings(log_level="WARNING", secret_key="tests-only"))
 
 PG_ADMIN_DSN = os.environ.get("THREADLINE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
