@@ -124,7 +124,12 @@ def _document_operation(operation: dict[str, Any], route: Any, schemas: dict[str
                 for media, value in response.get("content", {}).items()
                 if media not in {"application/json", PROBLEM_JSON}
             }
-            response["content"] = {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}, **others}
+            # A route that describes its own problem (/readyz lists its checks) keeps it.
+            own = response.get("content", {}).get(PROBLEM_JSON)
+            problem_content = (
+                own if own and own.get("schema") else {"schema": {"$ref": PROBLEM_REF}}
+            )
+            response["content"] = {PROBLEM_JSON: problem_content, **others}
     operation["responses"] = dict(sorted(responses.items()))
 
 
