@@ -25,6 +25,7 @@ from threadline.domain.channels import IDENTITY_FOR_CHANNEL, Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import DomainError
 from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.entrypoints.logging_setup import configure_logging
 from threadline.services.agents import update_agent
 from threadline.services.conversations import change_status
 from threadline.services.receive_message import receive_message
@@ -113,6 +114,9 @@ async def _event(
 
 
 async def main(ws: int, events: int, seed: int, concurrency: int) -> None:
+    # Quiet, as a production worker: unconfigured structlog prints every debug line to
+    # stdout, and a full stdout pipe stalls this process until the test reads it.
+    configure_logging(Settings(log_level="WARNING"))
     runtime = build_runtime(Settings())
     counts: Counter[str] = Counter()
     admin = Principal(workspace_id=ws, role=Role.ADMIN, agent_id=None)
