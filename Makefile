@@ -16,6 +16,9 @@ PORT ?= 8000
 UV_VERSION := 0.13.9
 UV ?= $(or $(shell command -v uv 2>/dev/null),.venv-tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
+# Bytecode is cached: the suite starts dozens of server and worker processes, and each would
+# otherwise compile every module again (some machines set this variable globally).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test lint typecheck pytest install lock bench clean
 
@@ -53,8 +56,8 @@ typecheck: $(STAMP)
 
 # Two workers for the bulk of the suite, then the tests that must run alone (tests/conftest.py).
 pytest: $(STAMP)
-	$(BIN)/pytest -n 2 -m "not serial"
-	$(BIN)/pytest -m serial
+	$(BIN)/pytest -n 2 -m "not serial" --durations=15
+	$(BIN)/pytest -m serial --durations=15
 
 test: lint typecheck pytest
 
