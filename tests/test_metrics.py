@@ -232,7 +232,9 @@ async def test_pool_use_shows_connections_checked_out(
     if runtime.engine.dialect.name == "postgresql":
         assert value(idle, "threadline_db_pool_size") == settings.database_pool_size
     async with runtime.engine.connect() as held:
-        await held.execute(text("SELECT 1"))
+        # Checked out without a transaction: on SQLite every transaction takes the write
+        # lock (BEGIN IMMEDIATE), and the scrape's own read would wait it out.
+        await held.get_raw_connection()
         busy = await scrape(client)
     assert value(busy, "threadline_db_pool_checked_out") == 1
     assert value(await scrape(client), "threadline_db_pool_checked_out") == 0
