@@ -34,6 +34,10 @@ DatabaseUrlOption = Annotated[
 ]
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="TCP port to listen on.")]
+# The demo's default size: a fresh clone reaches the printed URL within a minute on two
+# cores (about 25 s of seeding through the real use-cases); --conversations builds more.
+DEMO_CUSTOMERS = 100
+DEMO_CONVERSATIONS = 300
 CustomersOption = Annotated[int, typer.Option(min=1, help="How many demo customers.")]
 ConversationsOption = Annotated[int, typer.Option(min=1, help="How many demo conversations.")]
 
@@ -99,8 +103,8 @@ def _migrate(settings: Settings) -> None:
 @app.command()
 def seed(
     database_url: DatabaseUrlOption = None,
-    customers: CustomersOption = 200,
-    conversations: ConversationsOption = 1000,
+    customers: CustomersOption = DEMO_CUSTOMERS,
+    conversations: ConversationsOption = DEMO_CONVERSATIONS,
 ) -> None:
     """Create the demo workspace with a month of realistic traffic (skips if it exists)."""
     settings = load_settings(database_url)
@@ -292,8 +296,8 @@ def demo(
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
     database_url: DatabaseUrlOption = None,
-    customers: CustomersOption = 200,
-    conversations: ConversationsOption = 1000,
+    customers: CustomersOption = DEMO_CUSTOMERS,
+    conversations: ConversationsOption = DEMO_CONVERSATIONS,
 ) -> None:
     """Migrate, seed the demo workspace if missing, print how to sign in, and serve."""
     from threadline.seed import DEMO_PASSWORD, DEMO_SLUG

@@ -66,8 +66,10 @@ Progress = Callable[[SeedProgress], None]
 
 @dataclass(frozen=True)
 class SeedSize:
-    customers: int = 200
-    conversations: int = 1000
+    """How much to build; the CLI's options hold the demo's default size."""
+
+    customers: int
+    conversations: int
 
 
 @dataclass(frozen=True)
@@ -277,7 +279,7 @@ async def demo_workspace_exists(sessionmaker: async_sessionmaker[AsyncSession]) 
 async def seed_demo(
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
-    size: SeedSize = SeedSize(),
+    size: SeedSize,
     seed: int = 2026,
     now: datetime | None = None,
     on_progress: Progress | None = None,
