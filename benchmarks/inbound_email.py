@@ -25,8 +25,8 @@ import aiosmtplib
 from threadline.bootstrap import build_runtime
 from threadline.config import Settings
 from threadline.domain.channels import Channel
-from threadline.services.email_domains import allow_email_domain
-from threadline.services.workspaces import create_inbox, create_workspace
+from threadline.workspace.create import create_inbox, create_workspace
+from threadline.workspace.email_domains import allow_email_domain
 
 BENCH_DOMAIN = "bench.example.com"
 

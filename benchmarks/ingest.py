@@ -24,11 +24,11 @@ import psycopg
 from threadline.adapters.db.migrate import upgrade_to_head
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
+from threadline.conversations.receive import receive_message
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.logging_setup import configure_logging
-from threadline.services.receive_message import receive_message
-from threadline.services.workspaces import create_inbox, create_workspace
+from threadline.workspace.create import create_inbox, create_workspace
 
 CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.VOICE, Channel.WHATSAPP, Channel.WEB_CHAT)
 

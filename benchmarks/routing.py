@@ -240,7 +240,7 @@ async def _bring_online(
     from threadline.bootstrap import build_runtime, freeze_startup_objects
     from threadline.config import Settings
     from threadline.domain.access import Principal, Role
-    from threadline.services.agents import update_agent
+    from threadline.workspace.agents import update_agent
 
     runtime = build_runtime(Settings(database_url=dsn, redis_url="", run_outbound_worker=False))
     freeze_startup_objects()  # as `threadline serve` and `threadline worker` do
@@ -284,7 +284,7 @@ async def _end_to_end(
     from threadline.bootstrap import build_runtime
     from threadline.config import Settings
     from threadline.domain.access import Role
-    from threadline.services.workspaces import create_agent, create_inbox, create_workspace
+    from threadline.workspace.create import create_agent, create_inbox, create_workspace
 
     rng = random.Random(seed)
     runtime = build_runtime(Settings(database_url=dsn, redis_url="", run_outbound_worker=False))

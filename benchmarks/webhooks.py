@@ -30,7 +30,7 @@ from threadline.bootstrap import build_runtime
 from threadline.config import Settings
 from threadline.domain.channels import Channel
 from threadline.entrypoints.logging_setup import configure_logging
-from threadline.services.workspaces import create_inbox, create_workspace
+from threadline.workspace.create import create_inbox, create_workspace
 
 AUTH_TOKEN = "bench-twilio-auth-token"
 ACCOUNT_SID = "AC" + "0" * 32

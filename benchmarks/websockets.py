@@ -46,9 +46,9 @@ from threadline.config import Settings
 from threadline.domain.channels import Channel
 from threadline.domain.web_chat import VisitorClaims, new_visitor_id, sign_visitor_token
 from threadline.entrypoints.logging_setup import configure_logging
-from threadline.services.auth import create_api_key
-from threadline.services.web_chat import ensure_public_key, send_visitor_message
-from threadline.services.workspaces import create_inbox, create_workspace
+from threadline.web_chat.visitors import ensure_public_key, send_visitor_message
+from threadline.workspace.auth import create_api_key
+from threadline.workspace.create import create_inbox, create_workspace
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 SECRET_KEY = uuid.uuid4().hex * 2

@@ -37,8 +37,8 @@ from threadline.domain.access import Role
 from threadline.domain.channels import Channel
 from threadline.entrypoints.api.app import create_app
 from threadline.entrypoints.logging_setup import configure_logging
-from threadline.services.auth import create_api_key
-from threadline.services.workspaces import create_agent, create_inbox, create_workspace
+from threadline.workspace.auth import create_api_key
+from threadline.workspace.create import create_agent, create_inbox, create_workspace
 
 # Warnings and worse from the test process itself, as a quiet server would log: unconfigured,
 # structlog prints every line, debug included, over the test output. Tests that read log

@@ -20,17 +20,17 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
+from threadline.content.wrap_up_codes import WrapUp
+from threadline.conversations.actions import change_status
+from threadline.conversations.receive import receive_message
 from threadline.domain.access import Principal, Role
 from threadline.domain.channels import IDENTITY_FOR_CHANNEL, Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import DomainError
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.logging_setup import configure_logging
-from threadline.services.agents import update_agent
-from threadline.services.conversations import change_status
-from threadline.services.receive_message import receive_message
-from threadline.services.routing import route_conversation
-from threadline.services.wrap_up_codes import WrapUp
+from threadline.routing.service import route_conversation
+from threadline.workspace.agents import update_agent
 
 CHANNELS = (Channel.WEB_CHAT, Channel.EMAIL, Channel.WHATSAPP, Channel.SMS, Channel.VOICE)
 CUSTOMERS = 400

@@ -39,19 +39,19 @@ from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
+from threadline.content.wrap_up_codes import WrapUp
+from threadline.conversations.calls import CallDirection, CallEvent, record_call_event
+from threadline.conversations.receive import receive_message
+from threadline.conversations.wrap_up import wrap_up_conversation
+from threadline.customers.profile import add_identity
 from threadline.domain.access import Principal, Role
 from threadline.domain.agent_profile import Presence
 from threadline.domain.channels import IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.domain.web_chat import user_hash
 from threadline.seed.catalogue import avatar_data_url
-from threadline.services.agents import set_own_presence
-from threadline.services.calls import CallDirection, CallEvent, record_call_event
-from threadline.services.customers import add_identity
-from threadline.services.receive_message import receive_message
-from threadline.services.web_chat import widget_admin_view
-from threadline.services.wrap_up import wrap_up_conversation
-from threadline.services.wrap_up_codes import WrapUp
+from threadline.web_chat.visitors import widget_admin_view
+from threadline.workspace.agents import set_own_presence
 
 CHROMIUM = os.environ.get("THREADLINE_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

@@ -27,9 +27,9 @@ from threadline.config import Settings
 from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel
 from threadline.entrypoints.api.app import create_app
-from threadline.services.auth import create_api_key, issue_token
-from threadline.services.web_chat import widget_admin_view
-from threadline.services.workspaces import create_agent, create_inbox
+from threadline.web_chat.visitors import widget_admin_view
+from threadline.workspace.auth import create_api_key, issue_token
+from threadline.workspace.create import create_agent, create_inbox
 
 T = TypeVar("T")
 SECRET_KEY = "fuzz-secret-key-not-for-production"

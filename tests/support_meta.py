@@ -15,10 +15,10 @@ from tests.support_meta_graph import ACCESS_TOKEN, VERSION, GraphServer
 from threadline.adapters.db import tables as t
 from threadline.adapters.meta.signature import HEADER, sign
 from threadline.bootstrap import Runtime
+from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
 from threadline.domain.channels import Channel
 from threadline.entrypoints.outbound_worker import build_outbound_adapters
-from threadline.services.outbound_delivery import DeliveryPolicy, DeliveryReport, deliver_due
-from threadline.services.workspaces import create_inbox
+from threadline.workspace.create import create_inbox
 
 FIXTURES = Path(__file__).parent / "fixtures"
 APP_SECRET = "meta-app-secret-0123456789abcdef"

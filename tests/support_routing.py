@@ -9,16 +9,16 @@ from sqlalchemy import select
 
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.content.wrap_up_codes import WrapUp
+from threadline.conversations.actions import change_status
+from threadline.conversations.receive import receive_message
 from threadline.domain.access import Principal, Role
 from threadline.domain.agent_profile import Presence
 from threadline.domain.channels import IDENTITY_FOR_CHANNEL, Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.inbound import InboundMessage, SenderIdentity
-from threadline.services.agents import update_agent
-from threadline.services.conversations import change_status
-from threadline.services.receive_message import receive_message
-from threadline.services.workspaces import create_agent
-from threadline.services.wrap_up_codes import WrapUp
+from threadline.workspace.agents import update_agent
+from threadline.workspace.create import create_agent
 
 
 def admin_of(workspace_id: int) -> Principal:
@@ -123,7 +123,7 @@ async def history(runtime: Runtime, conversation_id: int) -> list[t.Assignment]:
 
 
 async def make_team(runtime: Runtime, workspace_id: int, name: str, members: list[int]) -> int:
-    from threadline.services.teams import create_team, set_members
+    from threadline.workspace.teams import create_team, set_members
 
     async with runtime.uow() as uow:
         team = await create_team(uow, admin_of(workspace_id), name)

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from threadline.services.timers import timer_handler
-from threadline.services.unit_of_work import UnitOfWork
+from threadline.core.timers import timer_handler
+from threadline.core.unit_of_work import UnitOfWork
 
 RECORD_KIND = "test.record"
 

@@ -19,7 +19,7 @@ from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.entrypoints.sign_in_throttle import PAIR_FAILURES, WINDOW_SECONDS
-from threadline.services import auth
+from threadline.workspace import auth
 
 pytestmark = pytest.mark.anyio
 
@@ -148,7 +148,7 @@ def test_passwords_are_hashed_at_the_recommended_argon2id_cost_unless_tests_say_
         [
             sys.executable,
             "-c",
-            "from threadline.services.auth import hash_password as h; print(h('correct horse'))",
+            "from threadline.workspace.auth import hash_password as h; print(h('correct horse'))",
         ],
         env=env,
         capture_output=True,

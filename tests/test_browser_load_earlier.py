@@ -20,7 +20,7 @@ from tests.support_browser import (
     world,  # noqa: F401  (a fixture)
 )
 from threadline.adapters.db import tables as t
-from threadline.services.queries import TIMELINE_PAGE
+from threadline.conversations.queries import TIMELINE_PAGE
 
 pytestmark = pytest.mark.anyio
 

@@ -28,9 +28,9 @@ from tests.support_server import running_server
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.config import Settings
+from threadline.conversations.reply import ReplyRequest, reply
 from threadline.domain.access import Principal
 from threadline.domain.channels import Channel
-from threadline.services.reply import ReplyRequest, reply
 
 # The back-fill after a reconnect is checked on both databases at the socket level
 # (tests/test_widget_socket.py); here it is frame.js that is under test, so one backend keeps

@@ -26,12 +26,12 @@ from tests.support_browser import (
     world,  # noqa: F401  (a fixture)
 )
 from threadline.adapters.db import tables as t
+from threadline.conversations.receive import receive_message
+from threadline.customers.notes import add_note
+from threadline.customers.profile import update_customer
 from threadline.domain.channels import IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
-from threadline.services.customers import update_customer
-from threadline.services.notes import add_note
-from threadline.services.receive_message import receive_message
-from threadline.services.tasks import NewTask, create_task
+from threadline.follow_ups.tasks import NewTask, create_task
 
 # What reaches the page is escaped by the templates and the widget's script, whatever database
 # stored it, so one backend keeps the browser budget; storage round-trips of such text are

@@ -31,11 +31,11 @@ from tests.support_twilio import (
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.delivery.outbound import DeliveryReport
 from threadline.domain.channels import Channel
 from threadline.entrypoints.outbound_worker import build_outbound_adapters, deliver_once
 from threadline.entrypoints.smtp_server import SmtpServerHandle, start_smtp_server
-from threadline.services.outbound_delivery import DeliveryReport
-from threadline.services.workspaces import create_inbox
+from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio
 

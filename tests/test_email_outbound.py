@@ -19,10 +19,10 @@ from threadline.adapters.db import tables as t
 from threadline.adapters.email.addresses import reply_address
 from threadline.adapters.email.ingest import ingest_raw_email
 from threadline.bootstrap import Runtime
+from threadline.conversations.reply import ReplyRequest, reply
+from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
 from threadline.domain.access import Principal, Role
 from threadline.entrypoints.outbound_worker import build_outbound_adapters
-from threadline.services.outbound_delivery import DeliveryPolicy, DeliveryReport, deliver_due
-from threadline.services.reply import ReplyRequest, reply
 
 pytestmark = pytest.mark.anyio
 

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from tests.conftest import WorkspaceFixture
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.conversations.receive import ReceivedMessage, receive_message
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
-from threadline.services.receive_message import ReceivedMessage, receive_message
 
 pytestmark = pytest.mark.anyio
 

@@ -23,7 +23,7 @@ from threadline.adapters.db import tables as t
 from threadline.adapters.email.addresses import reply_address
 from threadline.bootstrap import Runtime
 from threadline.entrypoints.smtp_server import SmtpServerHandle, start_smtp_server
-from threadline.services.email_domains import allow_email_domain
+from threadline.workspace.email_domains import allow_email_domain
 
 pytestmark = pytest.mark.anyio
 

@@ -15,8 +15,8 @@ import pytest
 from tests.conftest import WorkspaceFixture, login
 from threadline.adapters.clock import ManualClock
 from threadline.bootstrap import Runtime
-from threadline.services.sla_admin import seed_default_sla
-from threadline.services.timers import fire_due_timers
+from threadline.core.timers import fire_due_timers
+from threadline.service_levels.admin import seed_default_sla
 
 pytestmark = pytest.mark.anyio
 

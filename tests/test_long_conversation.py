@@ -18,8 +18,8 @@ from tests.test_web_workspace import sign_in
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.conversations.queries import TIMELINE_PAGE
 from threadline.entrypoints.api.app import create_app
-from threadline.services.queries import TIMELINE_PAGE
 
 pytestmark = pytest.mark.anyio
 

@@ -15,11 +15,11 @@ from tests.conftest import WorkspaceFixture, customer_writes, login
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.conversations.receive import receive_message
+from threadline.customers.merge import merge_customers
 from threadline.domain.access import Principal, Role
 from threadline.domain.channels import IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
-from threadline.services.merge_customers import merge_customers
-from threadline.services.receive_message import receive_message
 
 pytestmark = pytest.mark.anyio
 

@@ -26,8 +26,8 @@ from tests.support_meta_graph import GraphServer, running_graph
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
 from threadline.entrypoints.outbound_worker import build_outbound_adapters
-from threadline.services.outbound_delivery import DeliveryPolicy, DeliveryReport, deliver_due
 
 pytestmark = pytest.mark.anyio
 

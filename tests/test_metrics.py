@@ -23,7 +23,7 @@ from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.config import Settings
-from threadline.services.timers import schedule_timer
+from threadline.core.timers import schedule_timer
 
 pytestmark = pytest.mark.anyio
 

@@ -21,8 +21,8 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel
-from threadline.services.web_chat import widget_admin_view
-from threadline.services.workspaces import create_inbox
+from threadline.web_chat.visitors import widget_admin_view
+from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio
 

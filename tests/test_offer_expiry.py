@@ -16,8 +16,8 @@ from tests.test_web_workspace import sign_in
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.core.timers import fire_due_timers
 from threadline.entrypoints.api.app import create_app
-from threadline.services.timers import fire_due_timers
 
 pytestmark = pytest.mark.anyio
 

@@ -18,10 +18,10 @@ from threadline.adapters.channels.base import OutboundAdapters
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.conversations.reply import ReplyRequest, reply
+from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
 from threadline.domain.access import Principal, Role
 from threadline.entrypoints.outbound_worker import build_outbound_adapters, run_outbound_worker
-from threadline.services.outbound_delivery import DeliveryPolicy, DeliveryReport, deliver_due
-from threadline.services.reply import ReplyRequest, reply
 
 pytestmark = pytest.mark.anyio
 

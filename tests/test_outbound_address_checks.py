@@ -37,11 +37,11 @@ from threadline.adapters.egress.http import checked_client
 from threadline.adapters.email.imap_poller import poll_inbox
 from threadline.bootstrap import Runtime
 from threadline.config import Settings
+from threadline.conversations.reply import ReplyRequest, reply
+from threadline.delivery.outbound import DeliveryPolicy, deliver_due
 from threadline.domain.access import Principal, Role
 from threadline.domain.egress import EgressPolicy, EgressRefused
 from threadline.entrypoints.outbound_worker import build_outbound_adapters
-from threadline.services.outbound_delivery import DeliveryPolicy, deliver_due
-from threadline.services.reply import ReplyRequest, reply
 
 pytestmark = pytest.mark.anyio
 

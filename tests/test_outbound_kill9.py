@@ -25,11 +25,11 @@ from tests.support_receiver import Answer, Receiver, running_receiver
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
+from threadline.conversations.receive import receive_message
+from threadline.conversations.reply import ReplyRequest, reply
 from threadline.domain.access import Principal, Role
 from threadline.domain.channels import IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
-from threadline.services.receive_message import receive_message
-from threadline.services.reply import ReplyRequest, reply
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres_only, pytest.mark.slow]
 

@@ -26,9 +26,9 @@ from tests.test_web_workspace import sign_in
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.delivery.outbound import DeliveryPolicy, deliver_due
 from threadline.entrypoints.api.app import create_app
 from threadline.entrypoints.outbound_worker import build_outbound_adapters
-from threadline.services.outbound_delivery import DeliveryPolicy, deliver_due
 
 pytestmark = pytest.mark.anyio
 

@@ -20,7 +20,7 @@ from threadline.bootstrap import build_runtime
 from threadline.config import Settings
 from threadline.domain.access import Role
 from threadline.domain.routing.capacity import Capacity
-from threadline.services.workspaces import create_agent
+from threadline.workspace.create import create_agent
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres_only, pytest.mark.slow]
 

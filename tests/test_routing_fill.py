@@ -25,14 +25,14 @@ from tests.support_routing import (
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.conversations.actions import set_priority
 from threadline.domain.agent_profile import Presence
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import Priority
 from threadline.entrypoints.timer_worker import run_timer_worker
-from threadline.services.agents import update_agent
-from threadline.services.conversations import set_priority
-from threadline.services.routing_fill import MIN_SCAN
-from threadline.services.workspaces import create_inbox
+from threadline.routing.fill import MIN_SCAN
+from threadline.workspace.agents import update_agent
+from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio
 

@@ -26,12 +26,12 @@ from tests.support_routing import (
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.core.timers import fire_due_timers
 from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel
 from threadline.domain.errors import Conflict, Forbidden
-from threadline.services.routing_offers import accept_offer, decline_offer, list_my_offers
-from threadline.services.routing_transfer import transfer
-from threadline.services.timers import fire_due_timers
+from threadline.routing.offers import accept_offer, decline_offer, list_my_offers
+from threadline.routing.transfer import transfer
 
 pytestmark = pytest.mark.anyio
 

@@ -24,7 +24,7 @@ from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel
-from threadline.services.workspaces import create_inbox
+from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio
 

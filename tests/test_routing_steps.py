@@ -25,6 +25,7 @@ from tests.support_routing import (
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.core.timers import fire_due_timers
 from threadline.domain.channels import Channel
 from threadline.domain.errors import DomainError
 from threadline.domain.routing.capacity import Capacity, with_team_default
@@ -36,10 +37,9 @@ from threadline.domain.routing.steps import (
     relationship_agent,
     relaxed,
 )
-from threadline.services.routing import route
-from threadline.services.routing_queries import put_team_routing
-from threadline.services.timers import fire_due_timers
-from threadline.services.workspaces import create_inbox
+from threadline.routing.queries import put_team_routing
+from threadline.routing.service import route
+from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio
 

@@ -14,16 +14,16 @@ from tests.conftest import WorkspaceFixture, login
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.conversations.actions import change_status
+from threadline.conversations.receive import receive_message
+from threadline.conversations.reply import ReplyRequest, reply
+from threadline.core.timers import fire_due_timers
 from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.domain.sla import ConversationFacts, PolicyRule, match_policy
-from threadline.services.conversations import change_status
-from threadline.services.receive_message import receive_message
-from threadline.services.reply import ReplyRequest, reply
-from threadline.services.sla_admin import seed_default_sla
-from threadline.services.timers import fire_due_timers
+from threadline.service_levels.admin import seed_default_sla
 
 pytestmark = pytest.mark.anyio
 

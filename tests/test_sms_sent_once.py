@@ -29,11 +29,11 @@ from tests.support_twilio import (
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.conversations.reply import ReplyRequest, reply
+from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
 from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel
 from threadline.entrypoints.outbound_worker import build_outbound_adapters
-from threadline.services.outbound_delivery import DeliveryPolicy, DeliveryReport, deliver_due
-from threadline.services.reply import ReplyRequest, reply
 
 pytestmark = pytest.mark.anyio
 

@@ -19,7 +19,7 @@ from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
-from threadline.services.timers import cancel_timer, fire_due_timers, schedule_timer
+from threadline.core.timers import cancel_timer, fire_due_timers, schedule_timer
 
 pytestmark = pytest.mark.anyio
 

@@ -18,7 +18,7 @@ from threadline.domain.channels import Channel
 from threadline.domain.routing.wait_estimate import MIN_SAMPLES, estimate_wait
 from threadline.entrypoints.widget import visitor_api
 from threadline.entrypoints.widget._texts import TEXTS
-from threadline.services.web_chat import widget_admin_view
+from threadline.web_chat.visitors import widget_admin_view
 
 pytestmark = pytest.mark.anyio
 

@@ -20,7 +20,7 @@ from tests.support_server import next_frame, wait_ready
 from tests.test_web_workspace import sign_in
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.services.typing_signals import publish_typing
+from threadline.core.typing_signals import publish_typing
 
 pytestmark = pytest.mark.anyio
 

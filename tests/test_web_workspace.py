@@ -434,6 +434,7 @@ TRACKER = '<img src="https://tracker.example/open.gif?m=1" alt="logo">'
 def test_every_label_the_pages_show_exists_in_english_and_polish() -> None:
     from importlib import resources
 
+    from threadline.conversations.calls import CallOutcome
     from threadline.domain.agent_profile import Presence
     from threadline.domain.catalogue import OrderStatus
     from threadline.domain.channels import Channel, IdentityKind
@@ -442,8 +443,7 @@ def test_every_label_the_pages_show_exists_in_english_and_polish() -> None:
     from threadline.domain.sla import ClockKind
     from threadline.domain.tasks import TaskKind
     from threadline.entrypoints.web._render import catalogue
-    from threadline.services.calls import CallOutcome
-    from threadline.services.sla import CLOCK_STATES
+    from threadline.service_levels.clocks import CLOCK_STATES
 
     web = resources.files("threadline.entrypoints.web")
     used = set()

@@ -25,8 +25,8 @@ from tests.support_server import running_server
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
-from threadline.services.reply import ReplyRequest, reply
-from threadline.services.web_chat import update_widget_settings
+from threadline.conversations.reply import ReplyRequest, reply
+from threadline.web_chat.visitors import update_widget_settings
 
 pytestmark = pytest.mark.anyio
 

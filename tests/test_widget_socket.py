@@ -20,13 +20,13 @@ from tests.support_server import next_frame, subscribed, token_of, wait_ready
 from threadline.adapters.db import tables as t
 from threadline.adapters.pubsub.base import workspace_topic
 from threadline.bootstrap import Runtime
+from threadline.conversations.reply import ReplyRequest, reply
+from threadline.core.event_feed import events_since
+from threadline.core.typing_signals import publish_typing
+from threadline.core.unit_of_work import UnitOfWorkFactory
 from threadline.domain.access import Principal, Role
 from threadline.entrypoints.widget import _hub, visitor_api
-from threadline.services.event_feed import events_since
-from threadline.services.reply import ReplyRequest, reply
-from threadline.services.typing_signals import publish_typing
-from threadline.services.unit_of_work import UnitOfWorkFactory
-from threadline.services.web_chat import widget_admin_view
+from threadline.web_chat.visitors import widget_admin_view
 
 pytestmark = pytest.mark.anyio
 WAIT = 5

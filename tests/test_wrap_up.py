@@ -14,7 +14,7 @@ from tests.support_conversations_api import add_team, signed_in
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.services.timers import fire_due_timers
+from threadline.core.timers import fire_due_timers
 
 pytestmark = pytest.mark.anyio
 

@@ -16,7 +16,7 @@ from threadline.adapters.db.engine import create_engine, create_sessionmaker
 from threadline.adapters.pubsub.base import PubSub, workspace_topic
 from threadline.adapters.pubsub.memory import MemoryPubSub
 from threadline.config import Settings
-from threadline.services.unit_of_work import UnitOfWorkFactory
+from threadline.core.unit_of_work import UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
 

@@ -220,7 +220,7 @@ async def _create_admin(
     from threadline.bootstrap import build_runtime
     from threadline.domain.access import Role
     from threadline.domain.errors import NotFound
-    from threadline.services.workspaces import create_agent, create_workspace
+    from threadline.workspace.create import create_agent, create_workspace
 
     runtime = build_runtime(settings)
     try:

@@ -1,5 +1,5 @@
 """`threadline email-domain`: the operator allows the mail domains a workspace's inbox
-addresses may use (see services/email_domains.py and docs/channels/email.md)."""
+addresses may use (see workspace/email_domains.py and docs/channels/email.md)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def allow(
     workspace: WorkspaceOption, domain: DomainOption, database_url: DatabaseUrlOption = None
 ) -> None:
     """Let the workspace put inbox addresses on DOMAIN (which must be theirs)."""
-    from threadline.services.email_domains import allow_email_domain, workspace_by_slug
+    from threadline.workspace.email_domains import allow_email_domain, workspace_by_slug
 
     async def work(runtime: Runtime) -> str:
         async with runtime.uow() as uow:
@@ -90,7 +90,7 @@ def revoke(
 ) -> None:
     """Take DOMAIN back from the workspace (refused while its inboxes use it)."""
     from threadline.domain.inbox_addresses import normalise_mail_domain
-    from threadline.services.email_domains import revoke_email_domain, workspace_by_slug
+    from threadline.workspace.email_domains import revoke_email_domain, workspace_by_slug
 
     async def work(runtime: Runtime) -> None:
         async with runtime.uow() as uow:
@@ -107,7 +107,7 @@ def revoke(
 @email_domain_app.command("list")
 def list_domains(database_url: DatabaseUrlOption = None) -> None:
     """Every allowed mail domain and the workspace it belongs to."""
-    from threadline.services.email_domains import all_email_domains
+    from threadline.workspace.email_domains import all_email_domains
 
     async def work(runtime: Runtime) -> list[tuple[str, str, str, str]]:
         async with runtime.sessionmaker() as session:

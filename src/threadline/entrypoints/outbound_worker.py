@@ -21,8 +21,8 @@ import threadline.adapters.channels as channels_package
 from threadline.adapters.channels.base import OutboundAdapters
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
+from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
 from threadline.entrypoints.logging_setup import configure_logging
-from threadline.services.outbound_delivery import DeliveryPolicy, DeliveryReport, deliver_due
 
 log = structlog.get_logger(__name__)
 

@@ -4,7 +4,7 @@ and on start serves routing fill requests left over by a stopped process.
 Runs inside the API process in the embedded mode (see entrypoints/api/app.py) and beside the
 outbound worker in `threadline worker`, or on its own
 (`python -m threadline.entrypoints.timer_worker`); any number may run against one database,
-each timer still fires exactly once (see services/timers.py).
+each timer still fires exactly once (see core/timers.py).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import structlog
 
 from threadline.bootstrap import Runtime, build_runtime, freeze_startup_objects
 from threadline.config import Settings
+from threadline.core.timers import DEFAULT_LEASE_SECONDS, fire_due_timers
 from threadline.entrypoints.logging_setup import configure_logging
-from threadline.services.routing_fill import fill_left_over
-from threadline.services.timers import DEFAULT_LEASE_SECONDS, fire_due_timers
+from threadline.routing.fill import fill_left_over
 
 log = structlog.get_logger(__name__)
 

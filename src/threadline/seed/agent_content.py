@@ -12,10 +12,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from threadline.adapters.db import tables as t
-from threadline.domain.access import Principal, Role
-from threadline.domain.catalogue import OrderStatus
-from threadline.services.canned_responses import CannedResponseFields, create_canned_response
-from threadline.services.catalogue import (
+from threadline.content.canned_responses import CannedResponseFields, create_canned_response
+from threadline.content.catalogue import (
     NewOrder,
     OrderLine,
     ProductFields,
@@ -23,8 +21,10 @@ from threadline.services.catalogue import (
     record_order,
     set_relations,
 )
-from threadline.services.label_scripts import LabelScriptFields, create_label_script
-from threadline.services.unit_of_work import UnitOfWorkFactory
+from threadline.content.label_scripts import LabelScriptFields, create_label_script
+from threadline.core.unit_of_work import UnitOfWorkFactory
+from threadline.domain.access import Principal, Role
+from threadline.domain.catalogue import OrderStatus
 
 CANNED_RESPONSES = (
     (

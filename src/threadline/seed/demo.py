@@ -20,6 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
+from threadline.conversations.receive import receive_message
+from threadline.conversations.reply import ReplyRequest, reply
+from threadline.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from threadline.core.views import conversation_view
 from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.conversations import ConversationStatus, DeliveryStatus, Placement
@@ -28,14 +32,10 @@ from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.seed import catalogue as cat
 from threadline.seed.agent_content import seed_agent_content
 from threadline.seed.web_chat import seed_web_chat
-from threadline.services.auth import hash_password
-from threadline.services.email_domains import allow_email_domain
-from threadline.services.receive_message import receive_message
-from threadline.services.reply import ReplyRequest, reply
-from threadline.services.sla_admin import seed_default_sla
-from threadline.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from threadline.services.views import conversation_view
-from threadline.services.workspaces import create_agent, create_inbox, create_workspace
+from threadline.service_levels.admin import seed_default_sla
+from threadline.workspace.auth import hash_password
+from threadline.workspace.create import create_agent, create_inbox, create_workspace
+from threadline.workspace.email_domains import allow_email_domain
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Appliances"

@@ -3,9 +3,9 @@ the demo shop's checkout (see /demo/shop)."""
 
 from __future__ import annotations
 
+from threadline.core.unit_of_work import UnitOfWork
 from threadline.domain.access import Principal, Role
-from threadline.services.unit_of_work import UnitOfWork
-from threadline.services.web_chat import update_widget_settings
+from threadline.web_chat.visitors import update_widget_settings
 
 DEMO_WIDGET = {
     "prechat_enabled": False,

@@ -14,7 +14,7 @@ ours. So every send carries the job's key where Meta gives it back in its webhoo
 (WhatsApp: `biz_opaque_callback_data`, echoed in the statuses; Messenger: the message's
 `metadata`, echoed in message_echoes), and a send whose answer we never got is not
 repeated: it waits for a webhook naming that key, or fails with a reason at a deadline
-(`awaits_delivery_reports`; see services/outbound_delivery.py).
+(`awaits_delivery_reports`; see delivery/outbound.py).
 """
 
 from __future__ import annotations

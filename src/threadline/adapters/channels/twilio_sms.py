@@ -10,7 +10,7 @@ request went out, a dropped connection, a worker killed mid-send) is not simply 
 Twilio already has with our text, created since the first attempt, is adopted by its SID.
 Our own marker, the job's key, rides in the StatusCallback URL: the message resource does
 not show that URL, but every status callback Twilio makes for the message is posted to it,
-which settles the job even before a lookup (see services/delivery_status.py).
+which settles the job even before a lookup (see delivery/status.py).
 """
 
 from __future__ import annotations

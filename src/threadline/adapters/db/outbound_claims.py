@@ -4,7 +4,7 @@ A claim is a lease: the job becomes `sending`, its `locked_until` moves into the
 its attempt count goes up, in one committed statement. A worker that dies (even by kill -9)
 simply stops renewing nothing; once its lease has passed, the job is due again and another
 worker claims it. The lease end a worker took is its receipt: it may record an outcome only
-while the job still carries that exact lease end (see services/outbound_delivery.py).
+while the job still carries that exact lease end (see delivery/outbound.py).
 
 A job claimed again while it was still `sending` lost its worker mid-send: the provider may
 or may not have the message. The claim then marks the job in doubt since that earlier

@@ -401,7 +401,7 @@ class OutboundJob(Base):
     status: pending (due at next_attempt_at), sending (leased to a worker until
     locked_until), unconfirmed (a send whose outcome we never learned; the provider may have
     the message), done or failed. See adapters/db/outbound_claims.py and
-    services/outbound_delivery.py.
+    delivery/outbound.py.
     """
 
     __tablename__ = "outbound_jobs"

@@ -26,12 +26,12 @@ from threadline.adapters.email.automation import (
 )
 from threadline.adapters.email.parsing import ParsedEmail, describe, parse_email
 from threadline.bootstrap import Runtime
+from threadline.conversations.receive import receive_message
+from threadline.delivery.status import mark_bounced
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.errors import DomainError
 from threadline.domain.identities import normalise_email
 from threadline.domain.inbound import InboundMessage, SenderIdentity
-from threadline.services.delivery_status import mark_bounced
-from threadline.services.receive_message import receive_message
 
 log = structlog.get_logger(__name__)
 

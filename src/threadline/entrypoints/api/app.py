@@ -22,7 +22,7 @@ from threadline.entrypoints.api.docs_pages import install_docs_pages
 from threadline.entrypoints.api.openapi import install_openapi
 from threadline.entrypoints.api.problems import install_problem_handlers
 from threadline.entrypoints.api.request_context import RequestContext
-from threadline.services.auth import FAST_HASHING, FAST_HASHING_VARIABLE
+from threadline.workspace.auth import FAST_HASHING, FAST_HASHING_VARIABLE
 
 # Each module under entrypoints/api/routers/ and entrypoints/webhooks/ exposes `router`.
 # These come first so the API docs open with them; the rest follow by name.

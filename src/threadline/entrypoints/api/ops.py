@@ -17,9 +17,9 @@ from pydantic import BaseModel
 from threadline.adapters import metrics
 from threadline.adapters.readiness import Check, check_database, check_redis
 from threadline.bootstrap import Runtime
+from threadline.core.operations import work_levels
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.problems import PROBLEM_JSON, problem
-from threadline.services.operations import work_levels
 
 log = structlog.get_logger(__name__)
 

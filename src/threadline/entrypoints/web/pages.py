@@ -15,6 +15,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
+from threadline.content.catalogue import customer_orders
+from threadline.content.suggestions import conversation_suggestions
+from threadline.content.wrap_up_codes import list_codes, wrap_up_code_view
+from threadline.conversations import queries
+from threadline.conversations.reply_options import reply_options
+from threadline.core.views import task_view
+from threadline.csat.answers import survey_view
 from threadline.domain.access import Role
 from threadline.domain.bounds import row_id_from_text
 from threadline.domain.channels import Channel
@@ -38,24 +45,17 @@ from threadline.entrypoints.web._session import (
     SESSION_COOKIE,
     csrf_matches,
 )
-from threadline.services import queries
-from threadline.services.agents import list_agents
-from threadline.services.auth import (
+from threadline.follow_ups.tasks import TaskFilter, list_tasks
+from threadline.routing.queries import queue_positions
+from threadline.service_levels.admin import conversation_sla
+from threadline.workspace.agents import list_agents
+from threadline.workspace.auth import (
     AuthenticationFailed,
     issue_token,
     sign_in,
     sign_out,
 )
-from threadline.services.catalogue import customer_orders
-from threadline.services.csat_answers import survey_view
-from threadline.services.reply_options import reply_options
-from threadline.services.routing_queries import queue_positions
-from threadline.services.sla_admin import conversation_sla
-from threadline.services.suggestions import conversation_suggestions
-from threadline.services.tasks import TaskFilter, list_tasks
-from threadline.services.teams import list_teams
-from threadline.services.views import task_view
-from threadline.services.wrap_up_codes import list_codes, wrap_up_code_view
+from threadline.workspace.teams import list_teams
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 

@@ -1,4 +1,4 @@
-"""The agent's typing notice (see services/typing_signals.py): the page posts it while the
+"""The agent's typing notice (see core/typing_signals.py): the page posts it while the
 agent writes a reply."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from threadline.adapters.db import tables as t
+from threadline.core.lookups import get_visible_conversation
+from threadline.core.typing_signals import publish_typing
 from threadline.domain.channels import Channel
 from threadline.entrypoints.api.deps import AgentDep, RuntimeDep
 from threadline.entrypoints.api.schemas import RowId
-from threadline.services.lookups import get_visible_conversation
-from threadline.services.typing_signals import publish_typing
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 

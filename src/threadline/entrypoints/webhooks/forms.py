@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from threadline.adapters.attachments import store_attachment
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.conversations.receive import receive_message
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.errors import DomainError
 from threadline.domain.inbound import InboundMessage, SenderIdentity
@@ -35,7 +36,6 @@ from threadline.entrypoints.webhooks._form_body import (
     read_submission,
 )
 from threadline.entrypoints.webhooks._form_pages import form_page, refusal_page, thanks_page
-from threadline.services.receive_message import receive_message
 
 log = structlog.get_logger(__name__)
 

@@ -40,6 +40,10 @@ from threadline.adapters.meta.payloads import (
 )
 from threadline.adapters.meta.whatsapp import parse_whatsapp
 from threadline.bootstrap import Runtime
+from threadline.conversations.receive import receive_message
+from threadline.core.lookups import get_workspace
+from threadline.core.unit_of_work import UnitOfWork
+from threadline.delivery.status import apply_delivery_report, report_delivery_status
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import DeliveryStatus, Direction
 from threadline.domain.egress import EgressRefused
@@ -49,10 +53,6 @@ from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.domain.signatures import presented_matches
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.schemas import RowId
-from threadline.services.delivery_status import apply_delivery_report, report_delivery_status
-from threadline.services.lookups import get_workspace
-from threadline.services.receive_message import receive_message
-from threadline.services.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 

@@ -29,6 +29,7 @@ from threadline.adapters.channels.telegram_updates import (
 )
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.conversations.receive import receive_message
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.domain.signatures import presented_matches
@@ -36,7 +37,6 @@ from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.problems import problem
 from threadline.entrypoints.api.schemas import RowId
-from threadline.services.receive_message import receive_message
 
 log = structlog.get_logger(__name__)
 

@@ -26,6 +26,14 @@ from threadline.adapters.egress.http import checked_client
 from threadline.adapters.twilio.signature import validate_form_request, validate_json_request
 from threadline.bootstrap import Runtime
 from threadline.config import Settings
+from threadline.conversations.calls import (
+    KNOWN_STATUSES,
+    CallDirection,
+    CallEvent,
+    record_call_event,
+)
+from threadline.conversations.receive import receive_message
+from threadline.delivery.status import apply_delivery_report
 from threadline.domain.bounds import MAX_COUNT, MAX_SECONDS
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.conversations import DeliveryStatus
@@ -34,9 +42,6 @@ from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId
-from threadline.services.calls import KNOWN_STATUSES, CallDirection, CallEvent, record_call_event
-from threadline.services.delivery_status import apply_delivery_report
-from threadline.services.receive_message import receive_message
 
 log = structlog.get_logger(__name__)
 TWIML_CONTENT_TYPE = "application/xml"

@@ -24,9 +24,9 @@ import structlog
 
 from threadline.adapters.pubsub.base import Subscription, workspace_topic
 from threadline.bootstrap import Runtime
+from threadline.core.event_feed import events_since, latest_seq
+from threadline.core.typing_signals import TYPING
 from threadline.domain.events import EventType
-from threadline.services.event_feed import events_since, latest_seq
-from threadline.services.typing_signals import TYPING
 
 log = structlog.get_logger(__name__)
 

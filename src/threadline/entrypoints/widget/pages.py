@@ -17,7 +17,7 @@ from threadline.domain.errors import NotFound
 from threadline.domain.web_chat import pick_language
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.widget._texts import TEXTS
-from threadline.services.web_chat import PUBLIC_KEY_SETTING, find_widget_inbox, widget_settings
+from threadline.web_chat.visitors import PUBLIC_KEY_SETTING, find_widget_inbox, widget_settings
 
 router = APIRouter(include_in_schema=False)
 

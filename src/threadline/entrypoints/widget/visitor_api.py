@@ -29,7 +29,7 @@ from threadline.entrypoints.api.deps import AdminDep, RuntimeDep
 from threadline.entrypoints.api.openapi import DOWNLOAD, problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.entrypoints.sliding_window import SlidingWindowLimiter
-from threadline.services.web_chat import (
+from threadline.web_chat.visitors import (
     EmailOutcome,
     authenticate_visitor,
     find_widget_inbox,

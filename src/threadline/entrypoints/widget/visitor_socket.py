@@ -35,6 +35,8 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
 from threadline.adapters.db import tables as t
 from threadline.adapters.metrics import WEBSOCKET_CONNECTIONS, WIDGET_VISITOR_SOCKET
 from threadline.bootstrap import Runtime
+from threadline.core.event_feed import latest_seq
+from threadline.core.typing_signals import publish_typing
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import Direction
 from threadline.domain.errors import DomainError
@@ -46,9 +48,7 @@ from threadline.entrypoints.widget._hub import (
     WorkspaceHub,
     created_conversation,
 )
-from threadline.services.event_feed import latest_seq
-from threadline.services.typing_signals import publish_typing
-from threadline.services.web_chat import (
+from threadline.web_chat.visitors import (
     agent_card,
     authenticate_visitor,
     customer_conversation_ids,

@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, status
 from pydantic import Field
 
+from threadline.core.views import agent_view
 from threadline.domain.access import Role
 from threadline.domain.agent_profile import MAX_LEVEL, MIN_LEVEL, Presence
 from threadline.domain.channels import Channel
 from threadline.entrypoints.api.deps import AdminDep, AgentDep, PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
-from threadline.services.agents import (
+from threadline.workspace.agents import (
     NewAgent,
     add_agent,
     list_agents,
@@ -22,7 +23,6 @@ from threadline.services.agents import (
     team_ids_of,
     update_agent,
 )
-from threadline.services.views import agent_view
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
 

@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
+from threadline.core.views import agent_view
 from threadline.entrypoints.api.deps import AgentDep, CredentialDep, PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import StrictBody
 from threadline.entrypoints.sign_in_throttle import sign_in_attempt
-from threadline.services.auth import issue_token, sign_in, sign_out
-from threadline.services.views import agent_view
+from threadline.workspace.auth import issue_token, sign_in, sign_out
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 

@@ -12,11 +12,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
 
 from threadline.adapters.db import tables as t
-from threadline.domain.canned_responses import MAX_BODY_LENGTH, MAX_SHORTCUT_LENGTH, VARIABLES
-from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.openapi import problem_responses
-from threadline.entrypoints.api.schemas import RowId, StrictBody
-from threadline.services.canned_responses import (
+from threadline.content.canned_responses import (
     MAX_TITLE_LENGTH,
     CannedResponseFields,
     canned_response_view,
@@ -26,7 +22,11 @@ from threadline.services.canned_responses import (
     search_canned_responses,
     update_canned_response,
 )
-from threadline.services.lookups import get_scoped
+from threadline.core.lookups import get_scoped
+from threadline.domain.canned_responses import MAX_BODY_LENGTH, MAX_SHORTCUT_LENGTH, VARIABLES
+from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 
 router = APIRouter(prefix="/api/v1", tags=["canned responses"])
 

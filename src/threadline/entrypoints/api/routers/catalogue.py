@@ -12,11 +12,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
 
 from threadline.adapters.db import tables as t
-from threadline.domain.catalogue import MAX_SKU_LENGTH, OrderStatus
-from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.openapi import problem_responses
-from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody
-from threadline.services.catalogue import (
+from threadline.content.catalogue import (
     MAX_ORDER_ITEMS,
     MAX_ORDER_NUMBER_LENGTH,
     MAX_PRODUCT_NAME_LENGTH,
@@ -36,7 +32,11 @@ from threadline.services.catalogue import (
     set_relations,
     update_product,
 )
-from threadline.services.lookups import get_scoped
+from threadline.core.lookups import get_scoped
+from threadline.domain.catalogue import MAX_SKU_LENGTH, OrderStatus
+from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 

@@ -7,18 +7,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from pydantic import Field
 
+from threadline.content.wrap_up_codes import MAX_SUMMARY_LENGTH, WrapUp
+from threadline.conversations import actions as actions
+from threadline.conversations import queries
+from threadline.conversations.internal_notes import add_internal_note
+from threadline.conversations.reply import MAX_REPLY_LENGTH, ReplyRequest, reply
+from threadline.conversations.reply_rules import ReplyTemplate
+from threadline.core.views import conversation_view, message_view
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus, Priority
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody
-from threadline.services import conversations as actions
-from threadline.services import queries
-from threadline.services.internal_notes import add_internal_note
-from threadline.services.reply import MAX_REPLY_LENGTH, ReplyRequest, reply
-from threadline.services.reply_rules import ReplyTemplate
-from threadline.services.views import conversation_view, message_view
-from threadline.services.wrap_up_codes import MAX_SUMMARY_LENGTH, WrapUp
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 

@@ -17,6 +17,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import Field
 
+from threadline.csat.answers import answer_by_token, list_scores, survey_by_token
+from threadline.csat.survey import csat_config, csat_config_view, update_csat_config
 from threadline.domain.csat import (
     MAX_COMMENT_LENGTH,
     MAX_SCORE,
@@ -27,8 +29,6 @@ from threadline.domain.csat import (
 from threadline.domain.errors import DomainError, NotFound
 from threadline.entrypoints.api.deps import AdminDep, RuntimeDep, SupervisorDep
 from threadline.entrypoints.api.schemas import Moment, RowId, Seconds, StrictBody
-from threadline.services.csat import csat_config, csat_config_view, update_csat_config
-from threadline.services.csat_answers import answer_by_token, list_scores, survey_by_token
 
 router = APIRouter(tags=["csat"])
 

@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from pydantic import Field
 
+from threadline.conversations import queries
+from threadline.core.views import customer_view
+from threadline.customers.profile import add_identity, create_customer, update_customer
 from threadline.domain.channels import IdentityKind
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
-from threadline.services import queries
-from threadline.services.customers import add_identity, create_customer, update_customer
-from threadline.services.views import customer_view
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 

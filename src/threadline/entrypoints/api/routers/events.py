@@ -21,13 +21,13 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
 from threadline.adapters.metrics import AGENT_EVENTS_SOCKET, WEBSOCKET_CONNECTIONS
 from threadline.adapters.pubsub.base import Subscription, workspace_topic
 from threadline.bootstrap import Runtime
+from threadline.core.event_feed import event_frame, events_since, latest_seq, visible_to
+from threadline.core.typing_signals import TYPING
 from threadline.domain.access import Principal
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep, resolve_principal
 from threadline.entrypoints.api.schemas import Seq
 from threadline.entrypoints.web._session import SESSION_COOKIE
-from threadline.services.auth import AuthenticationFailed
-from threadline.services.event_feed import event_frame, events_since, latest_seq, visible_to
-from threadline.services.typing_signals import TYPING
+from threadline.workspace.auth import AuthenticationFailed
 
 log = structlog.get_logger(__name__)
 

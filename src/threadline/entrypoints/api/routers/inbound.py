@@ -7,12 +7,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, status
 from pydantic import Field
 
+from threadline.conversations.receive import receive_message
+from threadline.delivery.status import report_delivery_status
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import IntegrationDep, RuntimeDep
 from threadline.entrypoints.api.schemas import Count, RowId, StrictBody
-from threadline.services.delivery_status import report_delivery_status
-from threadline.services.receive_message import receive_message
 
 router = APIRouter(prefix="/api/v1/inbound", tags=["inbound"])
 

@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter, status
 from pydantic import Field
 
+from threadline.core.views import inbox_view
 from threadline.domain.channels import Channel
 from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
-from threadline.services.inboxes import add_inbox, list_inboxes, update_inbox
-from threadline.services.views import inbox_view
+from threadline.workspace.inboxes import add_inbox, list_inboxes, update_inbox
 
 router = APIRouter(prefix="/api/v1/inboxes", tags=["inboxes"])
 

@@ -8,12 +8,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import Field
 
 from threadline.adapters.db import tables as t
-from threadline.domain.canned_responses import MAX_BODY_LENGTH
-from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.openapi import problem_responses
-from threadline.entrypoints.api.schemas import RowId, StrictBody
-from threadline.services.conversations import MAX_LABEL_LENGTH
-from threadline.services.label_scripts import (
+from threadline.content.label_scripts import (
     MAX_SUGGESTED_REPLIES,
     LabelScriptFields,
     create_label_script,
@@ -22,7 +17,12 @@ from threadline.services.label_scripts import (
     list_label_scripts,
     update_label_script,
 )
-from threadline.services.lookups import get_scoped
+from threadline.conversations.actions import MAX_LABEL_LENGTH
+from threadline.core.lookups import get_scoped
+from threadline.domain.canned_responses import MAX_BODY_LENGTH
+from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 
 router = APIRouter(prefix="/api/v1", tags=["label scripts"])
 

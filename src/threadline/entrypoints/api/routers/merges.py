@@ -6,16 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.openapi import problem_responses
-from threadline.entrypoints.api.schemas import RowId, StrictBody
-from threadline.services.merge_customers import (
+from threadline.customers.merge import (
     get_merge,
     list_merges,
     merge_customers,
     merge_view,
     unmerge,
 )
+from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 
 router = APIRouter(prefix="/api/v1", tags=["merges"])
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from threadline.conversations import queries
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import RowId
-from threadline.services import queries
 
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"])
 

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, status
 from pydantic import Field
 
+from threadline.core.views import note_view
+from threadline.customers.notes import add_note, list_notes
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import RowId, StrictBody
-from threadline.services.notes import add_note, list_notes
-from threadline.services.views import note_view
 
 router = APIRouter(prefix="/api/v1", tags=["notes"])
 

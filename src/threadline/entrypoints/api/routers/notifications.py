@@ -6,14 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from threadline.entrypoints.api.deps import AgentDep, RuntimeDep
-from threadline.entrypoints.api.schemas import RowId
-from threadline.services.notifications import (
+from threadline.conversations.notifications import (
     list_notifications,
     mark_all_read,
     mark_read,
     notification_view,
 )
+from threadline.entrypoints.api.deps import AgentDep, RuntimeDep
+from threadline.entrypoints.api.schemas import RowId
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 

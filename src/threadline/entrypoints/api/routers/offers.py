@@ -7,13 +7,13 @@ from typing import Any
 from fastapi import APIRouter, status
 from pydantic import Field
 
+from threadline.core.views import offer_view
+from threadline.customers.offers import NewOffer, change_offer_status, list_offers, record_offer
 from threadline.domain.channels import Channel
 from threadline.domain.offers import OfferStatus
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody
-from threadline.services.offers import NewOffer, change_offer_status, list_offers, record_offer
-from threadline.services.views import offer_view
 
 router = APIRouter(prefix="/api/v1", tags=["offers"])
 

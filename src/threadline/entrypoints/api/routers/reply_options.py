@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from threadline.conversations.reply_options import reply_options
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import RowId
-from threadline.services.reply_options import reply_options
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 

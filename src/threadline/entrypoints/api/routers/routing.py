@@ -9,12 +9,12 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import Field
 
+from threadline.core.views import conversation_view
 from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep, SupervisorDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
-from threadline.services.routing import assignment_view
-from threadline.services.routing_offers import accept_offer, decline_offer, list_my_offers
-from threadline.services.routing_queries import (
+from threadline.routing.offers import accept_offer, decline_offer, list_my_offers
+from threadline.routing.queries import (
     get_settings,
     get_team_routing,
     list_assignments,
@@ -23,8 +23,8 @@ from threadline.services.routing_queries import (
     queue_position,
     route_now,
 )
-from threadline.services.routing_transfer import transfer
-from threadline.services.views import conversation_view
+from threadline.routing.service import assignment_view
+from threadline.routing.transfer import transfer
 
 router = APIRouter(prefix="/api/v1", tags=["routing"])
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from threadline.content.suggestions import conversation_suggestions
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import RowId
-from threadline.services.suggestions import conversation_suggestions
 
 router = APIRouter(prefix="/api/v1", tags=["suggestions"])
 

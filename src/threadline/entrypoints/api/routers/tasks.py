@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from pydantic import Field
 
+from threadline.core.views import task_view
 from threadline.domain.channels import Channel
 from threadline.domain.tasks import TaskKind, TaskStatus
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody
-from threadline.services.tasks import NewTask, TaskFilter, create_task, list_tasks, update_task
-from threadline.services.views import task_view
+from threadline.follow_ups.tasks import NewTask, TaskFilter, create_task, list_tasks, update_task
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"])
 

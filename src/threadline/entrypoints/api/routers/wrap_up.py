@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
+from threadline.content.wrap_up_codes import MAX_SUMMARY_LENGTH, WrapUp
+from threadline.conversations.wrap_up import FollowUpOwner, PlannedFollowUp, wrap_up_conversation
+from threadline.core.views import conversation_view, task_view
 from threadline.domain.channels import Channel
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody
-from threadline.services.views import conversation_view, task_view
-from threadline.services.wrap_up import FollowUpOwner, PlannedFollowUp, wrap_up_conversation
-from threadline.services.wrap_up_codes import MAX_SUMMARY_LENGTH, WrapUp
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["wrap-up"])
 

@@ -7,15 +7,15 @@ from typing import Any
 from fastapi import APIRouter, status
 from pydantic import Field
 
-from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep
-from threadline.entrypoints.api.openapi import problem_responses
-from threadline.entrypoints.api.schemas import RowId, StrictBody
-from threadline.services.wrap_up_codes import (
+from threadline.content.wrap_up_codes import (
     create_code,
     list_codes,
     update_code,
     wrap_up_code_view,
 )
+from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep
+from threadline.entrypoints.api.openapi import problem_responses
+from threadline.entrypoints.api.schemas import RowId, StrictBody
 
 router = APIRouter(prefix="/api/v1/wrap-up-codes", tags=["wrap-up"])
 

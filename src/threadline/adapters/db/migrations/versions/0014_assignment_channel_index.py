@@ -1,7 +1,7 @@
 """wait estimates per channel: the recent finished assignments of one channel, by one index
 
 A waiting customer's estimated wait is read from the handling times of the latest finished
-assignments of the same channel (services/routing_queries.py), on every widget status poll.
+assignments of the same channel (routing/queries.py), on every widget status poll.
 
 Revision ID: 0014_assignment_channel_index
 Revises: 0013_outbound_in_doubt

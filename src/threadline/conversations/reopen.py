@@ -1,0 +1,129 @@
+"""Re-opening a conversation: the one place every path applies `domain.conversations.reopen`.
+
+The customer writing again (conversations/receive.py), an agent replying to a resolved
+matter (reply.py), a follow-up falling due (follow_ups.py) and an agent setting the status by
+hand (conversations.py) all come here, so they clear the same fields and record the same
+history. Leaving `resolved` writes a system entry in the timeline that names the cause and
+keeps the wrap-up being cleared (code and summary, also in the entry's `meta`), and each
+caller's `conversation.updated` carries `reopened_payload`: `status_changed` (so the SLA
+clocks resume and routing reconciles the assignment) and what was re-opened.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from threadline.adapters.db import tables as t
+from threadline.core.unit_of_work import UnitOfWork
+from threadline.core.views import conversation_scope, iso, message_view
+from threadline.domain.conversations import (
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    Lifecycle,
+    ReopenCause,
+    Reopening,
+    reopen,
+)
+from threadline.domain.events import DomainEvent, EventType
+
+
+def lifecycle_of(conversation: t.Conversation) -> Lifecycle:
+    return Lifecycle(
+        status=ConversationStatus(conversation.status),
+        resolved_at=conversation.resolved_at,
+        wrap_up_code=conversation.wrap_up_code,
+        wrap_up_summary=conversation.wrap_up_summary,
+        attributes=dict(conversation.attributes or {}),
+    )
+
+
+async def reopen_conversation(
+    uow: UnitOfWork,
+    conversation: t.Conversation,
+    cause: ReopenCause,
+    *,
+    channel: str | None = None,
+    agent_id: int | None = None,
+    to: ConversationStatus = ConversationStatus.OPEN,
+    at: datetime | None = None,
+) -> Reopening | None:
+    """Re-open the (row-locked) conversation if it is not open; None when nothing changed.
+
+    `channel` is the channel of what re-opened it (shown on the timeline entry), `agent_id`
+    the agent who did, if one did, and `at` when (the clock's now unless given)."""
+    reopening = reopen(lifecycle_of(conversation), cause, to=to)
+    if reopening is None:
+        return None
+    after = reopening.after
+    conversation.status = after.status.value
+    conversation.resolved_at = after.resolved_at
+    conversation.wrap_up_code = after.wrap_up_code
+    conversation.wrap_up_summary = after.wrap_up_summary
+    # A new dict, so that SQLAlchemy sees the JSON column change.
+    conversation.attributes = dict(after.attributes)
+    if reopening.was_resolved:
+        when = at if at is not None else uow.clock.now()
+        await _record_in_timeline(uow, conversation, reopening, channel, agent_id, when)
+    return reopening
+
+
+def reopening_view(reopening: Reopening) -> dict[str, Any]:
+    before = reopening.before
+    return {
+        "cause": reopening.cause.value,
+        "previous_status": before.status.value,
+        "wrap_up": (
+            {
+                "code": before.wrap_up_code,
+                "summary": before.wrap_up_summary,
+                "resolved_at": iso(before.resolved_at),
+            }
+            if reopening.had_wrap_up
+            else None
+        ),
+    }
+
+
+def reopened_payload(reopening: Reopening | None) -> dict[str, Any]:
+    """What a re-opening adds to the caller's `conversation.updated` payload (nothing if the
+    conversation was not re-opened)."""
+    if reopening is None:
+        return {}
+    return {"status_changed": True, "reopened": reopening_view(reopening)}
+
+
+async def _record_in_timeline(
+    uow: UnitOfWork,
+    conversation: t.Conversation,
+    reopening: Reopening,
+    channel: str | None,
+    agent_id: int | None,
+    at: datetime,
+) -> None:
+    entry = t.Message(
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        inbox_id=None,
+        channel=channel or conversation.last_inbound_channel or "api",
+        direction=Direction.SYSTEM.value,
+        author_agent_id=agent_id,
+        sender_identity=None,
+        text=reopening.history_text(),
+        html=None,
+        attachments=[],
+        delivery_status=DeliveryStatus.RECEIVED.value,
+        meta={"reopened": reopening_view(reopening)},
+        created_at=at,
+    )
+    uow.session.add(entry)
+    await uow.session.flush()
+    uow.emit(
+        conversation.workspace_id,
+        DomainEvent(
+            EventType.MESSAGE_CREATED,
+            {"message": message_view(entry), "conversation": conversation_scope(conversation)},
+            conversation_id=conversation.id,
+        ),
+    )

@@ -1,0 +1,44 @@
+"""Notes on a customer ("has four children"), seen by every agent of the workspace."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.adapters.db import tables as t
+from threadline.conversations.notifications import notify_mentions
+from threadline.core.lookups import get_scoped
+from threadline.core.unit_of_work import UnitOfWork
+from threadline.core.views import note_view
+from threadline.domain.access import Principal
+from threadline.domain.errors import DomainError
+from threadline.domain.events import DomainEvent, EventType
+
+
+async def list_notes(session: AsyncSession, principal: Principal, customer_id: int) -> list[t.Note]:
+    await get_scoped(session, t.Customer, principal.workspace_id, customer_id)
+    rows = await session.execute(
+        select(t.Note)
+        .where(t.Note.workspace_id == principal.workspace_id, t.Note.customer_id == customer_id)
+        .order_by(t.Note.created_at.desc(), t.Note.id.desc())
+    )
+    return list(rows.scalars())
+
+
+async def add_note(uow: UnitOfWork, principal: Principal, customer_id: int, text: str) -> t.Note:
+    if not text.strip():
+        raise DomainError("a note needs some text")
+    session = uow.session
+    customer = await get_scoped(session, t.Customer, principal.workspace_id, customer_id)
+    note = t.Note(
+        workspace_id=principal.workspace_id,
+        customer_id=customer.id,
+        author_agent_id=principal.agent_id,
+        text=text.strip(),
+        created_at=uow.clock.now(),
+    )
+    session.add(note)
+    await session.flush()
+    await notify_mentions(uow, principal, note.text, customer_id=customer.id, note=note)
+    uow.emit(principal.workspace_id, DomainEvent(EventType.NOTE_CREATED, {"note": note_view(note)}))
+    return note

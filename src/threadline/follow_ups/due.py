@@ -1,0 +1,154 @@
+"""Planned follow-ups: at its due time a follow-up task brings its conversation back.
+
+Every open follow-up task tied to a conversation has a durable `task.due` timer keyed by the
+task. Re-planning moves the timer; completing or cancelling the task disarms it. When it
+fires, the conversation re-opens, goes back to the task's agent (or team) and the timeline
+shows "Follow-up due: <note>".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from threadline.adapters.db import tables as t
+from threadline.conversations.actions import labels_of
+from threadline.conversations.reopen import reopen_conversation, reopened_payload
+from threadline.core.handlers import handles
+from threadline.core.timers import cancel_timer, schedule_timer, timer_handler
+from threadline.core.unit_of_work import UnitOfWork
+from threadline.core.views import conversation_scope, conversation_view, message_view, task_view
+from threadline.domain.conversations import DeliveryStatus, Direction, ReopenCause
+from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.tasks import TaskKind, TaskStatus
+
+TASK_DUE = "task.due"
+# Set on the task.updated the due handler emits, so it does not re-arm its own timer.
+_FIRED_MARK = "follow_up_due"
+
+
+def task_timer_key(task_id: int) -> str:
+    return f"task.due:{task_id}"
+
+
+def _brings_conversation_back(task: t.Task) -> bool:
+    return task.kind == TaskKind.FOLLOW_UP.value and task.conversation_id is not None
+
+
+async def _task_of_event(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> t.Task | None:
+    task_id = (event.payload.get("task") or {}).get("id")
+    if task_id is None:
+        return None
+    task = await uow.session.get(t.Task, task_id)
+    if task is None or task.workspace_id != workspace_id:
+        return None
+    return task
+
+
+@handles(EventType.TASK_CREATED, EventType.TASK_UPDATED)
+async def keep_due_timer(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
+    if event.extra.get(_FIRED_MARK):
+        return
+    task = await _task_of_event(uow, workspace_id, event)
+    if task is None:
+        return
+    if task.status != TaskStatus.OPEN.value or not _brings_conversation_back(task):
+        await cancel_timer(uow, workspace_id, task_timer_key(task.id))
+        return
+    await schedule_timer(
+        uow,
+        workspace_id,
+        kind=TASK_DUE,
+        key=task_timer_key(task.id),
+        fire_at=task.due_at,
+        payload={"task_id": task.id},
+    )
+
+
+@timer_handler(TASK_DUE)
+async def follow_up_due(
+    uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
+) -> None:
+    session = uow.session
+    task = (
+        await session.execute(
+            select(t.Task)
+            .where(t.Task.id == payload["task_id"], t.Task.workspace_id == workspace_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if task is None or task.status != TaskStatus.OPEN.value or task.conversation_id is None:
+        return
+    conversation = (
+        await session.execute(
+            select(t.Conversation)
+            .where(
+                t.Conversation.id == task.conversation_id,
+                t.Conversation.workspace_id == workspace_id,
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if conversation is None:
+        return
+    assignee = await session.get(t.Agent, task.assignee_id) if task.assignee_id else None
+    if assignee is not None and assignee.active:
+        conversation.assignee_id = assignee.id
+    elif task.team_id is not None:
+        # Back to the team's queue, for whoever of the team is free.
+        conversation.team_id = task.team_id
+        conversation.assignee_id = None
+    channel = task.channel or conversation.last_inbound_channel or "api"
+    reopening = await reopen_conversation(
+        uow, conversation, ReopenCause.FOLLOW_UP_DUE, channel=channel, at=fired_at
+    )
+    note = (task.note or task.title).strip()
+    message = t.Message(
+        workspace_id=workspace_id,
+        conversation_id=conversation.id,
+        inbox_id=None,
+        channel=channel,
+        direction=Direction.SYSTEM.value,
+        author_agent_id=None,
+        sender_identity=None,
+        text=f"Follow-up due: {note}",
+        html=None,
+        attachments=[],
+        delivery_status=DeliveryStatus.RECEIVED.value,
+        meta={"task_id": task.id, "follow_up": {"channel": task.channel}},
+        created_at=fired_at,
+    )
+    session.add(message)
+    conversation.last_message_at = fired_at
+    await session.flush()
+    labels = await labels_of(session, conversation.id)
+    uow.emit(
+        workspace_id,
+        DomainEvent(
+            EventType.CONVERSATION_UPDATED,
+            {
+                "conversation": conversation_view(conversation, labels),
+                "reason": "follow_up_due",
+                **reopened_payload(reopening),
+            },
+            conversation_id=conversation.id,
+        ),
+    )
+    uow.emit(
+        workspace_id,
+        DomainEvent(
+            EventType.MESSAGE_CREATED,
+            {"message": message_view(message), "conversation": conversation_scope(conversation)},
+            conversation_id=conversation.id,
+        ),
+    )
+    uow.emit(
+        workspace_id,
+        DomainEvent(
+            EventType.TASK_UPDATED,
+            {"task": {**task_view(task), "overdue": False}, "reason": "follow_up_due"},
+            extra={_FIRED_MARK: True},
+        ),
+    )

@@ -1,0 +1,135 @@
+"""Routing reacts to what happens, inside the transaction that made it happen:
+work arrives (an inbound message on an unassigned conversation, in auto mode), a conversation
+is resolved or handed over (its assignment ends, freeing capacity for the queue), and an agent
+comes online (their room is filled from the queue once the change commits: routing_fill.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from threadline.adapters.db import tables as t
+from threadline.core.handlers import handles
+from threadline.core.timers import timer_handler
+from threadline.core.unit_of_work import UnitOfWork
+from threadline.domain.agent_profile import Presence
+from threadline.domain.conversations import ConversationStatus
+from threadline.domain.events import DomainEvent, EventType
+from threadline.routing.fill import request_fill
+from threadline.routing.service import (
+    OFFER_TIMER,
+    STEP_TIMER,
+    emit_routing_update,
+    ensure_progress,
+    is_auto,
+    lock_conversation,
+    progress_of,
+    reconcile,
+    route,
+    route_conversation,
+    step_settings,
+)
+
+
+@handles(EventType.CONVERSATION_UPDATED)
+async def on_conversation_updated(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
+    # Routing's own updates are already consistent with the history.
+    if event.payload.get("routing") or event.conversation_id is None:
+        return
+    if event.payload.get("status_changed") is False:
+        return  # a message joined an open conversation: status and assignee are as they were
+    await reconcile(
+        uow, workspace_id, event.conversation_id, from_inbound="placement" in event.payload
+    )
+
+
+@handles(EventType.MESSAGE_CREATED)
+async def on_message_created(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
+    message = event.payload.get("message", {})
+    if message.get("direction") != "inbound" or (message.get("meta") or {}).get("automated"):
+        return
+    if event.conversation_id is None or not await is_auto(uow.session, workspace_id):
+        return
+    conversation = await uow.session.get(t.Conversation, event.conversation_id)
+    if (
+        conversation is None
+        or conversation.assignee_id is not None
+        or conversation.status != ConversationStatus.OPEN.value
+    ):
+        return
+    await route_conversation(uow, workspace_id, event.conversation_id)
+
+
+@handles(EventType.AGENT_UPDATED)
+async def on_agent_updated(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
+    agent = event.payload.get("agent", {})
+    if agent.get("presence") == Presence.ONLINE.value and agent.get("id") is not None:
+        await request_fill(uow, workspace_id, int(agent["id"]))
+
+
+@timer_handler(STEP_TIMER)
+async def on_step_timer(
+    uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
+) -> None:
+    """A waiting conversation's next routing step is due: stop waiting for the relationship
+    agent, lower the skill levels one step, or overflow to the next team; then route."""
+    session = uow.session
+    if not await is_auto(session, workspace_id):
+        return
+    conversation = await lock_conversation(session, workspace_id, int(payload["conversation_id"]))
+    if (
+        conversation is None
+        or conversation.assignee_id is not None
+        or conversation.status != ConversationStatus.OPEN.value
+    ):
+        return
+    steps = await step_settings(session, workspace_id, conversation.team_id)
+    progress = ensure_progress(
+        session, conversation, await progress_of(session, conversation.id), fired_at
+    )
+    step = payload.get("step")
+    if step == "sticky":
+        progress.sticky_done = True
+        waited_for = (
+            await session.get(t.Agent, progress.sticky_agent_id)
+            if progress.sticky_agent_id is not None
+            else None
+        )
+        name = waited_for.name if waited_for is not None else "the relationship agent"
+        because = f"waited {steps.sticky_wait_seconds} s for {name}, who stayed full"
+    elif step == "relax":
+        progress.relax_level = progress.relax_level + 1
+        lowered = progress.relax_level * steps.relax_levels_per_step
+        because = (
+            f"still waiting after {steps.relax_after_seconds} s: "
+            f"required skill levels lowered by {lowered}"
+        )
+    elif step == "overflow":
+        team = (
+            await session.get(t.Team, steps.overflow_team_id)
+            if steps.overflow_team_id is not None
+            else None
+        )
+        if team is None or team.workspace_id != workspace_id:
+            return
+        progress.overflowed = True
+        conversation.team_id = team.id
+        because = (
+            f"still waiting after {steps.overflow_after_seconds} s: overflowed to team {team.name}"
+        )
+    else:
+        return
+    await session.flush()
+    result = await route(uow, workspace_id, conversation.id, because=because)
+    if step == "overflow" and result.assignment is None:
+        # Assigned, the assignment's update already shows the new team; else say so here.
+        emit_routing_update(uow, conversation)
+
+
+@timer_handler(OFFER_TIMER)
+async def on_offer_timer(
+    uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
+) -> None:
+    from threadline.routing.offers import expire_offer
+
+    await expire_offer(uow, workspace_id, int(payload["offer_id"]))
