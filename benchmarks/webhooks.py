@@ -25,11 +25,11 @@ import httpx
 import psycopg
 
 from threadline.adapters.db.migrate import upgrade_to_head
-from threadline.adapters.twilio.signature import compute_signature
 from threadline.bootstrap import build_runtime
 from threadline.config import Settings
 from threadline.domain.channels import Channel
 from threadline.entrypoints.logging_setup import configure_logging
+from threadline.integrations.twilio.signature import compute_signature
 from threadline.workspace.create import create_inbox, create_workspace
 
 AUTH_TOKEN = "bench-twilio-auth-token"

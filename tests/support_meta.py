@@ -13,11 +13,11 @@ from sqlalchemy import select, update
 from tests.conftest import WorkspaceFixture
 from tests.support_meta_graph import ACCESS_TOKEN, VERSION, GraphServer
 from threadline.adapters.db import tables as t
-from threadline.adapters.meta.signature import HEADER, sign
 from threadline.bootstrap import Runtime
 from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
 from threadline.domain.channels import Channel
-from threadline.entrypoints.outbound_worker import build_outbound_adapters
+from threadline.integrations.meta.signature import HEADER, sign
+from threadline.integrations.senders import build_outbound_adapters
 from threadline.workspace.create import create_inbox
 
 FIXTURES = Path(__file__).parent / "fixtures"

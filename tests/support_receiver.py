@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from threadline.adapters.channels.api_channel import verify_signature
+from threadline.integrations.api.sender import verify_signature
 
 
 @dataclass

@@ -36,8 +36,8 @@ import httpx
 from sqlalchemy import update
 
 from threadline.adapters.db import tables as t
-from threadline.adapters.twilio.signature import compute_signature
 from threadline.bootstrap import Runtime
+from threadline.integrations.twilio.signature import compute_signature
 
 FIXTURES = Path(__file__).parent / "fixtures" / "twilio"
 ACCOUNT_SID = "ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"

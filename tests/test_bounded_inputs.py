@@ -17,10 +17,10 @@ from tests.support_api_v1 import assert_problem
 from tests.support_meta import APP_SECRET, configure_meta
 from tests.support_meta_graph import running_graph
 from tests.support_twilio import configure_twilio_inbox, post_signed
-from threadline.adapters.meta.signature import HEADER, sign
 from threadline.bootstrap import Runtime
 from threadline.config import Settings
 from threadline.entrypoints.api.app import create_app
+from threadline.integrations.meta.signature import HEADER, sign
 
 pytestmark = pytest.mark.anyio
 

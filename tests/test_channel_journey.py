@@ -33,8 +33,9 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.delivery.outbound import DeliveryReport
 from threadline.domain.channels import Channel
-from threadline.entrypoints.outbound_worker import build_outbound_adapters, deliver_once
+from threadline.entrypoints.outbound_worker import deliver_once
 from threadline.entrypoints.smtp_server import SmtpServerHandle, start_smtp_server
+from threadline.integrations.senders import build_outbound_adapters
 from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture
-from threadline.adapters.channels.api_channel import sign
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
+from threadline.integrations.api.sender import sign
 
 pytestmark = pytest.mark.anyio
 

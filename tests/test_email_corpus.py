@@ -13,8 +13,8 @@ import pytest
 from tests.conftest import WorkspaceFixture
 from tests.email_corpus import CORPUS
 from tests.support_email_inbound import count_messages, give_email_inbox_an_address, stored_message
-from threadline.adapters.email.ingest import ingest_raw_email
 from threadline.bootstrap import Runtime
+from threadline.integrations.email.ingest import ingest_raw_email
 
 pytestmark = pytest.mark.anyio
 

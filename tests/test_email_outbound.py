@@ -16,13 +16,13 @@ from tests.conftest import WorkspaceFixture
 from tests.support_smtp_sink import PERMANENT, TEMPORARY, SmtpSink, free_port, running_smtp_sink
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
-from threadline.adapters.email.addresses import reply_address
-from threadline.adapters.email.ingest import ingest_raw_email
 from threadline.bootstrap import Runtime
 from threadline.conversations.reply import ReplyRequest, reply
 from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
 from threadline.domain.access import Principal, Role
-from threadline.entrypoints.outbound_worker import build_outbound_adapters
+from threadline.integrations.email.addresses import reply_address
+from threadline.integrations.email.ingest import ingest_raw_email
+from threadline.integrations.senders import build_outbound_adapters
 
 pytestmark = pytest.mark.anyio
 

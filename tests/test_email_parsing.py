@@ -23,15 +23,19 @@ from tests.support_email_inbound import (
 )
 from threadline.adapters.attachments import attachment_path
 from threadline.adapters.db import tables as t
-from threadline.adapters.email.addresses import (
+from threadline.bootstrap import Runtime
+from threadline.integrations.email.addresses import (
     conversation_from_address,
     is_our_reply_address,
     reply_address,
 )
-from threadline.adapters.email.automation import automated_reason, bounce_details, bounce_failure
-from threadline.adapters.email.ingest import ingest_raw_email
-from threadline.adapters.email.parsing import ParsedEmail, parse_email
-from threadline.bootstrap import Runtime
+from threadline.integrations.email.automation import (
+    automated_reason,
+    bounce_details,
+    bounce_failure,
+)
+from threadline.integrations.email.ingest import ingest_raw_email
+from threadline.integrations.email.parsing import ParsedEmail, parse_email
 
 
 def parsed(name: str) -> ParsedEmail:

@@ -13,9 +13,9 @@ from sqlalchemy import func, select, update
 from tests.conftest import WorkspaceFixture
 from tests.support_dovecot import PASSWORD, Dovecot, running_dovecot
 from threadline.adapters.db import tables as t
-from threadline.adapters.email.imap_poller import poll_all, poll_inbox
-from threadline.adapters.email.ingest import ingest_raw_email
 from threadline.bootstrap import Runtime
+from threadline.integrations.email.imap_poller import poll_all, poll_inbox
+from threadline.integrations.email.ingest import ingest_raw_email
 
 pytestmark = pytest.mark.anyio
 

@@ -20,9 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from tests.conftest import WorkspaceFixture, login
 from tests.support_email_inbound import simple_mail
 from threadline.adapters.db import tables as t
-from threadline.adapters.email.addresses import reply_address
 from threadline.bootstrap import Runtime
 from threadline.entrypoints.smtp_server import SmtpServerHandle, start_smtp_server
+from threadline.integrations.email.addresses import reply_address
 from threadline.workspace.email_domains import allow_email_domain
 
 pytestmark = pytest.mark.anyio

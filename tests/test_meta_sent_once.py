@@ -27,7 +27,7 @@ from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
-from threadline.entrypoints.outbound_worker import build_outbound_adapters
+from threadline.integrations.senders import build_outbound_adapters
 
 pytestmark = pytest.mark.anyio
 

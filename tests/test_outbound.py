@@ -13,7 +13,6 @@ from sqlalchemy import select, update
 
 from tests.conftest import WorkspaceFixture, login
 from tests.support_receiver import Answer, Receiver, running_receiver
-from threadline.adapters.channels.api_channel import sign, verify_signature
 from threadline.adapters.channels.base import OutboundAdapters
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
@@ -21,7 +20,9 @@ from threadline.bootstrap import Runtime
 from threadline.conversations.reply import ReplyRequest, reply
 from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
 from threadline.domain.access import Principal, Role
-from threadline.entrypoints.outbound_worker import build_outbound_adapters, run_outbound_worker
+from threadline.entrypoints.outbound_worker import run_outbound_worker
+from threadline.integrations.api.sender import sign, verify_signature
+from threadline.integrations.senders import build_outbound_adapters
 
 pytestmark = pytest.mark.anyio
 

@@ -34,14 +34,14 @@ from tests.support_smtp_sink import SmtpSink, running_smtp_sink
 from tests.support_twilio import configure_twilio_inbox, fixture_pairs, post_signed
 from threadline.adapters.db import tables as t
 from threadline.adapters.egress.http import checked_client
-from threadline.adapters.email.imap_poller import poll_inbox
 from threadline.bootstrap import Runtime
 from threadline.config import Settings
 from threadline.conversations.reply import ReplyRequest, reply
 from threadline.delivery.outbound import DeliveryPolicy, deliver_due
 from threadline.domain.access import Principal, Role
 from threadline.domain.egress import EgressPolicy, EgressRefused
-from threadline.entrypoints.outbound_worker import build_outbound_adapters
+from threadline.integrations.email.imap_poller import poll_inbox
+from threadline.integrations.senders import build_outbound_adapters
 
 pytestmark = pytest.mark.anyio
 

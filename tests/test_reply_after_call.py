@@ -28,7 +28,7 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.delivery.outbound import DeliveryPolicy, deliver_due
 from threadline.entrypoints.api.app import create_app
-from threadline.entrypoints.outbound_worker import build_outbound_adapters
+from threadline.integrations.senders import build_outbound_adapters
 
 pytestmark = pytest.mark.anyio
 

@@ -25,7 +25,7 @@ from threadline.conversations.reply import ReplyRequest, reply
 from threadline.delivery.outbound import DeliveryPolicy, deliver_due
 from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel
-from threadline.entrypoints.outbound_worker import build_outbound_adapters
+from threadline.integrations.senders import build_outbound_adapters
 from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio

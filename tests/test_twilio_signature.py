@@ -18,14 +18,14 @@ from tests.support_twilio import (
     post_signed,
 )
 from threadline.adapters.db import tables as t
-from threadline.adapters.twilio.signature import (
+from threadline.bootstrap import Runtime
+from threadline.integrations.twilio.signature import (
     body_sha256,
     compute_signature,
     url_variants,
     validate_form_request,
     validate_json_request,
 )
-from threadline.bootstrap import Runtime
 
 # The example of Twilio's security documentation and helper-library tests.
 TOKEN = "12345"

@@ -29,8 +29,8 @@ from tests.support_meta import (
 from tests.support_meta_graph import ACCESS_TOKEN, VERSION, GraphServer, running_graph
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
-from threadline.adapters.meta.signature import sign
 from threadline.bootstrap import Runtime
+from threadline.integrations.meta.signature import sign
 
 pytestmark = pytest.mark.anyio
 

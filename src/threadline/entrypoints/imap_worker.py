@@ -2,7 +2,7 @@
 workers; `python -m threadline.entrypoints.imap_worker` runs it alone.
 
 It needs no coordination with them: every step is safe to repeat (see
-adapters/email/imap_poller.py), so it may be stopped, even killed, at any moment.
+integrations/email/imap_poller.py), so it may be stopped, even killed, at any moment.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import threading
 
 import structlog
 
-from threadline.adapters.email.imap_poller import run_imap_poller
 from threadline.bootstrap import build_runtime
 from threadline.config import Settings
 from threadline.entrypoints.logging_setup import configure_logging
+from threadline.integrations.email.imap_poller import run_imap_poller
 
 log = structlog.get_logger(__name__)
 

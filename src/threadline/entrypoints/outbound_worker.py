@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import pkgutil
 import signal
 from datetime import timedelta
 
 import httpx
 import structlog
 
-import threadline.adapters.channels as channels_package
 from threadline.adapters.channels.base import OutboundAdapters
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
 from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
 from threadline.entrypoints.logging_setup import configure_logging
+from threadline.integrations.senders import build_outbound_adapters
 
 log = structlog.get_logger(__name__)
 
@@ -37,23 +35,6 @@ def delivery_policy(settings: Settings) -> DeliveryPolicy:
         backoff_seconds=settings.outbound_backoff_seconds,
         report_wait=timedelta(seconds=settings.outbound_report_wait_seconds),
     )
-
-
-def build_outbound_adapters(
-    settings: Settings, client: httpx.AsyncClient | None = None
-) -> OutboundAdapters:
-    """Every module in adapters/channels/ that defines `outbound_adapters(settings, client)`
-    contributes its channels; channels nobody claims answer with a clear PermanentFailure
-    (see base.MissingAdapter)."""
-    registry = OutboundAdapters()
-    for info in sorted(pkgutil.iter_modules(channels_package.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{channels_package.__name__}.{info.name}")
-        contribute = getattr(module, "outbound_adapters", None)
-        if contribute is None:
-            continue
-        for channel, adapter in contribute(settings, client).items():
-            registry.register(channel, adapter)
-    return registry
 
 
 async def deliver_once(runtime: Runtime, adapters: OutboundAdapters) -> DeliveryReport:

@@ -16,8 +16,8 @@ from typing import Any
 import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from threadline.adapters.email.ingest import IngestResult, ingest_raw_email
 from threadline.bootstrap import Runtime
+from threadline.integrations.email.ingest import IngestResult, ingest_raw_email
 from threadline.workspace.inbox_addresses import email_inbox_for
 
 log = structlog.get_logger(__name__)

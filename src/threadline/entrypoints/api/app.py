@@ -22,9 +22,11 @@ from threadline.entrypoints.api.docs_pages import install_docs_pages
 from threadline.entrypoints.api.openapi import install_openapi
 from threadline.entrypoints.api.problems import install_problem_handlers
 from threadline.entrypoints.api.request_context import RequestContext
+from threadline.integrations import WEBHOOK_MODULES
 from threadline.workspace.auth import FAST_HASHING, FAST_HASHING_VARIABLE
 
-# Each module under entrypoints/api/routers/ and entrypoints/webhooks/ exposes `router`.
+# Each module under entrypoints/api/routers/, web/ and widget/, and each integration's
+# webhook (threadline.integrations.WEBHOOK_MODULES), exposes `router`.
 # These come first so the API docs open with them; the rest follow by name.
 ROUTER_MODULES = [
     "auth",
@@ -46,7 +48,6 @@ ROUTER_MODULES = [
 
 ROUTER_PACKAGES = [
     "threadline.entrypoints.api.routers",
-    "threadline.entrypoints.webhooks",
     "threadline.entrypoints.web",
     "threadline.entrypoints.widget",
 ]
@@ -60,6 +61,8 @@ def discover_router_modules() -> list[str]:
         names = sorted(info.name for info in pkgutil.iter_modules(package.__path__))
         names.sort(key=lambda n: ROUTER_MODULES.index(n) if n in ROUTER_MODULES else 999)
         found.extend(f"{package_name}.{n}" for n in names if not n.startswith("_"))
+        if package_name.endswith(".routers"):
+            found.extend(WEBHOOK_MODULES)
     return found
 
 
@@ -140,7 +143,7 @@ async def start_background_workers(runtime: Runtime) -> list[asyncio.Task[None]]
         tasks.append(asyncio.create_task(run_timer_worker(runtime)))
         if runtime.settings.imap_poll_enabled:
             # Email inboxes with an IMAP mailbox configured (the loop idles while none is).
-            from threadline.adapters.email.imap_poller import run_imap_poller
+            from threadline.integrations.email.imap_poller import run_imap_poller
 
             tasks.append(asyncio.create_task(run_imap_poller(runtime)))
     return tasks

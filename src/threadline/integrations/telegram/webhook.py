@@ -20,13 +20,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from threadline.adapters.attachments import AttachmentTooLarge, store_attachment
-from threadline.adapters.channels.telegram_bot import TelegramError, bot_token, download_file
-from threadline.adapters.channels.telegram_updates import (
-    CustomerMessage,
-    MalformedUpdate,
-    Skipped,
-    parse_update,
-)
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.conversations.receive import receive_message
@@ -37,6 +30,13 @@ from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.problems import problem
 from threadline.entrypoints.api.schemas import RowId
+from threadline.integrations.telegram.sender import TelegramError, bot_token, download_file
+from threadline.integrations.telegram.updates import (
+    CustomerMessage,
+    MalformedUpdate,
+    Skipped,
+    parse_update,
+)
 
 log = structlog.get_logger(__name__)
 

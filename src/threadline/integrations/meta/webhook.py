@@ -23,22 +23,6 @@ from sqlalchemy import select
 from threadline.adapters.attachments import AttachmentTooLarge, store_attachment
 from threadline.adapters.db import tables as t
 from threadline.adapters.egress.http import checked_client
-from threadline.adapters.meta import signature
-from threadline.adapters.meta.graph_media import (
-    Downloaded,
-    GraphEndpoint,
-    download_url,
-    download_whatsapp_media,
-)
-from threadline.adapters.meta.messenger import parse_messenger
-from threadline.adapters.meta.payloads import (
-    MalformedPayload,
-    MediaRef,
-    ParsedBatch,
-    ParsedMessage,
-    ReadUpTo,
-)
-from threadline.adapters.meta.whatsapp import parse_whatsapp
 from threadline.bootstrap import Runtime
 from threadline.conversations.receive import receive_message
 from threadline.core.lookups import get_workspace
@@ -53,6 +37,22 @@ from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.domain.signatures import presented_matches
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.schemas import RowId
+from threadline.integrations.meta import signature
+from threadline.integrations.meta.graph_media import (
+    Downloaded,
+    GraphEndpoint,
+    download_url,
+    download_whatsapp_media,
+)
+from threadline.integrations.meta.messenger import parse_messenger
+from threadline.integrations.meta.payloads import (
+    MalformedPayload,
+    MediaRef,
+    ParsedBatch,
+    ParsedMessage,
+    ReadUpTo,
+)
+from threadline.integrations.meta.whatsapp import parse_whatsapp
 
 log = structlog.get_logger(__name__)
 

@@ -20,10 +20,8 @@ import structlog
 from fastapi import APIRouter, Request, Response
 
 from threadline.adapters.attachments import store_attachment
-from threadline.adapters.channels.twilio_sms import CALLBACK_KEY_PARAMETER
 from threadline.adapters.db import tables as t
 from threadline.adapters.egress.http import checked_client
-from threadline.adapters.twilio.signature import validate_form_request, validate_json_request
 from threadline.bootstrap import Runtime
 from threadline.config import Settings
 from threadline.conversations.calls import (
@@ -42,6 +40,8 @@ from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId
+from threadline.integrations.twilio.sender import CALLBACK_KEY_PARAMETER
+from threadline.integrations.twilio.signature import validate_form_request, validate_json_request
 
 log = structlog.get_logger(__name__)
 TWIML_CONTENT_TYPE = "application/xml"

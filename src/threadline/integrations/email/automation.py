@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from threadline.adapters.email.parsing import ParsedEmail
+from threadline.integrations.email.parsing import ParsedEmail
 
 LOOP_HEADER = "X-Threadline-Loop"
 

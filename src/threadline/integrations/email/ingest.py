@@ -17,14 +17,6 @@ from sqlalchemy import select
 
 from threadline.adapters.attachments import AttachmentTooLarge, store_attachment
 from threadline.adapters.db import tables as t
-from threadline.adapters.email.addresses import conversation_from_address, is_inbox_address
-from threadline.adapters.email.automation import (
-    automated_reason,
-    bounce_details,
-    bounce_failure,
-    carries_our_loop_marker,
-)
-from threadline.adapters.email.parsing import ParsedEmail, describe, parse_email
 from threadline.bootstrap import Runtime
 from threadline.conversations.receive import receive_message
 from threadline.delivery.status import mark_bounced
@@ -32,6 +24,14 @@ from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.errors import DomainError
 from threadline.domain.identities import normalise_email
 from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.integrations.email.addresses import conversation_from_address, is_inbox_address
+from threadline.integrations.email.automation import (
+    automated_reason,
+    bounce_details,
+    bounce_failure,
+    carries_our_loop_marker,
+)
+from threadline.integrations.email.parsing import ParsedEmail, describe, parse_email
 
 log = structlog.get_logger(__name__)
 

@@ -34,10 +34,10 @@ from threadline.adapters.channels.base import (
     Sent,
 )
 from threadline.adapters.egress.resolve import connect_checked
-from threadline.adapters.email.addresses import reply_address, split_address
 from threadline.config import Settings
 from threadline.domain.channels import Channel
 from threadline.domain.egress import EgressRefused
+from threadline.integrations.email.addresses import reply_address, split_address
 
 # Mail from an inbox carries this header; inbound mail bearing it for one of our own
 # addresses is our own reply coming back round, and is dropped rather than answered.

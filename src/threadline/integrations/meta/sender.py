@@ -34,9 +34,9 @@ from threadline.adapters.channels.base import (
     post,
     request_may_have_arrived,
 )
-from threadline.adapters.meta.graph_media import GraphEndpoint
 from threadline.config import Settings
 from threadline.domain.channels import Channel
+from threadline.integrations.meta.graph_media import GraphEndpoint
 
 # Graph error codes that mean "later" (throttling, temporary outages), as Meta documents.
 RETRYABLE_CODES = frozenset(

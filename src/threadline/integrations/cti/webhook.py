@@ -13,7 +13,6 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import Field, ValidationError
 
-from threadline.adapters.channels.api_channel import verify_signature
 from threadline.adapters.db import tables as t
 from threadline.conversations.calls import CallDirection, CallEvent, record_call_event
 from threadline.domain.channels import Channel
@@ -21,6 +20,7 @@ from threadline.domain.errors import DomainError, Forbidden, NotFound
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import Count, Moment, RowId, StrictBody
+from threadline.integrations.api.sender import verify_signature
 
 router = APIRouter(
     prefix="/webhooks/cti", tags=["webhooks: cti"], responses=problem_responses(400, 403, 413)

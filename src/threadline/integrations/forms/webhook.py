@@ -29,13 +29,13 @@ from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.problems import problem
 from threadline.entrypoints.api.schemas import RowId
 from threadline.entrypoints.sliding_window import app_limiter
-from threadline.entrypoints.webhooks._form_body import (
+from threadline.integrations.forms.body import (
     BadSubmission,
     Submission,
     is_browser_post,
     read_submission,
 )
-from threadline.entrypoints.webhooks._form_pages import form_page, refusal_page, thanks_page
+from threadline.integrations.forms.pages import form_page, refusal_page, thanks_page
 
 log = structlog.get_logger(__name__)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from threadline.adapters.meta.payloads import (
+from threadline.domain.channels import IdentityKind
+from threadline.integrations.meta.payloads import (
     MalformedPayload,
     MediaRef,
     ParsedBatch,
@@ -21,7 +22,6 @@ from threadline.adapters.meta.payloads import (
     optional_list,
     optional_str,
 )
-from threadline.domain.channels import IdentityKind
 
 OBJECT = "whatsapp_business_account"
 MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")

@@ -32,10 +32,10 @@ from sqlalchemy import select
 from threadline.adapters.db import tables as t
 from threadline.adapters.egress.imap import PinnedMailBox, PinnedMailBoxUnencrypted
 from threadline.adapters.egress.resolve import checked_addresses
-from threadline.adapters.email.ingest import ingest_raw_email
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel
 from threadline.domain.egress import EgressRefused
+from threadline.integrations.email.ingest import ingest_raw_email
 
 log = structlog.get_logger(__name__)
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import nh3
 
-from threadline.adapters.email.quoting import is_forwarded, visible_text
-from threadline.adapters.email.text import clean_text, decode_bytes, html_to_text
+from threadline.integrations.email.quoting import is_forwarded, visible_text
+from threadline.integrations.email.text import clean_text, decode_bytes, html_to_text
 
 MAX_TEXT_CHARS = 200_000
 MAX_FULL_TEXT_CHARS = 1_000_000

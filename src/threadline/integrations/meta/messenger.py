@@ -12,7 +12,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from threadline.adapters.meta.payloads import (
+from threadline.domain.bounds import checked_moment
+from threadline.domain.channels import IdentityKind
+from threadline.integrations.meta.payloads import (
     MalformedPayload,
     MediaRef,
     ParsedBatch,
@@ -26,8 +28,6 @@ from threadline.adapters.meta.payloads import (
     optional_list,
     optional_str,
 )
-from threadline.domain.bounds import checked_moment
-from threadline.domain.channels import IdentityKind
 
 OBJECT = "page"
 FILE_TYPES = {"image", "video", "audio", "file"}

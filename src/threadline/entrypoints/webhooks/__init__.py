@@ -1,1 +1,0 @@
-"""Provider webhooks: one module per provider, each exposing `router`."""

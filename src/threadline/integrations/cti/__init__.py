@@ -1,0 +1,1 @@
+"""Phone systems (CTI): signed call events in, one call entry per call in the timeline."""

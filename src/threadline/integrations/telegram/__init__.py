@@ -1,0 +1,1 @@
+"""Telegram bots: the update webhook, the update parser and the Bot API sender."""

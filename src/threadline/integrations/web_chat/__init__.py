@@ -1,0 +1,1 @@
+"""The web-chat widget's channel: replies reach the visitor through the socket, not a provider."""
