@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture
-from tests.support_timers import RECORD_KIND, fire_log, reset_fire_log
+from tests.support_timers import RECORD_KIND, fire_log, reset_fire_log, with_record_kind
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
@@ -22,6 +22,12 @@ from threadline.config import Settings
 from threadline.core.timers import cancel_timer, fire_due_timers, schedule_timer
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def _fires_record_kind(runtime: Runtime) -> None:
+    with_record_kind(runtime)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,12 +107,16 @@ async def test_a_timer_survives_a_restart_between_arm_and_fire(
     await _schedule(runtime, workspace.id, "after-restart", due)
     await runtime.close()
 
-    restarted = build_runtime(settings, clock=ManualClock(due + timedelta(seconds=3)))
+    restarted = with_record_kind(
+        build_runtime(settings, clock=ManualClock(due + timedelta(seconds=3)))
+    )
     try:
         assert await fire_due_timers(restarted.uow, restarted.clock.now()) == 1
         assert await fire_due_timers(restarted.uow, restarted.clock.now()) == 0
         # A second restarted process finds nothing left to fire.
-        again = build_runtime(settings, clock=ManualClock(due + timedelta(minutes=5)))
+        again = with_record_kind(
+            build_runtime(settings, clock=ManualClock(due + timedelta(minutes=5)))
+        )
         try:
             assert await fire_due_timers(again.uow, again.clock.now()) == 0
         finally:
@@ -202,10 +212,8 @@ def _start_worker(database_url: str, log_path: Path) -> subprocess.Popen[bytes]:
         "PYTHONUNBUFFERED": "1",
     }
     script = (
-        "import tests.support_timers\n"
-        "import threadline.entrypoints.timer_worker as w\n"
-        "w.BATCH_SIZE = 10\n"  # small batches, so both workers get a share
-        "w.main()\n"
+        "import tests.support_timers as s\n"
+        "s.run_worker(batch_size=10)\n"  # small batches, so both workers get a share
     )
     with log_path.open("wb") as log:
         return subprocess.Popen(

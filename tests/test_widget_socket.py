@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,7 +24,6 @@ from threadline.bootstrap import Runtime
 from threadline.conversations.reply import ReplyRequest, reply
 from threadline.core.event_feed import events_since
 from threadline.core.typing_signals import publish_typing
-from threadline.core.unit_of_work import UnitOfWorkFactory
 from threadline.domain.access import Principal, Role
 from threadline.entrypoints.widget import _hub, visitor_api
 from threadline.web_chat.visitors import widget_admin_view
@@ -238,7 +238,7 @@ async def test_a_reply_whose_publish_was_lost_is_back_filled_in_order(
     async def lost(_workspace_id: int, _events: list[dict[str, Any]]) -> None:
         return None  # committed, but the fast path never hears of it
 
-    silent = UnitOfWorkFactory(sessionmaker=runtime.sessionmaker, clock=runtime.clock, publish=lost)
+    silent = replace(runtime.uow, publish=lost, shared={})
     async with widget_socket(server, chat["token"]) as ws:
         await until(ws, "ready")
         async with silent() as uow:
@@ -273,7 +273,7 @@ async def test_the_hub_reads_what_a_lost_publish_left_out_once_for_all_sockets(
     async def lost(_workspace_id: int, _events: list[dict[str, Any]]) -> None:
         return None
 
-    silent = UnitOfWorkFactory(sessionmaker=runtime.sessionmaker, clock=runtime.clock, publish=lost)
+    silent = replace(runtime.uow, publish=lost, shared={})
     principal = Principal(workspace.id, Role.AGENT, workspace.agent_id)
     async with (
         widget_socket(server, alice["token"]) as for_alice,

@@ -16,7 +16,16 @@ from threadline.adapters.db.engine import create_engine, create_sessionmaker
 from threadline.adapters.pubsub.base import PubSub, workspace_topic
 from threadline.adapters.pubsub.memory import MemoryPubSub
 from threadline.config import Settings
+from threadline.core.handlers import Handler, gather_handlers
+from threadline.core.timers import TimerHandler, gather_timer_handlers
 from threadline.core.unit_of_work import UnitOfWorkFactory
+from threadline.csat import answers as csat_answers
+from threadline.csat import survey as csat_survey
+from threadline.customers import offers as customer_offers
+from threadline.domain.events import EventType
+from threadline.follow_ups import due as follow_ups_due
+from threadline.routing import handlers as routing_handlers
+from threadline.service_levels import clocks as service_level_clocks
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +57,27 @@ def build_pubsub(settings: Settings) -> PubSub:
     return MemoryPubSub()
 
 
+def event_handlers() -> dict[EventType, list[Handler]]:
+    """Every capability's reactions to events, in the order they run for one event: CSAT
+    answers before the SLA clocks, and routing last (it reads what the others wrote)."""
+    return gather_handlers(
+        follow_ups_due.EVENT_HANDLERS,
+        csat_answers.EVENT_HANDLERS,
+        service_level_clocks.EVENT_HANDLERS,
+        routing_handlers.EVENT_HANDLERS,
+    )
+
+
+def timer_handlers() -> dict[str, TimerHandler]:
+    return gather_timer_handlers(
+        csat_survey.TIMER_HANDLERS,
+        follow_ups_due.TIMER_HANDLERS,
+        service_level_clocks.TIMER_HANDLERS,
+        routing_handlers.TIMER_HANDLERS,
+        customer_offers.TIMER_HANDLERS,
+    )
+
+
 def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessionmaker = create_sessionmaker(engine)
@@ -67,6 +97,8 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         sessionmaker=sessionmaker,
         clock=clock or SystemClock(),
         publish=publish,
+        handlers=event_handlers(),
+        timer_handlers=timer_handlers(),
         on_outbound_queued=wakeup.set,
     )
     return Runtime(

@@ -5,13 +5,14 @@ A use-case stays about one thing (receive a message, reply, resolve) while other
 in the same unit of work, so either both changes land or neither does. A handler may emit
 further events; those are handled too.
 
-Modules that hold handlers are listed in HANDLER_MODULES and register with `handles`.
+Each capability lists its handlers in an `EVENT_HANDLERS` map; `bootstrap.event_handlers`
+gathers them, in a fixed order, into the unit-of-work factory. Nothing registers itself by
+being imported.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from threadline.domain.events import DomainEvent, EventType
@@ -20,28 +21,13 @@ if TYPE_CHECKING:
     from threadline.core.unit_of_work import UnitOfWork
 
 Handler = Callable[["UnitOfWork", int, DomainEvent], Awaitable[None]]
-
-HANDLER_MODULES: list[str] = [
-    "threadline.follow_ups.due",
-    "threadline.csat.survey",
-    "threadline.csat.answers",
-    "threadline.service_levels.clocks",
-    "threadline.routing.handlers",
-]
-
-_registry: dict[EventType, list[Handler]] = {}
+HandlerMap = Mapping[EventType, Sequence[Handler]]
 
 
-def handles(*event_types: EventType) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        for event_type in event_types:
-            _registry.setdefault(event_type, []).append(handler)
-        return handler
-
-    return register
-
-
-def collect_handlers() -> dict[EventType, list[Handler]]:
-    for module in HANDLER_MODULES:
-        importlib.import_module(module)
-    return {event_type: list(handlers) for event_type, handlers in _registry.items()}
+def gather_handlers(*maps: HandlerMap) -> dict[EventType, list[Handler]]:
+    """One list per event type: the handlers of the first map first, and so on."""
+    gathered: dict[EventType, list[Handler]] = {}
+    for handler_map in maps:
+        for event_type, handlers in handler_map.items():
+            gathered.setdefault(event_type, []).extend(handlers)
+    return gathered

@@ -17,8 +17,7 @@ given up (status "failed") after MAX_ATTEMPTS.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -45,38 +44,23 @@ MAX_ATTEMPTS = 10
 
 TimerHandler = Callable[["UnitOfWork", int, dict[str, Any], datetime], Awaitable[None]]
 
-# Modules holding timer handlers that are not already imported as event-handler modules
-# (core/handlers.py HANDLER_MODULES are imported by every unit-of-work factory).
-TIMER_HANDLER_MODULES: list[str] = ["threadline.customers.offers"]
+TimerHandlerMap = Mapping[str, TimerHandler]
+"""Timer kind -> `async def handler(uow, workspace_id, payload, fired_at)`.
 
-_handlers: dict[str, TimerHandler] = {}
-
-
-def timer_handler(kind: str) -> Callable[[TimerHandler], TimerHandler]:
-    """Register `async def handler(uow, workspace_id, payload, fired_at)` for timers of `kind`.
-
-    It runs inside the transaction that marks the timer fired: do the work through `uow`
-    and do not commit. `fired_at` is the moment the worker fired it (not before `fire_at`).
-    """
-
-    def register(handler: TimerHandler) -> TimerHandler:
-        existing = _handlers.get(kind)
-        if existing is not None and existing is not handler:
-            qualified = f"{existing.__module__}.{existing.__qualname__}"
-            if qualified != f"{handler.__module__}.{handler.__qualname__}":
-                raise RuntimeError(f"timer kind {kind!r} already has a handler ({qualified})")
-        _handlers[kind] = handler
-        return handler
-
-    return register
+A handler runs inside the transaction that marks the timer fired: it does the work through
+`uow` and does not commit. `fired_at` is the moment the worker fired it (not before
+`fire_at`). Each capability lists its own in a `TIMER_HANDLERS` map; `bootstrap.timer_handlers`
+gathers them into the unit-of-work factory."""
 
 
-def registered_handlers() -> dict[str, TimerHandler]:
-    from threadline.core.handlers import HANDLER_MODULES
-
-    for module in [*HANDLER_MODULES, *TIMER_HANDLER_MODULES]:
-        importlib.import_module(module)
-    return dict(_handlers)
+def gather_timer_handlers(*maps: TimerHandlerMap) -> dict[str, TimerHandler]:
+    gathered: dict[str, TimerHandler] = {}
+    for handler_map in maps:
+        for kind, handler in handler_map.items():
+            if kind in gathered:
+                raise RuntimeError(f"timer kind {kind!r} has two handlers")
+            gathered[kind] = handler
+    return gathered
 
 
 async def schedule_timer(
@@ -176,7 +160,7 @@ async def fire_due_timers(
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
 ) -> int:
     """Fire the timers due at `now` (up to `batch`); returns how many fired."""
-    handlers = registered_handlers()
+    handlers = uow_factory.timer_handlers
     claimed = await _claim(uow_factory, now, timedelta(seconds=lease_seconds), batch)
     fired = 0
     for timer in claimed:

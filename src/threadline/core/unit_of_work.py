@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from threadline.adapters.db import event_log
 from threadline.adapters.db.engine import on_postgresql
 from threadline.adapters.db.tables import Event
-from threadline.core.handlers import Handler, collect_handlers
+from threadline.core.handlers import Handler
+from threadline.core.timers import TimerHandler
 from threadline.domain.errors import Conflict
 from threadline.domain.events import DomainEvent, EventType
 
@@ -44,8 +45,10 @@ class UnitOfWorkFactory:
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: ClockLike
     publish: Publish
+    # What reacts to events and fires timers: bootstrap.event_handlers / timer_handlers.
+    handlers: dict[EventType, list[Handler]]
+    timer_handlers: dict[str, TimerHandler]
     on_outbound_queued: Callable[[], None] = lambda: None
-    handlers: dict[EventType, list[Handler]] = field(default_factory=collect_handlers)
     # Per-runtime state of services that coordinate work across units of work (the routing
     # fill keeps its per-workspace pass bookkeeping here).
     shared: dict[str, Any] = field(default_factory=dict)

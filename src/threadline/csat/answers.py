@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.core.handlers import handles
+from threadline.core.handlers import HandlerMap
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
 from threadline.domain.channels import Channel
@@ -173,7 +173,6 @@ async def mark_survey_answer(
     )
 
 
-@handles(EventType.MESSAGE_CREATED)
 async def record_digit_answer(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
     message = event.payload.get("message") or {}
     tag = (message.get("meta") or {}).get("csat_answer")
@@ -222,3 +221,8 @@ async def list_scores(
         await session.execute(select(func.avg(t.CsatSurvey.score)).where(*conditions))
     ).scalar_one()
     return ScoreList(items, len(items), round(float(average), 2) if average is not None else None)
+
+
+EVENT_HANDLERS: HandlerMap = {
+    EventType.MESSAGE_CREATED: [record_digit_answer],
+}

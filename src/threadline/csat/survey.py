@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.core.timers import schedule_timer, timer_handler
+from threadline.core.timers import TimerHandlerMap, schedule_timer
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
 from threadline.delivery.queue import queue_outbound_message
@@ -121,7 +121,6 @@ async def plan_survey(uow: UnitOfWork, conversation: t.Conversation) -> None:
     )
 
 
-@timer_handler(CSAT_SEND)
 async def send_survey(
     uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
 ) -> None:
@@ -227,3 +226,8 @@ async def _survey_inbox(
             .limit(1)
         )
     ).scalar_one_or_none()
+
+
+TIMER_HANDLERS: TimerHandlerMap = {
+    CSAT_SEND: send_survey,
+}

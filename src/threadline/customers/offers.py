@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_scoped, get_visible_conversation
-from threadline.core.timers import cancel_timer, schedule_timer, timer_handler
+from threadline.core.timers import TimerHandlerMap, cancel_timer, schedule_timer
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import offer_view
 from threadline.domain.access import Principal
@@ -129,7 +129,6 @@ async def change_offer_status(
     return offer
 
 
-@timer_handler(OFFER_EXPIRE)
 async def store_expiry(
     uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
 ) -> None:
@@ -154,3 +153,8 @@ async def store_expiry(
         workspace_id,
         DomainEvent(EventType.OFFER_UPDATED, {"offer": offer_view(offer, fired_at)}),
     )
+
+
+TIMER_HANDLERS: TimerHandlerMap = {
+    OFFER_EXPIRE: store_expiry,
+}

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from threadline.adapters.db import tables as t
 from threadline.conversations.actions import labels_of
 from threadline.conversations.reopen import reopen_conversation, reopened_payload
-from threadline.core.handlers import handles
-from threadline.core.timers import cancel_timer, schedule_timer, timer_handler
+from threadline.core.handlers import HandlerMap
+from threadline.core.timers import TimerHandlerMap, cancel_timer, schedule_timer
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import conversation_scope, conversation_view, message_view, task_view
 from threadline.domain.conversations import DeliveryStatus, Direction, ReopenCause
@@ -47,7 +47,6 @@ async def _task_of_event(uow: UnitOfWork, workspace_id: int, event: DomainEvent)
     return task
 
 
-@handles(EventType.TASK_CREATED, EventType.TASK_UPDATED)
 async def keep_due_timer(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
     if event.extra.get(_FIRED_MARK):
         return
@@ -67,7 +66,6 @@ async def keep_due_timer(uow: UnitOfWork, workspace_id: int, event: DomainEvent)
     )
 
 
-@timer_handler(TASK_DUE)
 async def follow_up_due(
     uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
 ) -> None:
@@ -152,3 +150,11 @@ async def follow_up_due(
             extra={_FIRED_MARK: True},
         ),
     )
+
+
+EVENT_HANDLERS: HandlerMap = {
+    EventType.TASK_CREATED: [keep_due_timer],
+    EventType.TASK_UPDATED: [keep_due_timer],
+}
+
+TIMER_HANDLERS: TimerHandlerMap = {TASK_DUE: follow_up_due}

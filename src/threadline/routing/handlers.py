@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from threadline.adapters.db import tables as t
-from threadline.core.handlers import handles
-from threadline.core.timers import timer_handler
+from threadline.core.handlers import HandlerMap
+from threadline.core.timers import TimerHandlerMap
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.domain.agent_profile import Presence
 from threadline.domain.conversations import ConversationStatus
@@ -31,7 +31,6 @@ from threadline.routing.service import (
 )
 
 
-@handles(EventType.CONVERSATION_UPDATED)
 async def on_conversation_updated(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
     # Routing's own updates are already consistent with the history.
     if event.payload.get("routing") or event.conversation_id is None:
@@ -43,7 +42,6 @@ async def on_conversation_updated(uow: UnitOfWork, workspace_id: int, event: Dom
     )
 
 
-@handles(EventType.MESSAGE_CREATED)
 async def on_message_created(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
     message = event.payload.get("message", {})
     if message.get("direction") != "inbound" or (message.get("meta") or {}).get("automated"):
@@ -60,14 +58,12 @@ async def on_message_created(uow: UnitOfWork, workspace_id: int, event: DomainEv
     await route_conversation(uow, workspace_id, event.conversation_id)
 
 
-@handles(EventType.AGENT_UPDATED)
 async def on_agent_updated(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
     agent = event.payload.get("agent", {})
     if agent.get("presence") == Presence.ONLINE.value and agent.get("id") is not None:
         await request_fill(uow, workspace_id, int(agent["id"]))
 
 
-@timer_handler(STEP_TIMER)
 async def on_step_timer(
     uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
 ) -> None:
@@ -126,10 +122,21 @@ async def on_step_timer(
         emit_routing_update(uow, conversation)
 
 
-@timer_handler(OFFER_TIMER)
 async def on_offer_timer(
     uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
 ) -> None:
     from threadline.routing.offers import expire_offer
 
     await expire_offer(uow, workspace_id, int(payload["offer_id"]))
+
+
+EVENT_HANDLERS: HandlerMap = {
+    EventType.CONVERSATION_UPDATED: [on_conversation_updated],
+    EventType.MESSAGE_CREATED: [on_message_created],
+    EventType.AGENT_UPDATED: [on_agent_updated],
+}
+
+TIMER_HANDLERS: TimerHandlerMap = {
+    STEP_TIMER: on_step_timer,
+    OFFER_TIMER: on_offer_timer,
+}

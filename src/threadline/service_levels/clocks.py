@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import select
 
 from threadline.adapters.db import tables as t
-from threadline.core.handlers import handles
-from threadline.core.timers import cancel_timer, schedule_timer, timer_handler
+from threadline.core.handlers import HandlerMap
+from threadline.core.timers import TimerHandlerMap, cancel_timer, schedule_timer
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import conversation_scope, conversation_view, iso
 from threadline.domain.access import Role
@@ -350,7 +350,6 @@ async def _sync_with_status(uow: UnitOfWork, conversation: t.Conversation, now: 
 # -- event handlers ----------------------------------------------------------------------------
 
 
-@handles(EventType.MESSAGE_CREATED)
 async def on_message_created(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
     message = event.payload.get("message") or {}
     conversation_id = event.conversation_id
@@ -376,7 +375,6 @@ async def on_message_created(uow: UnitOfWork, workspace_id: int, event: DomainEv
     await _stop_responses(uow, conversation.id, now)
 
 
-@handles(EventType.MESSAGE_UPDATED)
 async def on_message_updated(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
     """A call that an agent picked up answers the customer, whichever way it went."""
     message = event.payload.get("message") or {}
@@ -398,7 +396,6 @@ async def _stop_responses(uow: UnitOfWork, conversation_id: int, now: datetime) 
         await _stop(uow, clock, now)
 
 
-@handles(EventType.CONVERSATION_CREATED, EventType.CONVERSATION_UPDATED)
 async def on_conversation_changed(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
     if event.conversation_id is None or event.type is EventType.CONVERSATION_CREATED:
         return  # a new matter has no clocks yet: its first message starts them
@@ -428,7 +425,6 @@ async def _locked_clock(
     ).scalar_one_or_none()
 
 
-@timer_handler(WARNING_TIMER)
 async def on_warning_due(
     uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
 ) -> None:
@@ -439,7 +435,6 @@ async def on_warning_due(
     await _escalate(uow, clock, "warning", EventType.SLA_WARNING)
 
 
-@timer_handler(BREACH_TIMER)
 async def on_breach_due(
     uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
 ) -> None:
@@ -570,3 +565,16 @@ def _clock_state(clock: t.SlaClock) -> str:
     if clock.paused_at is not None:
         return "paused"
     return "breached" if clock.breached_at is not None else "running"
+
+
+EVENT_HANDLERS: HandlerMap = {
+    EventType.MESSAGE_CREATED: [on_message_created],
+    EventType.MESSAGE_UPDATED: [on_message_updated],
+    EventType.CONVERSATION_CREATED: [on_conversation_changed],
+    EventType.CONVERSATION_UPDATED: [on_conversation_changed],
+}
+
+TIMER_HANDLERS: TimerHandlerMap = {
+    WARNING_TIMER: on_warning_due,
+    BREACH_TIMER: on_breach_due,
+}

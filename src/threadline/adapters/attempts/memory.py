@@ -6,7 +6,7 @@ import itertools
 from collections import deque
 from collections.abc import Hashable
 
-from threadline.adapters.attempts import Admitted, Limit, Refused
+from threadline.adapters.attempts.base import Admitted, Limit, Refused
 
 # Past this many tracked keys, idle ones are swept so memory stays bounded.
 SWEEP_THRESHOLD = 10_000

@@ -14,7 +14,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from threadline.adapters.attempts import Admitted, Limit, Refused
+from threadline.adapters.attempts.base import Admitted, Limit, Refused
 
 KEY_PREFIX = "threadline:attempts:"
 
