@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import os
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from threadline.config import Settings, get_settings
+from threadline.config import Settings
 from threadline.entrypoints.cli_email_domains import email_domain_app
-from threadline.entrypoints.logging_setup import configure_logging
+from threadline.entrypoints.cli_settings import (
+    console,
+    fail,
+    load_settings,
+    require_schema,
+    shown_url,
+)
 
 app = typer.Typer(
     help="Threadline: one customer, one conversation, every channel.",
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
 app.add_typer(email_domain_app, name="email-domain")
 
 DatabaseUrlOption = Annotated[
@@ -42,32 +45,6 @@ CustomersOption = Annotated[int, typer.Option(min=1, help="How many demo custome
 ConversationsOption = Annotated[int, typer.Option(min=1, help="How many demo conversations.")]
 
 
-def load_settings(database_url: str | None) -> Settings:
-    """Settings from the environment, with --database-url taking precedence.
-
-    The override is also put into the environment, so that anything started from here
-    (the API's own runtime, the worker) reads the same database.
-    """
-    if database_url:
-        os.environ["THREADLINE_DATABASE_URL"] = database_url
-    get_settings.cache_clear()
-    settings = get_settings()
-    configure_logging(settings)
-    return settings
-
-
-def _shown_url(url: str) -> str:
-    """The database URL without its password, for messages on the terminal."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=1)
-
-
 @app.command()
 def migrate(database_url: DatabaseUrlOption = None) -> None:
     """Create or upgrade the database schema to the latest version."""
@@ -75,29 +52,12 @@ def migrate(database_url: DatabaseUrlOption = None) -> None:
     _migrate(settings)
 
 
-def require_schema(settings: Settings) -> None:
-    """Commands that use the database stop with a sentence, not a traceback, when its schema
-    is missing or from another release (the same check as /readyz)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from threadline.adapters.db.schema_version import database_schema_problem
-
-    shown = _shown_url(settings.database_url)
-    try:
-        problem = asyncio.run(database_schema_problem(settings.database_url))
-    except (SQLAlchemyError, OSError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise _fail(f"cannot reach the database {shown}: {reason}") from exc
-    if problem is not None:
-        raise _fail(f"{shown}: {problem}")
-
-
 def _migrate(settings: Settings) -> None:
     from threadline.adapters.db.migrate import upgrade_to_head
 
-    with console.status(f"Migrating {_shown_url(settings.database_url)} …"):
+    with console.status(f"Migrating {shown_url(settings.database_url)} …"):
         upgrade_to_head(settings.database_url)
-    console.print(f"[green]Database is up to date:[/green] {_shown_url(settings.database_url)}")
+    console.print(f"[green]Database is up to date:[/green] {shown_url(settings.database_url)}")
 
 
 @app.command()
@@ -188,7 +148,7 @@ def create_admin(
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     if len(password) < 8:
-        raise _fail("the password must have at least 8 characters")
+        raise fail("the password must have at least 8 characters")
     from threadline.domain.errors import DomainError, InvalidIdentity
 
     try:
@@ -197,9 +157,9 @@ def create_admin(
         )
     except InvalidIdentity as exc:
         hint = "for a local installation an address on a .test domain works, e.g. admin@shop.test"
-        raise _fail(f"{exc}; {hint}") from exc
+        raise fail(f"{exc}; {hint}") from exc
     except DomainError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if created_workspace:
         console.print(f"Created workspace {workspace!r} (region {region.upper()}).")
     console.print(f"[green]Admin {email} can now sign in to workspace {workspace!r}.[/green]")
@@ -279,7 +239,7 @@ def worker(database_url: DatabaseUrlOption = None) -> None:
     except ModuleNotFoundError as exc:
         if exc.name != "threadline.entrypoints.outbound_worker":
             raise
-        raise _fail("this build has no outbound worker") from exc
+        raise fail("this build has no outbound worker") from exc
     # The timer worker (SLA deadlines, follow-ups) runs beside it on the same runtime.
     from threadline.entrypoints.timer_worker import main as run_workers
 

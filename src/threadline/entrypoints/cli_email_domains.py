@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from threadline.config import Settings
+from threadline.entrypoints.cli_settings import load_settings, require_schema
 
 if TYPE_CHECKING:
     from threadline.bootstrap import Runtime
@@ -36,9 +37,6 @@ DatabaseUrlOption = Annotated[
 
 
 def _settings(database_url: str | None) -> Settings:
-    # Imported here: cli.py registers this command group when it is imported itself.
-    from threadline.entrypoints.cli import load_settings, require_schema
-
     settings = load_settings(database_url)
     require_schema(settings)
     return settings
