@@ -31,6 +31,7 @@ from threadline.delivery.outbound import DeliveryPolicy, deliver_due
 from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel
 from threadline.integrations.senders import build_outbound_adapters
+from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio
 
@@ -198,6 +199,33 @@ async def test_status_for_a_message_we_never_sent_is_acknowledged_and_changes_no
     response = await post_signed(client, f"/webhooks/twilio/{sms_inbox}/sms-status", pairs)
     assert response.status_code == 200
     assert await messages(runtime) == []
+
+
+async def test_a_status_callback_to_another_number_leaves_our_sms_alone(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    workspace: WorkspaceFixture,
+    sms_inbox: int,
+    twilio: FakeTwilio,
+) -> None:
+    """A message SID belongs to the number that sent it: a callback arriving on the
+    workspace's second Twilio number (its own account and token) does not move it."""
+    message_id = await reply_by_sms(runtime, client, workspace, sms_inbox, "It ships today.")
+    await deliver(runtime)
+    [sent] = await messages(runtime, id=message_id)
+    async with runtime.uow() as uow:
+        second = await create_inbox(
+            uow, workspace.id, name="Second number", channel=Channel.SMS, address="+48223074001"
+        )
+        await uow.commit()
+    await configure_twilio_inbox(runtime, second.id, from_number="+48223074001")
+
+    pairs = fixture_pairs("sms_status_failed.form", SID=sent.provider_message_id or "")
+    response = await post_signed(client, f"/webhooks/twilio/{second.id}/sms-status", pairs)
+
+    assert response.status_code == 200, response.text
+    [after] = await messages(runtime, id=message_id)
+    assert (after.delivery_status, after.failure_reason) == ("sent", None)
 
 
 async def reply_by_sms(

@@ -280,6 +280,7 @@ async def sms_status(inbox_id: RowId, request: Request, runtime: RuntimeDep) -> 
             sid,
             new_status.value,
             _failure_reason(hook.params, status),
+            inbox_id=hook.inbox.id,
             key=request.query_params.get(CALLBACK_KEY_PARAMETER) or None,
         )
         if message_id is None:
