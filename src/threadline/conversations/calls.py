@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from threadline.adapters.db import tables as t
 from threadline.conversations.receive import receive_message
-from threadline.core.lookups import get_scoped
+from threadline.core.lookups import get_scoped, known_by_provider_id
 from threadline.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from threadline.core.views import conversation_scope, message_view
 from threadline.domain.access import Principal, Role
@@ -238,11 +238,7 @@ async def _call_entry(
             await uow.session.execute(
                 select(t.Message.id, t.Message.conversation_id, t.Conversation.customer_id)
                 .join(t.Conversation, t.Conversation.id == t.Message.conversation_id)
-                .where(
-                    t.Message.workspace_id == workspace_id,
-                    t.Message.inbox_id == event.inbox_id,
-                    t.Message.provider_message_id == event.call_id,
-                )
+                .where(known_by_provider_id(workspace_id, event.inbox_id, [event.call_id]))
             )
         ).first()
     if row is None:

@@ -14,7 +14,7 @@ from threadline.adapters.db import tables as t
 from threadline.adapters.metrics import INBOUND_MESSAGES
 from threadline.conversations.channels import record_channel
 from threadline.conversations.reopen import reopen_conversation, reopened_payload
-from threadline.core.lookups import get_scoped, get_workspace
+from threadline.core.lookups import get_scoped, get_workspace, known_by_provider_id
 from threadline.core.unit_of_work import UnitOfWork, UnitOfWorkFactory, worth_retrying
 from threadline.core.views import conversation_scope, conversation_view, message_view
 from threadline.csat.answers import mark_survey_answer
@@ -123,7 +123,9 @@ async def _receive_once(
     inbox = await get_scoped(session, t.Inbox, workspace_id, inbound.inbox_id)
 
     if inbound.provider_message_id:
-        existing = await _find_by_provider_id(session, workspace_id, inbox.id, inbound)
+        existing = await _find_by_provider_id(
+            session, workspace_id, inbox.id, inbound.provider_message_id
+        )
         if existing is not None:
             conversation = await session.get(t.Conversation, existing.conversation_id)
             assert conversation is not None
@@ -276,16 +278,12 @@ async def _receive_once(
 
 
 async def _find_by_provider_id(
-    session: AsyncSession, workspace_id: int, inbox_id: int, inbound: InboundMessage
+    session: AsyncSession, workspace_id: int, inbox_id: int, provider_id: str
 ) -> t.Message | None:
 
     return (
         await session.execute(
-            select(t.Message).where(
-                t.Message.workspace_id == workspace_id,
-                t.Message.inbox_id == inbox_id,
-                t.Message.provider_message_id == inbound.provider_message_id,
-            )
+            select(t.Message).where(known_by_provider_id(workspace_id, inbox_id, [provider_id]))
         )
     ).scalar_one_or_none()
 

@@ -6,9 +6,10 @@ Each function filters by workspace first, so an id from another workspace is sim
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
@@ -74,3 +75,30 @@ async def get_workspace(session: AsyncSession, workspace_id: int) -> t.Workspace
     if workspace is None:
         raise NotFound(f"workspace {workspace_id} not found")
     return workspace
+
+
+def known_by_provider_id(
+    workspace_id: int, inbox_id: int | None, provider_ids: Collection[str]
+) -> ColumnElement[bool]:
+    """Messages known by the ids their provider gave them. An id is the provider's for one
+    inbox (one number, one mailbox, one bot), so the inbox is always part of the match: the
+    same id arriving on another inbox, even of the same workspace, names another message."""
+    return and_(
+        t.Message.workspace_id == workspace_id,
+        t.Message.inbox_id == inbox_id,
+        t.Message.provider_message_id.in_(list(provider_ids)),
+    )
+
+
+async def stored_provider_ids(
+    session: AsyncSession, workspace_id: int, inbox_id: int, provider_ids: Collection[str]
+) -> set[str]:
+    """Which of these provider ids the inbox has stored already (redeliveries)."""
+    if not provider_ids:
+        return set()
+    found = await session.execute(
+        select(t.Message.provider_message_id).where(
+            known_by_provider_id(workspace_id, inbox_id, provider_ids)
+        )
+    )
+    return {provider_id for provider_id in found.scalars() if provider_id is not None}

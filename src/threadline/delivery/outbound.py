@@ -58,6 +58,7 @@ from threadline.adapters.db.outbound_claims import (
     lock_if_in_doubt,
     lock_if_still_ours,
 )
+from threadline.core.lookups import known_by_provider_id
 from threadline.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from threadline.core.views import conversation_scope, message_view
 from threadline.delivery.status import UNCONFIRMED_FAILURE
@@ -514,9 +515,7 @@ async def _provider_id_is_free(uow: UnitOfWork, message: t.Message, provider_id:
     """An app that answers the same id for two replies must not break our unique index."""
     clash = await uow.session.execute(
         select(t.Message.id).where(
-            t.Message.workspace_id == message.workspace_id,
-            t.Message.inbox_id == message.inbox_id,
-            t.Message.provider_message_id == provider_id,
+            known_by_provider_id(message.workspace_id, message.inbox_id, [provider_id]),
             t.Message.id != message.id,
         )
     )

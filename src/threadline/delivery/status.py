@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from threadline.adapters.db import tables as t
 from threadline.adapters.db.outbound_claims import DONE, FAILED, OPEN_STATUSES, lock_job_by_key
-from threadline.core.lookups import get_scoped
+from threadline.core.lookups import get_scoped, known_by_provider_id
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import conversation_scope, message_view
 from threadline.domain.channels import Channel
@@ -89,7 +89,7 @@ async def apply_delivery_report(
     status: str,
     reason: str | None,
     *,
-    inbox_id: int | None = None,
+    inbox_id: int,
     key: str | None = None,
 ) -> int | None:
     """A provider's report about one of our messages, found by the provider's id or, when
@@ -97,12 +97,9 @@ async def apply_delivery_report(
     report quicker than the answer): the message then takes the provider's id and its send
     job is settled, so it is never sent again. Returns the message's id, None if not ours."""
     query = select(t.Message.id).where(
-        t.Message.workspace_id == workspace_id,
-        t.Message.provider_message_id == provider_message_id,
+        known_by_provider_id(workspace_id, inbox_id, [provider_message_id]),
         t.Message.direction == Direction.OUTBOUND.value,
     )
-    if inbox_id is not None:
-        query = query.where(t.Message.inbox_id == inbox_id)
     message_id = (await uow.session.execute(query)).scalars().first()
     if message_id is None and key:
         message_id = await _settle_by_key(
@@ -117,7 +114,7 @@ async def apply_delivery_report(
 async def _settle_by_key(
     uow: UnitOfWork,
     workspace_id: int,
-    inbox_id: int | None,
+    inbox_id: int,
     key: str,
     provider_message_id: str,
     status: str,
@@ -129,9 +126,8 @@ async def _settle_by_key(
         t.Message.id == job.message_id,
         t.Message.workspace_id == workspace_id,
         t.Message.direction == Direction.OUTBOUND.value,
+        t.Message.inbox_id == inbox_id,
     )
-    if inbox_id is not None:
-        query = query.where(t.Message.inbox_id == inbox_id)
     message = (await uow.session.execute(query.with_for_update())).scalar_one_or_none()
     if message is None:
         return None
@@ -166,9 +162,7 @@ async def _settle_by_key(
 async def _provider_id_taken(uow: UnitOfWork, message: t.Message, provider_id: str) -> bool:
     clash = await uow.session.execute(
         select(t.Message.id).where(
-            t.Message.workspace_id == message.workspace_id,
-            t.Message.inbox_id == message.inbox_id,
-            t.Message.provider_message_id == provider_id,
+            known_by_provider_id(message.workspace_id, message.inbox_id, [provider_id]),
             t.Message.id != message.id,
         )
     )

@@ -19,6 +19,7 @@ from threadline.adapters.attachments import AttachmentTooLarge, store_attachment
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.conversations.receive import receive_message
+from threadline.core.lookups import known_by_provider_id
 from threadline.delivery.status import mark_bounced
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.errors import DomainError
@@ -164,11 +165,7 @@ async def _already_stored(
             await session.execute(
                 select(t.Message.id, t.Message.conversation_id, t.Conversation.customer_id)
                 .join(t.Conversation, t.Conversation.id == t.Message.conversation_id)
-                .where(
-                    t.Message.workspace_id == inbox.workspace_id,
-                    t.Message.inbox_id == inbox.id,
-                    t.Message.provider_message_id == provider_id,
-                )
+                .where(known_by_provider_id(inbox.workspace_id, inbox.id, [provider_id]))
             )
         ).first()
     if row is None:

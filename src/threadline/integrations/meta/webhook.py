@@ -25,7 +25,7 @@ from threadline.adapters.db import tables as t
 from threadline.adapters.egress.http import checked_client
 from threadline.bootstrap import Runtime
 from threadline.conversations.receive import receive_message
-from threadline.core.lookups import get_workspace
+from threadline.core.lookups import get_workspace, stored_provider_ids
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.delivery.status import apply_delivery_report, report_delivery_status
 from threadline.domain.channels import Channel
@@ -166,18 +166,8 @@ async def _not_yet_stored(
     if not messages:
         return []
     async with runtime.sessionmaker() as session:
-        known = set(
-            (
-                await session.execute(
-                    select(t.Message.provider_message_id).where(
-                        t.Message.workspace_id == inbox.workspace_id,
-                        t.Message.inbox_id == inbox.id,
-                        t.Message.provider_message_id.in_(
-                            [m.provider_message_id for m in messages]
-                        ),
-                    )
-                )
-            ).scalars()
+        known = await stored_provider_ids(
+            session, inbox.workspace_id, inbox.id, [m.provider_message_id for m in messages]
         )
     seen: set[str] = set()
     fresh = []

@@ -17,12 +17,12 @@ import httpx
 import structlog
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from threadline.adapters.attachments import AttachmentTooLarge, store_attachment
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.conversations.receive import receive_message
+from threadline.core.lookups import stored_provider_ids
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.domain.signatures import presented_matches
@@ -125,14 +125,8 @@ async def receive_update(
 async def _already_stored(runtime: Runtime, inbox: t.Inbox, provider_id: str) -> bool:
     """Checked before fetching files, so a redelivered photo is not downloaded again."""
     async with runtime.sessionmaker() as session:
-        found = await session.execute(
-            select(t.Message.id).where(
-                t.Message.workspace_id == inbox.workspace_id,
-                t.Message.inbox_id == inbox.id,
-                t.Message.provider_message_id == provider_id,
-            )
-        )
-        return found.first() is not None
+        stored = await stored_provider_ids(session, inbox.workspace_id, inbox.id, [provider_id])
+    return bool(stored)
 
 
 async def _fetch_files(
