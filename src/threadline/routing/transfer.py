@@ -19,17 +19,14 @@ from threadline.domain.access import ROLE_RANK, Principal, Role
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import Conflict, DomainError, Forbidden
+from threadline.routing.claims import claim, release
+from threadline.routing.events import emit_routing_update
 from threadline.routing.fill import request_fill
-from threadline.routing.service import (
-    claim,
-    emit_routing_update,
-    ensure_progress,
-    is_auto,
-    release,
-    route,
-    withdraw_offer,
-    work_for,
-)
+from threadline.routing.offers import withdraw_offer
+from threadline.routing.route import route
+from threadline.routing.settings import is_auto
+from threadline.routing.steps import ensure_progress
+from threadline.routing.work import work_for
 
 MAX_TRANSFER_NOTE = 2_000
 

@@ -15,7 +15,7 @@ from threadline.domain.channels import Channel
 from threadline.domain.errors import Conflict
 from threadline.domain.identities import normalise_sign_in_email
 from threadline.domain.secret_settings import merge_settings
-from threadline.routing.service import empty_load
+from threadline.routing.load import empty_load
 from threadline.workspace.auth import hash_password
 from threadline.workspace.inbox_addresses import claim_email_address, save_inbox
 

@@ -13,17 +13,17 @@ from threadline.core.views import conversation_view
 from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep, SupervisorDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
-from threadline.routing.offers import accept_offer, decline_offer, list_my_offers
-from threadline.routing.queries import (
+from threadline.routing.claims import list_assignments
+from threadline.routing.events import assignment_view
+from threadline.routing.offer_outcomes import accept_offer, decline_offer, list_my_offers
+from threadline.routing.queue import queue_position
+from threadline.routing.route import route_now
+from threadline.routing.settings import (
     get_settings,
     get_team_routing,
-    list_assignments,
     put_settings,
     put_team_routing,
-    queue_position,
-    route_now,
 )
-from threadline.routing.service import assignment_view
 from threadline.routing.transfer import transfer
 
 router = APIRouter(prefix="/api/v1", tags=["routing"])
