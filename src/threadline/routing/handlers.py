@@ -18,6 +18,7 @@ from threadline.domain.events import DomainEvent, EventType
 from threadline.routing.events import emit_routing_update
 from threadline.routing.fill import request_fill
 from threadline.routing.load import lock_conversation
+from threadline.routing.offer_outcomes import expire_offer
 from threadline.routing.offers import OFFER_TIMER
 from threadline.routing.reconcile import reconcile
 from threadline.routing.route import route, route_conversation
@@ -119,8 +120,6 @@ async def on_step_timer(
 async def on_offer_timer(
     uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
 ) -> None:
-    from threadline.routing.offer_outcomes import expire_offer
-
     await expire_offer(uow, workspace_id, int(payload["offer_id"]))
 
 

@@ -30,6 +30,7 @@ from threadline.domain.channels import Channel
 from threadline.domain.routing.capacity import Capacity
 from threadline.domain.routing.scoring import AgentState
 from threadline.routing.candidates import agent_state, capacity_of, teams_and_capacities
+from threadline.workspace.create import empty_load
 
 # An offer's status while it waits for an answer: it holds the agent's room meanwhile.
 PENDING = "pending"
@@ -83,18 +84,6 @@ async def _locked_loads(
         )
         loads = list((await session.execute(query)).scalars())
     return loads
-
-
-def empty_load(agent: t.Agent, now: datetime) -> dict[str, Any]:
-    """The load row of an agent with no open work (created with the agent)."""
-    return {
-        "agent_id": agent.id,
-        "workspace_id": agent.workspace_id,
-        "load": 0,
-        "open_work": {},
-        "version": 0,
-        "updated_at": now,
-    }
 
 
 @dataclass(frozen=True, slots=True)

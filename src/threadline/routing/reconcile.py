@@ -12,6 +12,7 @@ from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import Conflict
 from threadline.routing.claims import active_assignment, claim, release
 from threadline.routing.events import emit_routing_update
+from threadline.routing.fill import request_fill
 from threadline.routing.load import lock_conversation
 from threadline.routing.offers import withdraw_offer
 from threadline.routing.settings import MANUAL, is_auto
@@ -87,8 +88,6 @@ async def reconcile(
             await session.flush()
             emit_routing_update(uow, conversation)
     if freed is not None and auto:
-        from threadline.routing.fill import request_fill  # it builds on this module
-
         await request_fill(uow, workspace_id, freed)
 
 
