@@ -48,8 +48,7 @@ async def reconcile(
         return
     await withdraw_offer(uow, conversation, "the conversation was assigned otherwise")
     active = await active_assignment(session, conversation.id)
-    resolved = conversation.status == ConversationStatus.RESOLVED.value
-    wanted = None if resolved else conversation.assignee_id
+    wanted = _wanted(conversation)
     if active is not None and active.agent_id == wanted:
         return
     freed: int | None = None
@@ -58,41 +57,58 @@ async def reconcile(
         freed = active.agent_id
     auto = await is_auto(session, workspace_id)
     if wanted is not None:
-        agent = await session.get(t.Agent, wanted)
-        work = await work_for(session, conversation)
-        channel = work.channel if work is not None else Channel.API
-        assert agent is not None
-        mode = "reopen" if from_inbound else MANUAL
-        reason = (
-            f"{agent.name}: kept the conversation when the customer wrote again"
-            if from_inbound
-            else f"{agent.name}: assigned by hand"
-        )
-        # The conversation already names this assignee: only the history is new.
-        claimed = await claim(
-            uow,
-            conversation,
-            agent,
-            channel,
-            reason,
-            mode,
-            check_capacity=auto,
-            conversation_changed=False,
-        )
-        if claimed is None:
-            if not from_inbound:
-                raise Conflict(
-                    f"{agent.name} is at capacity; resolve or hand over a conversation first"
-                )
-            conversation.assignee_id = None
-            await session.flush()
-            emit_routing_update(uow, conversation)
+        await _assign_history(uow, conversation, wanted, from_inbound=from_inbound, auto=auto)
     if freed is not None and auto:
         await request_fill(uow, workspace_id, freed)
 
 
+def _wanted(conversation: t.Conversation) -> int | None:
+    """The agent who should hold the active assignment: the assignee, unless resolved."""
+    resolved = conversation.status == ConversationStatus.RESOLVED.value
+    return None if resolved else conversation.assignee_id
+
+
+async def _assign_history(
+    uow: UnitOfWork,
+    conversation: t.Conversation,
+    agent_id: int,
+    *,
+    from_inbound: bool,
+    auto: bool,
+) -> None:
+    """The assignment for an assignee the conversation already names (only the history is
+    new). Over capacity in auto mode: refused when by hand, back to the queue when the
+    customer wrote again."""
+    session = uow.session
+    agent = await session.get(t.Agent, agent_id)
+    work = await work_for(session, conversation)
+    channel = work.channel if work is not None else Channel.API
+    assert agent is not None
+    mode = "reopen" if from_inbound else MANUAL
+    reason = (
+        f"{agent.name}: kept the conversation when the customer wrote again"
+        if from_inbound
+        else f"{agent.name}: assigned by hand"
+    )
+    claimed = await claim(
+        uow,
+        conversation,
+        agent,
+        channel,
+        reason,
+        mode,
+        check_capacity=auto,
+        conversation_changed=False,
+    )
+    if claimed is not None:
+        return
+    if not from_inbound:
+        raise Conflict(f"{agent.name} is at capacity; resolve or hand over a conversation first")
+    conversation.assignee_id = None
+    await session.flush()
+    emit_routing_update(uow, conversation)
+
+
 async def _consistent(session: AsyncSession, conversation: t.Conversation) -> bool:
     active = await active_assignment(session, conversation.id)
-    resolved = conversation.status == ConversationStatus.RESOLVED.value
-    wanted = None if resolved else conversation.assignee_id
-    return (active.agent_id if active is not None else None) == wanted
+    return (active.agent_id if active is not None else None) == _wanted(conversation)
