@@ -29,7 +29,7 @@ from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import DomainError
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.logging_setup import configure_logging
-from threadline.routing.service import route_conversation
+from threadline.routing import route_conversation
 from threadline.workspace.agents import update_agent
 
 CHANNELS = (Channel.WEB_CHAT, Channel.EMAIL, Channel.WHATSAPP, Channel.SMS, Channel.VOICE)

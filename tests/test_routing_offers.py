@@ -30,8 +30,7 @@ from threadline.core.timers import fire_due_timers
 from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel
 from threadline.domain.errors import Conflict, Forbidden
-from threadline.routing.offers import accept_offer, decline_offer, list_my_offers
-from threadline.routing.transfer import transfer
+from threadline.routing import accept_offer, decline_offer, list_my_offers, transfer
 
 pytestmark = pytest.mark.anyio
 

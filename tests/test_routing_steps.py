@@ -37,8 +37,7 @@ from threadline.domain.routing.steps import (
     relationship_agent,
     relaxed,
 )
-from threadline.routing.queries import put_team_routing
-from threadline.routing.service import route
+from threadline.routing import put_team_routing, route
 from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio

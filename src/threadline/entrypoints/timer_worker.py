@@ -19,7 +19,7 @@ from threadline.bootstrap import Runtime, build_runtime, freeze_startup_objects
 from threadline.config import Settings
 from threadline.core.timers import DEFAULT_LEASE_SECONDS, fire_due_timers
 from threadline.entrypoints.logging_setup import configure_logging
-from threadline.routing.fill import fill_left_over
+from threadline.routing import fill_left_over
 
 log = structlog.get_logger(__name__)
 

@@ -1,7 +1,7 @@
 """Routing reacts to what happens, inside the transaction that made it happen:
 work arrives (an inbound message on an unassigned conversation, in auto mode), a conversation
 is resolved or handed over (its assignment ends, freeing capacity for the queue), and an agent
-comes online (their room is filled from the queue once the change commits: routing_fill.py)."""
+comes online (their room is filled from the queue once the change commits: fill.py)."""
 
 from __future__ import annotations
 
@@ -15,20 +15,15 @@ from threadline.core.unit_of_work import UnitOfWork
 from threadline.domain.agent_profile import Presence
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.events import DomainEvent, EventType
+from threadline.routing.events import emit_routing_update
 from threadline.routing.fill import request_fill
-from threadline.routing.service import (
-    OFFER_TIMER,
-    STEP_TIMER,
-    emit_routing_update,
-    ensure_progress,
-    is_auto,
-    lock_conversation,
-    progress_of,
-    reconcile,
-    route,
-    route_conversation,
-    step_settings,
-)
+from threadline.routing.load import lock_conversation
+from threadline.routing.offer_outcomes import expire_offer
+from threadline.routing.offers import OFFER_TIMER
+from threadline.routing.reconcile import reconcile
+from threadline.routing.route import route, route_conversation
+from threadline.routing.settings import is_auto, step_settings
+from threadline.routing.steps import STEP_TIMER, ensure_progress, progress_of
 
 
 async def on_conversation_updated(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
@@ -125,8 +120,6 @@ async def on_step_timer(
 async def on_offer_timer(
     uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
 ) -> None:
-    from threadline.routing.offers import expire_offer
-
     await expire_offer(uow, workspace_id, int(payload["offer_id"]))
 
 

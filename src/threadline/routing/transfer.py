@@ -19,17 +19,14 @@ from threadline.domain.access import ROLE_RANK, Principal, Role
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import Conflict, DomainError, Forbidden
+from threadline.routing.claims import claim, release
+from threadline.routing.events import emit_routing_update
 from threadline.routing.fill import request_fill
-from threadline.routing.service import (
-    claim,
-    emit_routing_update,
-    ensure_progress,
-    is_auto,
-    release,
-    route,
-    withdraw_offer,
-    work_for,
-)
+from threadline.routing.offers import withdraw_offer
+from threadline.routing.route import route
+from threadline.routing.settings import is_auto
+from threadline.routing.steps import ensure_progress
+from threadline.routing.work import work_for
 
 MAX_TRANSFER_NOTE = 2_000
 
@@ -58,6 +55,31 @@ async def transfer(
     session = uow.session
     ws = principal.workspace_id
     conversation = await get_visible_conversation(session, principal, conversation_id, lock=True)
+    _check_may_transfer(principal, conversation)
+    target_agent = await get_scoped(session, t.Agent, ws, agent_id) if agent_id else None
+    target_team = await get_scoped(session, t.Team, ws, team_id) if team_id else None
+    if target_agent is not None:
+        _check_may_take(target_agent, conversation)
+    by = await _who(uow, principal)
+    to = target_agent.name if target_agent else f"team {target_team.name}"  # type: ignore[union-attr]
+    because = await _because(uow, conversation, by, to, note)
+    await add_internal_note(uow, principal, conversation.id, f"Transferred to {to}. {note}".strip())
+    await withdraw_offer(uow, conversation, "transferred")
+    released = await release(uow, conversation)
+    auto = await is_auto(session, ws)
+    assignment: t.Assignment | None
+    if target_agent is not None:
+        assignment = await _to_agent(uow, conversation, target_agent, because, by, auto=auto)
+        explanation = assignment.reason
+    else:
+        assert target_team is not None
+        assignment, explanation = await _to_team(uow, conversation, target_team, because, auto)
+    if released is not None and auto and released.agent_id != conversation.assignee_id:
+        await request_fill(uow, ws, released.agent_id)
+    return TransferResult(conversation, assignment, explanation)
+
+
+def _check_may_transfer(principal: Principal, conversation: t.Conversation) -> None:
     if ROLE_RANK[principal.role] < ROLE_RANK[Role.SUPERVISOR]:
         if principal.agent_id is None or conversation.assignee_id != principal.agent_id:
             raise Forbidden(
@@ -65,65 +87,78 @@ async def transfer(
             )
     if conversation.status == ConversationStatus.RESOLVED.value:
         raise Conflict("a resolved conversation cannot be transferred; re-open it first")
-    target_agent = await get_scoped(session, t.Agent, ws, agent_id) if agent_id else None
-    target_team = await get_scoped(session, t.Team, ws, team_id) if team_id else None
-    if target_agent is not None:
-        if not target_agent.active:
-            raise DomainError(f"agent {target_agent.id} is deactivated and cannot take work")
-        if target_agent.id == conversation.assignee_id:
-            raise Conflict(f"the conversation is already {target_agent.name}'s")
-    by = await _who(uow, principal)
+
+
+def _check_may_take(agent: t.Agent, conversation: t.Conversation) -> None:
+    if not agent.active:
+        raise DomainError(f"agent {agent.id} is deactivated and cannot take work")
+    if agent.id == conversation.assignee_id:
+        raise Conflict(f"the conversation is already {agent.name}'s")
+
+
+async def _because(
+    uow: UnitOfWork, conversation: t.Conversation, by: str, to: str, note: str
+) -> str:
+    """How the explanation of the assignment that follows starts."""
     previous = (
-        await session.get(t.Agent, conversation.assignee_id)
+        await uow.session.get(t.Agent, conversation.assignee_id)
         if conversation.assignee_id is not None
         else None
     )
-    to = target_agent.name if target_agent else f"team {target_team.name}"  # type: ignore[union-attr]
     because = f"transferred by {by} from {previous.name if previous else 'the queue'} to {to}"
     if note:
         because += f" with the note: {note}"
-    await add_internal_note(uow, principal, conversation.id, f"Transferred to {to}. {note}".strip())
-    await withdraw_offer(uow, conversation, "transferred")
-    released = await release(uow, conversation)
-    auto = await is_auto(session, ws)
+    return because
+
+
+async def _to_agent(
+    uow: UnitOfWork,
+    conversation: t.Conversation,
+    agent: t.Agent,
+    because: str,
+    by: str,
+    *,
+    auto: bool,
+) -> t.Assignment:
+    work = await work_for(uow.session, conversation)
+    channel = work.channel if work is not None else Channel.API
+    assignment = await claim(
+        uow,
+        conversation,
+        agent,
+        channel,
+        f"{because}. {agent.name}: chosen by {by}",
+        "transfer",
+        check_capacity=auto,
+    )
+    if assignment is None:
+        raise Conflict(f"{agent.name} is at capacity; pick someone else or transfer to a team")
+    return assignment
+
+
+async def _to_team(
+    uow: UnitOfWork, conversation: t.Conversation, team: t.Team, because: str, auto: bool
+) -> tuple[t.Assignment | None, str]:
+    """Into the team's queue, routed at once in auto mode; returns the assignment (if any)
+    and its explanation."""
+    session = uow.session
+    conversation.team_id = team.id
+    conversation.assignee_id = None
+    # A fresh start in the new team: no sticky wait or relaxation carried over, but the
+    # transfer and its note are, into whichever assignment ends the wait.
+    await session.execute(
+        delete(t.RoutingProgress).where(t.RoutingProgress.conversation_id == conversation.id)
+    )
+    ensure_progress(session, conversation, None, uow.clock.now()).carried_reason = because
+    await session.flush()
     assignment: t.Assignment | None = None
     explanation = because
-    if target_agent is not None:
-        work = await work_for(session, conversation)
-        channel = work.channel if work is not None else Channel.API
-        assignment = await claim(
-            uow,
-            conversation,
-            target_agent,
-            channel,
-            f"{because}. {target_agent.name}: chosen by {by}",
-            "transfer",
-            check_capacity=auto,
-        )
-        if assignment is None:
-            raise Conflict(
-                f"{target_agent.name} is at capacity; pick someone else or transfer to a team"
-            )
-        explanation = assignment.reason
-    else:
-        assert target_team is not None
-        conversation.team_id = target_team.id
-        conversation.assignee_id = None
-        # A fresh start in the new team: no sticky wait or relaxation carried over, but the
-        # transfer and its note are, into whichever assignment ends the wait.
-        await session.execute(
-            delete(t.RoutingProgress).where(t.RoutingProgress.conversation_id == conversation.id)
-        )
-        ensure_progress(session, conversation, None, uow.clock.now()).carried_reason = because
-        await session.flush()
-        if auto:
-            result = await route(uow, ws, conversation.id, mode="transfer")
-            assignment, explanation = result.assignment, result.explanation
-        if assignment is None:
-            emit_routing_update(uow, conversation)
-    if released is not None and auto and released.agent_id != conversation.assignee_id:
-        await request_fill(uow, ws, released.agent_id)
-    return TransferResult(conversation, assignment, explanation)
+    if auto:
+        result = await route(uow, conversation.workspace_id, conversation.id, mode="transfer")
+        assignment, explanation = result.assignment, result.explanation
+    if assignment is None:
+        emit_routing_update(uow, conversation)
+    return assignment, explanation
 
 
 async def _who(uow: UnitOfWork, principal: Principal) -> str:

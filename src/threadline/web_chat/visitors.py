@@ -39,8 +39,7 @@ from threadline.domain.web_chat import (
     sign_visitor_token,
     verify_user_hash,
 )
-from threadline.routing.queries import queue_positions
-from threadline.routing.service import online_agents
+from threadline.routing import online_agents, queue_positions
 
 PUBLIC_KEY_SETTING = "widget_public_key"
 WIDGET_SETTING = "widget"

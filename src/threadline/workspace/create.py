@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -15,7 +16,6 @@ from threadline.domain.channels import Channel
 from threadline.domain.errors import Conflict
 from threadline.domain.identities import normalise_sign_in_email
 from threadline.domain.secret_settings import merge_settings
-from threadline.routing.service import empty_load
 from threadline.workspace.auth import hash_password
 from threadline.workspace.inbox_addresses import claim_email_address, save_inbox
 
@@ -85,6 +85,19 @@ async def create_agent(
     session.add(t.AgentLoad(**empty_load(agent, agent.created_at)))
     await session.flush()
     return agent
+
+
+def empty_load(agent: t.Agent, now: datetime) -> dict[str, Any]:
+    """The load row of an agent with no open work: written here with the agent, and by routing
+    for an agent whose row is missing (routing/load.py)."""
+    return {
+        "agent_id": agent.id,
+        "workspace_id": agent.workspace_id,
+        "load": 0,
+        "open_work": {},
+        "version": 0,
+        "updated_at": now,
+    }
 
 
 async def create_inbox(

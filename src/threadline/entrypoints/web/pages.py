@@ -46,7 +46,7 @@ from threadline.entrypoints.web._session import (
     csrf_matches,
 )
 from threadline.follow_ups.tasks import TaskFilter, list_tasks
-from threadline.routing.queries import queue_positions
+from threadline.routing import queue_positions
 from threadline.service_levels.admin import conversation_sla
 from threadline.workspace.agents import list_agents
 from threadline.workspace.auth import (

@@ -13,18 +13,20 @@ from threadline.core.views import conversation_view
 from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep, SupervisorDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
-from threadline.routing.offers import accept_offer, decline_offer, list_my_offers
-from threadline.routing.queries import (
+from threadline.routing import (
+    accept_offer,
+    assignment_view,
+    decline_offer,
     get_settings,
     get_team_routing,
     list_assignments,
+    list_my_offers,
     put_settings,
     put_team_routing,
     queue_position,
     route_now,
+    transfer,
 )
-from threadline.routing.service import assignment_view
-from threadline.routing.transfer import transfer
 
 router = APIRouter(prefix="/api/v1", tags=["routing"])
 
