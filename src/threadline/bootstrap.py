@@ -17,8 +17,8 @@ from threadline.adapters.pubsub.base import PubSub, workspace_topic
 from threadline.adapters.pubsub.memory import MemoryPubSub
 from threadline.config import Settings
 from threadline.core.handlers import Handler, gather_handlers
-from threadline.core.timers import TimerHandler, gather_timer_handlers
-from threadline.core.unit_of_work import UnitOfWorkFactory
+from threadline.core.timers import gather_timer_handlers
+from threadline.core.unit_of_work import TimerHandler, UnitOfWorkFactory
 from threadline.csat import answers as csat_answers
 from threadline.csat import survey as csat_survey
 from threadline.customers import offers as customer_offers

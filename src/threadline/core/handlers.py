@@ -12,15 +12,13 @@ being imported.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
 
-from threadline.domain.events import DomainEvent, EventType
+from threadline.core.unit_of_work import Handler
+from threadline.domain.events import EventType
 
-if TYPE_CHECKING:
-    from threadline.core.unit_of_work import UnitOfWork
+__all__ = ["Handler", "HandlerMap", "gather_handlers"]
 
-Handler = Callable[["UnitOfWork", int, DomainEvent], Awaitable[None]]
 HandlerMap = Mapping[EventType, Sequence[Handler]]
 
 

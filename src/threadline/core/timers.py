@@ -17,10 +17,10 @@ given up (status "failed") after MAX_ATTEMPTS.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from sqlalchemy import ColumnElement, or_, select, update
@@ -28,9 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from threadline.adapters.db.engine import on_postgresql
 from threadline.adapters.db.tables import Timer
-
-if TYPE_CHECKING:
-    from threadline.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from threadline.core.unit_of_work import TimerHandler, UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
 
@@ -42,7 +40,6 @@ FAILED = "failed"
 DEFAULT_LEASE_SECONDS = 60.0
 MAX_ATTEMPTS = 10
 
-TimerHandler = Callable[["UnitOfWork", int, dict[str, Any], datetime], Awaitable[None]]
 
 TimerHandlerMap = Mapping[str, TimerHandler]
 """Timer kind -> `async def handler(uow, workspace_id, payload, fired_at)`.

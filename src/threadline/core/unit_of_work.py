@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -18,8 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from threadline.adapters.db import event_log
 from threadline.adapters.db.engine import on_postgresql
 from threadline.adapters.db.tables import Event
-from threadline.core.handlers import Handler
-from threadline.core.timers import TimerHandler
 from threadline.domain.errors import Conflict
 from threadline.domain.events import DomainEvent, EventType
 
@@ -34,6 +33,12 @@ def worth_retrying(exc: OperationalError) -> bool:
 class ClockLike(Protocol):
     def now(self) -> Any: ...
 
+
+# What reacts to an event inside its transaction (core/handlers.py), and what a due timer
+# runs (core/timers.py). Declared here, beside the factory that carries them, so that those
+# modules import this one and never the other way round.
+Handler = Callable[["UnitOfWork", int, DomainEvent], Awaitable[None]]
+TimerHandler = Callable[["UnitOfWork", int, dict[str, Any], "datetime"], Awaitable[None]]
 
 Publish = Callable[[int, list[dict[str, Any]]], Awaitable[None]]
 
