@@ -52,7 +52,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src
+	$(BIN)/mypy --strict src tests
 
 # Two workers for the bulk of the suite, then the tests that must run alone (tests/conftest.py).
 pytest: $(STAMP)
