@@ -53,7 +53,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src
+	$(BIN)/mypy --strict src tests
 
 # Two workers for the bulk of the suite, then the tests that must run alone (tests/conftest.py).
 pytest: $(STAMP)

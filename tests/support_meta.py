@@ -123,7 +123,7 @@ async def identities(runtime: Runtime, workspace_id: int) -> list[tuple[str, str
 
 
 def attachment_bytes(tmp_path: Path, workspace_id: int, description: dict[str, Any]) -> bytes:
-    digest = description["sha256"]
+    digest: str = description["sha256"]
     return (tmp_path / "attachments" / str(workspace_id) / digest[:2] / digest).read_bytes()
 
 

@@ -90,11 +90,13 @@ class GraphServer:
         if scripted is not None:
             return scripted[0], "application/json", json.dumps(scripted[1]).encode()
         if path == f"/{VERSION}/me/messages":
+            assert body is not None, "a Send API call carries a JSON body"
             answer = {
                 "recipient_id": body["recipient"]["id"],
                 "message_id": provider_id or f"m_fake{number:04d}",
             }
         elif path.endswith("/messages"):
+            assert body is not None, "a Cloud API message call carries a JSON body"
             answer = {
                 "messaging_product": "whatsapp",
                 "contacts": [{"input": body["to"], "wa_id": body["to"]}],
@@ -179,6 +181,7 @@ class running_graph:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.graph = self.graph
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server bound to a str address
         self.graph.base = f"http://{host}:{port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

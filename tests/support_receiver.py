@@ -131,6 +131,7 @@ class running_receiver:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.receiver = self.receiver
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server bound to a str address
         self.receiver.url = f"http://{host}:{port}/threadline/webhook"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

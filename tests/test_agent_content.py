@@ -237,8 +237,8 @@ async def test_canned_responses_search_render_roles_and_isolation(
         ),
         ("POST", f"/api/v1/conversations/{conversation}/canned-responses/{refund['id']}/render"),
     ):
-        body = {"shortcut": "x", "title": "x", "body": "x"} if method == "PUT" else None
-        response = await client.request(method, path, headers=outsider, json=body)
+        payload = {"shortcut": "x", "title": "x", "body": "x"} if method == "PUT" else None
+        response = await client.request(method, path, headers=outsider, json=payload)
         assert response.status_code == 404, f"{method} {path}: {response.text}"
     assert (await client.get(f"{url}/{refund['id']}", headers=agent)).status_code == 200
 

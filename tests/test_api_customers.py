@@ -64,9 +64,11 @@ async def test_search_pages_with_a_cursor(
         )
         assert response.status_code == 201
     seen: list[str] = []
-    cursor = None
+    cursor: str | None = None
     while True:
-        params = {"q": "smith", "limit": 2} | ({"cursor": cursor} if cursor else {})
+        params: dict[str, str | int] = {"q": "smith", "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
         page = (await client.get("/api/v1/customers", params=params, headers=headers)).json()
         seen += [c["name"] for c in page["items"]]
         cursor = page["next_cursor"]

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from requests.structures import CaseInsensitiveDict
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -113,7 +114,7 @@ def sqlite_api(
     yield from _serve(f"sqlite+aiosqlite:///{folder / 'threadline.db'}", folder)
 
 
-def send_and_check(case: schemathesis.Case, api: SeededApi) -> None:
+def send_and_check(case: schemathesis.Case[Any], api: SeededApi) -> None:
     # The credentials and the real ids are chosen from the case's own data: they vary across
     # an operation's cases, and are the same on every run (generation is derandomised).
     choice = zlib.crc32(repr((case.path_parameters, case.query, case.body)).encode())
@@ -140,19 +141,19 @@ def send_and_check(case: schemathesis.Case, api: SeededApi) -> None:
         headers["X-Visitor-Token"] = str(generated["x-visitor-token"])
     if isinstance(case.query, dict) and "token" in case.query and who != "none":
         case.query["token"] = api.visitor_token
-    case.headers = headers
+    case.headers = CaseInsensitiveDict(headers)
     case.call_and_validate(base_url=api.base_url, session=api.http, checks=CHECKS, timeout=30)
 
 
 @on_postgresql.parametrize()
 def test_postgresql_answers_every_input_as_documented(
-    case: schemathesis.Case, postgresql_api: SeededApi
+    case: schemathesis.Case[Any], postgresql_api: SeededApi
 ) -> None:
     send_and_check(case, postgresql_api)
 
 
 @on_sqlite.parametrize()
 def test_sqlite_answers_every_input_as_documented(
-    case: schemathesis.Case, sqlite_api: SeededApi
+    case: schemathesis.Case[Any], sqlite_api: SeededApi
 ) -> None:
     send_and_check(case, sqlite_api)

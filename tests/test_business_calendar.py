@@ -60,8 +60,10 @@ def warsaw_small_hours() -> BusinessCalendar:
     return BusinessCalendar.build("Europe/Warsaw", weekly)
 
 
-def at(zone: ZoneInfo, *parts: int) -> datetime:
-    return datetime(*parts, tzinfo=zone)  # type: ignore[arg-type]
+def at(
+    zone: ZoneInfo, year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=zone)
 
 
 # -- the exact cases of the issue -------------------------------------------------------------
@@ -428,7 +430,7 @@ def test_deadlines_are_recomputed_in_bulk_after_a_calendar_change() -> None:
         {day: [(time(8), time(16))] for day in MON_FRI},
         holidays_for("PL", None, range(2026, 2027)) | {date(2026, 11, 9)},
     )
-    rows = [
+    rows: list[tuple[str, datetime, timedelta | int]] = [
         ("email", at(WARSAW, 2026, 11, 6, 16), 6 * 3600),
         ("call", at(WARSAW, 2026, 11, 6, 15), timedelta(hours=1)),
     ]

@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -41,7 +42,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run(url: str, statement: str, **params: object) -> list[sa.Row[tuple[object, ...]]]:
+def run(url: str, statement: str, **params: object) -> list[sa.Row[*tuple[Any, ...]]]:
     engine = sa.create_engine(sync_database_url(url))
     try:
         with engine.begin() as conn:

@@ -137,6 +137,7 @@ def valid_numbers(draw: st.DrawFn) -> tuple[str, phonenumbers.PhoneNumber]:
     """A valid number of one of our regions: a known-valid example with its tail redrawn."""
     region = draw(st.sampled_from(REGIONS))
     example = phonenumbers.example_number_for_type(region, draw(st.sampled_from(NUMBER_TYPES)))
+    assert example is not None, f"no example number for {region}"
     significant = phonenumbers.national_significant_number(example)
     tail_length = draw(st.integers(min_value=1, max_value=4))
     tail = draw(st.text(alphabet="0123456789", min_size=tail_length, max_size=tail_length))

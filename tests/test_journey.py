@@ -23,8 +23,10 @@ pytestmark = pytest.mark.anyio
 WARSAW = ZoneInfo("Europe/Warsaw")
 
 
-def warsaw(*args: int) -> datetime:
-    return datetime(*args, tzinfo=WARSAW).astimezone(UTC)
+def warsaw(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=WARSAW).astimezone(UTC)
 
 
 async def email_arrives(

@@ -252,7 +252,7 @@ async def test_a_metrics_token_is_required_when_the_installation_sets_one(
             assert refused.headers["www-authenticate"].startswith("Bearer")
             assert "scrape-me-please" not in refused.text
         # Bytes that are not ASCII are a wrong token, not a server error.
-        odd = await app.get("/metrics", headers={"Authorization": "Bearer é€".encode()})
+        odd = await app.get("/metrics", headers={b"Authorization": "Bearer é€".encode()})
         assert odd.status_code == 401
         samples = await scrape(app, Authorization="Bearer scrape-me-please")
     assert value(samples, "threadline_database_up") == 1

@@ -453,7 +453,7 @@ async def tls_server(
     context.load_cert_chain(cert, key)
     names: list[str | None] = []
     heads: list[bytes] = []
-    context.sni_callback = lambda _sock, name, _ctx: names.append(name)  # type: ignore[assignment,func-returns-value]
+    context.sni_callback = lambda _sock, name, _ctx: names.append(name)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         heads.append(await reader.readuntil(b"\r\n\r\n"))

@@ -183,7 +183,8 @@ async def test_a_worker_killed_mid_send_is_replaced_and_the_reply_is_sent_once(
         job = (await session.execute(select(t.OutboundJob))).scalar_one()
         # Still leased to the dead worker: in flight, its outcome unknown.
         assert (job.status, job.attempts) == ("sending", 1)
-        assert (await session.get(t.Message, message_id)).delivery_status == "queued"
+        message = await session.get(t.Message, message_id)
+        assert message is not None and message.delivery_status == "queued"
 
     workers.start("second", lease_seconds=2, timeout_seconds=1)
     await wait_until_all_sent(pg_runtime, 1, within=30)

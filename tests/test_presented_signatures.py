@@ -48,8 +48,8 @@ async def test_a_twilio_signature_that_is_not_ascii_is_refused(
         f"/webhooks/twilio/{inbox_id}/sms",
         content=urlencode(fixture_pairs("sms_inbound.form")),
         headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": NOT_ASCII,
+            b"Content-Type": b"application/x-www-form-urlencoded",
+            b"X-Twilio-Signature": NOT_ASCII,
         },
     )
 
@@ -86,9 +86,9 @@ async def test_a_cti_signature_that_is_not_ascii_is_refused(
         f"/webhooks/cti/{workspace.inboxes['voice']}",
         content=body,
         headers={
-            "Content-Type": "application/json",
-            "X-Threadline-Timestamp": str(int(time.time())),
-            "X-Threadline-Signature": b"v1=" + NOT_ASCII,
+            b"Content-Type": b"application/json",
+            b"X-Threadline-Timestamp": str(int(time.time())).encode(),
+            b"X-Threadline-Signature": b"v1=" + NOT_ASCII,
         },
     )
 
@@ -144,7 +144,7 @@ async def test_a_csrf_header_that_is_not_ascii_is_refused_with_the_session_cooki
     response = await client.post(
         f"/api/v1/conversations/{received['conversation_id']}/notes",
         json={"text": "forged"},
-        headers={"X-CSRF-Token": NOT_ASCII},
+        headers={b"X-CSRF-Token": NOT_ASCII},
     )
 
     assert_problem(response, 401, "X-CSRF-Token")

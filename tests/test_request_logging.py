@@ -66,7 +66,7 @@ async def test_a_hostile_request_id_is_replaced(client: httpx.AsyncClient, hosti
 
 
 async def test_bytes_that_are_not_text_are_replaced_too(client: httpx.AsyncClient) -> None:
-    response = await client.get("/healthz", headers={"X-Request-ID": b"\xff\xfe\x00"})
+    response = await client.get("/healthz", headers={b"X-Request-ID": b"\xff\xfe\x00"})
     assert GENERATED_ID.fullmatch(response.headers["x-request-id"])
 
 

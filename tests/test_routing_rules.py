@@ -131,12 +131,10 @@ def test_weights_change_the_outcome() -> None:
     email_expert = agent(2, "B", competences={Channel.EMAIL: 10})
     relationship_first = Weights(affinity=5.0, competence=1.0)
     competence_first = Weights(affinity=0.5, competence=5.0)
-    assert (
-        choose_agent([knows_customer, email_expert], work, NOW, relationship_first)[0].agent_id == 1
-    )  # type: ignore[union-attr]
-    assert (
-        choose_agent([knows_customer, email_expert], work, NOW, competence_first)[0].agent_id == 2
-    )  # type: ignore[union-attr]
+    best, _ = choose_agent([knows_customer, email_expert], work, NOW, relationship_first)
+    assert best is not None and best.agent_id == 1
+    best, _ = choose_agent([knows_customer, email_expert], work, NOW, competence_first)
+    assert best is not None and best.agent_id == 2
 
 
 def test_urgent_first_then_calls_before_email_then_oldest_first() -> None:

@@ -3,6 +3,7 @@ fire once at the right moment, pauses while the customer is asked, met or missed
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,20 +31,29 @@ pytestmark = pytest.mark.anyio
 WARSAW = ZoneInfo("Europe/Warsaw")
 
 
-def warsaw(*args: int) -> datetime:
-    return datetime(*args, tzinfo=WARSAW).astimezone(UTC)
+def warsaw(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=WARSAW).astimezone(UTC)
 
 
 # -- policy matching (pure) --------------------------------------------------------------------
 
 
-def _facts(channel: str = "email", priority: str = "normal", **kw: object) -> ConversationFacts:
+def _facts(
+    channel: str = "email",
+    priority: str = "normal",
+    *,
+    team_id: int | None = None,
+    labels: Iterable[str] = (),
+    tier: str | None = None,
+) -> ConversationFacts:
     return ConversationFacts(
         channel=channel,
         priority=priority,
-        team_id=kw.get("team_id"),  # type: ignore[arg-type]
-        customer_labels=frozenset(kw.get("labels", ())),  # type: ignore[arg-type]
-        customer_tier=kw.get("tier"),  # type: ignore[arg-type]
+        team_id=team_id,
+        customer_labels=frozenset(labels),
+        customer_tier=tier,
     )
 
 
