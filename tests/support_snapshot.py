@@ -174,19 +174,18 @@ def _created_id(answer: dict[str, Any]) -> object:
 
 
 async def _all_events(client: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
-    if True:
-        envelopes: list[dict[str, Any]] = []
-        since = 0
-        while True:
-            page = await client.get(
-                "/api/v1/events", params={"since": since, "limit": 1000}, headers=headers
-            )
-            page.raise_for_status()
-            body = page.json()
-            envelopes.extend(body["events"])
-            if not body["has_more"]:
-                return envelopes
-            since = body["seq"]
+    envelopes: list[dict[str, Any]] = []
+    since = 0
+    while True:
+        page = await client.get(
+            "/api/v1/events", params={"since": since, "limit": 1000}, headers=headers
+        )
+        page.raise_for_status()
+        body = page.json()
+        envelopes.extend(body["events"])
+        if not body["has_more"]:
+            return envelopes
+        since = body["seq"]
 
 
 def main() -> None:

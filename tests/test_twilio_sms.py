@@ -213,6 +213,7 @@ async def test_a_status_callback_to_another_number_leaves_our_sms_alone(
     message_id = await reply_by_sms(runtime, client, workspace, sms_inbox, "It ships today.")
     await deliver(runtime)
     [sent] = await messages(runtime, id=message_id)
+    assert sent.delivery_status == "sent" and sent.provider_message_id
     async with runtime.uow() as uow:
         second = await create_inbox(
             uow, workspace.id, name="Second number", channel=Channel.SMS, address="+48223074001"
@@ -220,7 +221,7 @@ async def test_a_status_callback_to_another_number_leaves_our_sms_alone(
         await uow.commit()
     await configure_twilio_inbox(runtime, second.id, from_number="+48223074001")
 
-    pairs = fixture_pairs("sms_status_failed.form", SID=sent.provider_message_id or "")
+    pairs = fixture_pairs("sms_status_failed.form", SID=sent.provider_message_id)
     response = await post_signed(client, f"/webhooks/twilio/{second.id}/sms-status", pairs)
 
     assert response.status_code == 200, response.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ from threadline.adapters.pubsub.memory import MemoryPubSub
 from threadline.config import Settings
 from threadline.core.handlers import Handler, gather_handlers
 from threadline.core.timers import gather_timer_handlers
-from threadline.core.unit_of_work import TimerHandler, UnitOfWorkFactory
+from threadline.core.unit_of_work import Publish, TimerHandler, UnitOfWorkFactory
 from threadline.csat import answers as csat_answers
 from threadline.csat import survey as csat_survey
 from threadline.customers import offers as customer_offers
@@ -78,6 +79,23 @@ def timer_handlers() -> dict[str, TimerHandler]:
     )
 
 
+def unit_of_work_factory(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    publish: Publish,
+    on_outbound_queued: Callable[[], None] = lambda: None,
+) -> UnitOfWorkFactory:
+    """A unit-of-work factory with every capability's event and timer handlers."""
+    return UnitOfWorkFactory(
+        sessionmaker=sessionmaker,
+        clock=clock,
+        publish=publish,
+        handlers=event_handlers(),
+        timer_handlers=timer_handlers(),
+        on_outbound_queued=on_outbound_queued,
+    )
+
+
 def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessionmaker = create_sessionmaker(engine)
@@ -93,14 +111,7 @@ def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         except Exception:
             log.exception("events.publish_failed", workspace_id=workspace_id)
 
-    uow = UnitOfWorkFactory(
-        sessionmaker=sessionmaker,
-        clock=clock or SystemClock(),
-        publish=publish,
-        handlers=event_handlers(),
-        timer_handlers=timer_handlers(),
-        on_outbound_queued=wakeup.set,
-    )
+    uow = unit_of_work_factory(sessionmaker, clock or SystemClock(), publish, wakeup.set)
     return Runtime(
         settings=settings,
         engine=engine,

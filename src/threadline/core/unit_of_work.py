@@ -38,7 +38,7 @@ class ClockLike(Protocol):
 # runs (core/timers.py). Declared here, beside the factory that carries them, so that those
 # modules import this one and never the other way round.
 Handler = Callable[["UnitOfWork", int, DomainEvent], Awaitable[None]]
-TimerHandler = Callable[["UnitOfWork", int, dict[str, Any], "datetime"], Awaitable[None]]
+TimerHandler = Callable[["UnitOfWork", int, dict[str, Any], datetime], Awaitable[None]]
 
 Publish = Callable[[int, list[dict[str, Any]]], Awaitable[None]]
 

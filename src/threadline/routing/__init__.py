@@ -33,7 +33,6 @@ from threadline.routing.candidates import online_agents
 from threadline.routing.claims import list_assignments
 from threadline.routing.events import assignment_view
 from threadline.routing.fill import fill_left_over
-from threadline.routing.fill_plan import MIN_SCAN
 from threadline.routing.offer_outcomes import accept_offer, decline_offer, list_my_offers
 from threadline.routing.queue import queue_position, queue_positions
 from threadline.routing.route import route, route_conversation, route_now
@@ -46,7 +45,6 @@ from threadline.routing.settings import (
 from threadline.routing.transfer import transfer
 
 __all__ = [
-    "MIN_SCAN",
     "accept_offer",
     "assignment_view",
     "decline_offer",

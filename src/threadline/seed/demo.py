@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
-from threadline.bootstrap import event_handlers, timer_handlers
+from threadline.bootstrap import unit_of_work_factory
 from threadline.conversations.receive import receive_message
 from threadline.conversations.reply import ReplyRequest, reply
 from threadline.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -290,13 +290,7 @@ async def seed_demo(
     start = end - SPAN
     rng = random.Random(seed)
     clock = ManualClock(start - timedelta(days=1))
-    uow_factory = UnitOfWorkFactory(
-        sessionmaker=sessionmaker,
-        clock=clock,
-        publish=_no_publish,
-        handlers=event_handlers(),
-        timer_handlers=timer_handlers(),
-    )
+    uow_factory = unit_of_work_factory(sessionmaker, clock, _no_publish)
 
     ids = await _create_workspace(uow_factory, end)
     people = _make_people(rng, size.customers)

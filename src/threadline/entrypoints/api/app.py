@@ -46,24 +46,22 @@ ROUTER_MODULES = [
 ]
 
 
-ROUTER_PACKAGES = [
-    "threadline.entrypoints.api.routers",
-    "threadline.entrypoints.web",
-    "threadline.entrypoints.widget",
-]
-
-
 def discover_router_modules() -> list[str]:
-    """Adding an endpoint module is adding a file: nothing else needs editing."""
-    found: list[str] = []
-    for package_name in ROUTER_PACKAGES:
-        package = importlib.import_module(package_name)
-        names = sorted(info.name for info in pkgutil.iter_modules(package.__path__))
-        names.sort(key=lambda n: ROUTER_MODULES.index(n) if n in ROUTER_MODULES else 999)
-        found.extend(f"{package_name}.{n}" for n in names if not n.startswith("_"))
-        if package_name.endswith(".routers"):
-            found.extend(WEBHOOK_MODULES)
-    return found
+    """The API's routers, then the providers' webhooks, then the agent pages and the widget:
+    the order the API docs list them in. Adding an endpoint module is adding a file."""
+    return [
+        *_modules_in("threadline.entrypoints.api.routers"),
+        *WEBHOOK_MODULES,
+        *_modules_in("threadline.entrypoints.web"),
+        *_modules_in("threadline.entrypoints.widget"),
+    ]
+
+
+def _modules_in(package_name: str) -> list[str]:
+    package = importlib.import_module(package_name)
+    names = sorted(info.name for info in pkgutil.iter_modules(package.__path__))
+    names.sort(key=lambda n: ROUTER_MODULES.index(n) if n in ROUTER_MODULES else 999)
+    return [f"{package_name}.{n}" for n in names if not n.startswith("_")]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
