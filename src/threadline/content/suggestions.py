@@ -5,6 +5,7 @@ SKUs the conversation mentions."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -32,103 +33,152 @@ MESSAGES_SCANNED = 100
 IN_CHUNK = 500
 
 
+@dataclass(frozen=True, slots=True)
+class _ProductFindings:
+    owned: list[str] = field(default_factory=list)
+    mentioned: list[str] = field(default_factory=list)
+    found: ProductSuggestions = field(default_factory=ProductSuggestions)
+    # Every product loaded, by id: those owned or mentioned, and those related to them.
+    products: dict[int, t.Product] = field(default_factory=dict)
+
+
 async def conversation_suggestions(
     session: AsyncSession, principal: Principal, conversation_id: int
 ) -> dict[str, Any]:
     conversation = await get_visible_conversation(session, principal, conversation_id)
-    ws = principal.workspace_id
-    labels = list(
-        (
-            await session.execute(
-                select(t.ConversationLabel.label)
-                .where(
-                    t.ConversationLabel.workspace_id == ws,
-                    t.ConversationLabel.conversation_id == conversation.id,
-                )
-                .order_by(t.ConversationLabel.label)
-            )
-        ).scalars()
-    )
-    scripts = []
-    if labels:
-        values = (await template_context(session, principal, conversation)).values()
-        rows = await session.execute(
-            select(t.LabelScript)
-            .where(t.LabelScript.workspace_id == ws, t.LabelScript.label.in_(labels))
-            .order_by(t.LabelScript.label)
-        )
-        scripts = [
-            {
-                "label_script_id": row.id,
-                "label": row.label,
-                "script": render(row.script, values) if row.script else None,
-                "suggested_replies": [render(r, values) for r in row.suggested_replies],
-            }
-            for row in rows.scalars()
-        ]
-    owned: list[str] = []
-    mentioned: list[str] = []
-    found = ProductSuggestions()
-    # Only the products that can matter are loaded, never the whole catalogue: those owned or
-    # mentioned by SKU, then the products related to them.
-    products: dict[int, t.Product] = {}
-    if await _has_catalogue(session, ws):
-        owned = await _owned_skus(session, ws, conversation.customer_id)
-        texts = await _recent_texts(session, ws, conversation.id)
-        candidates = dict.fromkeys([*owned, *sku_candidates(texts)])
-        for skus in _chunks(list(candidates)):
-            by_sku = await session.scalars(
-                select(t.Product).where(t.Product.workspace_id == ws, t.Product.sku.in_(skus))
-            )
-            products.update((p.id, p) for p in by_sku)
-        mentioned = skus_mentioned(texts, (p.sku for p in products.values()))
-        # Only the relations of the products owned or mentioned can lead to a suggestion.
-        sources = set(owned) | set(mentioned)
-        source_ids = [p.id for p in products.values() if p.sku in sources]
-        relations: list[tuple[int, int, RelationKind]] = []
-        for ids in _chunks(source_ids):
-            related = await session.execute(
-                select(
-                    t.ProductRelation.product_id,
-                    t.ProductRelation.related_id,
-                    t.ProductRelation.kind,
-                ).where(
-                    t.ProductRelation.workspace_id == ws,
-                    t.ProductRelation.product_id.in_(ids),
-                )
-            )
-            relations.extend((pid, rid, RelationKind(kind)) for pid, rid, kind in related)
-        missing = sorted({rid for _, rid, _ in relations} - set(products))
-        for ids in _chunks(missing):
-            by_id = await session.scalars(
-                select(t.Product).where(t.Product.workspace_id == ws, t.Product.id.in_(ids))
-            )
-            products.update((p.id, p) for p in by_id)
-        found = suggest(
-            {
-                pid: CatalogueProduct(p.id, p.sku, p.active, p.in_stock)
-                for pid, p in products.items()
-            },
-            relations,
-            owned,
-            mentioned,
-        )
+    labels = await _labels(session, conversation)
+    scripts = await _label_scripts(session, principal, conversation, labels) if labels else []
+    findings = await _product_findings(session, conversation)
+    products = findings.products
     return {
         "conversation_id": conversation.id,
         "customer_id": conversation.customer_id,
         "labels": labels,
         "scripts": scripts,
-        "owned_skus": owned,
-        "mentioned_skus": mentioned,
+        "owned_skus": findings.owned,
+        "mentioned_skus": findings.mentioned,
         "cross_sell": [
             {"product": product_view(products[c.product_id]), "because_of": list(c.because_of)}
-            for c in found.cross_sell
+            for c in findings.found.cross_sell
         ],
         "substitutes": [
             {"product": product_view(products[s.product_id]), "instead_of": s.instead_of}
-            for s in found.substitutes
+            for s in findings.found.substitutes
         ],
     }
+
+
+async def _labels(session: AsyncSession, conversation: t.Conversation) -> list[str]:
+    rows = await session.execute(
+        select(t.ConversationLabel.label)
+        .where(
+            t.ConversationLabel.workspace_id == conversation.workspace_id,
+            t.ConversationLabel.conversation_id == conversation.id,
+        )
+        .order_by(t.ConversationLabel.label)
+    )
+    return list(rows.scalars())
+
+
+async def _label_scripts(
+    session: AsyncSession, principal: Principal, conversation: t.Conversation, labels: list[str]
+) -> list[dict[str, Any]]:
+    """The scripts of the conversation's labels, their {{variables}} filled in."""
+    values = (await template_context(session, principal, conversation)).values()
+    rows = await session.execute(
+        select(t.LabelScript)
+        .where(
+            t.LabelScript.workspace_id == conversation.workspace_id,
+            t.LabelScript.label.in_(labels),
+        )
+        .order_by(t.LabelScript.label)
+    )
+    return [
+        {
+            "label_script_id": row.id,
+            "label": row.label,
+            "script": render(row.script, values) if row.script else None,
+            "suggested_replies": [render(r, values) for r in row.suggested_replies],
+        }
+        for row in rows.scalars()
+    ]
+
+
+async def _product_findings(
+    session: AsyncSession, conversation: t.Conversation
+) -> _ProductFindings:
+    """Products to offer from what the customer owns and what the conversation mentions.
+
+    Only the products that can matter are loaded, never the whole catalogue: those owned or
+    mentioned by SKU, then the products related to them."""
+    ws = conversation.workspace_id
+    if not await _has_catalogue(session, ws):
+        return _ProductFindings()
+    owned = await _owned_skus(session, ws, conversation.customer_id)
+    texts = await _recent_texts(session, ws, conversation.id)
+    candidates = dict.fromkeys([*owned, *sku_candidates(texts)])
+    products = await _products_by_sku(session, ws, list(candidates))
+    mentioned = skus_mentioned(texts, (p.sku for p in products.values()))
+    # Only the relations of the products owned or mentioned can lead to a suggestion.
+    sources = set(owned) | set(mentioned)
+    relations = await _relations_of(
+        session, ws, [p.id for p in products.values() if p.sku in sources]
+    )
+    missing = sorted({rid for _, rid, _ in relations} - set(products))
+    products.update(await _products_by_id(session, ws, missing))
+    found = suggest(
+        {pid: CatalogueProduct(p.id, p.sku, p.active, p.in_stock) for pid, p in products.items()},
+        relations,
+        owned,
+        mentioned,
+    )
+    return _ProductFindings(owned, mentioned, found, products)
+
+
+async def _products_by_sku(
+    session: AsyncSession, workspace_id: int, skus: list[str]
+) -> dict[int, t.Product]:
+    products: dict[int, t.Product] = {}
+    for chunk in _chunks(skus):
+        by_sku = await session.scalars(
+            select(t.Product).where(
+                t.Product.workspace_id == workspace_id, t.Product.sku.in_(chunk)
+            )
+        )
+        products.update((p.id, p) for p in by_sku)
+    return products
+
+
+async def _products_by_id(
+    session: AsyncSession, workspace_id: int, ids: list[int]
+) -> dict[int, t.Product]:
+    products: dict[int, t.Product] = {}
+    for chunk in _chunks(ids):
+        by_id = await session.scalars(
+            select(t.Product).where(t.Product.workspace_id == workspace_id, t.Product.id.in_(chunk))
+        )
+        products.update((p.id, p) for p in by_id)
+    return products
+
+
+async def _relations_of(
+    session: AsyncSession, workspace_id: int, product_ids: list[int]
+) -> list[tuple[int, int, RelationKind]]:
+    """(product, related product, kind) for every relation starting at these products."""
+    relations: list[tuple[int, int, RelationKind]] = []
+    for chunk in _chunks(product_ids):
+        related = await session.execute(
+            select(
+                t.ProductRelation.product_id,
+                t.ProductRelation.related_id,
+                t.ProductRelation.kind,
+            ).where(
+                t.ProductRelation.workspace_id == workspace_id,
+                t.ProductRelation.product_id.in_(chunk),
+            )
+        )
+        relations.extend((pid, rid, RelationKind(kind)) for pid, rid, kind in related)
+    return relations
 
 
 _T = TypeVar("_T")

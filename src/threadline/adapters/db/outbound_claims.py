@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db.tables import OutboundJob
@@ -62,33 +62,15 @@ async def claim_due_jobs(
     clause is dropped when compiling) but runs one writer at a time (BEGIN IMMEDIATE), and
     the outer UPDATE re-checks the lease, so two workers can never hold the same job.
     """
-    locked_until = now + lease
-    due_ids = (
-        select(OutboundJob.id)
-        .where(*_is_due(now))
-        .order_by(OutboundJob.next_attempt_at, OutboundJob.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    # The right-hand sides see the row as it was before this UPDATE, on both databases.
-    in_doubt_since = case(
-        (
-            OutboundJob.status == SENDING,
-            func.coalesce(
-                OutboundJob.in_doubt_since, OutboundJob.attempt_started_at, OutboundJob.created_at
-            ),
-        ),
-        else_=OutboundJob.in_doubt_since,
-    )
     result = await session.execute(
         update(OutboundJob)
-        .where(OutboundJob.id.in_(due_ids.scalar_subquery()), *_is_due(now))
+        .where(OutboundJob.id.in_(_due_ids(now, limit).scalar_subquery()), *_is_due(now))
         .values(
             status=SENDING,
-            locked_until=locked_until,
+            locked_until=now + lease,
             attempts=OutboundJob.attempts + 1,
             attempt_started_at=now,
-            in_doubt_since=in_doubt_since,
+            in_doubt_since=_in_doubt_since_when_claimed(),
         )
         .returning(
             OutboundJob.id,
@@ -116,6 +98,32 @@ async def claim_due_jobs(
     ]
     claimed.sort(key=lambda job: job.id)
     return claimed
+
+
+def _due_ids(now: datetime, limit: int) -> Select[int]:
+    """The first `limit` due jobs, soonest first, skipping rows other workers hold."""
+    return (
+        select(OutboundJob.id)
+        .where(*_is_due(now))
+        .order_by(OutboundJob.next_attempt_at, OutboundJob.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def _in_doubt_since_when_claimed() -> ColumnElement[datetime | None]:
+    """A job claimed while still `sending` lost its worker mid-send: it is in doubt since
+    that attempt began (or since an earlier doubt). The right-hand sides see the row as it
+    was before the claiming UPDATE, on both databases."""
+    return case(
+        (
+            OutboundJob.status == SENDING,
+            func.coalesce(
+                OutboundJob.in_doubt_since, OutboundJob.attempt_started_at, OutboundJob.created_at
+            ),
+        ),
+        else_=OutboundJob.in_doubt_since,
+    )
 
 
 async def lock_if_still_ours(session: AsyncSession, job: ClaimedJob) -> OutboundJob | None:

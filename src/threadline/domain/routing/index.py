@@ -24,12 +24,17 @@ from __future__ import annotations
 import dataclasses
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from threadline.domain.channels import Channel
 from threadline.domain.errors import Conflict, NotFound
 from threadline.domain.routing.capacity import Capacity
+from threadline.domain.routing.index_scoring import (
+    BestAgent,
+    Decision,
+    IndexScorer,
+    float_margin,
+)
 from threadline.domain.routing.scoring import (
     MAX_LEVEL,
     AgentState,
@@ -44,17 +49,6 @@ SCORE_ALL_BELOW = 160
 
 _EMPTY: frozenset[int] = frozenset()
 _AnySet = set[int] | frozenset[int]
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    agent_id: int | None
-    explanation: str
-    # How many agents could not take the work at all (as `len(refused)` of choose_agent).
-    refused_count: int
-    score: float | None = None
-    # How many agents were scored to reach the decision (a measure of the pruning).
-    scored: int = 0
 
 
 class RoutingIndex:
@@ -185,71 +179,85 @@ class RoutingIndex:
         contacts with this customer from `past_agents`."""
         eligible = self._eligible(work)
         refused_count = len(self._agents) - len(eligible)
-        best_id: int | None = None
-        best_score = 0.0
-        scored = 0
-
-        scorer = _Scorer(work, now, weights, self._free)
-        for agent_id, contacts in past_agents.items():
-            if agent_id not in eligible:
-                continue
-            relation = affinity(contacts, now, weights.affinity_half_life)
-            value = scorer.total(self._agents[agent_id], relation)
-            scored += 1
-            if (
-                best_id is None
-                or value > best_score
-                or (value == best_score and agent_id < best_id)
-            ):
-                best_id, best_score = agent_id, value
-
-        agents = self._agents
+        scorer = IndexScorer(work, now, weights, self._free)
+        best = BestAgent()
+        self._score_past_agents(best, scorer, eligible, past_agents, now, weights)
         if len(eligible) < SCORE_ALL_BELOW:
-            for agent_id in eligible:
-                if agent_id in past_agents:
-                    continue
-                value = scorer.total(agents[agent_id], 0.0)
-                scored += 1
-                if (
-                    best_id is None
-                    or value > best_score
-                    or (value == best_score and agent_id < best_id)
-                ):
-                    best_id, best_score = agent_id, value
+            self._score_every_other(best, scorer, eligible, past_agents)
         else:
-            # Whatever an unexamined agent without history can add to its static part.
-            skill_part = self._best_skill_part(work, weights)
-            idle_part = max(weights.idle, 0.0)
-            margin = _float_margin(weights)
-            self._ensure_order(weights)
-            # Agents with an idle time first: they usually score higher.
-            for has_idle_time in (True, False):
-                rest = skill_part + idle_part if has_idle_time else skill_part
-                for neg_static, agent_id in self._order[work.channel, has_idle_time]:
-                    if best_id is not None and rest - neg_static < best_score - margin:
-                        break  # nobody further down can reach the best score
-                    if agent_id not in eligible or agent_id in past_agents:
-                        continue
-                    value = scorer.total(agents[agent_id], 0.0)
-                    scored += 1
-                    if (
-                        best_id is None
-                        or value > best_score
-                        or (value == best_score and agent_id < best_id)
-                    ):
-                        best_id, best_score = agent_id, value
-
-        if best_id is None:
+            self._score_down_the_order(best, scorer, eligible, past_agents, work, weights)
+        if best.agent_id is None:
             return Decision(
                 None, f"no eligible agent ({refused_count} could not take it)", refused_count
             )
         winner = dataclasses.replace(
-            agents[best_id], past_contacts=tuple(past_agents.get(best_id, ()))
+            self._agents[best.agent_id], past_contacts=tuple(past_agents.get(best.agent_id, ()))
         )
         candidate = score(winner, work, now, weights)
         return Decision(
-            best_id, candidate.explanation(winner.name), refused_count, candidate.score, scored
+            best.agent_id,
+            candidate.explanation(winner.name),
+            refused_count,
+            candidate.score,
+            best.scored,
         )
+
+    def _score_past_agents(
+        self,
+        best: BestAgent,
+        scorer: IndexScorer,
+        eligible: _AnySet,
+        past_agents: Mapping[int, Sequence[datetime]],
+        now: datetime,
+        weights: Weights,
+    ) -> None:
+        """The customer's past agents, always scored, with their affinity."""
+        for agent_id, contacts in past_agents.items():
+            if agent_id not in eligible:
+                continue
+            relation = affinity(contacts, now, weights.affinity_half_life)
+            best.consider(agent_id, scorer.total(self._agents[agent_id], relation))
+
+    def _score_every_other(
+        self,
+        best: BestAgent,
+        scorer: IndexScorer,
+        eligible: _AnySet,
+        past_agents: Mapping[int, Sequence[datetime]],
+    ) -> None:
+        """Few eligible agents: score every one without history with the customer."""
+        agents = self._agents
+        for agent_id in eligible:
+            if agent_id in past_agents:
+                continue
+            best.consider(agent_id, scorer.total(agents[agent_id], 0.0))
+
+    def _score_down_the_order(
+        self,
+        best: BestAgent,
+        scorer: IndexScorer,
+        eligible: _AnySet,
+        past_agents: Mapping[int, Sequence[datetime]],
+        work: Work,
+        weights: Weights,
+    ) -> None:
+        """Many eligible agents: walk the channel's agents by descending static score and
+        stop once nobody further down can reach the best score (branch and bound)."""
+        agents = self._agents
+        # Whatever an unexamined agent without history can add to its static part.
+        skill_part = self._best_skill_part(work, weights)
+        idle_part = max(weights.idle, 0.0)
+        margin = float_margin(weights)
+        self._ensure_order(weights)
+        # Agents with an idle time first: they usually score higher.
+        for has_idle_time in (True, False):
+            rest = skill_part + idle_part if has_idle_time else skill_part
+            for neg_static, agent_id in self._order[work.channel, has_idle_time]:
+                if best.agent_id is not None and rest - neg_static < best.score - margin:
+                    break  # nobody further down can reach the best score
+                if agent_id not in eligible or agent_id in past_agents:
+                    continue
+                best.consider(agent_id, scorer.total(agents[agent_id], 0.0))
 
     def _eligible(self, work: Work) -> _AnySet:
         ready = self._ready[work.channel]
@@ -381,53 +389,6 @@ class RoutingIndex:
             members.discard(agent.agent_id)
             if not members:
                 del self._speaks[language]
-
-
-class _Scorer:
-    """`scoring.score` without the reasons: the same arithmetic in the same order, so the
-    same float, at a fraction of the cost."""
-
-    __slots__ = ("channel", "free", "idle_saturation", "now", "required", "skill_scale", "w")
-
-    def __init__(self, work: Work, now: datetime, weights: Weights, free: dict[int, float]):
-        self.channel = work.channel
-        self.required = tuple(work.required_skills)
-        self.skill_scale = MAX_LEVEL * len(self.required)
-        self.now = now
-        self.w = weights
-        self.idle_saturation = weights.idle_saturation.total_seconds()
-        self.free = free
-
-    def total(self, agent: AgentState, relation: float) -> float:
-        if self.required:
-            skills = agent.skills
-            skill = sum(skills.get(s, 0) for s in self.required) / self.skill_scale
-        else:
-            skill = 0.0
-        competence = agent.competences.get(self.channel, 0) / MAX_LEVEL
-        idle_seconds = (self.now - agent.idle_since).total_seconds() if agent.idle_since else 0.0
-        idle = min(1.0, max(0.0, idle_seconds) / self.idle_saturation)
-        w = self.w
-        return (
-            w.affinity * relation
-            + w.skill * skill
-            + w.competence * competence
-            + w.free_capacity * self.free[agent.agent_id]
-            + w.idle * idle
-        )
-
-
-def _float_margin(weights: Weights) -> float:
-    """Rounding slack for the bound: the bound is summed in another order than the score, so
-    it may be off by a few ulps; an agent is only skipped when it is clearly below the best."""
-    total = (
-        abs(weights.affinity)
-        + abs(weights.skill)
-        + abs(weights.competence)
-        + abs(weights.free_capacity)
-        + abs(weights.idle)
-    )
-    return 1e-9 * (1.0 + total)
 
 
 def _check_levels(agent: AgentState) -> None:

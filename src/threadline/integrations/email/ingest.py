@@ -224,76 +224,128 @@ async def ingest_raw_email(
 ) -> IngestResult:
     """Parse, classify and durably store one email for `inbox` (a row or its id)."""
     info = await _load_inbox(runtime, inbox)
-    if not raw.strip():
-        return IngestResult(rejection="the message is empty")
-    try:
-        parsed = parse_email(raw)
-    except Exception as exc:
-        # parse_email degrades rather than raises; this is the last line of defence, so a
-        # sending server gets a permanent answer instead of retrying a hopeless message.
-        log.exception("email.unparseable", inbox_id=info.id)
-        return IngestResult(rejection=f"the message is malformed beyond repair ({exc!r:.100})")
-    if carries_our_loop_marker(parsed, info.address, info.id):
-        return IngestResult(rejection="mail loop: the message carries this inbox's own loop header")
-    bounced_address, bounced_ids = bounce_details(parsed)
-    bounced_for = _sender_from(bounced_address) if bounced_address else None
-    sender = bounced_for or _sender(parsed, envelope_sender)
-    if sender is None:
-        return IngestResult(rejection="the message has no usable sender address (From)")
-    if info.address and is_inbox_address(sender, info.address):
-        return IngestResult(rejection="mail loop: the message comes from this inbox's own address")
+    parsed = _parsed(raw, info)
+    if isinstance(parsed, IngestResult):
+        return parsed
+    sender = _identified_sender(parsed, info, envelope_sender)
+    if isinstance(sender, IngestResult):
+        return sender
     earlier = await _already_stored(runtime, info, provider_message_id(parsed, raw))
     if earlier is not None:
         return earlier
     automated_because = automated_reason(parsed)
-    if automated_because and await _too_many_automated(runtime, info, sender):
-        return IngestResult(
-            automated=True,
-            rejection=f"mail loop: more than {AUTOMATED_LOOP_LIMIT} automated messages "
-            f"from {sender} within {int(AUTOMATED_LOOP_WINDOW.total_seconds() // 60)} minutes",
-        )
-    too_large = _oversized(parsed, runtime.settings.max_attachment_bytes)
-    if too_large:
-        return IngestResult(rejection=too_large)
-
+    refusal = await _refused_before_storing(runtime, info, parsed, sender, automated_because)
+    if refusal is not None:
+        return refusal
     try:
-        attachments, original = _store_files(runtime, info, parsed, raw)
+        files = _store_files(runtime, info, parsed, raw)
     except AttachmentTooLarge as exc:
         return IngestResult(rejection=str(exc))
-
-    email_meta = describe(parsed)
-    email_meta["original"] = original
-    if automated_because:
-        email_meta["automated_reason"] = automated_because
-    if bounced_for:
-        email_meta["bounce"] = {"recipient": bounced_for, "message_ids": bounced_ids}
-    inbound = InboundMessage(
-        inbox_id=info.id,
-        channel=Channel.EMAIL,
-        sender=SenderIdentity(IdentityKind.EMAIL, sender),
-        # A bounce is filed under the customer it is about; the daemon's name is not theirs.
-        sender_name=None if bounced_for else (parsed.from_name or "")[:300] or None,
-        text=parsed.text,
-        html=parsed.html,
-        subject=parsed.subject,
-        attachments=tuple(attachments),
-        provider_message_id=provider_message_id(parsed, raw),
-        thread_refs=thread_references(parsed, bounced_ids),
-        thread_conversation_id=addressed_conversation(parsed, info, envelope_recipients),
-        automated=automated_because is not None,
-        meta={"email": email_meta},
+    inbound = _inbound_message(
+        info, parsed, raw, sender, automated_because, files, envelope_recipients
     )
     try:
         received = await receive_message(runtime.uow, info.workspace_id, inbound)
     except DomainError as exc:
         return IngestResult(rejection=str(exc))
-    failure = bounce_failure(parsed) if bounced_ids else None
+    failure = bounce_failure(parsed) if sender.bounced_ids else None
     if failure and not received.duplicate:
-        await _fail_what_bounced(runtime, info.workspace_id, bounced_ids, failure)
+        await _fail_what_bounced(runtime, info.workspace_id, sender.bounced_ids, failure)
     return IngestResult(
         message_id=received.message_id,
         conversation_id=received.conversation_id,
         customer_id=received.customer_id,
         duplicate=received.duplicate,
         automated=inbound.automated,
+    )
+
+
+def _parsed(raw: bytes, inbox: _InboxInfo) -> ParsedEmail | IngestResult:
+    if not raw.strip():
+        return IngestResult(rejection="the message is empty")
+    try:
+        return parse_email(raw)
+    except Exception as exc:
+        # parse_email degrades rather than raises; this is the last line of defence, so a
+        # sending server gets a permanent answer instead of retrying a hopeless message.
+        log.exception("email.unparseable", inbox_id=inbox.id)
+        return IngestResult(rejection=f"the message is malformed beyond repair ({exc!r:.100})")
+
+
+@dataclass(frozen=True, slots=True)
+class _Sender:
+    address: str
+    # For a delivery report: the customer whose address bounced, and the ids of our mail.
+    bounced_for: str | None
+    bounced_ids: list[str]
+
+
+def _identified_sender(
+    parsed: ParsedEmail, inbox: _InboxInfo, envelope_sender: str | None
+) -> _Sender | IngestResult:
+    """Who the mail is from (for a bounce, the customer it is about), unless it is a loop."""
+    if carries_our_loop_marker(parsed, inbox.address, inbox.id):
+        return IngestResult(rejection="mail loop: the message carries this inbox's own loop header")
+    bounced_address, bounced_ids = bounce_details(parsed)
+    bounced_for = _sender_from(bounced_address) if bounced_address else None
+    sender = bounced_for or _sender(parsed, envelope_sender)
+    if sender is None:
+        return IngestResult(rejection="the message has no usable sender address (From)")
+    if inbox.address and is_inbox_address(sender, inbox.address):
+        return IngestResult(rejection="mail loop: the message comes from this inbox's own address")
+    return _Sender(sender, bounced_for, bounced_ids)
+
+
+async def _refused_before_storing(
+    runtime: Runtime,
+    inbox: _InboxInfo,
+    parsed: ParsedEmail,
+    sender: _Sender,
+    automated_because: str | None,
+) -> IngestResult | None:
+    """An auto-reply loop, or a file over the limit: refused before any file is written."""
+    if automated_because and await _too_many_automated(runtime, inbox, sender.address):
+        return IngestResult(
+            automated=True,
+            rejection=f"mail loop: more than {AUTOMATED_LOOP_LIMIT} automated messages "
+            f"from {sender.address} within "
+            f"{int(AUTOMATED_LOOP_WINDOW.total_seconds() // 60)} minutes",
+        )
+    too_large = _oversized(parsed, runtime.settings.max_attachment_bytes)
+    if too_large:
+        return IngestResult(rejection=too_large)
+    return None
+
+
+def _inbound_message(
+    inbox: _InboxInfo,
+    parsed: ParsedEmail,
+    raw: bytes,
+    sender: _Sender,
+    automated_because: str | None,
+    files: tuple[list[dict[str, Any]], dict[str, Any]],
+    envelope_recipients: list[str] | None,
+) -> InboundMessage:
+    attachments, original = files
+    email_meta = describe(parsed)
+    email_meta["original"] = original
+    if automated_because:
+        email_meta["automated_reason"] = automated_because
+    if sender.bounced_for:
+        email_meta["bounce"] = {"recipient": sender.bounced_for, "message_ids": sender.bounced_ids}
+    return InboundMessage(
+        inbox_id=inbox.id,
+        channel=Channel.EMAIL,
+        sender=SenderIdentity(IdentityKind.EMAIL, sender.address),
+        # A bounce is filed under the customer it is about; the daemon's name is not theirs.
+        sender_name=None if sender.bounced_for else (parsed.from_name or "")[:300] or None,
+        text=parsed.text,
+        html=parsed.html,
+        subject=parsed.subject,
+        attachments=tuple(attachments),
+        provider_message_id=provider_message_id(parsed, raw),
+        thread_refs=thread_references(parsed, sender.bounced_ids),
+        thread_conversation_id=addressed_conversation(parsed, inbox, envelope_recipients),
+        automated=automated_because is not None,
+        meta={"email": email_meta},
     )

@@ -145,11 +145,30 @@ def text_to_html(text: str) -> str:
     return f"<html><body>{nh3.clean(body)}</body></html>"
 
 
+@dataclass(frozen=True, slots=True)
+class _PreparedMail:
+    mail: EmailMessage
+    message_id: str
+    sender: str
+    recipient: str
+    relay: SmtpRelay
+
+
 class SmtpEmailAdapter:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     async def send(self, message: OutboundEnvelope) -> SendResult:
+        prepared = self._prepared(message)
+        if isinstance(prepared, PermanentFailure):
+            return prepared
+        failure = await self._handed_to_relay(prepared)
+        if failure is not None:
+            return failure
+        return Sent(provider_message_id=prepared.message_id)
+
+    def _prepared(self, message: OutboundEnvelope) -> _PreparedMail | PermanentFailure:
+        """The relay, the Message-ID and the mail; or why this reply can never be sent."""
         if not message.from_address or split_address(message.from_address) is None:
             return PermanentFailure(
                 f"email inbox {message.inbox_id} has no address to send from; set its address"
@@ -168,6 +187,11 @@ class SmtpEmailAdapter:
             mail = compose(message, message_id)
         except (ValueError, TypeError) as exc:
             return PermanentFailure(f"could not build the mail: {exc}"[:REASON_CHARS])
+        return _PreparedMail(mail, message_id, message.from_address, message.recipient, relay)
+
+    async def _handed_to_relay(self, prepared: _PreparedMail) -> SendResult | None:
+        """None once the relay accepted the mail; otherwise the failure, retryable or not."""
+        relay = prepared.relay
         sock: socket.socket | None = None
         try:
             if relay.chosen_by_workspace:
@@ -178,9 +202,9 @@ class SmtpEmailAdapter:
                     timeout_seconds=relay.timeout,
                 )
             await aiosmtplib.send(
-                mail,
-                sender=message.from_address,
-                recipients=[message.recipient],
+                prepared.mail,
+                sender=prepared.sender,
+                recipients=[prepared.recipient],
                 # With a socket, the host is only the name TLS is verified for.
                 hostname=relay.host,
                 port=None if sock is not None else relay.port,
@@ -211,7 +235,7 @@ class SmtpEmailAdapter:
         finally:
             if sock is not None:
                 sock.close()  # aiosmtplib closed it when it connected; this covers when not
-        return Sent(provider_message_id=message_id)
+        return None
 
 
 def _answered(code: int, text: str) -> SendResult:

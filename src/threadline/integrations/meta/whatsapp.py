@@ -6,6 +6,7 @@ metadata, contacts[] (the senders' profile names), messages[] and statuses[].
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from threadline.domain.channels import IdentityKind
@@ -94,76 +95,111 @@ def _message(raw: dict[str, Any], names: dict[str, str]) -> ParsedMessage:
     )
 
 
-def _content(
-    kind: str, raw: dict[str, Any], meta: dict[str, Any], where: str
-) -> tuple[str, tuple[MediaRef, ...]]:
+# The visible text and the files of one message, read from its part of the payload; the
+# reader notes what only the message's meta can hold (a location, a shared contact...).
+Content = tuple[str, tuple[MediaRef, ...]]
+ContentReader = Callable[[str, dict[str, Any], dict[str, Any], str], Content]
+
+
+def _content(kind: str, raw: dict[str, Any], meta: dict[str, Any], where: str) -> Content:
     """The visible text and the files of one message, by its type."""
-    if kind == "text":
-        body = need_dict(raw.get("text"), f"{where}: text")
-        if not isinstance(body.get("body"), str):
-            raise MalformedPayload(f"{where}: text.body must be a string")
-        return body["body"], ()
-    if kind in MEDIA_TYPES:
-        media = need_dict(raw.get(kind), f"{where}: {kind}")
-        media_id = need_str(media.get("id"), f"{where}: {kind}.id")
-        if kind == "audio" and media.get("voice"):
-            meta["voice_note"] = True
-        ref = MediaRef(
-            kind=kind,
-            media_id=media_id,
-            # "audio/ogg; codecs=opus": the parameters are not part of the type.
-            mime_type=(optional_str(media.get("mime_type")) or "").split(";")[0].strip() or None,
-            filename=optional_str(media.get("filename")) or f"{kind}-{media_id}",
-        )
-        return optional_str(media.get("caption")) or "", (ref,)
-    if kind == "location":
-        place = need_dict(raw.get("location"), f"{where}: location")
-        latitude, longitude = place.get("latitude"), place.get("longitude")
-        if not all(isinstance(v, int | float) for v in (latitude, longitude)):
-            raise MalformedPayload(f"{where}: location needs numeric latitude and longitude")
-        meta["location"] = {
-            "latitude": latitude,
-            "longitude": longitude,
-            "name": optional_str(place.get("name")),
-            "address": optional_str(place.get("address")),
-        }
-        label = ", ".join(p for p in (place.get("name"), place.get("address")) if p)
-        return f"Location: {label + ' ' if label else ''}({latitude}, {longitude})", ()
-    if kind == "contacts":
-        shared = need_list(raw.get("contacts"), f"{where}: contacts")
-        meta["contacts"] = shared
-        return "Shared contact: " + "; ".join(_contact_label(c) for c in shared), ()
-    if kind == "interactive":
-        reply = need_dict(raw.get("interactive"), f"{where}: interactive")
-        reply_type = need_str(reply.get("type"), f"{where}: interactive.type")
-        chosen = need_dict(reply.get(reply_type), f"{where}: interactive.{reply_type}")
-        meta["interactive"] = {
-            "type": reply_type,
-            "id": optional_str(chosen.get("id")),
-            "title": optional_str(chosen.get("title")),
-            "description": optional_str(chosen.get("description")),
-        }
-        return str(chosen.get("title") or chosen.get("id") or ""), ()
-    if kind == "button":
-        button = need_dict(raw.get("button"), f"{where}: button")
-        meta["button"] = {
-            "text": optional_str(button.get("text")),
-            "payload": optional_str(button.get("payload")),
-        }
-        return str(button.get("text") or button.get("payload") or ""), ()
-    if kind == "reaction":
-        reaction = need_dict(raw.get("reaction"), f"{where}: reaction")
-        reacted_to = need_str(reaction.get("message_id"), f"{where}: reaction.message_id")
-        # An empty emoji is WhatsApp's way of saying the reaction was taken back.
-        emoji = optional_str(reaction.get("emoji"))
-        meta["reaction"] = {"message_id": reacted_to, "emoji": emoji}
-        return (f"Reacted {emoji}" if emoji else "Removed a reaction"), ()
+    reader = _CONTENT_READERS.get(kind)
+    if reader is None:
+        reader = _media if kind in MEDIA_TYPES else _unsupported
+    return reader(kind, raw, meta, where)
+
+
+def _text(kind: str, raw: dict[str, Any], meta: dict[str, Any], where: str) -> Content:
+    body = need_dict(raw.get("text"), f"{where}: text")
+    if not isinstance(body.get("body"), str):
+        raise MalformedPayload(f"{where}: text.body must be a string")
+    return body["body"], ()
+
+
+def _media(kind: str, raw: dict[str, Any], meta: dict[str, Any], where: str) -> Content:
+    media = need_dict(raw.get(kind), f"{where}: {kind}")
+    media_id = need_str(media.get("id"), f"{where}: {kind}.id")
+    if kind == "audio" and media.get("voice"):
+        meta["voice_note"] = True
+    ref = MediaRef(
+        kind=kind,
+        media_id=media_id,
+        # "audio/ogg; codecs=opus": the parameters are not part of the type.
+        mime_type=(optional_str(media.get("mime_type")) or "").split(";")[0].strip() or None,
+        filename=optional_str(media.get("filename")) or f"{kind}-{media_id}",
+    )
+    return optional_str(media.get("caption")) or "", (ref,)
+
+
+def _location(kind: str, raw: dict[str, Any], meta: dict[str, Any], where: str) -> Content:
+    place = need_dict(raw.get("location"), f"{where}: location")
+    latitude, longitude = place.get("latitude"), place.get("longitude")
+    if not all(isinstance(v, int | float) for v in (latitude, longitude)):
+        raise MalformedPayload(f"{where}: location needs numeric latitude and longitude")
+    meta["location"] = {
+        "latitude": latitude,
+        "longitude": longitude,
+        "name": optional_str(place.get("name")),
+        "address": optional_str(place.get("address")),
+    }
+    label = ", ".join(p for p in (place.get("name"), place.get("address")) if p)
+    return f"Location: {label + ' ' if label else ''}({latitude}, {longitude})", ()
+
+
+def _contacts(kind: str, raw: dict[str, Any], meta: dict[str, Any], where: str) -> Content:
+    shared = need_list(raw.get("contacts"), f"{where}: contacts")
+    meta["contacts"] = shared
+    return "Shared contact: " + "; ".join(_contact_label(c) for c in shared), ()
+
+
+def _interactive(kind: str, raw: dict[str, Any], meta: dict[str, Any], where: str) -> Content:
+    reply = need_dict(raw.get("interactive"), f"{where}: interactive")
+    reply_type = need_str(reply.get("type"), f"{where}: interactive.type")
+    chosen = need_dict(reply.get(reply_type), f"{where}: interactive.{reply_type}")
+    meta["interactive"] = {
+        "type": reply_type,
+        "id": optional_str(chosen.get("id")),
+        "title": optional_str(chosen.get("title")),
+        "description": optional_str(chosen.get("description")),
+    }
+    return str(chosen.get("title") or chosen.get("id") or ""), ()
+
+
+def _button(kind: str, raw: dict[str, Any], meta: dict[str, Any], where: str) -> Content:
+    button = need_dict(raw.get("button"), f"{where}: button")
+    meta["button"] = {
+        "text": optional_str(button.get("text")),
+        "payload": optional_str(button.get("payload")),
+    }
+    return str(button.get("text") or button.get("payload") or ""), ()
+
+
+def _reaction(kind: str, raw: dict[str, Any], meta: dict[str, Any], where: str) -> Content:
+    reaction = need_dict(raw.get("reaction"), f"{where}: reaction")
+    reacted_to = need_str(reaction.get("message_id"), f"{where}: reaction.message_id")
+    # An empty emoji is WhatsApp's way of saying the reaction was taken back.
+    emoji = optional_str(reaction.get("emoji"))
+    meta["reaction"] = {"message_id": reacted_to, "emoji": emoji}
+    return (f"Reacted {emoji}" if emoji else "Removed a reaction"), ()
+
+
+def _unsupported(kind: str, raw: dict[str, Any], meta: dict[str, Any], where: str) -> Content:
     # "unsupported", "order", "system", and types added later: kept, not lost.
     meta["unsupported"] = True
     errors = raw.get("errors")
     if isinstance(errors, list):
         meta["errors"] = errors
     return f"[{kind} message]", ()
+
+
+_CONTENT_READERS: dict[str, ContentReader] = {
+    "text": _text,
+    "location": _location,
+    "contacts": _contacts,
+    "interactive": _interactive,
+    "button": _button,
+    "reaction": _reaction,
+}
 
 
 def _contact_label(contact: Any) -> str:
