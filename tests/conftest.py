@@ -178,8 +178,8 @@ async def runtime(settings: Settings, clock: ManualClock) -> AsyncIterator[Runti
 @pytest.fixture
 async def server(runtime: Runtime) -> AsyncIterator[str]:
     """The API of `runtime` served by uvicorn on a free port: its "127.0.0.1:<port>"."""
-    # Imported here: tests.support_server imports this module.
-    from tests.support_server import running_server
+    # Imported here: tests.support.server imports this module.
+    from tests.support.server import running_server
 
     async with running_server(runtime) as address:
         yield address

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from tests.conftest import make_workspace
-from tests.support_server import (
+from tests.support.server import (
     events_until_message,
     message_texts,
     post_inbound,

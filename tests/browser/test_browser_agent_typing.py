@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.support_browser import (
+from tests.support.browser import (
     LIVE_MS,
     World,
     browser,  # noqa: F401  (a fixture)

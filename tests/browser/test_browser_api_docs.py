@@ -17,13 +17,13 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, Route, expect
 
-from tests.support_browser import (
+from tests.support.browser import (
     ACTION_MS,
     ARTIFACTS,
     browser,  # noqa: F401  (a fixture)
     opened_context,
 )
-from tests.support_server import running_server
+from tests.support.server import running_server
 from threadline.bootstrap import Runtime
 
 pytestmark = pytest.mark.anyio

@@ -15,7 +15,7 @@ import pytest
 from playwright.async_api import Browser, Page, Route, expect
 from sqlalchemy import select
 
-from tests.support_browser import (
+from tests.support.browser import (
     AGENT_NAME,
     CUSTOMER_EMAIL,
     CUSTOMER_NAME,

@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Browser, expect
 from sqlalchemy import insert, select
 
-from tests.support_browser import (
+from tests.support.browser import (
     LIVE_MS,
     World,
     browser,  # noqa: F401  (a fixture)

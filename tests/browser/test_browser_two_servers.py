@@ -22,7 +22,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.conftest import _truncate_postgres, make_workspace
-from tests.support_browser import (
+from tests.support.browser import (
     LIVE_MS,
     SLUG,
     World,

@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Browser, WebSocket, expect
 from sqlalchemy import select
 
-from tests.support_browser import (
+from tests.support.browser import (
     LIVE_MS,
     Watched,
     agent_principal,
@@ -24,7 +24,7 @@ from tests.support_browser import (
     seeded_world,
     watch,
 )
-from tests.support_server import running_server
+from tests.support.server import running_server
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.config import Settings

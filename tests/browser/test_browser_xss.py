@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 from sqlalchemy import update
 
-from tests.support_browser import (
+from tests.support.browser import (
     LIVE_MS,
     Watched,
     World,

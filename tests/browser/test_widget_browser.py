@@ -11,7 +11,7 @@ from playwright.async_api import Browser, Route, expect
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture, make_workspace
-from tests.support_browser import (
+from tests.support.browser import (
     LIVE_MS,
     admin_principal,
     agent_principal,
@@ -21,7 +21,7 @@ from tests.support_browser import (
     opened_context,
     watch,
 )
-from tests.support_server import running_server
+from tests.support.server import running_server
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture
-from tests.support_timers import RECORD_KIND, fire_log, reset_fire_log, with_record_kind
+from tests.support.timers import RECORD_KIND, fire_log, reset_fire_log, with_record_kind
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
@@ -29,7 +29,7 @@ def _fires_record_kind(runtime: Runtime) -> None:
     with_record_kind(runtime)
 
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _schedule(runtime: Runtime, ws: int, key: str, fire_at: datetime, note: str = "") -> None:
@@ -212,7 +212,7 @@ def _start_worker(database_url: str, log_path: Path) -> subprocess.Popen[bytes]:
         "PYTHONUNBUFFERED": "1",
     }
     script = (
-        "import tests.support_timers as s\n"
+        "import tests.support.timers as s\n"
         "s.run_worker(batch_size=10)\n"  # small batches, so both workers get a share
     )
     with log_path.open("wb") as log:

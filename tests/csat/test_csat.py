@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture, customer_writes
-from tests.support_conversations_api import signed_in
+from tests.support.conversations_api import signed_in
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime

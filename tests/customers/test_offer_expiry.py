@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, login
-from tests.support_api_v1 import assert_problem, events_of, post_inbound
-from tests.test_web_workspace import sign_in
+from tests.entrypoints.web.test_web_workspace import sign_in
+from tests.support.api_v1 import assert_problem, events_of, post_inbound
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime

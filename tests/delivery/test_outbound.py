@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import WorkspaceFixture, login
-from tests.support_receiver import Answer, Receiver, running_receiver
+from tests.support.receiver import Answer, Receiver, running_receiver
 from threadline.adapters.channels.base import OutboundAdapters
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t

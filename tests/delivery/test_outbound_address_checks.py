@@ -27,11 +27,11 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import LOOPBACK_NETWORKS, WorkspaceFixture, login
-from tests.support_meta import configure_meta, fixture_bytes, messages, post_webhook
-from tests.support_meta_graph import GraphServer, running_graph
-from tests.support_receiver import Receiver, running_receiver
-from tests.support_smtp_sink import SmtpSink, running_smtp_sink
-from tests.support_twilio import configure_twilio_inbox, fixture_pairs, post_signed
+from tests.support.meta import configure_meta, fixture_bytes, messages, post_webhook
+from tests.support.meta_graph import GraphServer, running_graph
+from tests.support.receiver import Receiver, running_receiver
+from tests.support.smtp_sink import SmtpSink, running_smtp_sink
+from tests.support.twilio import configure_twilio_inbox, fixture_pairs, post_signed
 from threadline.adapters.db import tables as t
 from threadline.adapters.egress.http import checked_client
 from threadline.bootstrap import Runtime

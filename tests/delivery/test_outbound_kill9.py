@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.conftest import WorkspaceFixture, make_workspace
-from tests.support_receiver import Answer, Receiver, running_receiver
+from tests.support.receiver import Answer, Receiver, running_receiver
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings

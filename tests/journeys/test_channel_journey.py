@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.conftest import WorkspaceFixture, login
-from tests.support_email_inbound import SUPPORT_ADDRESS, simple_mail
-from tests.support_meta import PHONE_NUMBER_ID, configure_meta, send_key
-from tests.support_meta_graph import ACCESS_TOKEN, VERSION, GraphServer, running_graph
-from tests.support_smtp_sink import SmtpSink, running_smtp_sink
-from tests.support_twilio import (
+from tests.support.email_inbound import SUPPORT_ADDRESS, simple_mail
+from tests.support.meta import PHONE_NUMBER_ID, configure_meta, send_key
+from tests.support.meta_graph import ACCESS_TOKEN, VERSION, GraphServer, running_graph
+from tests.support.smtp_sink import SmtpSink, running_smtp_sink
+from tests.support.twilio import (
     OUR_NUMBER,
     FakeTwilio,
     configure_twilio_inbox,

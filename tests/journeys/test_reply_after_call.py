@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
-from tests.support_twilio import (
+from tests.entrypoints.web.test_web_workspace import sign_in
+from tests.support.twilio import (
     CUSTOMER_NUMBER,
     OUR_NUMBER,
     FakeTwilio,
@@ -22,7 +23,6 @@ from tests.support_twilio import (
     post_signed,
     running_fake_twilio,
 )
-from tests.test_web_workspace import sign_in
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime

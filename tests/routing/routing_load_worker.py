@@ -1,7 +1,7 @@
 """One process of the routing concurrency test: random arrive / route / finish / presence
 events against the database in THREADLINE_DATABASE_URL, several at a time.
 
-Usage: python -m tests.routing_load_worker WORKSPACE_ID EVENTS SEED CONCURRENCY
+Usage: python -m tests.routing.routing_load_worker WORKSPACE_ID EVENTS SEED CONCURRENCY
 Prints one JSON line with what it did.
 """
 

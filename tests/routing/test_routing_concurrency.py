@@ -24,7 +24,7 @@ from threadline.workspace.create import create_agent
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres_only, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = 4
 EVENTS_PER_PROCESS = 2500
 LANES_PER_PROCESS = 4
@@ -188,7 +188,7 @@ def _start_worker(
             [
                 sys.executable,
                 "-m",
-                "tests.routing_load_worker",
+                "tests.routing.routing_load_worker",
                 str(workspace_id),
                 str(EVENTS_PER_PROCESS),
                 str(seed + 1),

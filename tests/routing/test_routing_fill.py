@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import event, func, select
 
 from tests.conftest import WorkspaceFixture
-from tests.support_routing import (
+from tests.support.routing import (
     add_agent,
     admin_of,
     arrive,

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture
-from tests.support_routing import (
+from tests.support.routing import (
     add_agent,
     arrive,
     assignee_of,
@@ -174,7 +174,7 @@ async def test_transfers_carry_a_note_and_follow_the_roles(
     assert moved.assignment is None and moved.conversation.team_id == vip
     assert await assignee_of(runtime, c1) is None
     assert await load_of(runtime, piotr) == 0
-    from tests.support_routing import set_presence
+    from tests.support.routing import set_presence
 
     await set_presence(runtime, ws, vera, online=True)
     assert await assignee_of(runtime, c1) == vera
@@ -216,7 +216,7 @@ async def test_the_api_for_steps_team_routing_offers_and_transfers(
     runtime: Runtime, workspace: WorkspaceFixture, client: httpx.AsyncClient
 ) -> None:
     from tests.conftest import login
-    from tests.support_routing import set_presence
+    from tests.support.routing import set_presence
 
     ws = workspace.id
     admin = await login(client, workspace.slug, "admin")

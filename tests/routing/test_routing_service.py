@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, login
-from tests.support_routing import (
+from tests.support.routing import (
     add_agent,
     add_handled_history,
     arrive,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import WorkspaceFixture
-from tests.support_routing import (
+from tests.support.routing import (
     add_agent,
     admin_of,
     arrive,

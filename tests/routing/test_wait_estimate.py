@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, login
-from tests.support_routing import add_agent, add_handled_history, arrive
+from tests.support.routing import add_agent, add_handled_history, arrive
 from threadline.bootstrap import Runtime
 from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel

@@ -33,8 +33,8 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import update
 
 from tests.conftest import IN_CI, PASSWORD, WorkspaceFixture, make_workspace
-from tests.support_server import running_server
-from tests.support_smtp_sink import free_port as free_port  # the one helper, re-exported
+from tests.support.server import running_server
+from tests.support.smtp_sink import free_port as free_port  # the one helper, re-exported
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
@@ -54,7 +54,7 @@ from threadline.web_chat.visitors import widget_admin_view
 from threadline.workspace.agents import set_own_presence
 
 CHROMIUM = os.environ.get("THREADLINE_TEST_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # How long a live update may take to show in a page (the real-time path is milliseconds).
 LIVE_MS = 5_000
 # Page loads and clicks: generous, so a loaded CI machine does not make them flaky.

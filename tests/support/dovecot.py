@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support_smtp_sink import free_port
+from tests.support.smtp_sink import free_port
 
 PASSWORD = "imap-test-password"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

@@ -10,7 +10,7 @@ from tests.conftest import WorkspaceFixture
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 
-FIXTURES = Path(__file__).parent / "fixtures" / "email"
+FIXTURES = Path(__file__).parents[1] / "integrations" / "email" / "fixtures"
 SUPPORT_ADDRESS = "support@acme.example.com"
 
 

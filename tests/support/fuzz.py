@@ -20,7 +20,7 @@ import httpx
 import requests
 
 from tests.conftest import make_workspace
-from tests.support_server import running_server
+from tests.support.server import running_server
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings

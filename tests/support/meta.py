@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import select, update
 
 from tests.conftest import WorkspaceFixture
-from tests.support_meta_graph import ACCESS_TOKEN, VERSION, GraphServer
+from tests.support.meta_graph import ACCESS_TOKEN, VERSION, GraphServer
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
@@ -20,7 +20,7 @@ from threadline.integrations.meta.signature import HEADER, sign
 from threadline.integrations.senders import build_outbound_adapters
 from threadline.workspace.create import create_inbox
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "integrations" / "meta" / "fixtures"
 APP_SECRET = "meta-app-secret-0123456789abcdef"
 VERIFY_TOKEN = "threadline-verify-7f3a"
 PHONE_NUMBER_ID = "106540352242922"

@@ -3,7 +3,7 @@ the events a seeded demo workspace publishes (as the events API hands them out).
 
 The restructuring of issue 14 moves almost every module; these snapshots, taken before it
 began, prove the moves changed nothing a client or a subscriber can see. To take them again
-after a deliberate change to the API or an event: `.venv/bin/python -m tests.support_snapshot`,
+after a deliberate change to the API or an event: `.venv/bin/python -m tests.support.snapshot`,
 then review the diff and commit it with the change.
 """
 
@@ -26,7 +26,7 @@ from threadline.entrypoints.api.app import create_app
 from threadline.entrypoints.logging_setup import configure_logging
 from threadline.seed import DEMO_SLUG, SeedSize, seed_demo
 
-SNAPSHOTS = Path(__file__).parent / "snapshots"
+SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
 OPENAPI_SNAPSHOT = SNAPSHOTS / "openapi.json"
 EVENTS_SNAPSHOT = SNAPSHOTS / "demo_events.jsonl"
 RESPONSES_SNAPSHOT = SNAPSHOTS / "scenario_responses.jsonl"

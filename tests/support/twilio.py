@@ -39,7 +39,7 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.integrations.twilio.signature import compute_signature
 
-FIXTURES = Path(__file__).parent / "fixtures" / "twilio"
+FIXTURES = Path(__file__).parents[1] / "integrations" / "twilio" / "fixtures"
 ACCOUNT_SID = "ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
 AUTH_TOKEN = "twilio-auth-token-for-tests-0123456789"
 OUR_NUMBER = "+15017122661"

@@ -18,7 +18,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import WorkspaceFixture, login
-from tests.support_email_inbound import simple_mail
+from tests.support.email_inbound import simple_mail
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.entrypoints.smtp_server import SmtpServerHandle, start_smtp_server

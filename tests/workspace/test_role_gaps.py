@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
-from tests.support_routing import make_team
+from tests.support.routing import make_team
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.entrypoints.web._session import CSRF_HEADER, SESSION_COOKIE, csrf_token_for

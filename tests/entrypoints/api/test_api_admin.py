@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD, WorkspaceFixture, login
-from tests.support_api_v1 import assert_problem, events_of
-from tests.support_routing import make_team
+from tests.support.api_v1 import assert_problem, events_of
+from tests.support.routing import make_team
 from threadline.bootstrap import Runtime
 
 pytestmark = pytest.mark.anyio

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
-from tests.support_conversations_api import set_reopen_window, signed_in
+from tests.support.conversations_api import set_reopen_window, signed_in
 from threadline.adapters.clock import ManualClock
 from threadline.bootstrap import Runtime
 

@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import _truncate_postgres
-from tests.support_fuzz import SeededApi, ServedApi
+from tests.support.fuzz import SeededApi, ServedApi
 from threadline.config import Settings
 from threadline.entrypoints.api.app import create_app
 

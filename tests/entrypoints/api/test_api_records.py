@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, login
-from tests.support_api_v1 import assert_problem, events_of, post_inbound, row_counts
+from tests.support.api_v1 import assert_problem, events_of, post_inbound, row_counts
 from threadline.adapters.clock import ManualClock
 from threadline.bootstrap import Runtime
 

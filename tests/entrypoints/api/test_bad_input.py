@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, login
-from tests.support_api_v1 import assert_problem, post_inbound, row_counts
+from tests.support.api_v1 import assert_problem, post_inbound, row_counts
 from threadline.bootstrap import Runtime
 
 pytestmark = pytest.mark.anyio

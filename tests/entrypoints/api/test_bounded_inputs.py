@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD, WorkspaceFixture, customer_writes, login
-from tests.support_api_v1 import assert_problem
-from tests.support_meta import APP_SECRET, configure_meta
-from tests.support_meta_graph import running_graph
-from tests.support_twilio import configure_twilio_inbox, post_signed
+from tests.support.api_v1 import assert_problem
+from tests.support.meta import APP_SECRET, configure_meta
+from tests.support.meta_graph import running_graph
+from tests.support.twilio import configure_twilio_inbox, post_signed
 from threadline.bootstrap import Runtime
 from threadline.config import Settings
 from threadline.entrypoints.api.app import create_app

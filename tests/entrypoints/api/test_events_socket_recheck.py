@@ -10,7 +10,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
-from tests.support_server import events_until_message, subscribed, wait_ready
+from tests.support.server import events_until_message, subscribed, wait_ready
 from threadline.config import Settings
 
 pytestmark = pytest.mark.anyio

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture, login
-from tests.support_api_v1 import post_inbound
+from tests.support.api_v1 import post_inbound
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime

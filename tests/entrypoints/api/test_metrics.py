@@ -16,9 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text, update
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
-from tests.support_server import subscribed, token_of, wait_ready
-from tests.test_readiness import app_on, closed_port
-from tests.test_widget_socket import until, visitor, widget_socket
+from tests.entrypoints.api.test_readiness import app_on, closed_port
+from tests.entrypoints.widget.test_widget_socket import until, visitor, widget_socket
+from tests.support.server import subscribed, token_of, wait_ready
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime

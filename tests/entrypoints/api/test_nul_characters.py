@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import PASSWORD, WorkspaceFixture, customer_writes, login
-from tests.support_meta import APP_SECRET, configure_meta, fixture_bytes, post_webhook
-from tests.support_meta_graph import GraphServer, running_graph
-from tests.support_twilio import configure_twilio_inbox, fixture_pairs, post_signed
+from tests.support.meta import APP_SECRET, configure_meta, fixture_bytes, post_webhook
+from tests.support.meta_graph import GraphServer, running_graph
+from tests.support.twilio import configure_twilio_inbox, fixture_pairs, post_signed
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.domain.access import Principal, Role

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD, WorkspaceFixture, customer_writes
-from tests.support_api_v1 import assert_problem
-from tests.support_twilio import configure_twilio_inbox, fixture_pairs
+from tests.support.api_v1 import assert_problem
+from tests.support.twilio import configure_twilio_inbox, fixture_pairs
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.domain.access import Principal, Role

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import WorkspaceFixture, login
-from tests.support_server import (
+from tests.support.server import (
     events_until_message,
     message_texts,
     post_inbound,

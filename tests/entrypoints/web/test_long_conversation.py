@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from tests.conftest import WorkspaceFixture, customer_writes
-from tests.test_web_workspace import sign_in
+from tests.entrypoints.web.test_web_workspace import sign_in
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime

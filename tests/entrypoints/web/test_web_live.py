@@ -16,8 +16,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import WorkspaceFixture, customer_writes
-from tests.support_server import next_frame, wait_ready
-from tests.test_web_workspace import sign_in
+from tests.entrypoints.web.test_web_workspace import sign_in
+from tests.support.server import next_frame, wait_ready
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.core.typing_signals import publish_typing

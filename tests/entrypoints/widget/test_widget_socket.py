@@ -17,7 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
-from tests.support_server import next_frame, subscribed, token_of, wait_ready
+from tests.support.server import next_frame, subscribed, token_of, wait_ready
 from threadline.adapters.db import tables as t
 from threadline.adapters.pubsub.base import workspace_topic
 from threadline.bootstrap import Runtime

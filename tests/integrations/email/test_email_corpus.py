@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import WorkspaceFixture
-from tests.email_corpus import CORPUS
-from tests.support_email_inbound import count_messages, give_email_inbox_an_address, stored_message
+from tests.integrations.email.email_corpus import CORPUS
+from tests.support.email_inbound import count_messages, give_email_inbox_an_address, stored_message
 from threadline.bootstrap import Runtime
 from threadline.integrations.email.ingest import ingest_raw_email
 

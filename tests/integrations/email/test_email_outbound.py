@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import WorkspaceFixture
-from tests.support_smtp_sink import PERMANENT, TEMPORARY, SmtpSink, free_port, running_smtp_sink
+from tests.support.smtp_sink import PERMANENT, TEMPORARY, SmtpSink, free_port, running_smtp_sink
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime

@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from tests.conftest import WorkspaceFixture
-from tests.support_email_inbound import (
+from tests.support.email_inbound import (
     SUPPORT_ADDRESS,
     count_messages,
     fixture_bytes,
@@ -164,7 +164,7 @@ def test_a_text_part_with_a_filename_is_a_file_not_the_customers_words() -> None
 
 
 def test_every_fixture_has_a_test() -> None:
-    fixtures = {p.name for p in (Path(__file__).parent / "fixtures" / "email").glob("*.eml")}
+    fixtures = {p.name for p in (Path(__file__).parent / "fixtures").glob("*.eml")}
     source = Path(__file__).read_text()
     assert {name for name in fixtures if f'"{name}"' not in source} == set()
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, login
-from tests.support_email_inbound import (
+from tests.support.email_inbound import (
     SUPPORT_ADDRESS,
     fixture_bytes,
     give_email_inbox_an_address,

@@ -11,7 +11,7 @@ from imap_tools import MailBoxUnencrypted
 from sqlalchemy import func, select, update
 
 from tests.conftest import WorkspaceFixture
-from tests.support_dovecot import PASSWORD, Dovecot, running_dovecot
+from tests.support.dovecot import PASSWORD, Dovecot, running_dovecot
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.integrations.email.imap_poller import poll_all, poll_inbox

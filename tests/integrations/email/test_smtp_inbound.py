@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import WorkspaceFixture
-from tests.support_email_inbound import (
+from tests.support.email_inbound import (
     SUPPORT_ADDRESS,
     count_messages,
     give_email_inbox_an_address,

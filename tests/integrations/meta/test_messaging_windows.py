@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, login
-from tests.support_meta import (
+from tests.support.meta import (
     PHONE_NUMBER_ID,
     MetaInboxes,
     configure_meta,
@@ -22,7 +22,7 @@ from tests.support_meta import (
     post_webhook,
     send_key,
 )
-from tests.support_meta_graph import VERSION, GraphServer, running_graph
+from tests.support.meta_graph import VERSION, GraphServer, running_graph
 from threadline.adapters.clock import ManualClock
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel

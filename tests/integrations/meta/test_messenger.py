@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, login
-from tests.support_meta import (
+from tests.support.meta import (
     FIXTURES,
     VERIFY_TOKEN,
     MetaInboxes,
@@ -24,7 +24,7 @@ from tests.support_meta import (
     post_webhook,
     send_key,
 )
-from tests.support_meta_graph import ACCESS_TOKEN, VERSION, GraphServer, running_graph
+from tests.support.meta_graph import ACCESS_TOKEN, VERSION, GraphServer, running_graph
 from threadline.bootstrap import Runtime
 
 pytestmark = pytest.mark.anyio

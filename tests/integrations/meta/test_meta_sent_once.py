@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture, login
-from tests.support_meta import MetaInboxes, configure_meta, fixture_bytes, messages, post_webhook
-from tests.support_meta_graph import GraphServer, running_graph
+from tests.support.meta import MetaInboxes, configure_meta, fixture_bytes, messages, post_webhook
+from tests.support.meta_graph import GraphServer, running_graph
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime

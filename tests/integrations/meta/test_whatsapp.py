@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, login
-from tests.support_meta import (
+from tests.support.meta import (
     FIXTURES,
     PHONE_NUMBER_ID,
     VERIFY_TOKEN,
@@ -26,7 +26,7 @@ from tests.support_meta import (
     post_webhook,
     send_key,
 )
-from tests.support_meta_graph import ACCESS_TOKEN, VERSION, GraphServer, running_graph
+from tests.support.meta_graph import ACCESS_TOKEN, VERSION, GraphServer, running_graph
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture
-from tests.support_telegram import FakeBotApi, Scripted, running_bot_api
+from tests.support.telegram import FakeBotApi, Scripted, running_bot_api
 from threadline.adapters.attachments import attachment_path
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
@@ -30,7 +30,7 @@ from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio
 
-FIXTURES = Path(__file__).parent / "fixtures" / "telegram"
+FIXTURES = Path(__file__).parent / "fixtures"
 BOT_TOKEN = "7012345678:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 WEBHOOK_SECRET = "s3cret_Token-for-acme"
 PHOTO_BYTES = b"\xff\xd8\xff\xe0 large jpeg \r\n\x00 bytes"

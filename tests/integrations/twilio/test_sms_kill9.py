@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import make_workspace
-from tests.support_twilio import FakeTwilio, configure_twilio_inbox, running_fake_twilio
+from tests.support.twilio import FakeTwilio, configure_twilio_inbox, running_fake_twilio
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings

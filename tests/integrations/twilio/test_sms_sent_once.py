@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture
-from tests.support_twilio import (
+from tests.support.twilio import (
     BASE_URL,
     CUSTOMER_NUMBER,
     OUR_NUMBER,

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import WorkspaceFixture
-from tests.support_twilio import (
+from tests.support.twilio import (
     AUTH_TOKEN,
     configure_twilio_inbox,
     fixture_pairs,

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import WorkspaceFixture
-from tests.support_twilio import (
+from tests.support.twilio import (
     CUSTOMER_NUMBER,
     OUR_NUMBER,
     FakeTwilio,

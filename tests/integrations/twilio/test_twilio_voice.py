@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture
-from tests.support_twilio import (
+from tests.support.twilio import (
     CUSTOMER_NUMBER,
     configure_twilio_inbox,
     fixture_pairs,
