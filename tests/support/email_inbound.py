@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import func, select
 
 from tests.conftest import WorkspaceFixture
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 
-FIXTURES = Path(__file__).parents[1] / "integrations" / "email" / "fixtures"
 SUPPORT_ADDRESS = "support@acme.example.com"
-
-
-def fixture_bytes(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
 
 
 async def give_email_inbox_an_address(

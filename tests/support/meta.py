@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import select, update
 
 from tests.conftest import WorkspaceFixture
+from tests.support.fixtures import load_fixture
 from tests.support.meta_graph import ACCESS_TOKEN, VERSION, GraphServer
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
@@ -20,7 +21,6 @@ from threadline.integrations.meta.signature import HEADER, sign
 from threadline.integrations.senders import build_outbound_adapters
 from threadline.workspace.create import create_inbox
 
-FIXTURES = Path(__file__).parents[1] / "integrations" / "meta" / "fixtures"
 APP_SECRET = "meta-app-secret-0123456789abcdef"
 VERIFY_TOKEN = "threadline-verify-7f3a"
 PHONE_NUMBER_ID = "106540352242922"
@@ -39,7 +39,7 @@ class MetaInboxes:
 
 
 def fixture_bytes(provider: str, name: str, graph: GraphServer | None = None) -> bytes:
-    raw = (FIXTURES / provider / name).read_bytes()
+    raw = load_fixture(provider, name)
     if graph is not None:
         # Messenger attachment URLs point at Meta's CDN; the local server stands in for it.
         raw = raw.replace(b"https://scontent.xx.fbcdn.net", graph.base.encode())

@@ -28,18 +28,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import httpx
 from sqlalchemy import update
 
+from tests.support.fixtures import load_fixture
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.integrations.twilio.signature import compute_signature
 
-FIXTURES = Path(__file__).parents[1] / "integrations" / "twilio" / "fixtures"
 ACCOUNT_SID = "ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
 AUTH_TOKEN = "twilio-auth-token-for-tests-0123456789"
 OUR_NUMBER = "+15017122661"
@@ -49,14 +48,14 @@ BASE_URL = "http://threadline.test"
 
 def fixture_pairs(name: str, **placeholders: str) -> list[tuple[str, str]]:
     """A form-encoded fixture as Twilio would post it, placeholders filled in."""
-    text = (FIXTURES / name).read_text().strip()
+    text = load_fixture("twilio", name).decode().strip()
     for key, value in placeholders.items():
         text = text.replace("{" + key + "}", quote(value, safe=""))
     return parse_qsl(text, keep_blank_values=True)
 
 
 def fixture_json(name: str, **placeholders: str) -> dict[str, Any]:
-    text = (FIXTURES / name).read_text()
+    text = load_fixture("twilio", name).decode()
     for key, value in placeholders.items():
         text = text.replace("{" + key + "}", value)
     data: dict[str, Any] = json.loads(text)

@@ -15,12 +15,12 @@ from tests.conftest import WorkspaceFixture
 from tests.support.email_inbound import (
     SUPPORT_ADDRESS,
     count_messages,
-    fixture_bytes,
     give_email_inbox_an_address,
     simple_mail,
     stored_conversation,
     stored_message,
 )
+from tests.support.fixtures import fixture_names, load_fixture
 from threadline.adapters.attachments import attachment_path
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
@@ -39,7 +39,7 @@ from threadline.integrations.email.parsing import ParsedEmail, parse_email
 
 
 def parsed(name: str) -> ParsedEmail:
-    return parse_email(fixture_bytes(name))
+    return parse_email(load_fixture("email", name))
 
 
 def test_gmail_reply_shows_only_the_new_words_and_keeps_the_rest() -> None:
@@ -103,7 +103,9 @@ def test_postfix_bounce_is_automated_and_keeps_the_report() -> None:
     )
     # A report that delivery is only delayed fails nothing.
     delayed = parse_email(
-        fixture_bytes("dsn_postfix_bounce.eml").replace(b"Action: failed", b"Action: delayed")
+        load_fixture("email", "dsn_postfix_bounce.eml").replace(
+            b"Action: failed", b"Action: delayed"
+        )
     )
     assert bounce_failure(delayed) is None
     assert bounce_failure(parsed("out_of_office_exchange.eml")) is None
@@ -164,7 +166,7 @@ def test_a_text_part_with_a_filename_is_a_file_not_the_customers_words() -> None
 
 
 def test_every_fixture_has_a_test() -> None:
-    fixtures = {p.name for p in (Path(__file__).parent / "fixtures").glob("*.eml")}
+    fixtures = fixture_names("email", "*.eml")
     source = Path(__file__).read_text()
     assert {name for name in fixtures if f'"{name}"' not in source} == set()
 
@@ -199,7 +201,7 @@ async def test_ingested_mail_keeps_files_original_and_full_text(
 ) -> None:
     inbox = await give_email_inbox_an_address(mail_runtime, workspace)
     result = await ingest_raw_email(
-        mail_runtime, inbox, fixture_bytes("apple_mail_inline_image.eml")
+        mail_runtime, inbox, load_fixture("email", "apple_mail_inline_image.eml")
     )
     assert result.stored and not result.duplicate and result.message_id is not None
     message = await stored_message(mail_runtime, result.message_id)
@@ -211,7 +213,7 @@ async def test_ingested_mail_keeps_files_original_and_full_text(
     original = message.meta["email"]["original"]
     original_path = attachment_path(mail_runtime.settings, workspace.id, original["sha256"])
     assert original_path is not None
-    assert original_path.read_bytes() == fixture_bytes("apple_mail_inline_image.eml")
+    assert original_path.read_bytes() == load_fixture("email", "apple_mail_inline_image.eml")
     assert message.meta["email"]["full_text"].endswith("Wysłane z iPhone'a")
     conversation = await stored_conversation(mail_runtime, result.conversation_id or 0)
     assert conversation.subject == "Uszkodzony produkt"
@@ -224,7 +226,7 @@ async def test_oversized_attachment_is_refused_and_nothing_is_stored(
     mail_runtime.settings.max_attachment_bytes = 40
     inbox = await give_email_inbox_an_address(mail_runtime, workspace)
     result = await ingest_raw_email(
-        mail_runtime, inbox.id, fixture_bytes("attachment_rfc2231_pdf.eml")
+        mail_runtime, inbox.id, load_fixture("email", "attachment_rfc2231_pdf.eml")
     )
     assert result.rejection is not None
     assert "protokół reklamacji.pdf" in result.rejection and "limit is 40 bytes" in result.rejection
@@ -317,7 +319,9 @@ async def test_a_bounce_lands_on_the_customer_it_is_about_and_reopens_nothing(
         session.add(reply)
         await session.commit()
         reply_id = reply.id
-    bounce = await ingest_raw_email(mail_runtime, inbox, fixture_bytes("dsn_postfix_bounce.eml"))
+    bounce = await ingest_raw_email(
+        mail_runtime, inbox, load_fixture("email", "dsn_postfix_bounce.eml")
+    )
     assert bounce.automated and bounce.conversation_id == first.conversation_id
     # The reply it is about now shows as failed, with the receiving server's reason.
     failed = await stored_message(mail_runtime, reply_id)

@@ -19,9 +19,9 @@ import pytest
 from tests.conftest import WorkspaceFixture, login
 from tests.support.email_inbound import (
     SUPPORT_ADDRESS,
-    fixture_bytes,
     give_email_inbox_an_address,
 )
+from tests.support.fixtures import load_fixture
 from threadline.bootstrap import Runtime
 from threadline.entrypoints.smtp_server import SmtpServerHandle, start_smtp_server
 
@@ -50,7 +50,7 @@ async def test_an_inline_text_file_is_an_attachment_on_the_message_and_not_in_it
     await give_email_inbox_an_address(runtime, workspace)
     async with aiosmtplib.SMTP(hostname=smtp.host, port=smtp.port, start_tls=False) as sender:
         refused, answer = await sender.sendmail(
-            "piotr.nowak@example.pl", [SUPPORT_ADDRESS], fixture_bytes(FIXTURE)
+            "piotr.nowak@example.pl", [SUPPORT_ADDRESS], load_fixture("email", FIXTURE)
         )
     assert refused == {} and answer.endswith("OK: stored")  # 250: stored first
 

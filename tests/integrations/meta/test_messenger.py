@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, login
+from tests.support.fixtures import fixture_names
 from tests.support.meta import (
-    FIXTURES,
     VERIFY_TOKEN,
     MetaInboxes,
     attachment_bytes,
@@ -49,7 +49,7 @@ async def meta(
 
 
 def test_every_fixture_has_a_test() -> None:
-    on_disk = {p.name for p in (FIXTURES / "messenger").glob("*.json")}
+    on_disk = fixture_names("messenger", "*.json")
     assert on_disk == {
         "text.json",
         "image.json",

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, login
+from tests.support.fixtures import fixture_names
 from tests.support.meta import (
-    FIXTURES,
     PHONE_NUMBER_ID,
     VERIFY_TOKEN,
     MetaInboxes,
@@ -161,7 +161,7 @@ STATUSES = {
 
 
 def test_every_fixture_has_a_test() -> None:
-    on_disk = {p.name for p in (FIXTURES / "whatsapp").glob("*.json")}
+    on_disk = fixture_names("whatsapp", "*.json")
     assert on_disk == set(INBOUND) | set(STATUSES)
 
 

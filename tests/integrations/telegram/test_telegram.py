@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture
+from tests.support.fixtures import load_fixture
 from tests.support.telegram import FakeBotApi, Scripted, running_bot_api
 from threadline.adapters.attachments import attachment_path
 from threadline.adapters.clock import ManualClock
@@ -30,7 +31,6 @@ from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio
 
-FIXTURES = Path(__file__).parent / "fixtures"
 BOT_TOKEN = "7012345678:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 WEBHOOK_SECRET = "s3cret_Token-for-acme"
 PHOTO_BYTES = b"\xff\xd8\xff\xe0 large jpeg \r\n\x00 bytes"
@@ -39,7 +39,7 @@ POLICY = DeliveryPolicy(lease=timedelta(seconds=60), max_attempts=3, backoff_sec
 
 
 def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
+    data: dict[str, Any] = json.loads(load_fixture("telegram", f"{name}.json"))
     return data
 
 
