@@ -1,7 +1,7 @@
 """The widget in a real browser survives a server restart: while the server is down the
 visitor is told the chat is reconnecting; the agent's replies sent meanwhile appear once
 each, in order, as soon as a server is back on the same address; later replies arrive live.
-(The socket-level version of this is tests/test_widget_socket.py; this one runs frame.js.)
+(The socket-level version of this is tests/entrypoints/widget/test_widget_socket.py; this one runs frame.js.)
 frame.js shows a message id only once, so "once each" is checked on the frames the sockets
 delivered, not only on the page."""
 
@@ -33,7 +33,7 @@ from threadline.domain.access import Principal
 from threadline.domain.channels import Channel
 
 # The back-fill after a reconnect is checked on both databases at the socket level
-# (tests/test_widget_socket.py); here it is frame.js that is under test, so one backend keeps
+# (tests/entrypoints/widget/test_widget_socket.py); here it is frame.js that is under test, so one backend keeps
 # the browser budget.
 pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 

@@ -53,7 +53,7 @@ def test_invitation_rule_matches_the_page_path(path: str, expected: Invitation |
 
 
 def test_the_first_matching_rule_wins() -> None:
-    # When it fires (seconds_on_page) is the frame's timer: tests/test_widget_browser.py.
+    # When it fires (seconds_on_page) is the frame's timer: tests/browser/test_widget_browser.py.
     everywhere = Invitation("/*", 60, "Hello")
     rule = matching_invitation((CHECKOUT, everywhere), "/checkout")
     assert rule == CHECKOUT

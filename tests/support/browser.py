@@ -2,7 +2,7 @@
 
 One Chromium is launched per test module (`browser`); each test gets fresh browser contexts
 (separate cookie jars: the customer and the agent never share a session). The server is a
-real uvicorn in the test's own event loop (tests/support_server.py), so Playwright's async API
+real uvicorn in the test's own event loop (tests/support/server.py), so Playwright's async API
 and the server share that loop. Screenshots go to `test-artifacts/` at the repository root.
 
 The seeded world runs on the system clock: the browser judges cookie lifetimes by real time,

@@ -93,7 +93,7 @@ async def test_an_agent_sets_their_own_presence_and_profile(
         json={"photo_url": "https://cdn.example.com/olek.jpg", "presence": "away"},
     )
     assert profile.status_code == 200, profile.text
-    # What routing weighs is the supervisor's to set (tests/test_role_gaps.py).
+    # What routing weighs is the supervisor's to set (tests/workspace/test_role_gaps.py).
     supervisor = await login(client, workspace.slug, "super")
     routing = await client.patch(
         f"/api/v1/agents/{workspace.agent_id}",

@@ -8,7 +8,7 @@ NUL, integer ranges) the coverage phase adds schemathesis's boundary cases for e
 parameter; SQLite gets the generated examples only, to stay within the suite's time.
 
 Each case is sent with one of the seeded credentials (admin, supervisor, agent, the API key,
-or none) and, most of the time, with the ids of real rows in its path (tests/support_fuzz.py),
+or none) and, most of the time, with the ids of real rows in its path (tests/support/fuzz.py),
 so the lookups and the code behind them are reached, not only the 404s.
 """
 

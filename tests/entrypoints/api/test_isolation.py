@@ -180,7 +180,7 @@ def id_parameters(path: str) -> list[tuple[str, str]]:
         if kind is None:
             pytest.fail(
                 f"{path}: no workspace-B row for the path parameter {{{name}}}. Add it to "
-                "ID_PARAMETERS (or COLLECTIONS) in tests/test_isolation.py and seed one such "
+                "ID_PARAMETERS (or COLLECTIONS) in tests/entrypoints/api/test_isolation.py and seed one such "
                 "row in seed_everything, so the route is checked for leaks."
             )
         found.append((name, kind))
@@ -244,7 +244,9 @@ class Schemas:
         if not content:
             return None
         if "application/json" not in content:
-            pytest.fail(f"{route}: teach tests/test_isolation.py to send {sorted(content)}")
+            pytest.fail(
+                f"{route}: teach tests/entrypoints/api/test_isolation.py to send {sorted(content)}"
+            )
         body = self.example(content["application/json"].get("schema", {}))
         for field, kind in CHOSEN_BODY_IDS.get(route, {}).items():
             body[field] = self.own_ids[kind]

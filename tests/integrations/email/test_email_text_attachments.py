@@ -3,7 +3,7 @@
 Mail clients attach .txt files as `text/plain` parts with `Content-Disposition: inline;
 filename=…` (Thunderbird) or `attachment; filename=…`: such a part is stored like any
 attachment and shown on the message; a text part without a filename stays the body.
-The mail (tests/fixtures/email/thunderbird_inline_text_file.eml) goes through the built-in
+The mail (tests/integrations/email/fixtures/thunderbird_inline_text_file.eml) goes through the built-in
 SMTP server over a real socket, on both databases.
 """
 

@@ -2,9 +2,9 @@
 sent again: it waits for Meta's status webhook, which names it by the key we sent along,
 or fails with a reason an agent can act on when none comes in time.
 
-The Graph API stand-in (tests/support_meta_graph.py) takes the message and then answers
+The Graph API stand-in (tests/support/meta_graph.py) takes the message and then answers
 only after our timeout, or drops the connection; the webhooks are Meta's own shapes
-(tests/fixtures/whatsapp/status_*.json, messenger/echo.json) carrying what Meta echoes.
+(tests/integrations/meta/fixtures/whatsapp/status_*.json, messenger/echo.json) carrying what Meta echoes.
 """
 
 from __future__ import annotations

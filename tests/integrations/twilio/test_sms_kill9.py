@@ -4,7 +4,7 @@ The workers are real OS processes (`python -m threadline.entrypoints.outbound_wo
 sending to the local Twilio stand-in, which waits a moment before answering each message
 it took, so a worker killed at any moment leaves messages Twilio has but never answered
 for. The workers that take over must find those in Twilio's Messages list instead of
-sending them again (tests/test_outbound_kill9.py does the same for the API channel).
+sending them again (tests/delivery/test_outbound_kill9.py does the same for the API channel).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """An SMS whose send Twilio took but did not answer in time is sent once, not twice.
 
-Twilio takes no idempotency key. The local stand-in (tests/support_twilio.py) accepts the
+Twilio takes no idempotency key. The local stand-in (tests/support/twilio.py) accepts the
 message and then answers only after our timeout, or drops the connection: the reply must
 then be found in Twilio's Messages list and take Twilio's SID, not be posted again.
 """
