@@ -76,6 +76,21 @@ SERIAL_MODULES = {
 }
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Every name in SERIAL_MODULES names exactly one test module, so a module moved or renamed
+    cannot silently lose its place among the serial ones (or mark a namesake instead)."""
+    modules_by_stem: dict[str, list[Path]] = {}
+    for path in Path(__file__).parent.rglob("test_*.py"):
+        modules_by_stem.setdefault(path.stem, []).append(path)
+    unknown = sorted(name for name in SERIAL_MODULES if name not in modules_by_stem)
+    ambiguous = sorted(name for name in SERIAL_MODULES if len(modules_by_stem.get(name, [])) > 1)
+    if unknown or ambiguous:
+        raise pytest.UsageError(
+            "tests/conftest.py SERIAL_MODULES must each name one test module under tests/; "
+            f"no such module: {unknown}, more than one: {ambiguous}"
+        )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.stem in SERIAL_MODULES:
@@ -178,8 +193,8 @@ async def runtime(settings: Settings, clock: ManualClock) -> AsyncIterator[Runti
 @pytest.fixture
 async def server(runtime: Runtime) -> AsyncIterator[str]:
     """The API of `runtime` served by uvicorn on a free port: its "127.0.0.1:<port>"."""
-    # Imported here: tests.support_server imports this module.
-    from tests.support_server import running_server
+    # Imported here: tests.support.server imports this module.
+    from tests.support.server import running_server
 
     async with running_server(runtime) as address:
         yield address

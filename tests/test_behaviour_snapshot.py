@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support_snapshot import (
+from tests.support.snapshot import (
     EVENTS_SNAPSHOT,
     OPENAPI_SNAPSHOT,
     RESPONSES_SNAPSHOT,

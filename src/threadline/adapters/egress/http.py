@@ -76,7 +76,7 @@ class CheckingTransport(httpx.AsyncHTTPTransport):
         super().__init__(trust_env=False, limits=_LIMITS)
         # httpx offers no way to choose its pool's network backend (proposed upstream), so
         # the pool it built is replaced by the same one with the checking backend. Should a
-        # new httpx rename `_pool`, tests/test_outbound_address_checks.py fails loudly.
+        # new httpx rename `_pool`, tests/delivery/test_outbound_address_checks.py fails loudly.
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=verify or httpx.create_ssl_context(trust_env=False),
             max_connections=_LIMITS.max_connections,

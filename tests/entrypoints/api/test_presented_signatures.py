@@ -1,0 +1,171 @@
+"""A signature, token or CSRF value that is not ASCII (a header's bytes decoded as Latin-1, a
+form field) is no match: 401/403 with a reason, never a TypeError and a 500."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD, WorkspaceFixture, customer_writes
+from tests.support.api_v1 import assert_problem
+from tests.support.twilio import configure_twilio_inbox, fixture_pairs
+from threadline.adapters.db import tables as t
+from threadline.bootstrap import Runtime
+from threadline.domain.access import Principal, Role
+from threadline.domain.signatures import presented_matches
+from threadline.web_chat.visitors import widget_admin_view
+
+pytestmark = pytest.mark.anyio
+
+# What a client sends as UTF-8 and the server reads as Latin-1 text: "Ã©Ã©".
+NOT_ASCII = "éé".encode()
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def test_presented_values_compare_as_bytes_whatever_they_hold() -> None:
+    assert presented_matches("abc", "abc")
+    assert presented_matches(b"abc", "abc")
+    assert not presented_matches("éé", "abc")
+    assert not presented_matches("\ud800", "abc")
+    assert not presented_matches("", "")
+    assert not presented_matches(None, "abc")
+    assert not presented_matches("abc", None)
+
+
+async def test_a_twilio_signature_that_is_not_ascii_is_refused(
+    runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    inbox_id = workspace.inboxes["sms"]
+    await configure_twilio_inbox(runtime, inbox_id)
+    runtime.settings.public_base_url = ""
+    from urllib.parse import urlencode
+
+    response = await client.post(
+        f"/webhooks/twilio/{inbox_id}/sms",
+        content=urlencode(fixture_pairs("sms_inbound.form")),
+        headers={
+            b"Content-Type": b"application/x-www-form-urlencoded",
+            b"X-Twilio-Signature": NOT_ASCII,
+        },
+    )
+
+    assert_problem(response, 403, "X-Twilio-Signature")
+
+
+async def test_a_twilio_body_hash_that_is_not_ascii_is_refused(
+    runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    inbox_id = workspace.inboxes["sms"]
+    await configure_twilio_inbox(runtime, inbox_id)
+    runtime.settings.public_base_url = ""
+
+    response = await client.post(
+        f"/webhooks/twilio/{inbox_id}/sms-status?bodySHA256=%C3%A9%C3%A9",
+        content=b'{"MessageSid": "SM1", "MessageStatus": "delivered"}',
+        headers={"Content-Type": "application/json", "X-Twilio-Signature": "c2lnbmF0dXJl"},
+    )
+
+    assert_problem(response, 403, "X-Twilio-Signature")
+
+
+async def test_a_cti_signature_that_is_not_ascii_is_refused(
+    runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    async with runtime.sessionmaker() as session:
+        inbox = await session.get(t.Inbox, workspace.inboxes["voice"])
+        assert inbox is not None
+        inbox.secret = "pbx-shared-secret"
+        await session.commit()
+    body = json.dumps({"event": "call.missed", "call_id": "c1", "caller": "+48601234567"})
+
+    response = await client.post(
+        f"/webhooks/cti/{workspace.inboxes['voice']}",
+        content=body,
+        headers={
+            b"Content-Type": b"application/json",
+            b"X-Threadline-Timestamp": str(int(time.time())).encode(),
+            b"X-Threadline-Signature": b"v1=" + NOT_ASCII,
+        },
+    )
+
+    assert_problem(response, 403, "X-Threadline-Signature")
+
+
+async def test_a_visitor_token_with_a_signature_that_is_not_ascii_is_refused(
+    runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    async with runtime.uow() as uow:
+        view = await widget_admin_view(
+            uow,
+            Principal(workspace.id, Role.ADMIN, workspace.admin_id),
+            workspace.inboxes["web_chat"],
+        )
+        await uow.commit()
+    session = await client.post("/api/v1/widget/session", json={"inbox": view["public_key"]})
+    claims = session.json()["token"].partition(".")[0]
+
+    as_header = await client.post(
+        "/api/v1/widget/messages",
+        json={"text": "Hello"},
+        headers={"X-Visitor-Token": claims.encode() + b"." + NOT_ASCII},
+    )
+    in_the_body = await client.post(
+        "/api/v1/widget/session", json={"inbox": view["public_key"], "token": f"{claims}.éé"}
+    )
+
+    assert_problem(as_header, 401, "visitor token")
+    # A session started with a token that does not verify is a new visitor's.
+    assert in_the_body.status_code == 200, in_the_body.text
+    assert in_the_body.json()["visitor_id"] != session.json()["visitor_id"]
+
+
+async def test_a_csrf_header_that_is_not_ascii_is_refused_with_the_session_cookie(
+    client: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    received = await customer_writes(client, workspace, "email", "email", "ann@example.com", "Hi")
+    form = await client.get("/app/login")
+    csrf = CSRF_INPUT.search(form.text)
+    assert csrf is not None
+    signed_in = await client.post(
+        "/app/login",
+        data={
+            "email": f"agent@{workspace.slug}.example.com",
+            "password": PASSWORD,
+            "workspace": workspace.slug,
+            "csrf_token": csrf.group(1),
+        },
+    )
+    assert signed_in.status_code == 303, signed_in.text
+
+    response = await client.post(
+        f"/api/v1/conversations/{received['conversation_id']}/notes",
+        json={"text": "forged"},
+        headers={b"X-CSRF-Token": NOT_ASCII},
+    )
+
+    assert_problem(response, 401, "X-CSRF-Token")
+
+
+async def test_a_sign_in_form_with_a_csrf_value_that_is_not_ascii_is_refused(
+    client: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    await client.get("/app/login")  # sets the sign-in form's CSRF cookie
+
+    response = await client.post(
+        "/app/login",
+        data={
+            "email": f"agent@{workspace.slug}.example.com",
+            "password": PASSWORD,
+            "workspace": workspace.slug,
+            "csrf_token": "éé",
+        },
+    )
+    language = await client.post("/app/language", data={"language": "pl", "csrf_token": "éé"})
+
+    assert response.status_code == 403, response.text
+    assert "tl_session" not in response.headers.get("set-cookie", "")
+    assert language.status_code == 403, language.text
