@@ -3,6 +3,8 @@ module reaches itself through its imports, and the domain stays pure."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import sys
 
 import grimp
@@ -33,3 +35,20 @@ def test_the_domain_imports_only_the_standard_library_and_pure_libraries() -> No
         and imported.split(".")[0] not in sys.stdlib_module_names | PURE_LIBRARIES
     }
     assert outside == set()
+
+
+def test_every_name_a_capability_face_offers_is_there() -> None:
+    """The faces fetch their names on first use (core/faces.py), so a name listed in
+    `__all__` but missing from its home module would fail only when an entry point asks."""
+    graph = grimp.build_graph("threadline")
+    missing = []
+    for package in sorted(m for m in graph.modules if m.count(".") == 1):
+        face = importlib.import_module(package)
+        offered = getattr(face, "__all__", ())
+        missing += [f"{package}.{n}" for n in offered if not hasattr(face, n)]
+        # Once a module is imported its package's attribute of that name is the module, so a
+        # face fetching names on first use must not offer one named like its modules.
+        if hasattr(face, "__path__") and "__getattr__" in vars(face):
+            modules = {m.name for m in pkgutil.iter_modules(face.__path__)}
+            missing += [f"{package}.{n} (a module)" for n in offered if n in modules]
+    assert missing == []

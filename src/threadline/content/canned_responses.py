@@ -85,6 +85,12 @@ async def search_canned_responses(
     return [row for _, row in hits[:SEARCH_LIMIT]]
 
 
+async def get_canned_response(
+    session: AsyncSession, principal: Principal, canned_response_id: int
+) -> t.CannedResponse:
+    return await get_scoped(session, t.CannedResponse, principal.workspace_id, canned_response_id)
+
+
 async def create_canned_response(
     uow: UnitOfWork, principal: Principal, fields: CannedResponseFields
 ) -> t.CannedResponse:

@@ -151,6 +151,14 @@ async def product_detail(
     return product_view(row, relations[row.id])
 
 
+async def get_product_detail(
+    session: AsyncSession, principal: Principal, product_id: int
+) -> dict[str, Any]:
+    """One product of the caller's workspace with its related SKUs."""
+    row = await get_scoped(session, t.Product, principal.workspace_id, product_id)
+    return await product_detail(session, principal.workspace_id, row)
+
+
 def _checked_product(fields: ProductFields) -> ProductFields:
     name = fields.name.strip()
     if not name or len(name) > MAX_PRODUCT_NAME_LENGTH:

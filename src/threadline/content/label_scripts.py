@@ -70,6 +70,12 @@ async def list_label_scripts(session: AsyncSession, principal: Principal) -> lis
     return list(rows.scalars())
 
 
+async def get_label_script(
+    session: AsyncSession, principal: Principal, script_id: int
+) -> t.LabelScript:
+    return await get_scoped(session, t.LabelScript, principal.workspace_id, script_id)
+
+
 async def create_label_script(
     uow: UnitOfWork, principal: Principal, fields: LabelScriptFields
 ) -> t.LabelScript:

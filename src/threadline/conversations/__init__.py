@@ -1,1 +1,69 @@
-"""conversations"""
+"""Conversations: one matter of one customer across channels, from the message in to the
+reply out, with what agents do to it on the way.
+
+Code outside the package imports from here. Inside:
+
+- receive.py         receive_message, the one way in for every channel
+- reply.py           reply, on the channel the agent chooses (through the outbox);
+                     reply_channel.py, reply_rules.py and reply_options.py say which
+- actions.py         status, assignment, priority and labels
+- wrap_up.py         resolving with a classification and a planned next step
+- internal_notes.py  notes between agents; notifications.py their @mentions
+- calls.py, channels.py, reopen.py  calls in the timeline, channels used, re-opening
+- queries.py         the read side: lists, search, timelines, the customer card
+
+`reply` and `reply_options` are not on this face: each shares its name with its module, and
+a package's attribute of that name is the module once the module is imported (which the
+face's fetching on first use would not win against). Import them from their modules.
+"""
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from threadline.conversations.actions import MAX_LABEL_LENGTH
+    from threadline.conversations.internal_notes import add_internal_note
+    from threadline.conversations.notifications import (
+        list_notifications,
+        mark_all_read,
+        mark_read,
+        notification_view,
+    )
+    from threadline.conversations.receive import receive_message
+    from threadline.conversations.reply import MAX_REPLY_LENGTH, ReplyRequest
+    from threadline.conversations.reply_rules import ReplyTemplate
+    from threadline.conversations.wrap_up import (
+        FollowUpOwner,
+        PlannedFollowUp,
+        wrap_up_conversation,
+    )
+else:
+    from threadline.core.faces import lazy_face
+
+    __getattr__ = lazy_face(
+        __name__,
+        [
+            "actions",
+            "internal_notes",
+            "notifications",
+            "receive",
+            "reply",
+            "reply_rules",
+            "wrap_up",
+        ],
+    )
+
+__all__ = [
+    "MAX_LABEL_LENGTH",
+    "MAX_REPLY_LENGTH",
+    "FollowUpOwner",
+    "PlannedFollowUp",
+    "ReplyRequest",
+    "ReplyTemplate",
+    "add_internal_note",
+    "list_notifications",
+    "mark_all_read",
+    "mark_read",
+    "notification_view",
+    "receive_message",
+    "wrap_up_conversation",
+]

@@ -1,1 +1,21 @@
-"""delivery"""
+"""Delivery: outbound messages from the durable queue to the channel, and what the
+providers report back.
+
+Code outside the package imports from here. Inside:
+
+- queue.py      the queued message and its durable send job
+- outbound.py   deliver_due: due jobs handed to their channel adapters, once
+- status.py     delivery reports applied, never moving a status backwards
+"""
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
+    from threadline.delivery.status import report_delivery_status
+else:
+    from threadline.core.faces import lazy_face
+
+    __getattr__ = lazy_face(__name__, ["outbound", "status"])
+
+__all__ = ["DeliveryPolicy", "DeliveryReport", "deliver_due", "report_delivery_status"]

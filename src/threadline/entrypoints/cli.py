@@ -174,19 +174,15 @@ async def _create_admin(
     create_missing: bool,
     region: str,
 ) -> bool:
-    from sqlalchemy import select
-
-    from threadline.adapters.db import tables as t
     from threadline.bootstrap import build_runtime
     from threadline.domain.access import Role
     from threadline.domain.errors import NotFound
-    from threadline.workspace.create import create_agent, create_workspace
+    from threadline.workspace import create_agent, create_workspace, find_workspace
 
     runtime = build_runtime(settings)
     try:
         async with runtime.uow() as uow:
-            found = await uow.session.execute(select(t.Workspace).where(t.Workspace.slug == slug))
-            workspace = found.scalar_one_or_none()
+            workspace = await find_workspace(uow.session, slug)
             created = False
             if workspace is None:
                 if not create_missing:

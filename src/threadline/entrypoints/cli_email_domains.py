@@ -66,7 +66,7 @@ def allow(
     workspace: WorkspaceOption, domain: DomainOption, database_url: DatabaseUrlOption = None
 ) -> None:
     """Let the workspace put inbox addresses on DOMAIN (which must be theirs)."""
-    from threadline.workspace.email_domains import allow_email_domain, workspace_by_slug
+    from threadline.workspace import allow_email_domain, workspace_by_slug
 
     async def work(runtime: Runtime) -> str:
         async with runtime.uow() as uow:
@@ -88,7 +88,7 @@ def revoke(
 ) -> None:
     """Take DOMAIN back from the workspace (refused while its inboxes use it)."""
     from threadline.domain.inbox_addresses import normalise_mail_domain
-    from threadline.workspace.email_domains import revoke_email_domain, workspace_by_slug
+    from threadline.workspace import revoke_email_domain, workspace_by_slug
 
     async def work(runtime: Runtime) -> None:
         async with runtime.uow() as uow:
@@ -105,7 +105,7 @@ def revoke(
 @email_domain_app.command("list")
 def list_domains(database_url: DatabaseUrlOption = None) -> None:
     """Every allowed mail domain and the workspace it belongs to."""
-    from threadline.workspace.email_domains import all_email_domains
+    from threadline.workspace import all_email_domains
 
     async def work(runtime: Runtime) -> list[tuple[str, str, str, str]]:
         async with runtime.sessionmaker() as session:

@@ -31,9 +31,9 @@ def load_settings(database_url: str | None) -> Settings:
 
 def shown_url(url: str) -> str:
     """The database URL without its password, for messages on the terminal."""
-    from sqlalchemy.engine import make_url
+    from threadline.adapters.db.reachability import shown_url as without_password
 
-    return make_url(url).render_as_string(hide_password=True)
+    return without_password(url)
 
 
 def fail(message: str) -> typer.Exit:
@@ -44,14 +44,13 @@ def fail(message: str) -> typer.Exit:
 def require_schema(settings: Settings) -> None:
     """Commands that use the database stop with a sentence, not a traceback, when its schema
     is missing or from another release (the same check as /readyz)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
+    from threadline.adapters.db.reachability import UNREACHABLE_ERRORS
     from threadline.adapters.db.schema_version import database_schema_problem
 
     shown = shown_url(settings.database_url)
     try:
         problem = asyncio.run(database_schema_problem(settings.database_url))
-    except (SQLAlchemyError, OSError) as exc:
+    except UNREACHABLE_ERRORS as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise fail(f"cannot reach the database {shown}: {reason}") from exc
     if problem is not None:

@@ -18,7 +18,7 @@ import structlog
 from threadline.adapters.channels.base import OutboundAdapters
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
-from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
+from threadline.delivery import DeliveryPolicy, DeliveryReport, deliver_due
 from threadline.entrypoints.logging_setup import configure_logging
 from threadline.integrations.senders import build_outbound_adapters
 

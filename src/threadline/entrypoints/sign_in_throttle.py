@@ -40,7 +40,7 @@ from fastapi import Request
 from threadline.adapters.attempts import Limit, Refused
 from threadline.bootstrap import Runtime
 from threadline.domain.errors import DomainError
-from threadline.workspace.auth import AuthenticationFailed
+from threadline.workspace import AuthenticationFailed
 
 log = structlog.get_logger(__name__)
 

@@ -18,7 +18,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from threadline.bootstrap import Runtime
 from threadline.integrations.email.ingest import IngestResult, ingest_raw_email
-from threadline.workspace.inbox_addresses import email_inbox_for
+from threadline.workspace import email_inbox_for
 
 log = structlog.get_logger(__name__)
 

@@ -12,7 +12,8 @@ Code outside the package imports from here. Inside, from lowest to highest:
 - settings.py     mode, scoring weights, routing steps, team routing (read; admins write)
 - work.py         what a conversation needs (channel, skills, competence, language)
 - candidates.py   who could take it: online agents and the domain's view of each
-- load.py         the lock order; agents' open work and room, checked and taken in one step
+- load.py         the lock order; agents' open work and room, checked and taken in one step;
+                  open assignments per agent (the queue page)
 - events.py       how assignments and offers look to clients, and routing's events
 - claims.py       claiming and releasing a conversation; the "why this agent" history
 - offers.py       making an offer (it reserves room, arms its timer) and ending one
@@ -33,6 +34,7 @@ from threadline.routing.candidates import online_agents
 from threadline.routing.claims import list_assignments
 from threadline.routing.events import assignment_view
 from threadline.routing.fill import fill_left_over
+from threadline.routing.load import open_assignment_counts
 from threadline.routing.offer_outcomes import accept_offer, decline_offer, list_my_offers
 from threadline.routing.queue import queue_position, queue_positions
 from threadline.routing.route import route, route_conversation, route_now
@@ -55,6 +57,7 @@ __all__ = [
     "list_assignments",
     "list_my_offers",
     "online_agents",
+    "open_assignment_counts",
     "put_settings",
     "put_team_routing",
     "queue_position",

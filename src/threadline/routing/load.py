@@ -208,3 +208,17 @@ async def reserve_room(
     open_work[channel] = open_work.get(channel, 0) + 1
     store_load(load, capacity, open_work, now)
     return capacity, now
+
+
+async def open_assignment_counts(session: AsyncSession, workspace_id: int) -> dict[int, int]:
+    """Per agent of the workspace, the conversations assigned to them and not yet released
+    (agents with none are left out), as the supervisors' queue page shows them."""
+    counts = await session.execute(
+        select(t.Assignment.agent_id, func.count())
+        .where(
+            t.Assignment.workspace_id == workspace_id,
+            t.Assignment.released_at.is_(None),
+        )
+        .group_by(t.Assignment.agent_id)
+    )
+    return {agent_id: count for agent_id, count in counts}

@@ -1,1 +1,132 @@
-"""workspace"""
+"""The workspace: its agents, teams and inboxes, signing in, API keys and mail domains.
+
+Code outside the package imports from here. Inside:
+
+- auth.py             sign-in, tokens, the principal behind a token or an API key
+- agents.py           agents' profiles, presence and teams
+- teams.py            teams and their members
+- inboxes.py          the channel accounts (their secrets are write-only)
+- inbox_addresses.py  an email address names one inbox in the whole installation
+- email_domains.py    the mail domains the operator allows a workspace
+- api_keys.py         workspace API keys, shown once
+- create.py           creating workspaces, agents and inboxes (the seed and the CLI)
+- reads.py            who is signed in; a workspace by slug or by an agent's email
+- mailboxes.py        email inboxes and their folder cursors, for the IMAP poller
+"""
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from threadline.workspace.agents import (
+        NewAgent,
+        add_agent,
+        list_agents,
+        set_own_presence,
+        show_agent,
+        team_ids_of,
+        update_agent,
+    )
+    from threadline.workspace.api_keys import (
+        api_key_view,
+        issue_api_key,
+        list_api_keys,
+        revoke_api_key,
+    )
+    from threadline.workspace.auth import (
+        API_KEY_PREFIX,
+        FAST_HASHING,
+        FAST_HASHING_VARIABLE,
+        AuthenticationFailed,
+        decode_token,
+        issue_token,
+        principal_for_agent,
+        principal_for_api_key,
+        sign_in,
+        sign_out,
+    )
+    from threadline.workspace.create import create_agent, create_workspace
+    from threadline.workspace.email_domains import (
+        all_email_domains,
+        allow_email_domain,
+        email_domain_view,
+        list_email_domains,
+        revoke_email_domain,
+        workspace_by_slug,
+    )
+    from threadline.workspace.inbox_addresses import email_inbox_for
+    from threadline.workspace.inboxes import add_inbox, list_inboxes, update_inbox
+    from threadline.workspace.mailboxes import (
+        FolderCursor,
+        advance_folder,
+        email_inboxes,
+        inbox_by_id,
+        start_folder,
+    )
+    from threadline.workspace.reads import find_workspace, signed_in_agent, sole_workspace_of_email
+    from threadline.workspace.teams import create_team, list_teams, rename_team, set_members
+else:
+    from threadline.core.faces import lazy_face
+
+    __getattr__ = lazy_face(
+        __name__,
+        [
+            "agents",
+            "api_keys",
+            "auth",
+            "create",
+            "email_domains",
+            "inbox_addresses",
+            "inboxes",
+            "mailboxes",
+            "reads",
+            "teams",
+        ],
+    )
+
+__all__ = [
+    "API_KEY_PREFIX",
+    "FAST_HASHING",
+    "FAST_HASHING_VARIABLE",
+    "AuthenticationFailed",
+    "FolderCursor",
+    "NewAgent",
+    "add_agent",
+    "add_inbox",
+    "advance_folder",
+    "all_email_domains",
+    "allow_email_domain",
+    "api_key_view",
+    "create_agent",
+    "create_team",
+    "create_workspace",
+    "decode_token",
+    "email_domain_view",
+    "email_inbox_for",
+    "email_inboxes",
+    "find_workspace",
+    "inbox_by_id",
+    "issue_api_key",
+    "issue_token",
+    "list_agents",
+    "list_api_keys",
+    "list_email_domains",
+    "list_inboxes",
+    "list_teams",
+    "principal_for_agent",
+    "principal_for_api_key",
+    "rename_team",
+    "revoke_api_key",
+    "revoke_email_domain",
+    "set_members",
+    "set_own_presence",
+    "show_agent",
+    "sign_in",
+    "sign_out",
+    "signed_in_agent",
+    "sole_workspace_of_email",
+    "start_folder",
+    "team_ids_of",
+    "update_agent",
+    "update_inbox",
+    "workspace_by_slug",
+]

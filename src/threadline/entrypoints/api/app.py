@@ -23,7 +23,7 @@ from threadline.entrypoints.api.openapi import install_openapi
 from threadline.entrypoints.api.problems import install_problem_handlers
 from threadline.entrypoints.api.request_context import RequestContext
 from threadline.integrations import WEBHOOK_MODULES
-from threadline.workspace.auth import FAST_HASHING, FAST_HASHING_VARIABLE
+from threadline.workspace import FAST_HASHING, FAST_HASHING_VARIABLE
 
 # Each module under entrypoints/api/routers/, web/ and widget/, and each integration's
 # webhook (threadline.integrations.WEBHOOK_MODULES), exposes `router`.

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from threadline.bootstrap import Runtime
 from threadline.domain.access import Principal, Role, require_api_key, require_role
 from threadline.entrypoints.web._session import CSRF_HEADER, SESSION_COOKIE, csrf_matches
-from threadline.workspace.auth import (
+from threadline.workspace import (
     API_KEY_PREFIX,
     AuthenticationFailed,
     decode_token,

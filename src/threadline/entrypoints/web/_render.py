@@ -23,7 +23,7 @@ from threadline.entrypoints.web._session import (
     SESSION_COOKIE,
     csrf_token_for,
 )
-from threadline.workspace.auth import AuthenticationFailed
+from threadline.workspace import AuthenticationFailed
 
 LANGUAGES = ("en", "pl")
 DEFAULT_LANGUAGE = "en"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_visible_conversation
 from threadline.core.typing_signals import publish_typing
 from threadline.domain.channels import Channel
 from threadline.entrypoints.api.deps import AgentDep, RuntimeDep
 from threadline.entrypoints.api.schemas import RowId
+from threadline.workspace import signed_in_agent
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -24,7 +24,7 @@ async def agent_is_typing(
     channel = await _reply_channel(request)
     async with runtime.sessionmaker() as session:
         conversation = await get_visible_conversation(session, principal, conversation_id)
-        agent = await session.get(t.Agent, principal.agent_id)
+        agent = await signed_in_agent(session, principal)
         name = agent.name if agent is not None else ""
     await publish_typing(runtime.pubsub, conversation, "agent", name, principal.agent_id, channel)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,15 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
 
-from threadline.adapters.db import tables as t
-from threadline.domain.channels import Channel
 from threadline.domain.errors import NotFound
 from threadline.domain.web_chat import pick_language
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.widget._texts import TEXTS
-from threadline.web_chat.visitors import PUBLIC_KEY_SETTING, find_widget_inbox, widget_settings
+from threadline.web_chat import find_widget_inbox, widget_key_of_workspace, widget_settings
 
 router = APIRouter(include_in_schema=False)
 
@@ -112,17 +109,7 @@ async def frame(
 
 async def _demo_widget_key(runtime: RuntimeDep) -> str | None:
     async with runtime.sessionmaker() as session:
-        rows = await session.execute(
-            select(t.Inbox)
-            .join(t.Workspace, t.Workspace.id == t.Inbox.workspace_id)
-            .where(t.Workspace.slug == DEMO_SHOP_SLUG, t.Inbox.channel == Channel.WEB_CHAT.value)
-            .order_by(t.Inbox.id)
-        )
-        for inbox in rows.scalars():
-            key = inbox.settings.get(PUBLIC_KEY_SETTING)
-            if isinstance(key, str):
-                return key
-    return None
+        return await widget_key_of_workspace(session, DEMO_SHOP_SLUG)
 
 
 @router.get("/demo/shop")

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import FileResponse
 from pydantic import Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.attachments import attachment_path, safe_filename, store_attachment
 from threadline.bootstrap import Runtime
@@ -21,7 +20,6 @@ from threadline.domain.errors import DomainError, NotFound
 from threadline.domain.identities import normalise_identity
 from threadline.domain.web_chat import (
     MAX_MESSAGE_CHARS,
-    InvalidVisitorToken,
     VisitorClaims,
     matching_invitation,
 )
@@ -29,12 +27,12 @@ from threadline.entrypoints.api.deps import AdminDep, RuntimeDep
 from threadline.entrypoints.api.openapi import DOWNLOAD, problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
 from threadline.entrypoints.sliding_window import SlidingWindowLimiter
-from threadline.web_chat.visitors import (
+from threadline.web_chat import (
     EmailOutcome,
-    authenticate_visitor,
     find_widget_inbox,
     latest_conversation_id,
     note_offline_follow_up,
+    presented_visitor,
     record_visitor_email,
     send_visitor_message,
     start_visitor_session,
@@ -81,17 +79,10 @@ class EmailBody(StrictBody):
     offline: bool = Field(default=False, description="Asked because no agent is online")
 
 
-async def _claims(session: AsyncSession, runtime: Runtime, token: str | None) -> VisitorClaims:
-    if not token:
-        raise InvalidVisitorToken("send the visitor token in X-Visitor-Token")
-    claims, _ = await authenticate_visitor(session, runtime.settings.secret_key, token)
-    return claims
-
-
 async def _visitor(runtime: Runtime, token: str | None) -> VisitorClaims:
     """The caller's claims, for requests whose work runs in its own unit of work."""
     async with runtime.sessionmaker() as session:
-        return await _claims(session, runtime, token)
+        return await presented_visitor(session, runtime.settings.secret_key, token)
 
 
 VisitorToken = Annotated[str | None, Header(alias="X-Visitor-Token")]
@@ -189,7 +180,7 @@ async def download_attachment(
 ) -> FileResponse:
     """A file of the visitor's own chat (the token is in the URL so a plain link works)."""
     async with runtime.sessionmaker() as session:
-        claims = await _claims(session, runtime, token)
+        claims = await presented_visitor(session, runtime.settings.secret_key, token)
         customer_id = await visitor_customer_id(session, claims)
         name = (
             await visitor_may_download(session, claims.workspace_id, customer_id, sha256)
@@ -213,7 +204,7 @@ async def give_email(
 ) -> dict[str, Any]:
     """The visitor's email (offline form, or later): recorded, never merged on its own."""
     async with runtime.sessionmaker() as session:
-        claims = await _claims(session, runtime, x_visitor_token)
+        claims = await presented_visitor(session, runtime.settings.secret_key, x_visitor_token)
         customer_id = await visitor_customer_id(session, claims)
     if customer_id is None:
         raise DomainError("write a message first, then leave your email")
@@ -253,7 +244,7 @@ async def visitor_status(
 ) -> dict[str, Any]:
     """Whether anyone is online, and the place in the queue while waiting."""
     async with runtime.sessionmaker() as session:
-        claims = await _claims(session, runtime, x_visitor_token)
+        claims = await presented_visitor(session, runtime.settings.secret_key, x_visitor_token)
         return await visitor_state(session, claims, runtime.clock.now())
 
 

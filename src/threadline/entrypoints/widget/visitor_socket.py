@@ -32,7 +32,6 @@ import structlog
 from anyio import CancelScope
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
 
-from threadline.adapters.db import tables as t
 from threadline.adapters.metrics import WEBSOCKET_CONNECTIONS, WIDGET_VISITOR_SOCKET
 from threadline.bootstrap import Runtime
 from threadline.core.event_feed import latest_seq
@@ -48,9 +47,10 @@ from threadline.entrypoints.widget._hub import (
     WorkspaceHub,
     created_conversation,
 )
-from threadline.web_chat.visitors import (
+from threadline.web_chat import (
     agent_card,
     authenticate_visitor,
+    conversation_in_workspace,
     customer_conversation_ids,
     customer_events_between,
     visitor_customer_id,
@@ -324,8 +324,10 @@ class _VisitorStream:
         # The conversation's scope goes with it, so its assignee sees it even where agents
         # do not see every conversation.
         async with self.runtime.sessionmaker() as session:
-            conversation = await session.get(t.Conversation, conversation_id)
-        if conversation is not None and conversation.workspace_id == self.workspace_id:
+            conversation = await conversation_in_workspace(
+                session, self.workspace_id, conversation_id
+            )
+        if conversation is not None:
             await publish_typing(self.runtime.pubsub, conversation, "customer", None)
 
 

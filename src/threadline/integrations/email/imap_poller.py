@@ -23,19 +23,18 @@ import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from imap_tools.mailbox import BaseMailBox
-from sqlalchemy import select
 
-from threadline.adapters.db import tables as t
 from threadline.adapters.egress.imap import PinnedMailBox, PinnedMailBoxUnencrypted
 from threadline.adapters.egress.resolve import checked_addresses
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel
 from threadline.domain.egress import EgressRefused
 from threadline.integrations.email.ingest import ingest_raw_email
+from threadline.workspace import advance_folder, email_inboxes, inbox_by_id, start_folder
 
 log = structlog.get_logger(__name__)
 
@@ -74,7 +73,18 @@ class PollReport:
     refused: str | None = None
 
 
-def imap_account(inbox: t.Inbox) -> ImapAccount | None:
+class MailboxSettings(Protocol):
+    """What an inbox row tells about its mailbox."""
+
+    @property
+    def channel(self) -> str: ...
+    @property
+    def settings(self) -> dict[str, Any]: ...
+    @property
+    def secret(self) -> str | None: ...
+
+
+def imap_account(inbox: MailboxSettings) -> ImapAccount | None:
     """The inbox's IMAP mailbox, or None when it has none configured."""
     settings: dict[str, Any] = inbox.settings or {}
     host = _text(settings.get("imap_host"))
@@ -147,7 +157,7 @@ async def poll_inbox(
     """Take in what is new in one inbox's IMAP folder; at most `max_messages` this time."""
     report = PollReport(inbox_id=inbox_id)
     async with runtime.sessionmaker() as session:
-        inbox = await session.get(t.Inbox, inbox_id)
+        inbox = await inbox_by_id(session, inbox_id)
     account = imap_account(inbox) if inbox is not None else None
     if inbox is None or account is None:
         return report
@@ -165,7 +175,9 @@ async def poll_inbox(
     mailbox = await _blocking(_Mailbox, account, str(addresses[0]))
     try:
         uidvalidity = await _blocking(mailbox.uidvalidity)
-        last_uid = await _cursor(runtime, inbox, account.folder, uidvalidity, report)
+        last_uid = await _cursor(
+            runtime, inbox.workspace_id, inbox.id, account.folder, uidvalidity, report
+        )
         report.last_uid = last_uid
         uids = await _blocking(mailbox.uids_after, last_uid)
         limit = DEFAULT_BATCH if max_messages is None else max_messages
@@ -187,7 +199,7 @@ async def poll_inbox(
                     report.stored += 1
                 # Only now that the message is stored may the server be told we have it.
                 await _blocking(mailbox.done_with, uid)
-            await _advance(runtime, inbox, account.folder, uid)
+            await _advance(runtime, inbox.id, account.folder, uid)
             report.last_uid = uid
     finally:
         await _blocking(mailbox.close)
@@ -197,11 +209,7 @@ async def poll_inbox(
 async def poll_all(runtime: Runtime) -> list[PollReport]:
     """One round over every email inbox with IMAP configured; one failing inbox stops none."""
     async with runtime.sessionmaker() as session:
-        inboxes = (
-            (await session.execute(select(t.Inbox).where(t.Inbox.channel == Channel.EMAIL.value)))
-            .scalars()
-            .all()
-        )
+        inboxes = await email_inboxes(session)
     reports: list[PollReport] = []
     for inbox in inboxes:
         if imap_account(inbox) is None:
@@ -238,57 +246,33 @@ async def run_imap_poller(runtime: Runtime, *, interval: float | None = None) ->
 
 
 async def _cursor(
-    runtime: Runtime, inbox: t.Inbox, folder: str, uidvalidity: int, report: PollReport
+    runtime: Runtime,
+    workspace_id: int,
+    inbox_id: int,
+    folder: str,
+    uidvalidity: int,
+    report: PollReport,
 ) -> int:
     """The last UID taken in from this folder; starts over when UIDVALIDITY changed."""
     async with runtime.uow() as uow:
-        cursor = await _cursor_row(uow.session, inbox.id, folder)
-        if cursor is None:
-            cursor = t.MailboxCursor(
-                workspace_id=inbox.workspace_id,
-                inbox_id=inbox.id,
-                folder=folder,
-                uidvalidity=uidvalidity,
-                last_uid=0,
-                updated_at=uow.clock.now(),
-            )
-            uow.session.add(cursor)
-        elif cursor.uidvalidity != uidvalidity:
+        cursor = await start_folder(uow, workspace_id, inbox_id, folder, uidvalidity)
+        if cursor.renumbered:
             log.warning(
                 "imap.uidvalidity_changed",
-                inbox_id=inbox.id,
+                inbox_id=inbox_id,
                 folder=folder,
-                old=cursor.uidvalidity,
+                old=cursor.renumbered_from,
                 new=uidvalidity,
             )
-            cursor.uidvalidity = uidvalidity
-            cursor.last_uid = 0
-            cursor.updated_at = uow.clock.now()
             report.uidvalidity_reset = True
-        last_uid = cursor.last_uid
         await uow.commit()
-    return last_uid
+    return cursor.last_uid
 
 
-async def _advance(runtime: Runtime, inbox: t.Inbox, folder: str, uid: int) -> None:
+async def _advance(runtime: Runtime, inbox_id: int, folder: str, uid: int) -> None:
     async with runtime.uow() as uow:
-        cursor = await _cursor_row(uow.session, inbox.id, folder, lock=True)
-        if cursor is not None and uid > cursor.last_uid:
-            cursor.last_uid = uid
-            cursor.updated_at = uow.clock.now()
+        await advance_folder(uow, inbox_id, folder, uid)
         await uow.commit()
-
-
-async def _cursor_row(
-    session: Any, inbox_id: int, folder: str, *, lock: bool = False
-) -> t.MailboxCursor | None:
-    query = select(t.MailboxCursor).where(
-        t.MailboxCursor.inbox_id == inbox_id, t.MailboxCursor.folder == folder
-    )
-    if lock:
-        query = query.with_for_update()
-    result: t.MailboxCursor | None = (await session.execute(query)).scalar_one_or_none()
-    return result
 
 
 async def _blocking(call: Callable[..., T], *args: Any) -> T:

@@ -14,7 +14,7 @@ from threadline.domain.channels import Channel
 from threadline.entrypoints.api.deps import AdminDep, AgentDep, PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
-from threadline.workspace.agents import (
+from threadline.workspace import (
     NewAgent,
     add_agent,
     list_agents,

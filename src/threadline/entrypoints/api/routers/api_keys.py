@@ -9,7 +9,7 @@ from pydantic import Field
 
 from threadline.entrypoints.api.deps import AdminDep, RuntimeDep
 from threadline.entrypoints.api.schemas import RowId, StrictBody
-from threadline.workspace.api_keys import api_key_view, issue_api_key, list_api_keys, revoke_api_key
+from threadline.workspace import api_key_view, issue_api_key, list_api_keys, revoke_api_key
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"])
 

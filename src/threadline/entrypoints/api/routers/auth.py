@@ -12,7 +12,7 @@ from threadline.entrypoints.api.deps import AgentDep, CredentialDep, PrincipalDe
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import StrictBody
 from threadline.entrypoints.sign_in_throttle import sign_in_attempt
-from threadline.workspace.auth import issue_token, sign_in, sign_out
+from threadline.workspace import issue_token, sign_in, sign_out
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 

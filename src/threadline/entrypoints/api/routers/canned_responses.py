@@ -11,18 +11,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
 
-from threadline.adapters.db import tables as t
-from threadline.content.canned_responses import (
+from threadline.content import (
     MAX_TITLE_LENGTH,
     CannedResponseFields,
     canned_response_view,
     create_canned_response,
     delete_canned_response,
+    get_canned_response,
     render_canned_response,
     search_canned_responses,
     update_canned_response,
 )
-from threadline.core.lookups import get_scoped
 from threadline.domain.canned_responses import MAX_BODY_LENGTH, MAX_SHORTCUT_LENGTH, VARIABLES
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
@@ -89,9 +88,7 @@ async def get_one(
     canned_response_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
-        row = await get_scoped(
-            session, t.CannedResponse, principal.workspace_id, canned_response_id
-        )
+        row = await get_canned_response(session, principal, canned_response_id)
     return canned_response_view(row)
 
 

@@ -11,8 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
 
-from threadline.adapters.db import tables as t
-from threadline.content.catalogue import (
+from threadline.content import (
     MAX_ORDER_ITEMS,
     MAX_ORDER_NUMBER_LENGTH,
     MAX_PRODUCT_NAME_LENGTH,
@@ -24,6 +23,7 @@ from threadline.content.catalogue import (
     create_product,
     customer_orders,
     delete_product,
+    get_product_detail,
     list_products,
     product_detail,
     product_relations,
@@ -32,7 +32,6 @@ from threadline.content.catalogue import (
     set_relations,
     update_product,
 )
-from threadline.core.lookups import get_scoped
 from threadline.domain.catalogue import MAX_SKU_LENGTH, OrderStatus
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
@@ -119,8 +118,7 @@ async def get_one_product(
     product_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
-        row = await get_scoped(session, t.Product, principal.workspace_id, product_id)
-        return await product_detail(session, principal.workspace_id, row)
+        return await get_product_detail(session, principal, product_id)
 
 
 @router.patch("/products/{product_id}", responses=problem_responses(409))

@@ -7,12 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from pydantic import Field
 
-from threadline.content.wrap_up_codes import MAX_SUMMARY_LENGTH, WrapUp
+from threadline.content import MAX_SUMMARY_LENGTH, WrapUp
+from threadline.conversations import (
+    MAX_REPLY_LENGTH,
+    ReplyRequest,
+    ReplyTemplate,
+    add_internal_note,
+    queries,
+)
 from threadline.conversations import actions as actions
-from threadline.conversations import queries
-from threadline.conversations.internal_notes import add_internal_note
-from threadline.conversations.reply import MAX_REPLY_LENGTH, ReplyRequest, reply
-from threadline.conversations.reply_rules import ReplyTemplate
+from threadline.conversations.reply import reply
 from threadline.core.views import conversation_view, message_view
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus, Priority

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from threadline.conversations import queries
 from threadline.core.views import customer_view
-from threadline.customers.profile import add_identity, create_customer, update_customer
+from threadline.customers import add_identity, create_customer, update_customer
 from threadline.domain.channels import IdentityKind
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses

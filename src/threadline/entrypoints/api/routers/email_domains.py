@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from threadline.entrypoints.api.deps import AdminDep, RuntimeDep
-from threadline.workspace.email_domains import email_domain_view, list_email_domains
+from threadline.workspace import email_domain_view, list_email_domains
 
 router = APIRouter(prefix="/api/v1/email-domains", tags=["inboxes"])
 

@@ -27,7 +27,7 @@ from threadline.domain.access import Principal
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep, resolve_principal
 from threadline.entrypoints.api.schemas import Seq
 from threadline.entrypoints.web._session import SESSION_COOKIE
-from threadline.workspace.auth import AuthenticationFailed
+from threadline.workspace import AuthenticationFailed
 
 log = structlog.get_logger(__name__)
 

@@ -7,8 +7,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, status
 from pydantic import Field
 
-from threadline.conversations.receive import receive_message
-from threadline.delivery.status import report_delivery_status
+from threadline.conversations import receive_message
+from threadline.delivery import report_delivery_status
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import IntegrationDep, RuntimeDep

@@ -12,7 +12,7 @@ from threadline.domain.channels import Channel
 from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
-from threadline.workspace.inboxes import add_inbox, list_inboxes, update_inbox
+from threadline.workspace import add_inbox, list_inboxes, update_inbox
 
 router = APIRouter(prefix="/api/v1/inboxes", tags=["inboxes"])
 

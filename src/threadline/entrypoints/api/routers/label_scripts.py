@@ -7,18 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 from pydantic import Field
 
-from threadline.adapters.db import tables as t
-from threadline.content.label_scripts import (
+from threadline.content import (
     MAX_SUGGESTED_REPLIES,
     LabelScriptFields,
     create_label_script,
     delete_label_script,
+    get_label_script,
     label_script_view,
     list_label_scripts,
     update_label_script,
 )
-from threadline.conversations.actions import MAX_LABEL_LENGTH
-from threadline.core.lookups import get_scoped
+from threadline.conversations import MAX_LABEL_LENGTH
 from threadline.domain.canned_responses import MAX_BODY_LENGTH
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
@@ -67,9 +66,7 @@ async def get_one(
     label_script_id: RowId, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.sessionmaker() as session:
-        return label_script_view(
-            await get_scoped(session, t.LabelScript, principal.workspace_id, label_script_id)
-        )
+        return label_script_view(await get_label_script(session, principal, label_script_id))
 
 
 @router.put("/label-scripts/{label_script_id}", responses=problem_responses(409))

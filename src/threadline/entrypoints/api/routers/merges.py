@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from threadline.customers.merge import (
+from threadline.customers import (
     get_merge,
     list_merges,
     merge_customers,

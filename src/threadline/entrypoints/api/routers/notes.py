@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 from pydantic import Field
 
 from threadline.core.views import note_view
-from threadline.customers.notes import add_note, list_notes
+from threadline.customers import add_note, list_notes
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import RowId, StrictBody
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from threadline.conversations.notifications import (
+from threadline.conversations import (
     list_notifications,
     mark_all_read,
     mark_read,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 from pydantic import Field
 
 from threadline.core.views import offer_view
-from threadline.customers.offers import NewOffer, change_offer_status, list_offers, record_offer
+from threadline.customers import NewOffer, change_offer_status, list_offers, record_offer
 from threadline.domain.channels import Channel
 from threadline.domain.offers import OfferStatus
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import RowId
-from threadline.service_levels.admin import conversation_sla
+from threadline.service_levels import conversation_sla
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["sla"])
 

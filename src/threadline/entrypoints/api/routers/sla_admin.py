@@ -10,7 +10,7 @@ from pydantic import Field
 from threadline.entrypoints.api.deps import AdminDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import Count, Position, PositiveSeconds, RowId, StrictBody
-from threadline.service_levels.admin import (
+from threadline.service_levels import (
     calendar_view,
     create_calendar,
     create_policy,

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from threadline.content.suggestions import conversation_suggestions
+from threadline.content import conversation_suggestions
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import RowId
 

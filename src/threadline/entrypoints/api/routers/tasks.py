@@ -13,7 +13,7 @@ from threadline.domain.tasks import TaskKind, TaskStatus
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody
-from threadline.follow_ups.tasks import NewTask, TaskFilter, create_task, list_tasks, update_task
+from threadline.follow_ups import NewTask, TaskFilter, create_task, list_tasks, update_task
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"])
 

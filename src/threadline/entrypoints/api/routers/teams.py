@@ -11,7 +11,7 @@ from threadline.core.views import team_view
 from threadline.entrypoints.api.deps import AdminDep, PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody
-from threadline.workspace.teams import create_team, list_teams, rename_team, set_members
+from threadline.workspace import create_team, list_teams, rename_team, set_members
 
 router = APIRouter(prefix="/api/v1/teams", tags=["teams"])
 

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
-from threadline.content.wrap_up_codes import MAX_SUMMARY_LENGTH, WrapUp
-from threadline.conversations.wrap_up import FollowUpOwner, PlannedFollowUp, wrap_up_conversation
+from threadline.content import MAX_SUMMARY_LENGTH, WrapUp
+from threadline.conversations import FollowUpOwner, PlannedFollowUp, wrap_up_conversation
 from threadline.core.views import conversation_view, task_view
 from threadline.domain.channels import Channel
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep

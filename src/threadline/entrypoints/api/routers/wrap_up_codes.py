@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, status
 from pydantic import Field
 
-from threadline.content.wrap_up_codes import (
+from threadline.content import (
     create_code,
     list_codes,
     update_code,
