@@ -25,8 +25,9 @@ from threadline.entrypoints.api.request_context import RequestContext
 from threadline.integrations import WEBHOOK_MODULES
 from threadline.workspace import FAST_HASHING, FAST_HASHING_VARIABLE
 
-# Each module under entrypoints/api/routers/, web/ and widget/, and each integration's
-# webhook (threadline.integrations.WEBHOOK_MODULES), exposes `router`.
+# Each module under entrypoints/api/routers/ (one sub-package per capability), web/ and
+# widget/, and each integration's webhook (threadline.integrations.WEBHOOK_MODULES), exposes
+# `router`.
 # These come first so the API docs open with them; the rest follow by name.
 ROUTER_MODULES = [
     "auth",
@@ -58,10 +59,20 @@ def discover_router_modules() -> list[str]:
 
 
 def _modules_in(package_name: str) -> list[str]:
+    """The modules of `package_name` and its sub-packages (the API's routers are grouped by
+    capability) that expose a `router`, ordered by their own name: ROUTER_MODULES first, then
+    the rest. A sub-package may be a router itself: `/conversations` is the package whose
+    modules are its parts (messages, notes, attachments, reply options, wrap-up)."""
     package = importlib.import_module(package_name)
-    names = sorted(info.name for info in pkgutil.iter_modules(package.__path__))
+    found = {
+        info.name.rpartition(".")[2]: info.name
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}.")
+        if not info.name.rpartition(".")[2].startswith("_")
+        and hasattr(importlib.import_module(info.name), "router")
+    }
+    names = sorted(found)
     names.sort(key=lambda n: ROUTER_MODULES.index(n) if n in ROUTER_MODULES else 999)
-    return [f"{package_name}.{n}" for n in names if not n.startswith("_")]
+    return [found[n] for n in names]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
