@@ -178,21 +178,14 @@ async def _received_before(
     """A provider delivering the same message again gets what was stored the first time."""
     if not inbound.provider_message_id:
         return None
-    existing = await _find_by_provider_id(
-        session, workspace_id, inbox_id, inbound.provider_message_id
-    )
+    known = known_by_provider_id(workspace_id, inbox_id, [inbound.provider_message_id])
+    existing = (await session.execute(select(t.Message).where(known))).scalar_one_or_none()
     if existing is None:
         return None
     conversation = await session.get(t.Conversation, existing.conversation_id)
     assert conversation is not None
-    return ReceivedMessage(
-        existing.id,
-        existing.conversation_id,
-        conversation.customer_id,
-        True,
-        None,
-        Channel(existing.channel),
-    )
+    customer_id, channel = conversation.customer_id, Channel(existing.channel)
+    return ReceivedMessage(existing.id, conversation.id, customer_id, True, None, channel)
 
 
 def _sender_identities(
@@ -250,18 +243,11 @@ async def _placement_decision(
 ) -> tuple[PlacementDecision, list[t.Conversation]]:
     """Where the message goes (domain.conversations), among the customer's conversations."""
     workspace_id, inbound = arrival.workspace.id, arrival.inbound
-    candidates = list(
-        (
-            await session.execute(
-                select(t.Conversation).where(
-                    t.Conversation.workspace_id == workspace_id,
-                    t.Conversation.customer_id == arrival.customer_id,
-                )
-            )
-        )
-        .scalars()
-        .all()
+    of_customer = select(t.Conversation).where(
+        t.Conversation.workspace_id == workspace_id,
+        t.Conversation.customer_id == arrival.customer_id,
     )
+    candidates = list((await session.execute(of_customer)).scalars())
     threaded = await _threaded_conversation(session, workspace_id, arrival.customer_id, inbound)
     if inbound.automated:
         decision = (
@@ -368,22 +354,10 @@ def _announce(uow: UnitOfWork, placed: _Placed, message: t.Message) -> None:
     )
 
 
-async def _find_by_provider_id(
-    session: AsyncSession, workspace_id: int, inbox_id: int, provider_id: str
-) -> t.Message | None:
-
-    return (
-        await session.execute(
-            select(t.Message).where(known_by_provider_id(workspace_id, inbox_id, [provider_id]))
-        )
-    ).scalar_one_or_none()
-
-
 async def _threaded_conversation(
     session: AsyncSession, workspace_id: int, customer_id: int, inbound: InboundMessage
 ) -> t.Conversation | None:
     """The conversation a channel thread points to, if it is this customer's."""
-
     if inbound.thread_conversation_id is not None:
         named = (
             await session.execute(
