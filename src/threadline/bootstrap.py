@@ -20,10 +20,9 @@ from threadline.config import Settings
 from threadline.core.handlers import Handler, gather_handlers
 from threadline.core.timers import gather_timer_handlers
 from threadline.core.unit_of_work import Publish, TimerHandler, UnitOfWorkFactory
-from threadline.csat import answers as csat_answers
 from threadline.csat import survey as csat_survey
 from threadline.customers import offers as customer_offers
-from threadline.domain.events import EventType
+from threadline.domain.events import DomainEvent
 from threadline.follow_ups import due as follow_ups_due
 from threadline.routing import handlers as routing_handlers
 from threadline.service_levels import clocks as service_level_clocks
@@ -58,12 +57,12 @@ def build_pubsub(settings: Settings) -> PubSub:
     return MemoryPubSub()
 
 
-def event_handlers() -> dict[EventType, list[Handler]]:
-    """Every capability's reactions to events, in the order they run for one event: CSAT
-    answers before the SLA clocks, and routing last (it reads what the others wrote)."""
+def event_handlers() -> dict[type[DomainEvent], list[Handler]]:
+    """Every capability's reactions to events, by event class, in the order they run for one
+    event: follow-ups, then the SLA clocks, and routing last (it reads what the others
+    wrote). (A CSAT digit reply is no reaction: receive_message records it itself.)"""
     return gather_handlers(
         follow_ups_due.EVENT_HANDLERS,
-        csat_answers.EVENT_HANDLERS,
         service_level_clocks.EVENT_HANDLERS,
         routing_handlers.EVENT_HANDLERS,
     )

@@ -26,7 +26,7 @@ from threadline.domain.catalogue import (
     normalise_sku,
 )
 from threadline.domain.errors import Conflict, DomainError, Forbidden
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import OrderRecorded, OrderUpdated
 from threadline.domain.offers import InvalidOffer, parse_currency, parse_price
 
 MAX_PRODUCT_NAME_LENGTH = 300
@@ -372,7 +372,7 @@ async def record_order(
     await session.flush()
     names = await _product_names(session, principal.workspace_id, [i.sku for i in items])
     view = order_view(row, items, names)
-    uow.emit(principal.workspace_id, DomainEvent(EventType.ORDER_RECORDED, {"order": view}))
+    uow.emit(principal.workspace_id, OrderRecorded(view))
     return view
 
 
@@ -391,5 +391,5 @@ async def change_order_status(
     names = await _product_names(session, principal.workspace_id, [i.sku for i in items])
     view = order_view(row, items, names)
     if changed:
-        uow.emit(principal.workspace_id, DomainEvent(EventType.ORDER_UPDATED, {"order": view}))
+        uow.emit(principal.workspace_id, OrderUpdated(view))
     return view

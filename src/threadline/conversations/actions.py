@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.content.wrap_up_codes import WrapUp, check_wrap_up
-from threadline.conversations.reopen import reopen_conversation, reopened_payload
+from threadline.conversations.reopen import reopen_conversation, reopened_view
 from threadline.core.lookups import get_scoped, get_visible_conversation
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import conversation_view, iso
@@ -30,7 +30,7 @@ from threadline.domain.conversations import (
     ReopenCause,
 )
 from threadline.domain.errors import DomainError, Forbidden
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import ConversationUpdated
 
 MAX_LABEL_LENGTH = 100
 MAX_LABELS = 50
@@ -98,7 +98,7 @@ async def change_status(
     conversation.attributes = attributes
     if newly_resolved:
         await plan_survey(uow, conversation)
-    return await _updated(uow, conversation, reopened_payload(reopening))
+    return await _updated(uow, conversation, reopened_view(reopening))
 
 
 async def assign(
@@ -257,16 +257,12 @@ async def _ensure_workspace_label(session: AsyncSession, workspace_id: int, name
 
 
 async def _updated(
-    uow: UnitOfWork, conversation: t.Conversation, extra: dict[str, Any] | None = None
+    uow: UnitOfWork, conversation: t.Conversation, reopened: dict[str, Any] | None = None
 ) -> ConversationState:
     await uow.session.flush()
     labels = await labels_of(uow.session, conversation.id)
     uow.emit(
         conversation.workspace_id,
-        DomainEvent(
-            EventType.CONVERSATION_UPDATED,
-            {"conversation": conversation_view(conversation, labels), **(extra or {})},
-            conversation_id=conversation.id,
-        ),
+        ConversationUpdated(conversation_view(conversation, labels), reopened=reopened),
     )
     return ConversationState(conversation, labels)

@@ -25,7 +25,7 @@ from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.conversations import Direction
 from threadline.domain.errors import DomainError
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import MessageUpdated
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.domain.tasks import TaskKind
 from threadline.follow_ups.tasks import NewTask, create_task
@@ -300,9 +300,5 @@ async def _announce_update(uow: UnitOfWork, workspace_id: int, message: t.Messag
     )
     uow.emit(
         workspace_id,
-        DomainEvent(
-            EventType.MESSAGE_UPDATED,
-            {"message": message_view(message), "conversation": conversation_scope(conversation)},
-            conversation_id=message.conversation_id,
-        ),
+        MessageUpdated(message_view(message), conversation_scope(conversation)),
     )

@@ -11,7 +11,7 @@ from threadline.domain.access import Principal
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import DeliveryStatus, Direction
 from threadline.domain.errors import DomainError
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import MessageCreated
 
 MAX_NOTE_LENGTH = 20_000
 
@@ -49,10 +49,6 @@ async def add_internal_note(
     await notify_mentions(uow, principal, text, conversation=conversation, message=note)
     uow.emit(
         principal.workspace_id,
-        DomainEvent(
-            EventType.MESSAGE_CREATED,
-            {"message": message_view(note), "conversation": conversation_scope(conversation)},
-            conversation_id=conversation.id,
-        ),
+        MessageCreated(message_view(note), conversation_scope(conversation)),
     )
     return note

@@ -19,7 +19,7 @@ from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
 from threadline.domain.access import Principal, Role, can_see_conversation
 from threadline.domain.errors import NotFound
-from threadline.domain.events import Audience, DomainEvent, EventType
+from threadline.domain.events import AgentMentioned
 from threadline.domain.mentions import MentionableAgent, excerpt, mention_handles, resolve_mentions
 from threadline.workspace.agents import team_ids_of
 
@@ -101,12 +101,7 @@ async def notify_mentions(
     for row in rows:
         uow.emit(
             ws,
-            DomainEvent(
-                EventType.AGENT_MENTIONED,
-                {"agent_id": row.agent_id, "notification": notification_view(row)},
-                conversation_id=row.conversation_id,
-                audience=Audience.AGENT,
-            ),
+            AgentMentioned(row.agent_id, notification_view(row)),
         )
     return mentioned
 

@@ -5,8 +5,8 @@ matter (reply.py), a follow-up falling due (follow_ups.py) and an agent setting 
 hand (conversations.py) all come here, so they clear the same fields and record the same
 history. Leaving `resolved` writes a system entry in the timeline that names the cause and
 keeps the wrap-up being cleared (code and summary, also in the entry's `meta`), and each
-caller's `conversation.updated` carries `reopened_payload`: `status_changed` (so the SLA
-clocks resume and routing reconciles the assignment) and what was re-opened.
+caller's `ConversationUpdated` carries `reopened_view` as `reopened`: what was re-opened, and
+so `status_changed` (the SLA clocks resume and routing reconciles the assignment).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from threadline.domain.conversations import (
     Reopening,
     reopen,
 )
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import MessageCreated
 
 
 def lifecycle_of(conversation: t.Conversation) -> Lifecycle:
@@ -86,12 +86,10 @@ def reopening_view(reopening: Reopening) -> dict[str, Any]:
     }
 
 
-def reopened_payload(reopening: Reopening | None) -> dict[str, Any]:
-    """What a re-opening adds to the caller's `conversation.updated` payload (nothing if the
+def reopened_view(reopening: Reopening | None) -> dict[str, Any] | None:
+    """What the caller's `ConversationUpdated` carries as `reopened` (None if the
     conversation was not re-opened)."""
-    if reopening is None:
-        return {}
-    return {"status_changed": True, "reopened": reopening_view(reopening)}
+    return reopening_view(reopening) if reopening is not None else None
 
 
 async def _record_in_timeline(
@@ -121,9 +119,5 @@ async def _record_in_timeline(
     await uow.session.flush()
     uow.emit(
         conversation.workspace_id,
-        DomainEvent(
-            EventType.MESSAGE_CREATED,
-            {"message": message_view(entry), "conversation": conversation_scope(conversation)},
-            conversation_id=conversation.id,
-        ),
+        MessageCreated(message_view(entry), conversation_scope(conversation)),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from threadline.adapters.db import tables as t
-from threadline.conversations.reopen import reopen_conversation, reopened_payload
+from threadline.conversations.reopen import reopen_conversation, reopened_view
 from threadline.conversations.reply_channel import (
     customer_identities,
     default_reply_channel,
@@ -27,7 +27,7 @@ from threadline.domain.channels import (
 )
 from threadline.domain.conversations import ConversationStatus, ReopenCause
 from threadline.domain.errors import ChannelNotAllowed, DomainError
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import ConversationUpdated
 
 MAX_REPLY_LENGTH = 100_000
 
@@ -105,10 +105,6 @@ async def reply(uow: UnitOfWork, principal: Principal, request: ReplyRequest) ->
     )
     uow.emit(
         ws,
-        DomainEvent(
-            EventType.CONVERSATION_UPDATED,
-            {"conversation": conversation_view(conversation), **reopened_payload(reopening)},
-            conversation_id=conversation.id,
-        ),
+        ConversationUpdated(conversation_view(conversation), reopened=reopened_view(reopening)),
     )
     return message

@@ -7,7 +7,7 @@ only repeat them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -20,7 +20,7 @@ from threadline.adapters.db import event_log
 from threadline.adapters.db.engine import on_postgresql
 from threadline.adapters.db.tables import Event
 from threadline.domain.errors import Conflict
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import DomainEvent, WireEvent
 
 
 def worth_retrying(exc: OperationalError) -> bool:
@@ -36,8 +36,10 @@ class ClockLike(Protocol):
 
 # What reacts to an event inside its transaction (core/handlers.py), and what a due timer
 # runs (core/timers.py). Declared here, beside the factory that carries them, so that those
-# modules import this one and never the other way round.
-Handler = Callable[["UnitOfWork", int, DomainEvent], Awaitable[None]]
+# modules import this one and never the other way round. A handler takes one event class
+# (its third parameter); `core.handlers.on` checks the pairing where it is registered.
+Handler = Callable[["UnitOfWork", int, Any], Awaitable[None]]
+HandlersByEvent = Mapping[type[DomainEvent], Sequence[Handler]]
 TimerHandler = Callable[["UnitOfWork", int, dict[str, Any], datetime], Awaitable[None]]
 
 Publish = Callable[[int, list[dict[str, Any]]], Awaitable[None]]
@@ -50,8 +52,9 @@ class UnitOfWorkFactory:
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: ClockLike
     publish: Publish
-    # What reacts to events and fires timers: bootstrap.event_handlers / timer_handlers.
-    handlers: dict[EventType, list[Handler]]
+    # What reacts to events (by event class) and fires timers: bootstrap.event_handlers /
+    # timer_handlers.
+    handlers: HandlersByEvent
     timer_handlers: dict[str, TimerHandler]
     on_outbound_queued: Callable[[], None] = lambda: None
     # Per-runtime state of services that coordinate work across units of work (the routing
@@ -106,6 +109,8 @@ class UnitOfWork:
             raise Conflict(reason) from exc
 
     def emit(self, workspace_id: int, event: DomainEvent) -> None:
+        """Record `event`: its handlers run before commit, and it is written to the outbox
+        and published with the commit."""
         self._events.append((workspace_id, event))
 
     def after_commit(self, key: Hashable, action: Callable[[], Awaitable[None]]) -> None:
@@ -139,16 +144,18 @@ class UnitOfWork:
         while handled < len(self._events):
             workspace_id, event = self._events[handled]
             handled += 1
-            for handler in self.factory.handlers.get(event.type, ()):
+            for handler in self.factory.handlers.get(type(event), ()):
                 await handler(self, workspace_id, event)
 
     async def _write_events_and_commit(
         self, session: AsyncSession
     ) -> dict[int, list[dict[str, Any]]]:
         """Write the events and commit; returns the envelopes to publish, per workspace."""
-        by_workspace: dict[int, list[DomainEvent]] = {}
+        # The wire form (type, audience, conversation, payload dict) is built here, once, for
+        # the outbox row and the published envelope alike.
+        by_workspace: dict[int, list[WireEvent]] = {}
         for workspace_id, event in self._events:
-            by_workspace.setdefault(workspace_id, []).append(event)
+            by_workspace.setdefault(workspace_id, []).append(event.wire())
         now = self.clock.now()
         if by_workspace and on_postgresql(session):
             first_seq = await event_log.append_and_commit(session, by_workspace, now)
@@ -161,13 +168,10 @@ class UnitOfWork:
         await session.commit()
         written: dict[int, list[dict[str, Any]]] = {}
         for workspace_id, events in by_workspace.items():
-            rows = event_log.numbered_rows(
+            # The rows are the envelopes already (event_envelope's shape).
+            written[workspace_id] = event_log.numbered_rows(
                 workspace_id, first_seq[workspace_id], events, now.isoformat()
             )
-            for event, row in zip(events, rows, strict=True):
-                event.seq = row["seq"]
-            # The rows are the envelopes already (event_envelope's shape).
-            written[workspace_id] = rows
         return written
 
 

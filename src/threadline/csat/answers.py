@@ -6,6 +6,10 @@ Rules (docs/service-levels.md, "CSAT"):
 - after the survey expires nothing is accepted;
 - a digit reply is still stored as a message in the timeline, but as an automated-like one:
   it never re-opens the resolved matter nor becomes the customer's latest channel.
+
+receive_message asks `digit_reply_to_survey` whether an inbound message answers a pending
+survey, stores the message as `SurveyDigitReply.stored_as` says, and then records the score
+with `record_digit_reply`, in the same unit of work.
 """
 
 from __future__ import annotations
@@ -18,23 +22,22 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.core.handlers import HandlerMap
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
 from threadline.domain.channels import Channel
-from threadline.domain.conversations import Direction
 from threadline.domain.csat import (
     MAX_COMMENT_LENGTH,
     MAX_SCORE,
     MIN_SCORE,
     AnswerDecision,
+    DigitAnswer,
     SurveyStyle,
     decide_answer,
     parse_digit_answer,
     survey_style,
 )
 from threadline.domain.errors import DomainError, NotFound
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import CsatRecorded
 from threadline.domain.inbound import InboundMessage
 
 
@@ -106,14 +109,7 @@ async def _recorded(uow: UnitOfWork, survey: t.CsatSurvey, decision: AnswerDecis
     if decision not in (AnswerDecision.RECORD, AnswerDecision.UPDATE):
         return
     await uow.session.flush()
-    uow.emit(
-        survey.workspace_id,
-        DomainEvent(
-            EventType.CSAT_RECORDED,
-            {"csat": survey_view(survey), "decision": decision.value},
-            conversation_id=survey.conversation_id,
-        ),
-    )
+    uow.emit(survey.workspace_id, CsatRecorded(survey_view(survey), decision))
 
 
 async def _answerable_survey(
@@ -145,49 +141,69 @@ async def _answerable_survey(
     return survey
 
 
-async def mark_survey_answer(
+@dataclass(frozen=True, slots=True)
+class SurveyDigitReply:
+    """A customer's message that answers their pending survey with a digit."""
+
+    workspace_id: int
+    survey_id: int
+    conversation_id: int
+    answer: DigitAnswer
+
+    def stored_as(self, inbound: InboundMessage) -> InboundMessage:
+        """The message as the timeline keeps it: an answer, not a new matter, so stored like
+        an automated message (no re-open, no channel switch) in the survey's conversation,
+        and tagged with the answer (`meta.csat_answer`)."""
+        tag = {
+            "survey_id": self.survey_id,
+            "score": self.answer.score,
+            "comment": self.answer.comment,
+        }
+        return replace(
+            inbound,
+            automated=True,
+            thread_conversation_id=self.conversation_id,
+            meta={**inbound.meta, "csat_answer": tag},
+        )
+
+
+async def digit_reply_to_survey(
     session: AsyncSession,
     workspace_id: int,
     customer_id: int,
     channel: Channel,
     inbound: InboundMessage,
     now: datetime,
-) -> InboundMessage:
-    """receive_message's hook: a digit reply to a pending survey is an answer, not a new
-    matter. It is stored like an automated message (no re-open, no channel switch) and
-    tagged so that the message.created handler below records the score."""
+) -> SurveyDigitReply | None:
+    """The survey answer an inbound message gives: a digit ("5", "4 thanks") from the
+    customer, on a channel that takes digit replies, while their latest survey there still
+    takes an answer. None for anything else."""
     if inbound.automated or inbound.call is not None:
-        return inbound
+        return None
     answer = parse_digit_answer(inbound.text)
     if answer is None:
-        return inbound
+        return None
     survey = await _answerable_survey(session, workspace_id, customer_id, channel, now)
     if survey is None:
-        return inbound
-    tag = {"survey_id": survey.id, "score": answer.score, "comment": answer.comment}
-    return replace(
-        inbound,
-        automated=True,
-        thread_conversation_id=survey.conversation_id,
-        meta={**inbound.meta, "csat_answer": tag},
-    )
+        return None
+    return SurveyDigitReply(workspace_id, survey.id, survey.conversation_id, answer)
 
 
-async def record_digit_answer(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
-    message = event.payload.get("message") or {}
-    tag = (message.get("meta") or {}).get("csat_answer")
-    if message.get("direction") != Direction.INBOUND.value or not isinstance(tag, dict):
-        return
+async def record_digit_reply(uow: UnitOfWork, reply: SurveyDigitReply) -> None:
+    """Record the score of a digit reply that receive_message has just stored."""
     survey = (
         await uow.session.execute(
             select(t.CsatSurvey)
-            .where(t.CsatSurvey.id == tag["survey_id"], t.CsatSurvey.workspace_id == workspace_id)
+            .where(
+                t.CsatSurvey.id == reply.survey_id,
+                t.CsatSurvey.workspace_id == reply.workspace_id,
+            )
             .with_for_update()
         )
     ).scalar_one_or_none()
     if survey is None:
         return
-    decision = apply_answer(survey, int(tag["score"]), tag.get("comment"), uow.clock.now())
+    decision = apply_answer(survey, reply.answer.score, reply.answer.comment, uow.clock.now())
     await _recorded(uow, survey, decision)
 
 
@@ -221,8 +237,3 @@ async def list_scores(
         await session.execute(select(func.avg(t.CsatSurvey.score)).where(*conditions))
     ).scalar_one()
     return ScoreList(items, len(items), round(float(average), 2) if average is not None else None)
-
-
-EVENT_HANDLERS: HandlerMap = {
-    EventType.MESSAGE_CREATED: [record_digit_answer],
-}

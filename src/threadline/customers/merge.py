@@ -20,7 +20,7 @@ from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import customer_view, iso
 from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.errors import Conflict, DomainError
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import CustomerMerged, CustomerUnmerged
 
 # A table whose rows a customer owns through a `customer_id` column.
 OwnedModel = type[t.Identity | t.Conversation | t.Note | t.Offer | t.Task | t.Order]
@@ -88,13 +88,8 @@ async def merge_customers(
     await session.flush()
     uow.emit(
         ws,
-        DomainEvent(
-            EventType.CUSTOMER_MERGED,
-            {
-                "merge": merge_view(merge),
-                "source": customer_view(source),
-                "target": customer_view(target),
-            },
+        CustomerMerged(
+            merge=merge_view(merge), source=customer_view(source), target=customer_view(target)
         ),
     )
     return merge
@@ -146,14 +141,11 @@ async def unmerge(uow: UnitOfWork, principal: Principal, merge_id: int) -> t.Cus
     await session.flush()
     uow.emit(
         ws,
-        DomainEvent(
-            EventType.CUSTOMER_UNMERGED,
-            {
-                "merge": merge_view(merge),
-                "restored": restored,
-                "source": customer_view(source),
-                "target": customer_view(target),
-            },
+        CustomerUnmerged(
+            merge=merge_view(merge),
+            restored=restored,
+            source=customer_view(source),
+            target=customer_view(target),
         ),
     )
     return merge

@@ -12,7 +12,7 @@ from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import note_view
 from threadline.domain.access import Principal
 from threadline.domain.errors import DomainError
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import NoteCreated
 
 
 async def list_notes(session: AsyncSession, principal: Principal, customer_id: int) -> list[t.Note]:
@@ -40,5 +40,5 @@ async def add_note(uow: UnitOfWork, principal: Principal, customer_id: int, text
     session.add(note)
     await session.flush()
     await notify_mentions(uow, principal, note.text, customer_id=customer.id, note=note)
-    uow.emit(principal.workspace_id, DomainEvent(EventType.NOTE_CREATED, {"note": note_view(note)}))
+    uow.emit(principal.workspace_id, NoteCreated(note_view(note)))
     return note

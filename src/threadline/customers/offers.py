@@ -24,7 +24,7 @@ from threadline.core.views import offer_view
 from threadline.domain.access import Principal
 from threadline.domain.channels import Channel
 from threadline.domain.errors import DomainError
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import OfferRecorded, OfferUpdated
 from threadline.domain.offers import (
     InvalidOffer,
     OfferStatus,
@@ -106,7 +106,7 @@ async def record_offer(
     uow.emit(
         principal.workspace_id,
         # Not tied to the conversation, so every agent learns of it whatever they may see.
-        DomainEvent(EventType.OFFER_RECORDED, {"offer": offer_view(row, now)}),
+        OfferRecorded(offer_view(row, now)),
     )
     return row
 
@@ -122,10 +122,7 @@ async def change_offer_status(
         await uow.session.flush()
         if status is not OfferStatus.PROPOSED:
             await cancel_timer(uow, principal.workspace_id, expiry_timer_key(offer.id))
-        uow.emit(
-            principal.workspace_id,
-            DomainEvent(EventType.OFFER_UPDATED, {"offer": offer_view(offer, now)}),
-        )
+        uow.emit(principal.workspace_id, OfferUpdated(offer_view(offer, now)))
     return offer
 
 
@@ -149,10 +146,7 @@ async def store_expiry(
         return  # not yet (a timer never fires early, but its row may have been re-armed)
     offer.status = OfferStatus.EXPIRED.value
     await uow.session.flush()
-    uow.emit(
-        workspace_id,
-        DomainEvent(EventType.OFFER_UPDATED, {"offer": offer_view(offer, fired_at)}),
-    )
+    uow.emit(workspace_id, OfferUpdated(offer_view(offer, fired_at)))
 
 
 TIMER_HANDLERS: TimerHandlerMap = {

@@ -14,7 +14,7 @@ from threadline.core.views import customer_view
 from threadline.domain.access import Principal
 from threadline.domain.channels import IdentityKind
 from threadline.domain.errors import Conflict, DomainError
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import CustomerCreated, CustomerUpdated
 from threadline.domain.identities import IdentityKey, normalise_identity
 
 MAX_CUSTOMER_LABELS = 50
@@ -76,7 +76,7 @@ async def create_customer(
     session.add_all(rows)
     # Another request may have stored one of these addresses a moment ago.
     await uow.flush_or_conflict("one of these identities was just given to another customer")
-    uow.emit(ws, DomainEvent(EventType.CUSTOMER_CREATED, customer_view(customer, rows)))
+    uow.emit(ws, CustomerCreated(customer_view(customer, rows)))
     return CustomerWithIdentities(customer, rows)
 
 
@@ -128,7 +128,7 @@ async def add_identity(
             )
         ).scalars()
     )
-    uow.emit(ws, DomainEvent(EventType.CUSTOMER_UPDATED, customer_view(customer, identities)))
+    uow.emit(ws, CustomerUpdated(customer_view(customer, identities)))
     return CustomerWithIdentities(customer, identities)
 
 
@@ -170,7 +170,7 @@ async def update_customer(
             )
         ).scalars()
     )
-    uow.emit(ws, DomainEvent(EventType.CUSTOMER_UPDATED, customer_view(customer, identities)))
+    uow.emit(ws, CustomerUpdated(customer_view(customer, identities)))
     return CustomerWithIdentities(customer, identities)
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.adapters.db import tables as t
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import customer_view
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import CustomerCreated
 from threadline.domain.identities import IdentityKey
 
 
@@ -95,5 +95,5 @@ async def resolve_customer(
             known.add((key.kind.value, key.value))
     await session.flush()
     if created:
-        uow.emit(workspace_id, DomainEvent(EventType.CUSTOMER_CREATED, customer_view(customer)))
+        uow.emit(workspace_id, CustomerCreated(customer_view(customer)))
     return customer, created

@@ -64,7 +64,7 @@ from threadline.core.views import conversation_scope, message_view
 from threadline.delivery.status import UNCONFIRMED_FAILURE
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import DeliveryStatus
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import MessageUpdated
 
 log = structlog.get_logger(__name__)
 
@@ -542,9 +542,5 @@ async def _emit_updated(uow: UnitOfWork, message: t.Message) -> None:
     scope = conversation_scope(conversation) if conversation is not None else None
     uow.emit(
         message.workspace_id,
-        DomainEvent(
-            EventType.MESSAGE_UPDATED,
-            {"message": message_view(message), "conversation": scope},
-            conversation_id=message.conversation_id,
-        ),
+        MessageUpdated(message_view(message), scope),
     )

@@ -13,7 +13,7 @@ from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import conversation_scope, message_view
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import DeliveryStatus, Direction
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import MessageCreated
 
 
 async def queue_outbound_message(
@@ -64,10 +64,6 @@ async def queue_outbound_message(
     await session.flush()
     uow.emit(
         workspace_id,
-        DomainEvent(
-            EventType.MESSAGE_CREATED,
-            {"message": message_view(message), "conversation": conversation_scope(conversation)},
-            conversation_id=conversation.id,
-        ),
+        MessageCreated(message_view(message), conversation_scope(conversation)),
     )
     return message

@@ -13,7 +13,7 @@ from threadline.core.views import conversation_scope, message_view
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import DeliveryStatus, Direction
 from threadline.domain.errors import DomainError
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import MessageUpdated
 
 log = structlog.get_logger(__name__)
 # Set on a message failed only because no report confirmed it in time (see
@@ -47,11 +47,7 @@ async def report_delivery_status(
     )
     uow.emit(
         workspace_id,
-        DomainEvent(
-            EventType.MESSAGE_UPDATED,
-            {"message": message_view(message), "conversation": conversation_scope(conversation)},
-            conversation_id=message.conversation_id,
-        ),
+        MessageUpdated(message_view(message), conversation_scope(conversation)),
     )
     return message
 
@@ -175,9 +171,5 @@ async def _emit(uow: UnitOfWork, message: t.Message) -> None:
     )
     uow.emit(
         message.workspace_id,
-        DomainEvent(
-            EventType.MESSAGE_UPDATED,
-            {"message": message_view(message), "conversation": conversation_scope(conversation)},
-            conversation_id=message.conversation_id,
-        ),
+        MessageUpdated(message_view(message), conversation_scope(conversation)),
     )

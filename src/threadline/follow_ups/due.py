@@ -15,18 +15,19 @@ from sqlalchemy import select
 
 from threadline.adapters.db import tables as t
 from threadline.conversations.actions import labels_of
-from threadline.conversations.reopen import reopen_conversation, reopened_payload
-from threadline.core.handlers import HandlerMap
+from threadline.conversations.reopen import reopen_conversation, reopened_view
+from threadline.core.handlers import HandlerMap, on
 from threadline.core.timers import TimerHandlerMap, cancel_timer, schedule_timer
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import conversation_scope, conversation_view, message_view, task_view
 from threadline.domain.conversations import DeliveryStatus, Direction, ReopenCause
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import ConversationUpdated, MessageCreated, TaskCreated, TaskUpdated
 from threadline.domain.tasks import TaskKind, TaskStatus
 
 TASK_DUE = "task.due"
-# Set on the task.updated the due handler emits, so it does not re-arm its own timer.
-_FIRED_MARK = "follow_up_due"
+# The reason on the events the due handler emits; on task.updated it also tells
+# keep_due_timer not to re-arm the timer that has just fired.
+FOLLOW_UP_DUE = "follow_up_due"
 
 
 def task_timer_key(task_id: int) -> str:
@@ -37,8 +38,10 @@ def _brings_conversation_back(task: t.Task) -> bool:
     return task.kind == TaskKind.FOLLOW_UP.value and task.conversation_id is not None
 
 
-async def _task_of_event(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> t.Task | None:
-    task_id = (event.payload.get("task") or {}).get("id")
+async def _task_of_event(
+    uow: UnitOfWork, workspace_id: int, event: TaskCreated | TaskUpdated
+) -> t.Task | None:
+    task_id = event.task_id
     if task_id is None:
         return None
     task = await uow.session.get(t.Task, task_id)
@@ -47,8 +50,10 @@ async def _task_of_event(uow: UnitOfWork, workspace_id: int, event: DomainEvent)
     return task
 
 
-async def keep_due_timer(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
-    if event.extra.get(_FIRED_MARK):
+async def keep_due_timer(
+    uow: UnitOfWork, workspace_id: int, event: TaskCreated | TaskUpdated
+) -> None:
+    if isinstance(event, TaskUpdated) and event.reason == FOLLOW_UP_DUE:
         return
     task = await _task_of_event(uow, workspace_id, event)
     if task is None:
@@ -124,37 +129,25 @@ async def follow_up_due(
     labels = await labels_of(session, conversation.id)
     uow.emit(
         workspace_id,
-        DomainEvent(
-            EventType.CONVERSATION_UPDATED,
-            {
-                "conversation": conversation_view(conversation, labels),
-                "reason": "follow_up_due",
-                **reopened_payload(reopening),
-            },
-            conversation_id=conversation.id,
+        ConversationUpdated(
+            conversation_view(conversation, labels),
+            reason=FOLLOW_UP_DUE,
+            reopened=reopened_view(reopening),
         ),
     )
     uow.emit(
         workspace_id,
-        DomainEvent(
-            EventType.MESSAGE_CREATED,
-            {"message": message_view(message), "conversation": conversation_scope(conversation)},
-            conversation_id=conversation.id,
-        ),
+        MessageCreated(message_view(message), conversation_scope(conversation)),
     )
     uow.emit(
         workspace_id,
-        DomainEvent(
-            EventType.TASK_UPDATED,
-            {"task": {**task_view(task), "overdue": False}, "reason": "follow_up_due"},
-            extra={_FIRED_MARK: True},
-        ),
+        TaskUpdated({**task_view(task), "overdue": False}, reason=FOLLOW_UP_DUE),
     )
 
 
-EVENT_HANDLERS: HandlerMap = {
-    EventType.TASK_CREATED: [keep_due_timer],
-    EventType.TASK_UPDATED: [keep_due_timer],
-}
+EVENT_HANDLERS: HandlerMap = (
+    on(TaskCreated, keep_due_timer),
+    on(TaskUpdated, keep_due_timer),
+)
 
 TIMER_HANDLERS: TimerHandlerMap = {TASK_DUE: follow_up_due}

@@ -17,7 +17,7 @@ from threadline.core.views import task_view
 from threadline.domain.access import Principal
 from threadline.domain.channels import Channel
 from threadline.domain.errors import DomainError, NotFound
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import TaskCreated, TaskUpdated
 from threadline.domain.tasks import TaskKind, TaskStatus, check_task_editable
 
 
@@ -134,10 +134,7 @@ async def create_task(uow: UnitOfWork, principal: Principal, new: NewTask) -> t.
     )
     session.add(task)
     await session.flush()
-    uow.emit(
-        principal.workspace_id,
-        DomainEvent(EventType.TASK_CREATED, {"task": task_view(task, uow.clock.now())}),
-    )
+    uow.emit(principal.workspace_id, TaskCreated(task_view(task, uow.clock.now())))
     return task
 
 
@@ -184,8 +181,5 @@ async def update_task(
         task.status = TaskStatus(new_status).value
         task.completed_at = uow.clock.now()
     await session.flush()
-    uow.emit(
-        principal.workspace_id,
-        DomainEvent(EventType.TASK_UPDATED, {"task": task_view(task, uow.clock.now())}),
-    )
+    uow.emit(principal.workspace_id, TaskUpdated(task_view(task, uow.clock.now())))
     return task

@@ -8,7 +8,7 @@ from typing import Any
 from threadline.adapters.db import tables as t
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import conversation_view, iso
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import AssignmentCreated, AssignmentOfferEnded, ConversationUpdated
 
 
 def offer_view(o: t.RoutingOffer, agent_name: str | None = None) -> dict[str, Any]:
@@ -48,36 +48,20 @@ def emit_routing_update(uow: UnitOfWork, conversation: t.Conversation) -> None:
     on_conversation_updated) knows the assignment history is already in line with it."""
     uow.emit(
         conversation.workspace_id,
-        DomainEvent(
-            EventType.CONVERSATION_UPDATED,
-            # Routing never changes the status: SLA clocks have nothing to do with it.
-            {
-                "conversation": conversation_view(conversation),
-                "routing": True,
-                "status_changed": False,
-            },
-            conversation_id=conversation.id,
-        ),
+        # Routing never changes the status: SLA clocks have nothing to do with it.
+        ConversationUpdated(conversation_view(conversation), routing=True, status_changed=False),
     )
 
 
 def emit_assignment(uow: UnitOfWork, assignment: t.Assignment, agent_name: str) -> None:
     uow.emit(
         assignment.workspace_id,
-        DomainEvent(
-            EventType.ASSIGNMENT_CREATED,
-            {"assignment": assignment_view(assignment, agent_name)},
-            conversation_id=assignment.conversation_id,
-        ),
+        AssignmentCreated(assignment_view(assignment, agent_name)),
     )
 
 
 def emit_offer_ended(uow: UnitOfWork, offer: t.RoutingOffer, why: str) -> None:
     uow.emit(
         offer.workspace_id,
-        DomainEvent(
-            EventType.ASSIGNMENT_OFFER_ENDED,
-            {"offer": offer_view(offer), "why": why},
-            conversation_id=offer.conversation_id,
-        ),
+        AssignmentOfferEnded(offer_view(offer), why),
     )

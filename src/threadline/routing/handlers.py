@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from threadline.adapters.db import tables as t
-from threadline.core.handlers import HandlerMap
+from threadline.core.handlers import HandlerMap, on
 from threadline.core.timers import TimerHandlerMap
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.domain.agent_profile import Presence
 from threadline.domain.conversations import ConversationStatus
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import AgentUpdated, ConversationUpdated, MessageCreated
 from threadline.routing.events import emit_routing_update
 from threadline.routing.fill import request_fill
 from threadline.routing.load import lock_conversation
@@ -26,20 +26,21 @@ from threadline.routing.settings import is_auto, step_settings
 from threadline.routing.steps import STEP_TIMER, ensure_progress, progress_of
 
 
-async def on_conversation_updated(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
+async def on_conversation_updated(
+    uow: UnitOfWork, workspace_id: int, event: ConversationUpdated
+) -> None:
     # Routing's own updates are already consistent with the history.
-    if event.payload.get("routing") or event.conversation_id is None:
+    if event.routing or event.conversation_id is None:
         return
-    if event.payload.get("status_changed") is False:
+    if event.status_changed is False:
         return  # a message joined an open conversation: status and assignee are as they were
     await reconcile(
-        uow, workspace_id, event.conversation_id, from_inbound="placement" in event.payload
+        uow, workspace_id, event.conversation_id, from_inbound=event.placement is not None
     )
 
 
-async def on_message_created(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
-    message = event.payload.get("message", {})
-    if message.get("direction") != "inbound" or (message.get("meta") or {}).get("automated"):
+async def on_message_created(uow: UnitOfWork, workspace_id: int, event: MessageCreated) -> None:
+    if not event.from_customer:
         return
     if event.conversation_id is None or not await is_auto(uow.session, workspace_id):
         return
@@ -53,10 +54,9 @@ async def on_message_created(uow: UnitOfWork, workspace_id: int, event: DomainEv
     await route_conversation(uow, workspace_id, event.conversation_id)
 
 
-async def on_agent_updated(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
-    agent = event.payload.get("agent", {})
-    if agent.get("presence") == Presence.ONLINE.value and agent.get("id") is not None:
-        await request_fill(uow, workspace_id, int(agent["id"]))
+async def on_agent_updated(uow: UnitOfWork, workspace_id: int, event: AgentUpdated) -> None:
+    if event.presence == Presence.ONLINE.value and event.agent_id is not None:
+        await request_fill(uow, workspace_id, event.agent_id)
 
 
 async def on_step_timer(
@@ -123,11 +123,11 @@ async def on_offer_timer(
     await expire_offer(uow, workspace_id, int(payload["offer_id"]))
 
 
-EVENT_HANDLERS: HandlerMap = {
-    EventType.CONVERSATION_UPDATED: [on_conversation_updated],
-    EventType.MESSAGE_CREATED: [on_message_created],
-    EventType.AGENT_UPDATED: [on_agent_updated],
-}
+EVENT_HANDLERS: HandlerMap = (
+    on(ConversationUpdated, on_conversation_updated),
+    on(MessageCreated, on_message_created),
+    on(AgentUpdated, on_agent_updated),
+)
 
 TIMER_HANDLERS: TimerHandlerMap = {
     STEP_TIMER: on_step_timer,

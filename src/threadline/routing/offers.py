@@ -13,7 +13,7 @@ from threadline.adapters.db import tables as t
 from threadline.core.timers import cancel_timer, schedule_timer
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.domain.channels import Channel
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import AssignmentOffered
 from threadline.domain.routing.capacity import Capacity
 from threadline.domain.routing.steps import StepSettings
 from threadline.routing.candidates import capacity_of
@@ -85,11 +85,7 @@ async def arm_offer(uow: UnitOfWork, offer: t.RoutingOffer, agent_name: str) -> 
     )
     uow.emit(
         offer.workspace_id,
-        DomainEvent(
-            EventType.ASSIGNMENT_OFFERED,
-            {"offer": offer_view(offer, agent_name)},
-            conversation_id=offer.conversation_id,
-        ),
+        AssignmentOffered(offer_view(offer, agent_name)),
     )
 
 

@@ -28,7 +28,7 @@ from threadline.core.views import conversation_view
 from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.conversations import ConversationStatus, DeliveryStatus, Placement
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import ConversationUpdated
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.seed import catalogue as cat
 from threadline.seed.agent_content import seed_agent_content
@@ -708,11 +708,7 @@ async def _inbound(
                 )
             uow.emit(
                 ids.workspace_id,
-                DomainEvent(
-                    EventType.CONVERSATION_UPDATED,
-                    {"conversation": conversation_view(conversation)},
-                    conversation_id=conversation.id,
-                ),
+                ConversationUpdated(conversation_view(conversation)),
             )
         if callback:
             # A missed call is called back within the hour (the field's response target).
@@ -839,10 +835,6 @@ async def _close(uow_factory: UnitOfWorkFactory, ids: _Ids, step: Step, rng: ran
             )
         uow.emit(
             ids.workspace_id,
-            DomainEvent(
-                EventType.CONVERSATION_UPDATED,
-                {"conversation": conversation_view(conversation)},
-                conversation_id=conversation.id,
-            ),
+            ConversationUpdated(conversation_view(conversation)),
         )
         await uow.commit()

@@ -21,14 +21,21 @@ from typing import Any
 from sqlalchemy import select
 
 from threadline.adapters.db import tables as t
-from threadline.core.handlers import HandlerMap
+from threadline.core.handlers import HandlerMap, on
 from threadline.core.timers import TimerHandlerMap, cancel_timer, schedule_timer
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import conversation_scope, conversation_view, iso
 from threadline.domain.access import Role
 from threadline.domain.business_calendar import BusinessCalendar, InvalidCalendar, holidays_for
-from threadline.domain.conversations import ConversationStatus, Direction
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.conversations import ConversationStatus
+from threadline.domain.events import (
+    ConversationUpdated,
+    MessageCreated,
+    MessageUpdated,
+    SlaBreached,
+    SlaEscalated,
+    SlaWarning,
+)
 from threadline.domain.sla import (
     RESPONSE_KINDS,
     ClockKind,
@@ -350,18 +357,12 @@ async def _sync_with_status(uow: UnitOfWork, conversation: t.Conversation, now: 
 # -- event handlers ----------------------------------------------------------------------------
 
 
-async def on_message_created(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
-    message = event.payload.get("message") or {}
+async def on_message_created(uow: UnitOfWork, workspace_id: int, event: MessageCreated) -> None:
     conversation_id = event.conversation_id
     if conversation_id is None:
         return
-    direction = message.get("direction")
-    is_customer = direction == Direction.INBOUND.value and not (message.get("meta") or {}).get(
-        "automated"
-    )
-    is_agent_reply = (
-        direction == Direction.OUTBOUND.value and message.get("author_agent_id") is not None
-    ) or _answered_call(message)
+    is_customer = event.from_customer
+    is_agent_reply = event.agent_reply or event.answered_call
     if not (is_customer or is_agent_reply):
         return
     conversation = await uow.session.get(t.Conversation, conversation_id)
@@ -369,16 +370,15 @@ async def on_message_created(uow: UnitOfWork, workspace_id: int, event: DomainEv
         return
     now = uow.clock.now()
     if is_customer:
-        await _on_customer_message(uow, conversation, str(message.get("channel")), now)
-        if not _answered_call(message):
+        await _on_customer_message(uow, conversation, event.channel, now)
+        if not event.answered_call:
             return
     await _stop_responses(uow, conversation.id, now)
 
 
-async def on_message_updated(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
+async def on_message_updated(uow: UnitOfWork, workspace_id: int, event: MessageUpdated) -> None:
     """A call that an agent picked up answers the customer, whichever way it went."""
-    message = event.payload.get("message") or {}
-    if event.conversation_id is None or not _answered_call(message):
+    if event.conversation_id is None or not event.answered_call:
         return
     conversation = await uow.session.get(t.Conversation, event.conversation_id)
     if conversation is None or conversation.workspace_id != workspace_id:
@@ -386,20 +386,17 @@ async def on_message_updated(uow: UnitOfWork, workspace_id: int, event: DomainEv
     await _stop_responses(uow, conversation.id, uow.clock.now())
 
 
-def _answered_call(message: dict[str, Any]) -> bool:
-    call = message.get("call")
-    return isinstance(call, dict) and call.get("outcome") == "answered"
-
-
 async def _stop_responses(uow: UnitOfWork, conversation_id: int, now: datetime) -> None:
     for clock in await _open_clocks(uow, conversation_id, sorted(RESPONSE_KINDS)):
         await _stop(uow, clock, now)
 
 
-async def on_conversation_changed(uow: UnitOfWork, workspace_id: int, event: DomainEvent) -> None:
-    if event.conversation_id is None or event.type is EventType.CONVERSATION_CREATED:
-        return  # a new matter has no clocks yet: its first message starts them
-    if event.payload.get("status_changed") is False:
+async def on_conversation_changed(
+    uow: UnitOfWork, workspace_id: int, event: ConversationUpdated
+) -> None:
+    if event.conversation_id is None:
+        return
+    if event.status_changed is False:
         return  # only a change of status pauses, resumes or stops clocks
     conversation = await uow.session.get(t.Conversation, event.conversation_id)
     if conversation is None or conversation.workspace_id != workspace_id:
@@ -432,7 +429,7 @@ async def on_warning_due(
     if clock is None or clock.stopped_at or clock.paused_at or clock.warned_at:
         return
     clock.warned_at = fired_at
-    await _escalate(uow, clock, "warning", EventType.SLA_WARNING)
+    await _escalate(uow, clock, "warning", SlaWarning)
 
 
 async def on_breach_due(
@@ -443,10 +440,15 @@ async def on_breach_due(
         return
     # The breach happened at the deadline, even if a worker was down and fires it late.
     clock.breached_at = min(fired_at, clock.due_at)
-    await _escalate(uow, clock, "breach", EventType.SLA_BREACHED)
+    await _escalate(uow, clock, "breach", SlaBreached)
 
 
-async def _escalate(uow: UnitOfWork, clock: t.SlaClock, stage: str, event_type: EventType) -> None:
+async def _escalate(
+    uow: UnitOfWork,
+    clock: t.SlaClock,
+    stage: str,
+    stage_reached: type[SlaWarning] | type[SlaBreached],
+) -> None:
     session = uow.session
     conversation = (
         await session.execute(
@@ -461,15 +463,11 @@ async def _escalate(uow: UnitOfWork, clock: t.SlaClock, stage: str, event_type: 
     actions: list[str] = list((policy.escalation if policy else {}).get(stage, []))
     uow.emit(
         clock.workspace_id,
-        DomainEvent(
-            event_type,
-            {
-                "clock": clock_view(clock),
-                "policy": policy.name if policy else None,
-                "actions": actions,
-                "conversation": conversation_scope(conversation),
-            },
-            conversation_id=conversation.id,
+        stage_reached(
+            clock=clock_view(clock),
+            policy=policy.name if policy else None,
+            actions=actions,
+            conversation=conversation_scope(conversation),
         ),
     )
     changed = False
@@ -488,11 +486,7 @@ async def _escalate(uow: UnitOfWork, clock: t.SlaClock, stage: str, event_type: 
         await session.flush()
         uow.emit(
             conversation.workspace_id,
-            DomainEvent(
-                EventType.CONVERSATION_UPDATED,
-                {"conversation": conversation_view(conversation), "reason": f"sla.{stage}"},
-                conversation_id=conversation.id,
-            ),
+            ConversationUpdated(conversation_view(conversation), reason=f"sla.{stage}"),
         )
 
 
@@ -512,19 +506,13 @@ async def _notify_supervisors(
     ).scalars()
     uow.emit(
         clock.workspace_id,
-        DomainEvent(
-            EventType.SLA_ESCALATED,
-            {
-                "action": EscalationAction.NOTIFY_SUPERVISOR.value,
-                "stage": stage,
-                "notify": {
-                    "roles": [Role.SUPERVISOR.value, Role.ADMIN.value],
-                    "agent_ids": list(supervisors),
-                },
-                "clock": clock_view(clock),
-                "conversation": conversation_scope(conversation),
-            },
-            conversation_id=conversation.id,
+        SlaEscalated(
+            action=EscalationAction.NOTIFY_SUPERVISOR.value,
+            stage=stage,
+            notify_roles=[Role.SUPERVISOR.value, Role.ADMIN.value],
+            notify_agent_ids=list(supervisors),
+            clock=clock_view(clock),
+            conversation=conversation_scope(conversation),
         ),
     )
 
@@ -567,12 +555,13 @@ def _clock_state(clock: t.SlaClock) -> str:
     return "breached" if clock.breached_at is not None else "running"
 
 
-EVENT_HANDLERS: HandlerMap = {
-    EventType.MESSAGE_CREATED: [on_message_created],
-    EventType.MESSAGE_UPDATED: [on_message_updated],
-    EventType.CONVERSATION_CREATED: [on_conversation_changed],
-    EventType.CONVERSATION_UPDATED: [on_conversation_changed],
-}
+# Nothing for conversation.created: a new matter has no clocks yet, its first message starts
+# them.
+EVENT_HANDLERS: HandlerMap = (
+    on(MessageCreated, on_message_created),
+    on(MessageUpdated, on_message_updated),
+    on(ConversationUpdated, on_conversation_changed),
+)
 
 TIMER_HANDLERS: TimerHandlerMap = {
     WARNING_TIMER: on_warning_due,

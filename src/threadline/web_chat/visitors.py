@@ -22,7 +22,7 @@ from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.conversations import Direction
 from threadline.domain.errors import DomainError, NotFound
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import ConversationUpdated, CustomerUpdated
 from threadline.domain.identities import normalise_identity
 from threadline.domain.inbound import InboundMessage, SenderIdentity
 from threadline.domain.web_chat import (
@@ -312,7 +312,7 @@ async def record_visitor_email(
     customer.updated_at = now
     # Another customer may have been given the address a moment ago.
     await uow.flush_or_conflict(f"the email {key.value} was just given to another customer")
-    uow.emit(ws, DomainEvent(EventType.CUSTOMER_UPDATED, customer_view(customer)))
+    uow.emit(ws, CustomerUpdated(customer_view(customer)))
     return EmailOutcome(key.value, status)
 
 
@@ -332,11 +332,7 @@ async def note_offline_follow_up(
     }
     uow.emit(
         claims.workspace_id,
-        DomainEvent(
-            EventType.CONVERSATION_UPDATED,
-            {"conversation": conversation_view(conversation), "status_changed": False},
-            conversation_id=conversation.id,
-        ),
+        ConversationUpdated(conversation_view(conversation), status_changed=False),
     )
 
 

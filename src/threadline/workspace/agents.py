@@ -29,7 +29,7 @@ from threadline.domain.agent_profile import (
     check_levels,
 )
 from threadline.domain.errors import Forbidden, NotFound
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import AgentUpdated
 from threadline.domain.routing.capacity import check_capacity_settings
 from threadline.workspace.create import create_agent
 
@@ -89,10 +89,7 @@ async def show_agent(session: AsyncSession, principal: Principal, agent_id: int)
 def emit_agent_updated(
     uow: UnitOfWork, agent: t.Agent, team_ids: list[int], why: str | None = None
 ) -> None:
-    payload: dict[str, Any] = {"agent": agent_view(agent, team_ids)}
-    if why is not None:
-        payload["why"] = why
-    uow.emit(agent.workspace_id, DomainEvent(EventType.AGENT_UPDATED, payload))
+    uow.emit(agent.workspace_id, AgentUpdated(agent_view(agent, team_ids), why))
 
 
 async def add_agent(uow: UnitOfWork, principal: Principal, new: NewAgent) -> t.Agent:

@@ -13,7 +13,7 @@ from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import agent_view, team_view
 from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.errors import Conflict, DomainError, NotFound
-from threadline.domain.events import DomainEvent, EventType
+from threadline.domain.events import AgentUpdated
 from threadline.workspace.agents import team_ids_of
 
 
@@ -120,6 +120,6 @@ async def set_members(
         agent = await get_scoped(session, t.Agent, principal.workspace_id, agent_id)
         uow.emit(
             principal.workspace_id,
-            DomainEvent(EventType.AGENT_UPDATED, {"agent": agent_view(agent, teams[agent_id])}),
+            AgentUpdated(agent_view(agent, teams[agent_id])),
         )
     return sorted(wanted)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +28,18 @@ from threadline.domain.events import Audience, DomainEvent, EventType
 from threadline.entrypoints.api.app import create_app
 
 pytestmark = pytest.mark.anyio
+
+
+@dataclass(frozen=True, slots=True)
+class _AdminsOnly(DomainEvent):
+    """An event for admins only: the stream supports the audience, though no event of the
+    application's uses it yet."""
+
+    type = EventType.AGENT_UPDATED
+    audience = Audience.ADMINS
+
+    def payload(self) -> dict[str, Any]:
+        return {"agent": {"id": 1}}
 
 
 async def test_agent_receives_an_inbound_message_as_it_arrives(
@@ -209,10 +223,7 @@ async def test_events_for_admins_reach_only_admins(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture
 ) -> None:
     async with runtime.uow() as uow:
-        uow.emit(
-            workspace.id,
-            DomainEvent(EventType.AGENT_UPDATED, {"agent": {"id": 1}}, audience=Audience.ADMINS),
-        )
+        uow.emit(workspace.id, _AdminsOnly())
         await uow.commit()
 
     async def polled_types(headers: dict[str, str]) -> list[str]:

@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db.storable import dump_json
 from threadline.adapters.db.tables import Event, Workspace
-from threadline.domain.events import DomainEvent
+from threadline.domain.events import WireEvent
 
 
 def numbered_rows(
-    workspace_id: int, first_seq: int, events: Sequence[DomainEvent], created_at: object
+    workspace_id: int, first_seq: int, events: Sequence[WireEvent], created_at: object
 ) -> list[dict[str, Any]]:
     """The events as rows of the table, numbered from `first_seq` (also the envelopes that
     are published, with `created_at` as text)."""
@@ -31,8 +31,8 @@ def numbered_rows(
         {
             "workspace_id": workspace_id,
             "seq": first_seq + offset,
-            "type": event.type.value,
-            "audience": event.audience.value,
+            "type": event.type,
+            "audience": event.audience,
             "conversation_id": event.conversation_id,
             "payload": event.payload,
             "created_at": created_at,
@@ -42,7 +42,7 @@ def numbered_rows(
 
 
 async def append(
-    session: AsyncSession, workspace_id: int, events: Sequence[DomainEvent], now: datetime
+    session: AsyncSession, workspace_id: int, events: Sequence[WireEvent], now: datetime
 ) -> int:
     """Number the events and insert them (the caller commits); returns the first number.
     For SQLite, which runs one writing transaction at a time anyway."""
@@ -80,7 +80,7 @@ _NUMBER_AND_INSERT = """
 
 
 async def append_and_commit(
-    session: AsyncSession, by_workspace: Mapping[int, Sequence[DomainEvent]], now: datetime
+    session: AsyncSession, by_workspace: Mapping[int, Sequence[WireEvent]], now: datetime
 ) -> dict[int, int]:
     """PostgreSQL: number and insert the events, and COMMIT, in one round trip (a psycopg
     pipeline), so the workspace row lock is held only while the server runs them, not while
@@ -104,8 +104,8 @@ async def append_and_commit(
                         "count": len(events),
                         "workspace_id": workspace_id,
                         "created_at": now,
-                        "types": [event.type.value for event in events],
-                        "audiences": [event.audience.value for event in events],
+                        "types": [event.type for event in events],
+                        "audiences": [event.audience for event in events],
                         "conversation_ids": [event.conversation_id for event in events],
                         # Past SQLAlchemy: made storable here as its serialiser would.
                         "payloads": [dump_json(event.payload) for event in events],
