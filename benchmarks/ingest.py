@@ -26,7 +26,7 @@ from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
 from threadline.conversations.receive import receive_message
 from threadline.domain.channels import Channel, IdentityKind
-from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.logging_setup import configure_logging
 from threadline.workspace.create import create_inbox, create_workspace
 

@@ -239,7 +239,7 @@ async def _bring_online(
 
     from threadline.bootstrap import build_runtime, freeze_startup_objects
     from threadline.config import Settings
-    from threadline.domain.access import Principal, Role
+    from threadline.domain.security.access import Principal, Role
     from threadline.workspace.agents import update_agent
 
     runtime = build_runtime(Settings(database_url=dsn, redis_url="", run_outbound_worker=False))
@@ -283,7 +283,7 @@ async def _end_to_end(
     from threadline.adapters.db import tables as t
     from threadline.bootstrap import build_runtime
     from threadline.config import Settings
-    from threadline.domain.access import Role
+    from threadline.domain.security.access import Role
     from threadline.workspace.create import create_agent, create_inbox, create_workspace
 
     rng = random.Random(seed)

@@ -24,7 +24,7 @@ from typing import TypeVar
 import psycopg
 
 from threadline.config import Settings
-from threadline.domain.business_calendar import (
+from threadline.domain.service_levels.business_calendar import (
     BusinessCalendar,
     holidays_for,
     recompute_deadlines,

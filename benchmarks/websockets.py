@@ -44,7 +44,7 @@ from threadline.adapters.db.migrate import upgrade_to_head
 from threadline.bootstrap import build_runtime
 from threadline.config import Settings
 from threadline.domain.channels import Channel
-from threadline.domain.web_chat import VisitorClaims, new_visitor_id, sign_visitor_token
+from threadline.domain.messaging.web_chat import VisitorClaims, new_visitor_id, sign_visitor_token
 from threadline.entrypoints.logging_setup import configure_logging
 from threadline.web_chat.visitors import ensure_public_key, send_visitor_message
 from threadline.workspace.auth import create_api_key

@@ -10,7 +10,7 @@ import os
 # Before threadline is imported (and inherited by the servers and workers tests start): real
 # argon2id at a trivial cost, so thousands of sign-ins do not eat the suite's time.
 os.environ["THREADLINE_INSECURE_FAST_PASSWORD_HASHING_FOR_TESTS"] = "1"
-# The product refuses outbound connections to internal addresses (domain/egress.py); the
+# The product refuses outbound connections to internal addresses (domain/security/egress.py); the
 # fake providers, receivers and mail servers of these tests all listen on loopback, so the
 # tests' installation allows loopback, and only loopback. Tests of the closed default build
 # their Settings with outbound_allowed_networks=[].
@@ -33,8 +33,8 @@ from threadline.adapters.db.migrate import upgrade_to_head
 from threadline.adapters.db.tables import Base
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
-from threadline.domain.access import Role
 from threadline.domain.channels import Channel
+from threadline.domain.security.access import Role
 from threadline.entrypoints.api.app import create_app
 from threadline.entrypoints.logging_setup import configure_logging
 from threadline.workspace.auth import create_api_key

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from threadline.domain.egress import EgressPolicy, parse_networks
+from threadline.domain.security.egress import EgressPolicy, parse_networks
 
 DATA_DIR = Path.home() / ".threadline"
 
@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     telegram_api_base: str = "https://api.telegram.org"
     # The provider bases above and the SMTP relay below are the operator's own choice and
     # are not checked; what a workspace chooses (webhook_url, smtp_host, imap_host) and the
-    # media URLs in provider payloads never reach internal networks (domain/egress.py)
+    # media URLs in provider payloads never reach internal networks (domain/security/egress.py)
     # except these: CIDRs, comma-separated or a JSON list, e.g. 192.168.10.0/24,fd12::/16.
     outbound_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
 

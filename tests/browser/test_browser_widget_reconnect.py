@@ -29,8 +29,8 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.config import Settings
 from threadline.conversations.reply import ReplyRequest, reply
-from threadline.domain.access import Principal
 from threadline.domain.channels import Channel
+from threadline.domain.security.access import Principal
 
 # The back-fill after a reconnect is checked on both databases at the socket level
 # (tests/entrypoints/widget/test_widget_socket.py); here it is frame.js that is under test, so one backend keeps

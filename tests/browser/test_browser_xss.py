@@ -30,7 +30,7 @@ from threadline.conversations.receive import receive_message
 from threadline.customers.notes import add_note
 from threadline.customers.profile import update_customer
 from threadline.domain.channels import IdentityKind
-from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
 from threadline.follow_ups.tasks import NewTask, create_task
 
 # What reaches the page is escaped by the templates and the widget's script, whatever database

@@ -13,14 +13,19 @@ import pytest
 from tests.conftest import WorkspaceFixture, customer_writes, login
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.domain.canned_responses import (
+from threadline.domain.content.canned_responses import (
     InvalidTemplate,
     TemplateContext,
     check_template,
     render,
 )
-from threadline.domain.catalogue import CatalogueProduct, RelationKind, skus_mentioned, suggest
-from threadline.domain.mentions import MentionableAgent, mention_handles, resolve_mentions
+from threadline.domain.content.catalogue import (
+    CatalogueProduct,
+    RelationKind,
+    skus_mentioned,
+    suggest,
+)
+from threadline.domain.messaging.mentions import MentionableAgent, mention_handles, resolve_mentions
 from threadline.seed.agent_content import CANNED_RESPONSES, PRODUCTS, seed_agent_content
 
 HOSTILE_TEMPLATES = [

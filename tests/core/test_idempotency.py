@@ -19,7 +19,7 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.conversations.receive import ReceivedMessage, receive_message
 from threadline.domain.channels import Channel, IdentityKind
-from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
 
 pytestmark = pytest.mark.anyio
 

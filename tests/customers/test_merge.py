@@ -17,9 +17,9 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.conversations.receive import receive_message
 from threadline.customers.merge import merge_customers
-from threadline.domain.access import Principal, Role
 from threadline.domain.channels import IdentityKind
-from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
+from threadline.domain.security.access import Principal, Role
 
 pytestmark = pytest.mark.anyio
 

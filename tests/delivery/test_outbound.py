@@ -19,7 +19,7 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.conversations.reply import ReplyRequest, reply
 from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
-from threadline.domain.access import Principal, Role
+from threadline.domain.security.access import Principal, Role
 from threadline.entrypoints.outbound_worker import run_outbound_worker
 from threadline.integrations.api.sender import sign, verify_signature
 from threadline.integrations.senders import build_outbound_adapters

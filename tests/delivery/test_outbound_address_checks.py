@@ -38,8 +38,8 @@ from threadline.bootstrap import Runtime
 from threadline.config import Settings
 from threadline.conversations.reply import ReplyRequest, reply
 from threadline.delivery.outbound import DeliveryPolicy, deliver_due
-from threadline.domain.access import Principal, Role
-from threadline.domain.egress import EgressPolicy, EgressRefused
+from threadline.domain.security.access import Principal, Role
+from threadline.domain.security.egress import EgressPolicy, EgressRefused
 from threadline.integrations.email.imap_poller import poll_inbox
 from threadline.integrations.senders import build_outbound_adapters
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from threadline.domain.business_calendar import (
+from threadline.domain.service_levels.business_calendar import (
     BusinessCalendar,
     InvalidCalendar,
     holidays_for,

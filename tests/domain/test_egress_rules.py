@@ -1,4 +1,4 @@
-"""The pure rules of where workspace-chosen outbound connections may go (domain/egress.py):
+"""The pure rules of where workspace-chosen outbound connections may go (domain/security/egress.py):
 every internal range is refused with its name, in every spelling of an address, unless the
 installation allows the network; public addresses pass."""
 
@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from threadline.config import Settings
-from threadline.domain.egress import (
+from threadline.domain.security.egress import (
     AddressRule,
     EgressPolicy,
     EgressRefused,

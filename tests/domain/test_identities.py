@@ -22,14 +22,14 @@ from threadline.domain.conversations import (
     Placement,
     place_inbound_message,
 )
-from threadline.domain.errors import InvalidIdentity
-from threadline.domain.identities import (
+from threadline.domain.customers.identities import (
     MAX_IDENTITY_LENGTH,
     IdentityKey,
     normalise_email,
     normalise_identity,
     normalise_phone,
 )
+from threadline.domain.errors import InvalidIdentity
 
 # ---------------------------------------------------------------------------------------------
 # Email

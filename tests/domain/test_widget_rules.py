@@ -8,7 +8,7 @@ import hmac
 import pytest
 
 from threadline.domain.errors import DomainError
-from threadline.domain.web_chat import (
+from threadline.domain.messaging.web_chat import (
     BadUserHash,
     InvalidVisitorToken,
     Invitation,

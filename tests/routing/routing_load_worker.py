@@ -23,11 +23,11 @@ from threadline.config import Settings
 from threadline.content.wrap_up_codes import WrapUp
 from threadline.conversations.actions import change_status
 from threadline.conversations.receive import receive_message
-from threadline.domain.access import Principal, Role
 from threadline.domain.channels import IDENTITY_FOR_CHANNEL, Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import DomainError
-from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
+from threadline.domain.security.access import Principal, Role
 from threadline.entrypoints.logging_setup import configure_logging
 from threadline.routing import route_conversation
 from threadline.workspace.agents import update_agent

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import build_runtime
 from threadline.config import Settings
-from threadline.domain.access import Role
 from threadline.domain.routing.capacity import Capacity
+from threadline.domain.security.access import Role
 from threadline.workspace.create import create_agent
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres_only, pytest.mark.slow]

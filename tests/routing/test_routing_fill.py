@@ -30,7 +30,7 @@ from threadline.domain.agent_profile import Presence
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import Priority
 from threadline.entrypoints.timer_worker import run_timer_worker
-from threadline.routing.fill_plan import MIN_SCAN
+from threadline.routing.filling.fill_plan import MIN_SCAN
 from threadline.workspace.agents import update_agent
 from threadline.workspace.create import create_inbox
 

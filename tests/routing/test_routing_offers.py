@@ -27,9 +27,9 @@ from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.core.timers import fire_due_timers
-from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel
 from threadline.domain.errors import Conflict, Forbidden
+from threadline.domain.security.access import Principal, Role
 from threadline.routing import accept_offer, decline_offer, list_my_offers, transfer
 
 pytestmark = pytest.mark.anyio

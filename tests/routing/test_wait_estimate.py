@@ -13,9 +13,9 @@ import pytest
 from tests.conftest import WorkspaceFixture, login
 from tests.support.routing import add_agent, add_handled_history, arrive
 from threadline.bootstrap import Runtime
-from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel
 from threadline.domain.routing.wait_estimate import MIN_SAMPLES, estimate_wait
+from threadline.domain.security.access import Principal, Role
 from threadline.entrypoints.widget import visitor_api
 from threadline.entrypoints.widget._texts import TEXTS
 from threadline.web_chat.visitors import widget_admin_view

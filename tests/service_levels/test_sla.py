@@ -19,11 +19,11 @@ from threadline.conversations.actions import change_status
 from threadline.conversations.receive import receive_message
 from threadline.conversations.reply import ReplyRequest, reply
 from threadline.core.timers import fire_due_timers
-from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.conversations import ConversationStatus
-from threadline.domain.inbound import InboundMessage, SenderIdentity
-from threadline.domain.sla import ConversationFacts, PolicyRule, match_policy
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
+from threadline.domain.security.access import Principal, Role
+from threadline.domain.service_levels.sla import ConversationFacts, PolicyRule, match_policy
 from threadline.service_levels.admin import seed_default_sla
 
 pytestmark = pytest.mark.anyio

@@ -44,11 +44,11 @@ from threadline.conversations.calls import CallDirection, CallEvent, record_call
 from threadline.conversations.receive import receive_message
 from threadline.conversations.wrap_up import wrap_up_conversation
 from threadline.customers.profile import add_identity
-from threadline.domain.access import Principal, Role
 from threadline.domain.agent_profile import Presence
 from threadline.domain.channels import IdentityKind
-from threadline.domain.inbound import InboundMessage, SenderIdentity
-from threadline.domain.web_chat import user_hash
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
+from threadline.domain.messaging.web_chat import user_hash
+from threadline.domain.security.access import Principal, Role
 from threadline.seed.catalogue import avatar_data_url
 from threadline.web_chat.visitors import widget_admin_view
 from threadline.workspace.agents import set_own_presence

@@ -24,8 +24,8 @@ from tests.support.server import running_server
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
-from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel
+from threadline.domain.security.access import Principal, Role
 from threadline.entrypoints.api.app import create_app
 from threadline.web_chat.visitors import widget_admin_view
 from threadline.workspace.auth import create_api_key, issue_token

@@ -12,11 +12,11 @@ from threadline.bootstrap import Runtime
 from threadline.content.wrap_up_codes import WrapUp
 from threadline.conversations.actions import change_status
 from threadline.conversations.receive import receive_message
-from threadline.domain.access import Principal, Role
 from threadline.domain.agent_profile import Presence
 from threadline.domain.channels import IDENTITY_FOR_CHANNEL, Channel
 from threadline.domain.conversations import ConversationStatus
-from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
+from threadline.domain.security.access import Principal, Role
 from threadline.workspace.agents import update_agent
 from threadline.workspace.create import create_agent
 

@@ -15,16 +15,16 @@ from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_scoped, get_visible_conversation, get_workspace
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
-from threadline.domain.access import Principal, Role, require_role
-from threadline.domain.canned_responses import (
+from threadline.domain.channels import IdentityKind
+from threadline.domain.content.canned_responses import (
     TemplateContext,
     check_template,
     normalise_shortcut,
     rank_by_query,
     render,
 )
-from threadline.domain.channels import IdentityKind
 from threadline.domain.errors import DomainError
+from threadline.domain.security.access import Principal, Role, require_role
 
 MAX_TITLE_LENGTH = 200
 SEARCH_LIMIT = 50

@@ -18,16 +18,16 @@ from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_scoped
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
-from threadline.domain.access import Principal, Role, require_role
-from threadline.domain.catalogue import (
+from threadline.domain.content.catalogue import (
     InvalidProduct,
     OrderStatus,
     RelationKind,
     normalise_sku,
 )
+from threadline.domain.customers.offers import InvalidOffer, parse_currency, parse_price
 from threadline.domain.errors import Conflict, DomainError, Forbidden
 from threadline.domain.events import OrderRecorded, OrderUpdated
-from threadline.domain.offers import InvalidOffer, parse_currency, parse_price
+from threadline.domain.security.access import Principal, Role, require_role
 
 MAX_PRODUCT_NAME_LENGTH = 300
 MAX_ORDER_NUMBER_LENGTH = 100

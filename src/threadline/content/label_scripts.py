@@ -17,9 +17,9 @@ from threadline.conversations.actions import normalise_labels
 from threadline.core.lookups import get_scoped
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
-from threadline.domain.access import Principal, Role, require_role
-from threadline.domain.canned_responses import MAX_BODY_LENGTH, check_template
+from threadline.domain.content.canned_responses import MAX_BODY_LENGTH, check_template
 from threadline.domain.errors import DomainError
+from threadline.domain.security.access import Principal, Role, require_role
 
 MAX_SUGGESTED_REPLIES = 20
 

@@ -15,9 +15,8 @@ from threadline.adapters.db import tables as t
 from threadline.content.canned_responses import template_context
 from threadline.content.catalogue import product_view
 from threadline.core.lookups import get_visible_conversation
-from threadline.domain.access import Principal
-from threadline.domain.canned_responses import render
-from threadline.domain.catalogue import (
+from threadline.domain.content.canned_responses import render
+from threadline.domain.content.catalogue import (
     NOT_OWNED,
     CatalogueProduct,
     ProductSuggestions,
@@ -26,6 +25,7 @@ from threadline.domain.catalogue import (
     skus_mentioned,
     suggest,
 )
+from threadline.domain.security.access import Principal
 
 # Only the recent part of a long conversation is scanned for SKUs.
 MESSAGES_SCANNED = 100

@@ -22,7 +22,6 @@ from threadline.core.lookups import get_scoped, get_visible_conversation
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import conversation_view, iso
 from threadline.csat.survey import plan_survey
-from threadline.domain.access import ROLE_RANK, Principal, Role
 from threadline.domain.conversations import (
     SNOOZED_UNTIL,
     ConversationStatus,
@@ -31,6 +30,7 @@ from threadline.domain.conversations import (
 )
 from threadline.domain.errors import DomainError, Forbidden
 from threadline.domain.events import ConversationUpdated
+from threadline.domain.security.access import ROLE_RANK, Principal, Role
 
 MAX_LABEL_LENGTH = 100
 MAX_LABELS = 50

@@ -21,12 +21,12 @@ from threadline.conversations.receive import receive_message
 from threadline.core.lookups import get_scoped, known_by_provider_id
 from threadline.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from threadline.core.views import conversation_scope, message_view
-from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.conversations import Direction
 from threadline.domain.errors import DomainError
 from threadline.domain.events import MessageUpdated
-from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
+from threadline.domain.security.access import Principal, Role
 from threadline.domain.tasks import TaskKind
 from threadline.follow_ups.tasks import NewTask, create_task
 

@@ -7,11 +7,11 @@ from threadline.conversations.notifications import notify_mentions
 from threadline.core.lookups import get_visible_conversation
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import conversation_scope, message_view
-from threadline.domain.access import Principal
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import DeliveryStatus, Direction
 from threadline.domain.errors import DomainError
 from threadline.domain.events import MessageCreated
+from threadline.domain.security.access import Principal
 
 MAX_NOTE_LENGTH = 20_000
 

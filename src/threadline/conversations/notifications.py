@@ -1,4 +1,4 @@
-"""Notifications for one agent: a note that @mentions them (see domain/mentions.py).
+"""Notifications for one agent: a note that @mentions them (see domain/messaging/mentions.py).
 
 A mention is resolved inside the transaction that stores the note, among the active agents of
 the note's workspace only, so an agent of another workspace is never reached. In a
@@ -17,10 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.adapters.db import tables as t
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
-from threadline.domain.access import Principal, Role, can_see_conversation
 from threadline.domain.errors import NotFound
 from threadline.domain.events import AgentMentioned
-from threadline.domain.mentions import MentionableAgent, excerpt, mention_handles, resolve_mentions
+from threadline.domain.messaging.mentions import (
+    MentionableAgent,
+    excerpt,
+    mention_handles,
+    resolve_mentions,
+)
+from threadline.domain.security.access import Principal, Role, can_see_conversation
 from threadline.workspace.agents import team_ids_of
 
 MENTION = "mention"

@@ -32,10 +32,10 @@ from threadline.domain.conversations import (
     place_automated_message,
     place_inbound_message,
 )
+from threadline.domain.customers.identities import IdentityKey, normalise_identity
 from threadline.domain.errors import DomainError, InvalidIdentity
 from threadline.domain.events import ConversationCreated, ConversationUpdated, MessageCreated
-from threadline.domain.identities import IdentityKey, normalise_identity
-from threadline.domain.inbound import InboundMessage
+from threadline.domain.messaging.inbound import InboundMessage
 
 log = structlog.get_logger(__name__)
 

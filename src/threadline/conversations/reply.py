@@ -16,7 +16,6 @@ from threadline.core.lookups import get_visible_conversation
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import conversation_view
 from threadline.delivery.queue import queue_outbound_message
-from threadline.domain.access import Principal
 from threadline.domain.channels import (
     IDENTITY_FOR_CHANNEL,
     Channel,
@@ -28,6 +27,7 @@ from threadline.domain.channels import (
 from threadline.domain.conversations import ConversationStatus, ReopenCause
 from threadline.domain.errors import ChannelNotAllowed, DomainError
 from threadline.domain.events import ConversationUpdated
+from threadline.domain.security.access import Principal
 
 MAX_REPLY_LENGTH = 100_000
 

@@ -26,7 +26,7 @@ from threadline.domain.channels import (
     text_channels_for,
 )
 from threadline.domain.errors import ChannelNotAllowed
-from threadline.domain.messaging_windows import WINDOWED_CHANNELS
+from threadline.domain.messaging.messaging_windows import WINDOWED_CHANNELS
 
 
 async def customer_identities(

@@ -16,9 +16,9 @@ from threadline.conversations.reply_channel import (
 from threadline.conversations.reply_rules import channel_rules, window_for
 from threadline.core.lookups import get_visible_conversation
 from threadline.core.unit_of_work import UnitOfWork
-from threadline.domain.access import Principal
 from threadline.domain.channels import IDENTITY_FOR_CHANNEL, IdentityKind, reachable_channels
 from threadline.domain.errors import ChannelNotAllowed
+from threadline.domain.security.access import Principal
 
 
 async def reply_options(

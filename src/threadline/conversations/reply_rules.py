@@ -2,7 +2,7 @@
 
 WhatsApp and Messenger only take free-form replies within 24 hours of the customer's
 latest message there; after that WhatsApp takes an approved template and Messenger
-nothing (see domain/messaging_windows.py). Refusing up front beats a message that fails
+nothing (see domain/messaging/messaging_windows.py). Refusing up front beats a message that fails
 minutes later in the outbound worker.
 """
 
@@ -19,7 +19,7 @@ from threadline.adapters.db import tables as t
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import Direction
 from threadline.domain.errors import ChannelNotAllowed
-from threadline.domain.messaging_windows import (
+from threadline.domain.messaging.messaging_windows import (
     CHANNEL_NAMES,
     TEMPLATE_CHANNELS,
     MessagingWindow,

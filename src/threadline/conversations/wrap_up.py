@@ -14,10 +14,10 @@ from threadline.adapters.db import tables as t
 from threadline.content.wrap_up_codes import WrapUp
 from threadline.conversations.actions import ConversationState, change_status
 from threadline.core.unit_of_work import UnitOfWork
-from threadline.domain.access import Principal
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import DomainError
+from threadline.domain.security.access import Principal
 from threadline.domain.tasks import TaskKind
 from threadline.follow_ups.tasks import NewTask, create_task
 

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.core.unit_of_work import event_envelope
-from threadline.domain.access import Principal, Role, can_see_conversation
 from threadline.domain.events import Audience
+from threadline.domain.security.access import Principal, Role, can_see_conversation
 
 
 async def latest_seq(session: AsyncSession, workspace_id: int) -> int:

@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.domain.access import Principal, can_see_conversation
 from threadline.domain.errors import NotFound
+from threadline.domain.security.access import Principal, can_see_conversation
 
 Row = TypeVar(
     "Row",

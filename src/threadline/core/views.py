@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from threadline.adapters.db import tables as t
-from threadline.domain.offers import OfferStatus, effective_status
-from threadline.domain.secret_settings import secret_paths, without_secrets
+from threadline.domain.customers.offers import OfferStatus, effective_status
+from threadline.domain.security.secret_settings import secret_paths, without_secrets
 from threadline.domain.tasks import TaskStatus, is_overdue
 
 

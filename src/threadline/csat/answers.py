@@ -38,7 +38,7 @@ from threadline.domain.csat import (
 )
 from threadline.domain.errors import DomainError, NotFound
 from threadline.domain.events import CsatRecorded
-from threadline.domain.inbound import InboundMessage
+from threadline.domain.messaging.inbound import InboundMessage
 
 
 @dataclass(frozen=True, slots=True)

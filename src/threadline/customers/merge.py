@@ -18,9 +18,9 @@ from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_scoped
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import customer_view, iso
-from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.errors import Conflict, DomainError
 from threadline.domain.events import CustomerMerged, CustomerUnmerged
+from threadline.domain.security.access import Principal, Role, require_role
 
 # A table whose rows a customer owns through a `customer_id` column.
 OwnedModel = type[t.Identity | t.Conversation | t.Note | t.Offer | t.Task | t.Order]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.domain.access import Principal
+from threadline.domain.security.access import Principal
 
 
 async def customer_names(

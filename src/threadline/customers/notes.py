@@ -10,9 +10,9 @@ from threadline.conversations.notifications import notify_mentions
 from threadline.core.lookups import get_scoped
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import note_view
-from threadline.domain.access import Principal
 from threadline.domain.errors import DomainError
 from threadline.domain.events import NoteCreated
+from threadline.domain.security.access import Principal
 
 
 async def list_notes(session: AsyncSession, principal: Principal, customer_id: int) -> list[t.Note]:

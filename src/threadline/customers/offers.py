@@ -21,11 +21,8 @@ from threadline.core.lookups import get_scoped, get_visible_conversation
 from threadline.core.timers import TimerHandlerMap, cancel_timer, schedule_timer
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import offer_view
-from threadline.domain.access import Principal
 from threadline.domain.channels import Channel
-from threadline.domain.errors import DomainError
-from threadline.domain.events import OfferRecorded, OfferUpdated
-from threadline.domain.offers import (
+from threadline.domain.customers.offers import (
     InvalidOffer,
     OfferStatus,
     check_status_change,
@@ -33,6 +30,9 @@ from threadline.domain.offers import (
     parse_currency,
     parse_price,
 )
+from threadline.domain.errors import DomainError
+from threadline.domain.events import OfferRecorded, OfferUpdated
+from threadline.domain.security.access import Principal
 
 OFFER_EXPIRE = "offer.expire"
 

@@ -11,11 +11,11 @@ from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_scoped, get_workspace
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import customer_view
-from threadline.domain.access import Principal
 from threadline.domain.channels import IdentityKind
+from threadline.domain.customers.identities import IdentityKey, normalise_identity
 from threadline.domain.errors import Conflict, DomainError
 from threadline.domain.events import CustomerCreated, CustomerUpdated
-from threadline.domain.identities import IdentityKey, normalise_identity
+from threadline.domain.security.access import Principal
 
 MAX_CUSTOMER_LABELS = 50
 MAX_LABEL_LENGTH = 100

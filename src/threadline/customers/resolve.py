@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.adapters.db import tables as t
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import customer_view
+from threadline.domain.customers.identities import IdentityKey
 from threadline.domain.events import CustomerCreated
-from threadline.domain.identities import IdentityKey
 
 
 async def find_customer_by_identity(

@@ -175,8 +175,8 @@ async def _create_admin(
     region: str,
 ) -> bool:
     from threadline.bootstrap import build_runtime
-    from threadline.domain.access import Role
     from threadline.domain.errors import NotFound
+    from threadline.domain.security.access import Role
     from threadline.workspace import create_agent, create_workspace, find_workspace
 
     runtime = build_runtime(settings)

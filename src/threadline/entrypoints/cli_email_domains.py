@@ -87,7 +87,7 @@ def revoke(
     workspace: WorkspaceOption, domain: DomainOption, database_url: DatabaseUrlOption = None
 ) -> None:
     """Take DOMAIN back from the workspace (refused while its inboxes use it)."""
-    from threadline.domain.inbox_addresses import normalise_mail_domain
+    from threadline.domain.messaging.inbox_addresses import normalise_mail_domain
     from threadline.workspace import revoke_email_domain, workspace_by_slug
 
     async def work(runtime: Runtime) -> None:

@@ -14,10 +14,10 @@ from threadline.conversations.queries import visible_conversations
 from threadline.core.lookups import get_scoped, get_visible_conversation
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import task_view
-from threadline.domain.access import Principal
 from threadline.domain.channels import Channel
 from threadline.domain.errors import DomainError, NotFound
 from threadline.domain.events import TaskCreated, TaskUpdated
+from threadline.domain.security.access import Principal
 from threadline.domain.tasks import TaskKind, TaskStatus, check_task_editable
 
 

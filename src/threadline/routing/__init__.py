@@ -30,12 +30,13 @@ Code outside the package imports from here. Inside, from lowest to highest:
 """
 
 from threadline.routing import handlers
+from threadline.routing.assignments.claims import list_assignments
+from threadline.routing.assignments.load import open_assignment_counts
+from threadline.routing.assignments.transfer import transfer
 from threadline.routing.candidates import online_agents
-from threadline.routing.claims import list_assignments
 from threadline.routing.events import assignment_view
-from threadline.routing.fill import fill_left_over
-from threadline.routing.load import open_assignment_counts
-from threadline.routing.offer_outcomes import accept_offer, decline_offer, list_my_offers
+from threadline.routing.filling.fill import fill_left_over
+from threadline.routing.offers.offer_outcomes import accept_offer, decline_offer, list_my_offers
 from threadline.routing.queue import queue_position, queue_positions
 from threadline.routing.route import route, route_conversation, route_now
 from threadline.routing.settings import (
@@ -44,7 +45,6 @@ from threadline.routing.settings import (
     put_settings,
     put_team_routing,
 )
-from threadline.routing.transfer import transfer
 
 __all__ = [
     "accept_offer",

@@ -15,12 +15,12 @@ from threadline.core.unit_of_work import UnitOfWork
 from threadline.domain.agent_profile import Presence
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.events import AgentUpdated, ConversationUpdated, MessageCreated
+from threadline.routing.assignments.load import lock_conversation
 from threadline.routing.events import emit_routing_update
-from threadline.routing.fill import request_fill
-from threadline.routing.load import lock_conversation
-from threadline.routing.offer_outcomes import expire_offer
-from threadline.routing.offers import OFFER_TIMER
-from threadline.routing.reconcile import reconcile
+from threadline.routing.filling.fill import request_fill
+from threadline.routing.filling.reconcile import reconcile
+from threadline.routing.offers.offer_outcomes import expire_offer
+from threadline.routing.offers.offers import OFFER_TIMER
 from threadline.routing.route import route, route_conversation
 from threadline.routing.settings import is_auto, step_settings
 from threadline.routing.steps import STEP_TIMER, ensure_progress, progress_of

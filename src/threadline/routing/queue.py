@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_visible_conversation
-from threadline.domain.access import Principal
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus, Priority
 from threadline.domain.routing.queue import QueuePolicy, Waiting, queue_order
 from threadline.domain.routing.wait_estimate import LOOK_BACK, SAMPLE_SIZE, estimate_wait
+from threadline.domain.security.access import Principal
+from threadline.routing.assignments.load import PENDING
 from threadline.routing.candidates import online_agents
-from threadline.routing.load import PENDING
 
 # How far down the queue (at least) the queue position and the fill from the queue look.
 WAITING_WINDOW = 100

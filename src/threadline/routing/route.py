@@ -13,15 +13,16 @@ from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_visible_conversation
 from threadline.core.timers import schedule_timer
 from threadline.core.unit_of_work import UnitOfWork
-from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import NotFound
 from threadline.domain.routing.scoring import AgentState, Weights, Work, choose_agent, score
 from threadline.domain.routing.steps import StepSettings, Sticky, relationship_agent, relaxed
+from threadline.domain.security.access import Principal, Role, require_role
+from threadline.routing.assignments.claims import claim
+from threadline.routing.assignments.load import lock_conversation
+from threadline.routing.assignments.work import work_for
 from threadline.routing.candidates import agent_states
-from threadline.routing.claims import claim
-from threadline.routing.load import lock_conversation
-from threadline.routing.offers import make_offer, pending_offer
+from threadline.routing.offers.offers import make_offer, pending_offer
 from threadline.routing.settings import AUTO, step_settings, workspace_weights
 from threadline.routing.steps import (
     STEP_TIMER,
@@ -30,7 +31,6 @@ from threadline.routing.steps import (
     progress_of,
     step_timer_key,
 )
-from threadline.routing.work import work_for
 
 # How many other agents a failed claim (someone else filled them first) may fall back to.
 MAX_CLAIM_ATTEMPTS = 3

@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_scoped
 from threadline.core.unit_of_work import UnitOfWork
-from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.errors import DomainError
 from threadline.domain.routing.capacity import check_capacity_settings
 from threadline.domain.routing.scoring import Weights
 from threadline.domain.routing.steps import StepSettings, check_steps
+from threadline.domain.security.access import Principal, Role, require_role
 
 MANUAL = "manual"
 

@@ -23,8 +23,8 @@ from threadline.content.catalogue import (
 )
 from threadline.content.label_scripts import LabelScriptFields, create_label_script
 from threadline.core.unit_of_work import UnitOfWorkFactory
-from threadline.domain.access import Principal, Role
-from threadline.domain.catalogue import OrderStatus
+from threadline.domain.content.catalogue import OrderStatus
+from threadline.domain.security.access import Principal, Role
 
 CANNED_RESPONSES = (
     (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 
-from threadline.domain.access import Role
+from threadline.domain.security.access import Role
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,11 @@ from threadline.conversations.receive import receive_message
 from threadline.conversations.reply import ReplyRequest, reply
 from threadline.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from threadline.core.views import conversation_view
-from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.conversations import ConversationStatus, DeliveryStatus, Placement
 from threadline.domain.events import ConversationUpdated
-from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
+from threadline.domain.security.access import Principal, Role
 from threadline.seed import catalogue as cat
 from threadline.seed.agent_content import seed_agent_content
 from threadline.seed.web_chat import seed_web_chat

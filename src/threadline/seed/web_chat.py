@@ -4,7 +4,7 @@ the demo shop's checkout (see /demo/shop)."""
 from __future__ import annotations
 
 from threadline.core.unit_of_work import UnitOfWork
-from threadline.domain.access import Principal, Role
+from threadline.domain.security.access import Principal, Role
 from threadline.web_chat.visitors import update_widget_settings
 
 DEMO_WIDGET = {

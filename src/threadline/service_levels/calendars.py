@@ -15,10 +15,10 @@ from threadline.adapters.db import tables as t
 from threadline.adapters.db.engine import on_postgresql
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
-from threadline.domain.access import Principal, Role, require_role
-from threadline.domain.business_calendar import BusinessCalendar
 from threadline.domain.errors import Conflict, DomainError, NotFound
-from threadline.domain.sla import ClockState, due_at, warning_at
+from threadline.domain.security.access import Principal, Role, require_role
+from threadline.domain.service_levels.business_calendar import BusinessCalendar
+from threadline.domain.service_levels.sla import ClockState, due_at, warning_at
 from threadline.service_levels.clocks import build_calendar
 from threadline.service_levels.deadline_writes import (
     MovedDeadline,

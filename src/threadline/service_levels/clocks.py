@@ -25,8 +25,6 @@ from threadline.core.handlers import HandlerMap, on
 from threadline.core.timers import TimerHandlerMap, cancel_timer, schedule_timer
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import conversation_scope, conversation_view, iso
-from threadline.domain.access import Role
-from threadline.domain.business_calendar import BusinessCalendar, InvalidCalendar, holidays_for
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.events import (
     ConversationUpdated,
@@ -36,7 +34,13 @@ from threadline.domain.events import (
     SlaEscalated,
     SlaWarning,
 )
-from threadline.domain.sla import (
+from threadline.domain.security.access import Role
+from threadline.domain.service_levels.business_calendar import (
+    BusinessCalendar,
+    InvalidCalendar,
+    holidays_for,
+)
+from threadline.domain.service_levels.sla import (
     RESPONSE_KINDS,
     ClockKind,
     ClockState,

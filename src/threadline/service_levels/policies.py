@@ -8,9 +8,13 @@ from sqlalchemy import select
 
 from threadline.adapters.db import tables as t
 from threadline.core.unit_of_work import UnitOfWork
-from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.errors import DomainError, NotFound
-from threadline.domain.sla import InvalidPolicy, normalise_conditions, normalise_escalation
+from threadline.domain.security.access import Principal, Role, require_role
+from threadline.domain.service_levels.sla import (
+    InvalidPolicy,
+    normalise_conditions,
+    normalise_escalation,
+)
 from threadline.service_levels.calendars import check_name_is_free, locked_calendar
 
 POLICY_FIELDS = frozenset(

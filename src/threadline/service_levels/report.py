@@ -9,8 +9,8 @@ from sqlalchemy import select
 from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_visible_conversation
 from threadline.core.unit_of_work import UnitOfWork
-from threadline.domain.access import Principal
-from threadline.domain.sla import ClockKind
+from threadline.domain.security.access import Principal
+from threadline.domain.service_levels.sla import ClockKind
 from threadline.service_levels.clocks import clock_view
 
 

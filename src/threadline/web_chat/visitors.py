@@ -18,14 +18,13 @@ from threadline.core.lookups import get_scoped
 from threadline.core.unit_of_work import UnitOfWork, UnitOfWorkFactory, event_envelope
 from threadline.core.views import conversation_view, customer_view
 from threadline.customers.resolve import find_customer_by_identity
-from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.conversations import Direction
+from threadline.domain.customers.identities import normalise_identity
 from threadline.domain.errors import DomainError, NotFound
 from threadline.domain.events import ConversationUpdated, CustomerUpdated
-from threadline.domain.identities import normalise_identity
-from threadline.domain.inbound import InboundMessage, SenderIdentity
-from threadline.domain.web_chat import (
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
+from threadline.domain.messaging.web_chat import (
     InvalidVisitorToken,
     VisitorClaims,
     WidgetSettings,
@@ -39,6 +38,7 @@ from threadline.domain.web_chat import (
     sign_visitor_token,
     verify_user_hash,
 )
+from threadline.domain.security.access import Principal, Role, require_role
 from threadline.routing import online_agents, queue_positions
 
 PUBLIC_KEY_SETTING = "widget_public_key"

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.domain.channels import Channel
-from threadline.domain.web_chat import InvalidVisitorToken, VisitorClaims
+from threadline.domain.messaging.web_chat import InvalidVisitorToken, VisitorClaims
 from threadline.web_chat.visitors import PUBLIC_KEY_SETTING, authenticate_visitor
 
 

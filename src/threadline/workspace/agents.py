@@ -21,7 +21,6 @@ from threadline.adapters.db.id_lists import among
 from threadline.core.lookups import get_scoped
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import agent_view
-from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.agent_profile import (
     InvalidProfile,
     Presence,
@@ -31,6 +30,7 @@ from threadline.domain.agent_profile import (
 from threadline.domain.errors import Forbidden, NotFound
 from threadline.domain.events import AgentUpdated
 from threadline.domain.routing.capacity import check_capacity_settings
+from threadline.domain.security.access import Principal, Role, require_role
 from threadline.workspace.create import create_agent
 
 # What an agent may change about themselves.

@@ -11,8 +11,8 @@ from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_scoped
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
-from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.errors import DomainError
+from threadline.domain.security.access import Principal, Role, require_role
 from threadline.workspace.auth import create_api_key
 
 

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.adapters.db.inserts import insert_ignoring_conflict
-from threadline.domain.access import Principal, Role
 from threadline.domain.errors import DomainError
+from threadline.domain.security.access import Principal, Role
 
 API_KEY_PREFIX = "tlk_"
 # The test suite signs in thousands of times; with the recommended argon2id cost (64 MiB,

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from threadline.adapters.db import tables as t
 from threadline.content.wrap_up_codes import add_default_codes
 from threadline.core.unit_of_work import UnitOfWork
-from threadline.domain.access import Role
 from threadline.domain.channels import Channel
+from threadline.domain.customers.identities import normalise_sign_in_email
 from threadline.domain.errors import Conflict
-from threadline.domain.identities import normalise_sign_in_email
-from threadline.domain.secret_settings import merge_settings
+from threadline.domain.security.access import Role
+from threadline.domain.security.secret_settings import merge_settings
 from threadline.workspace.auth import hash_password
 from threadline.workspace.inbox_addresses import claim_email_address, save_inbox
 
@@ -89,7 +89,7 @@ async def create_agent(
 
 def empty_load(agent: t.Agent, now: datetime) -> dict[str, Any]:
     """The load row of an agent with no open work: written here with the agent, and by routing
-    for an agent whose row is missing (routing/load.py)."""
+    for an agent whose row is missing (routing/assignments/load.py)."""
     return {
         "agent_id": agent.id,
         "workspace_id": agent.workspace_id,

@@ -19,10 +19,10 @@ from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_workspace
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
-from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.channels import Channel
 from threadline.domain.errors import Conflict, Forbidden, NotFound
-from threadline.domain.inbox_addresses import address_domain, normalise_mail_domain
+from threadline.domain.messaging.inbox_addresses import address_domain, normalise_mail_domain
+from threadline.domain.security.access import Principal, Role, require_role
 
 OPERATOR = "operator"
 DOCS = "docs/channels/email.md"

@@ -15,7 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.adapters.db import tables as t
 from threadline.domain.channels import Channel
 from threadline.domain.errors import Conflict
-from threadline.domain.inbox_addresses import normalise_inbox_address, recipient_inbox_address
+from threadline.domain.messaging.inbox_addresses import (
+    normalise_inbox_address,
+    recipient_inbox_address,
+)
 from threadline.workspace.email_domains import require_domain_allowed
 
 # A literal, not a bound parameter: only then can SQLite and PostgreSQL prove the query

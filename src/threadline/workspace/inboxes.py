@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_scoped
 from threadline.core.unit_of_work import UnitOfWork
-from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.channels import Channel
-from threadline.domain.egress import EgressPolicy, EgressRefused
 from threadline.domain.errors import Conflict, DomainError
-from threadline.domain.inbox_addresses import normalise_inbox_address
-from threadline.domain.secret_settings import merge_settings
+from threadline.domain.messaging.inbox_addresses import normalise_inbox_address
+from threadline.domain.security.access import Principal, Role, require_role
+from threadline.domain.security.egress import EgressPolicy, EgressRefused
+from threadline.domain.security.secret_settings import merge_settings
 from threadline.workspace.create import create_inbox
 from threadline.workspace.inbox_addresses import claim_email_address, save_inbox
 

@@ -11,9 +11,9 @@ from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_scoped
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import agent_view, team_view
-from threadline.domain.access import Principal, Role, require_role
 from threadline.domain.errors import Conflict, DomainError, NotFound
 from threadline.domain.events import AgentUpdated
+from threadline.domain.security.access import Principal, Role, require_role
 from threadline.workspace.agents import team_ids_of
 
 

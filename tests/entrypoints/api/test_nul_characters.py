@@ -19,8 +19,8 @@ from tests.support.meta_graph import GraphServer, running_graph
 from tests.support.twilio import configure_twilio_inbox, fixture_pairs, post_signed
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel
+from threadline.domain.security.access import Principal, Role
 from threadline.web_chat.visitors import widget_admin_view
 from threadline.workspace.create import create_inbox
 

@@ -15,8 +15,8 @@ from tests.support.api_v1 import assert_problem
 from tests.support.twilio import configure_twilio_inbox, fixture_pairs
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.domain.access import Principal, Role
-from threadline.domain.signatures import presented_matches
+from threadline.domain.security.access import Principal, Role
+from threadline.domain.security.signatures import presented_matches
 from threadline.web_chat.visitors import widget_admin_view
 
 pytestmark = pytest.mark.anyio

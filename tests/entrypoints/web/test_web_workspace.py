@@ -436,11 +436,11 @@ def test_every_label_the_pages_show_exists_in_english_and_polish() -> None:
 
     from threadline.conversations.calls import CallOutcome
     from threadline.domain.agent_profile import Presence
-    from threadline.domain.catalogue import OrderStatus
     from threadline.domain.channels import Channel, IdentityKind
+    from threadline.domain.content.catalogue import OrderStatus
     from threadline.domain.conversations import ConversationStatus, DeliveryStatus, Direction
-    from threadline.domain.offers import OfferStatus
-    from threadline.domain.sla import ClockKind
+    from threadline.domain.customers.offers import OfferStatus
+    from threadline.domain.service_levels.sla import ClockKind
     from threadline.domain.tasks import TaskKind
     from threadline.entrypoints.web._render import catalogue
     from threadline.service_levels.clocks import CLOCK_STATES

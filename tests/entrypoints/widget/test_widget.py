@@ -15,7 +15,7 @@ from sqlalchemy import select
 from tests.conftest import WorkspaceFixture, customer_writes, login, make_workspace
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.domain.access import Principal, Role
+from threadline.domain.security.access import Principal, Role
 from threadline.entrypoints.widget import visitor_api
 from threadline.seed.web_chat import seed_web_chat
 from threadline.web_chat.visitors import widget_admin_view

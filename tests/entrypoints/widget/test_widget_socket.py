@@ -24,7 +24,7 @@ from threadline.bootstrap import Runtime
 from threadline.conversations.reply import ReplyRequest, reply
 from threadline.core.event_feed import events_since
 from threadline.core.typing_signals import publish_typing
-from threadline.domain.access import Principal, Role
+from threadline.domain.security.access import Principal, Role
 from threadline.entrypoints.widget import _hub, visitor_api
 from threadline.web_chat.visitors import widget_admin_view
 

@@ -19,7 +19,7 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.conversations.reply import ReplyRequest, reply
 from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
-from threadline.domain.access import Principal, Role
+from threadline.domain.security.access import Principal, Role
 from threadline.integrations.email.addresses import reply_address
 from threadline.integrations.email.ingest import ingest_raw_email
 from threadline.integrations.senders import build_outbound_adapters

@@ -26,7 +26,7 @@ from tests.support.meta_graph import VERSION, GraphServer, running_graph
 from threadline.adapters.clock import ManualClock
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel
-from threadline.domain.messaging_windows import messaging_window
+from threadline.domain.messaging.messaging_windows import messaging_window
 
 pytestmark = pytest.mark.anyio
 

@@ -29,9 +29,9 @@ from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
 from threadline.conversations.receive import receive_message
 from threadline.conversations.reply import ReplyRequest, reply
-from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel, IdentityKind
-from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
+from threadline.domain.security.access import Principal, Role
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

@@ -31,8 +31,8 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.conversations.reply import ReplyRequest, reply
 from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
-from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel
+from threadline.domain.security.access import Principal, Role
 from threadline.integrations.senders import build_outbound_adapters
 
 pytestmark = pytest.mark.anyio

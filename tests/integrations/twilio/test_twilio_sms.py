@@ -28,8 +28,8 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.conversations.reply import ReplyRequest, reply
 from threadline.delivery.outbound import DeliveryPolicy, deliver_due
-from threadline.domain.access import Principal, Role
 from threadline.domain.channels import Channel
+from threadline.domain.security.access import Principal, Role
 from threadline.integrations.senders import build_outbound_adapters
 from threadline.workspace.create import create_inbox
 

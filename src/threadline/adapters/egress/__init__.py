@@ -1,5 +1,5 @@
 """Outbound connections to places a workspace or a request chose: the name is resolved,
-every address it resolves to is checked against the rules of domain/egress.py, and the
+every address it resolves to is checked against the rules of domain/security/egress.py, and the
 connection is made to an address that was checked, so a DNS answer that changes between
 the check and the connection (DNS rebinding) cannot steer it inside.
 

@@ -18,7 +18,7 @@ import httpcore
 import httpx
 
 from threadline.adapters.egress.resolve import checked_addresses
-from threadline.domain.egress import EgressPolicy
+from threadline.domain.security.egress import EgressPolicy
 
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
 

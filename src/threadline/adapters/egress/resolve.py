@@ -6,7 +6,7 @@ import asyncio
 import socket
 from ipaddress import ip_address
 
-from threadline.domain.egress import EgressPolicy, IPAddress, literal_addresses
+from threadline.domain.security.egress import EgressPolicy, IPAddress, literal_addresses
 
 
 async def checked_addresses(

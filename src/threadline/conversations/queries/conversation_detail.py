@@ -10,8 +10,8 @@ from threadline.adapters.db import tables as t
 from threadline.conversations.queries.conversation_views import conversation_views
 from threadline.core.lookups import get_scoped, get_visible_conversation
 from threadline.core.views import message_view
-from threadline.domain.access import Principal
 from threadline.domain.errors import NotFound
+from threadline.domain.security.access import Principal
 
 
 async def conversation_detail(

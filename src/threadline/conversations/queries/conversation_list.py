@@ -14,11 +14,11 @@ from threadline.adapters.db import tables as t
 from threadline.conversations.queries.conversation_views import conversation_views
 from threadline.conversations.queries.paging import Page, page_size
 from threadline.conversations.queries.visibility import visible_conversations
-from threadline.domain.access import Principal
 from threadline.domain.bounds import checked_moment, row_id_from_text
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import DomainError
+from threadline.domain.security.access import Principal
 
 
 @dataclass(frozen=True, slots=True)

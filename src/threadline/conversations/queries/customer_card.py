@@ -14,8 +14,8 @@ from threadline.conversations.queries.customer_search import identities_by_custo
 from threadline.conversations.queries.visibility import visible_conversations
 from threadline.core.lookups import get_scoped
 from threadline.core.views import customer_view, note_view, offer_view, task_view
-from threadline.domain.access import Principal
 from threadline.domain.conversations import ConversationStatus
+from threadline.domain.security.access import Principal
 
 CARD_LIST_LIMIT = 50
 

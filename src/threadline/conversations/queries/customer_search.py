@@ -9,9 +9,9 @@ from threadline.adapters.db import tables as t
 from threadline.conversations.queries.paging import Page, int_cursor, page_size
 from threadline.core.lookups import get_workspace
 from threadline.core.views import customer_view
-from threadline.domain.access import Principal
+from threadline.domain.customers.identities import normalise_email, normalise_phone
 from threadline.domain.errors import InvalidIdentity
-from threadline.domain.identities import normalise_email, normalise_phone
+from threadline.domain.security.access import Principal
 
 
 def _like_pattern(text: str) -> str:

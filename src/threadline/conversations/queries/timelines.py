@@ -15,8 +15,8 @@ from threadline.conversations.queries.paging import MAX_PAGE, Page, page_size
 from threadline.conversations.queries.visibility import visible_conversations
 from threadline.core.lookups import get_scoped, get_visible_conversation
 from threadline.core.views import message_view
-from threadline.domain.access import Principal
 from threadline.domain.errors import DomainError, NotFound
+from threadline.domain.security.access import Principal
 
 # How many of a conversation's messages its page shows at once: the newest, with "load
 # earlier messages" for the ones before (a long conversation is never loaded whole).

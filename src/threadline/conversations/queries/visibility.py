@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, false, or_, true
 
 from threadline.adapters.db import tables as t
-from threadline.domain.access import Principal, Role
+from threadline.domain.security.access import Principal, Role
 
 
 def visible_conversations(principal: Principal) -> ColumnElement[bool]:

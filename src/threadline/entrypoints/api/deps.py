@@ -8,7 +8,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from threadline.bootstrap import Runtime
-from threadline.domain.access import Principal, Role, require_api_key, require_role
+from threadline.domain.security.access import Principal, Role, require_api_key, require_role
 from threadline.entrypoints.web._session import CSRF_HEADER, SESSION_COOKIE, csrf_matches
 from threadline.workspace import (
     API_KEY_PREFIX,

@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from threadline.bootstrap import Runtime
-from threadline.domain.access import Principal
+from threadline.domain.security.access import Principal
 from threadline.entrypoints.api.deps import resolve_principal
 from threadline.entrypoints.web._session import (
     CSRF_FIELD,

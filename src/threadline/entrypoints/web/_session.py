@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from threadline.domain.signatures import presented_matches
+from threadline.domain.security.signatures import presented_matches
 
 SESSION_COOKIE = "tl_session"
 LOGIN_CSRF_COOKIE = "tl_login_csrf"

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 
-from threadline.domain.access import Role
+from threadline.domain.security.access import Role
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.web._render import PageSession
 from threadline.workspace import signed_in_agent

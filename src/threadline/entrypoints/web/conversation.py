@@ -19,9 +19,9 @@ from threadline.conversations import queries
 from threadline.conversations.reply_options import reply_options
 from threadline.core.views import task_view
 from threadline.csat.history import answered_surveys
-from threadline.domain.access import Principal
 from threadline.domain.channels import Channel
 from threadline.domain.errors import NotFound
+from threadline.domain.security.access import Principal
 from threadline.domain.tasks import TaskStatus
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.schemas import RowId

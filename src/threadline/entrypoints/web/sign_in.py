@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from threadline.domain.signatures import presented_matches
+from threadline.domain.security.signatures import presented_matches
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.sign_in_throttle import SignInThrottled, sign_in_attempt
 from threadline.entrypoints.web._render import LANGUAGES, render

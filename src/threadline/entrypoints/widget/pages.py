@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from threadline.domain.errors import NotFound
-from threadline.domain.web_chat import pick_language
+from threadline.domain.messaging.web_chat import pick_language
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.widget._texts import TEXTS
 from threadline.web_chat import find_widget_inbox, widget_key_of_workspace, widget_settings

@@ -16,9 +16,9 @@ from pydantic import Field
 from threadline.adapters.attachments import attachment_path, safe_filename, store_attachment
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import IdentityKind
+from threadline.domain.customers.identities import normalise_identity
 from threadline.domain.errors import DomainError, NotFound
-from threadline.domain.identities import normalise_identity
-from threadline.domain.web_chat import (
+from threadline.domain.messaging.web_chat import (
     MAX_MESSAGE_CHARS,
     VisitorClaims,
     matching_invitation,

@@ -40,7 +40,7 @@ from threadline.domain.channels import Channel
 from threadline.domain.conversations import Direction
 from threadline.domain.errors import DomainError
 from threadline.domain.events import EventType
-from threadline.domain.web_chat import VisitorClaims, visible_to_visitor
+from threadline.domain.messaging.web_chat import VisitorClaims, visible_to_visitor
 from threadline.entrypoints.widget._hub import (
     Hubs,
     Listener,

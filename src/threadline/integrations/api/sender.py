@@ -27,8 +27,8 @@ from threadline.adapters.channels.base import (
 from threadline.adapters.egress.http import checked_client
 from threadline.config import Settings
 from threadline.domain.channels import Channel
-from threadline.domain.egress import EgressPolicy, EgressRefused
-from threadline.domain.signatures import presented_matches
+from threadline.domain.security.egress import EgressPolicy, EgressRefused
+from threadline.domain.security.signatures import presented_matches
 
 EVENT_NAME = "message.created"
 SIGNATURE_VERSION = "v1"

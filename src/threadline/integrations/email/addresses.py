@@ -13,7 +13,7 @@ import binascii
 import hashlib
 import hmac
 
-from threadline.domain.signatures import presented_matches
+from threadline.domain.security.signatures import presented_matches
 
 # 80 bits of MAC: unguessable, and the address stays well under the 64-character local part.
 MAC_BYTES = 10

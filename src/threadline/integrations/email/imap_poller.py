@@ -32,7 +32,7 @@ from threadline.adapters.egress.imap import PinnedMailBox, PinnedMailBoxUnencryp
 from threadline.adapters.egress.resolve import checked_addresses
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel
-from threadline.domain.egress import EgressRefused
+from threadline.domain.security.egress import EgressRefused
 from threadline.integrations.email.ingest import ingest_raw_email
 from threadline.workspace import advance_folder, email_inboxes, inbox_by_id, start_folder
 

@@ -22,9 +22,9 @@ from threadline.conversations.receive import receive_message
 from threadline.core.lookups import known_by_provider_id
 from threadline.delivery.status import mark_bounced
 from threadline.domain.channels import Channel, IdentityKind
+from threadline.domain.customers.identities import normalise_email
 from threadline.domain.errors import DomainError
-from threadline.domain.identities import normalise_email
-from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
 from threadline.integrations.email.addresses import conversation_from_address, is_inbox_address
 from threadline.integrations.email.automation import (
     automated_reason,

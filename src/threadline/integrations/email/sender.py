@@ -36,7 +36,7 @@ from threadline.adapters.channels.base import (
 from threadline.adapters.egress.resolve import connect_checked
 from threadline.config import Settings
 from threadline.domain.channels import Channel
-from threadline.domain.egress import EgressRefused
+from threadline.domain.security.egress import EgressRefused
 from threadline.integrations.email.addresses import reply_address, split_address
 
 # Mail from an inbox carries this header; inbound mail bearing it for one of our own

@@ -23,7 +23,7 @@ from threadline.bootstrap import Runtime
 from threadline.conversations.receive import receive_message
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.errors import DomainError
-from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.problems import problem

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from threadline.domain.signatures import presented_matches
+from threadline.domain.security.signatures import presented_matches
 
 HEADER = "X-Hub-Signature-256"
 PREFIX = "sha256="

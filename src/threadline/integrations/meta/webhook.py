@@ -30,11 +30,11 @@ from threadline.core.unit_of_work import UnitOfWork
 from threadline.delivery.status import apply_delivery_report, report_delivery_status
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import DeliveryStatus, Direction
-from threadline.domain.egress import EgressRefused
+from threadline.domain.customers.identities import normalise_identity
 from threadline.domain.errors import Forbidden, InvalidIdentity, NotFound
-from threadline.domain.identities import normalise_identity
-from threadline.domain.inbound import InboundMessage, SenderIdentity
-from threadline.domain.signatures import presented_matches
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
+from threadline.domain.security.egress import EgressRefused
+from threadline.domain.security.signatures import presented_matches
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.schemas import RowId
 from threadline.integrations.meta import signature

@@ -24,8 +24,8 @@ from threadline.bootstrap import Runtime
 from threadline.conversations.receive import receive_message
 from threadline.core.lookups import stored_provider_ids
 from threadline.domain.channels import Channel, IdentityKind
-from threadline.domain.inbound import InboundMessage, SenderIdentity
-from threadline.domain.signatures import presented_matches
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
+from threadline.domain.security.signatures import presented_matches
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.problems import problem

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from threadline.domain.signatures import presented_matches
+from threadline.domain.security.signatures import presented_matches
 
 DEFAULT_PORTS = {"https": "443", "http": "80"}
 _HOST_PORT = re.compile(r"^(?P<host>.*?)(?::(?P<port>\d*))?$")

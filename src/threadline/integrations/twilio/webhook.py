@@ -28,7 +28,7 @@ from threadline.delivery.status import apply_delivery_report
 from threadline.domain.bounds import MAX_SECONDS
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.errors import DomainError
-from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId

@@ -114,7 +114,7 @@ class Inbox(Base):
     channel: Mapped[str] = mapped_column(String(20))
     address: Mapped[str | None] = mapped_column(String(320))
     # Provider settings (webhook URL, account ids). The secrets among them (passwords, tokens:
-    # domain/secret_settings.py) are never shown back; the signing secret lives in `secret`.
+    # domain/security/secret_settings.py) are never shown back; the signing secret lives in `secret`.
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     secret: Mapped[str | None] = mapped_column(String(200))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))

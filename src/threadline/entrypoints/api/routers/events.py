@@ -23,7 +23,7 @@ from threadline.adapters.pubsub.base import Subscription, workspace_topic
 from threadline.bootstrap import Runtime
 from threadline.core.event_feed import event_frame, events_since, latest_seq, visible_to
 from threadline.core.typing_signals import TYPING
-from threadline.domain.access import Principal
+from threadline.domain.security.access import Principal
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep, resolve_principal
 from threadline.entrypoints.api.schemas import Seq
 from threadline.entrypoints.web._session import SESSION_COOKIE

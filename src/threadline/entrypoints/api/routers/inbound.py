@@ -10,7 +10,7 @@ from pydantic import Field
 from threadline.conversations import receive_message
 from threadline.delivery import report_delivery_status
 from threadline.domain.channels import Channel, IdentityKind
-from threadline.domain.inbound import InboundMessage, SenderIdentity
+from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
 from threadline.entrypoints.api.deps import IntegrationDep, RuntimeDep
 from threadline.entrypoints.api.schemas import Count, RowId, StrictBody
 

@@ -28,8 +28,8 @@ import sqlalchemy as sa
 from alembic import op
 
 import threadline.adapters.db.types
+from threadline.domain.customers.identities import normalise_email
 from threadline.domain.errors import InvalidIdentity
-from threadline.domain.identities import normalise_email
 
 revision = "0012_email_addresses"
 down_revision = "0011_revoked_tokens"

@@ -22,7 +22,11 @@ from threadline.content import (
     search_canned_responses,
     update_canned_response,
 )
-from threadline.domain.canned_responses import MAX_BODY_LENGTH, MAX_SHORTCUT_LENGTH, VARIABLES
+from threadline.domain.content.canned_responses import (
+    MAX_BODY_LENGTH,
+    MAX_SHORTCUT_LENGTH,
+    VARIABLES,
+)
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody

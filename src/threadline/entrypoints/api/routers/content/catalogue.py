@@ -32,7 +32,7 @@ from threadline.content import (
     set_relations,
     update_product,
 )
-from threadline.domain.catalogue import MAX_SKU_LENGTH, OrderStatus
+from threadline.domain.content.catalogue import MAX_SKU_LENGTH, OrderStatus
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody

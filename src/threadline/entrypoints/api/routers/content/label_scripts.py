@@ -18,7 +18,7 @@ from threadline.content import (
     update_label_script,
 )
 from threadline.conversations import MAX_LABEL_LENGTH
-from threadline.domain.canned_responses import MAX_BODY_LENGTH
+from threadline.domain.content.canned_responses import MAX_BODY_LENGTH
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody

@@ -10,7 +10,7 @@ from pydantic import Field
 from threadline.core.views import offer_view
 from threadline.customers import NewOffer, change_offer_status, list_offers, record_offer
 from threadline.domain.channels import Channel
-from threadline.domain.offers import OfferStatus
+from threadline.domain.customers.offers import OfferStatus
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import Moment, RowId, StrictBody

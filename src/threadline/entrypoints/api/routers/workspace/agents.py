@@ -8,9 +8,9 @@ from fastapi import APIRouter, status
 from pydantic import Field
 
 from threadline.core.views import agent_view
-from threadline.domain.access import Role
 from threadline.domain.agent_profile import MAX_LEVEL, MIN_LEVEL, Presence
 from threadline.domain.channels import Channel
+from threadline.domain.security.access import Role
 from threadline.entrypoints.api.deps import AdminDep, AgentDep, PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.openapi import problem_responses
 from threadline.entrypoints.api.schemas import RowId, StrictBody

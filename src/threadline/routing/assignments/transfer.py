@@ -15,18 +15,18 @@ from threadline.adapters.db import tables as t
 from threadline.conversations.internal_notes import add_internal_note
 from threadline.core.lookups import get_scoped, get_visible_conversation
 from threadline.core.unit_of_work import UnitOfWork
-from threadline.domain.access import ROLE_RANK, Principal, Role
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import Conflict, DomainError, Forbidden
-from threadline.routing.claims import claim, release
+from threadline.domain.security.access import ROLE_RANK, Principal, Role
+from threadline.routing.assignments.claims import claim, release
+from threadline.routing.assignments.work import work_for
 from threadline.routing.events import emit_routing_update
-from threadline.routing.fill import request_fill
-from threadline.routing.offers import withdraw_offer
+from threadline.routing.filling.fill import request_fill
+from threadline.routing.offers.offers import withdraw_offer
 from threadline.routing.route import route
 from threadline.routing.settings import is_auto
 from threadline.routing.steps import ensure_progress
-from threadline.routing.work import work_for
 
 MAX_TRANSFER_NOTE = 2_000
 

@@ -10,13 +10,13 @@ from threadline.core.unit_of_work import UnitOfWork
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import Conflict
-from threadline.routing.claims import active_assignment, claim, release
+from threadline.routing.assignments.claims import active_assignment, claim, release
+from threadline.routing.assignments.load import lock_conversation
+from threadline.routing.assignments.work import work_for
 from threadline.routing.events import emit_routing_update
-from threadline.routing.fill import request_fill
-from threadline.routing.load import lock_conversation
-from threadline.routing.offers import withdraw_offer
+from threadline.routing.filling.fill import request_fill
+from threadline.routing.offers.offers import withdraw_offer
 from threadline.routing.settings import MANUAL, is_auto
-from threadline.routing.work import work_for
 
 
 async def reconcile(

@@ -18,9 +18,10 @@ from threadline.core.unit_of_work import UnitOfWork
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.routing.scoring import AgentState
 from threadline.domain.routing.steps import StepSettings
-from threadline.routing.claims import new_assignment
+from threadline.routing.assignments.claims import new_assignment
+from threadline.routing.assignments.load import LockedAgents, agent_states_locked, load_values
 from threadline.routing.events import emit_assignment, emit_routing_update
-from threadline.routing.fill_plan import (
+from threadline.routing.filling.fill_plan import (
     Choice,
     PassAgents,
     Planned,
@@ -31,8 +32,7 @@ from threadline.routing.fill_plan import (
     reason_for,
     room_for_anything,
 )
-from threadline.routing.load import LockedAgents, agent_states_locked, load_values
-from threadline.routing.offers import add_offer, arm_offer
+from threadline.routing.offers.offers import add_offer, arm_offer
 from threadline.routing.queue import no_pending_offer
 from threadline.routing.settings import AUTO, step_settings, weights_from
 

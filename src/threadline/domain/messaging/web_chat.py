@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from threadline.domain.errors import DomainError, Forbidden
-from threadline.domain.signatures import presented_matches
+from threadline.domain.security.signatures import presented_matches
 
 LANGUAGES = ("en", "pl", "uk")
 DEFAULT_LANGUAGE = "en"

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from threadline.domain.business_calendar import BusinessCalendar
 from threadline.domain.conversations import Priority
 from threadline.domain.errors import DomainError
+from threadline.domain.service_levels.business_calendar import BusinessCalendar
 
 
 class ClockKind(StrEnum):

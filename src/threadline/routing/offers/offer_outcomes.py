@@ -16,16 +16,16 @@ from sqlalchemy import select
 from threadline.adapters.db import tables as t
 from threadline.core.timers import cancel_timer
 from threadline.core.unit_of_work import UnitOfWork
-from threadline.domain.access import Principal
 from threadline.domain.agent_profile import Presence
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.errors import Conflict, Forbidden, NotFound
 from threadline.domain.routing.steps import should_set_away
-from threadline.routing.claims import claim
+from threadline.domain.security.access import Principal
+from threadline.routing.assignments.claims import claim
+from threadline.routing.assignments.load import PENDING, lock_conversation
 from threadline.routing.events import emit_offer_ended, offer_view
-from threadline.routing.load import PENDING, lock_conversation
-from threadline.routing.offers import close_offer, end_offer, offer_timer_key
+from threadline.routing.offers.offers import close_offer, end_offer, offer_timer_key
 from threadline.routing.route import RouteResult, route
 from threadline.routing.settings import step_settings
 from threadline.routing.steps import ensure_progress, progress_of

@@ -16,9 +16,15 @@ from threadline.domain.channels import Channel
 from threadline.domain.events import AssignmentOffered
 from threadline.domain.routing.capacity import Capacity
 from threadline.domain.routing.steps import StepSettings
+from threadline.routing.assignments.load import (
+    PENDING,
+    lock_load,
+    open_work_of,
+    reserve_room,
+    store_load,
+)
 from threadline.routing.candidates import capacity_of
 from threadline.routing.events import emit_offer_ended, offer_view
-from threadline.routing.load import PENDING, lock_load, open_work_of, reserve_room, store_load
 
 # The offer timer's kind (its handler is in handlers.py).
 OFFER_TIMER = "routing.offer"

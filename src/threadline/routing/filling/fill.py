@@ -38,7 +38,7 @@ from threadline.adapters.db.engine import on_postgresql
 from threadline.adapters.db.inserts import insert_ignoring_conflict
 from threadline.adapters.db.types import UTCDateTime
 from threadline.core.unit_of_work import UnitOfWork, UnitOfWorkFactory, worth_retrying
-from threadline.routing.fill_pass import MAX_AGENTS_PER_PASS, fill_pass
+from threadline.routing.filling.fill_pass import MAX_AGENTS_PER_PASS, fill_pass
 from threadline.routing.settings import is_auto
 
 log = structlog.get_logger(__name__)

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_visible_conversation
 from threadline.core.unit_of_work import UnitOfWork
-from threadline.domain.access import Principal
 from threadline.domain.channels import Channel
 from threadline.domain.routing.capacity import Capacity
+from threadline.domain.security.access import Principal
+from threadline.routing.assignments.load import lock_load, open_work_of, reserve_room, store_load
 from threadline.routing.candidates import capacity_of
 from threadline.routing.events import assignment_view, emit_assignment, emit_routing_update
-from threadline.routing.load import lock_load, open_work_of, reserve_room, store_load
 
 
 def new_assignment(

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 
+from threadline.domain.customers.identities import normalise_email
 from threadline.domain.errors import DomainError, InvalidIdentity
-from threadline.domain.identities import normalise_email
 
 SUBADDRESS_SEPARATOR = "+"
 

@@ -19,9 +19,9 @@ from threadline.domain.routing.index import RoutingIndex
 from threadline.domain.routing.queue import QueuePolicy, queue_order
 from threadline.domain.routing.scoring import AgentState, Weights, Work, choose_agent
 from threadline.domain.routing.steps import StepSettings, relaxed
+from threadline.routing.assignments.work import work_for, work_from
 from threadline.routing.candidates import past_contacts_of_customers
 from threadline.routing.queue import waiting_rows
-from threadline.routing.work import work_for, work_from
 
 # A pass looks this far down the queue per conversation its agents could take at most
 # (at least MIN_SCAN: work needing skills they lack is passed over).
