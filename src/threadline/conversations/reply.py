@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from threadline.adapters.db import tables as t
 from threadline.conversations.reopen import reopen_conversation, reopened_view
 from threadline.conversations.reply_channel import (
-    customer_identities,
     default_reply_channel,
     pick_inbox,
 )
@@ -15,6 +14,7 @@ from threadline.conversations.reply_rules import ReplyTemplate, check_reply_allo
 from threadline.core.lookups import get_visible_conversation
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import conversation_view
+from threadline.customers.identities import identities_of
 from threadline.delivery.queue import queue_outbound_message
 from threadline.domain.channels import (
     IDENTITY_FOR_CHANNEL,
@@ -54,7 +54,7 @@ async def reply(uow: UnitOfWork, principal: Principal, request: ReplyRequest) ->
     conversation = await get_visible_conversation(
         session, principal, request.conversation_id, lock=True
     )
-    identities = await customer_identities(session, ws, conversation.customer_id)
+    identities = await identities_of(session, ws, conversation.customer_id, newest_first=True)
     allowed = reachable_channels({IdentityKind(i.kind) for i in identities})
     now = uow.clock.now()
     channel = request.channel

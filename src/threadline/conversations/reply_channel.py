@@ -29,18 +29,6 @@ from threadline.domain.errors import ChannelNotAllowed
 from threadline.domain.messaging.messaging_windows import WINDOWED_CHANNELS
 
 
-async def customer_identities(
-    session: AsyncSession, workspace_id: int, customer_id: int
-) -> list[t.Identity]:
-    """The customer's identities, newest first (the one a reply goes to is the newest)."""
-    rows = await session.execute(
-        select(t.Identity)
-        .where(t.Identity.workspace_id == workspace_id, t.Identity.customer_id == customer_id)
-        .order_by(t.Identity.created_at.desc(), t.Identity.id.desc())
-    )
-    return list(rows.scalars())
-
-
 @dataclass(frozen=True, slots=True)
 class DefaultChannel:
     channel: Channel | None

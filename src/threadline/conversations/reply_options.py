@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from threadline.conversations.reply_channel import (
-    customer_identities,
     default_reply_channel,
     pick_inbox,
 )
 from threadline.conversations.reply_rules import channel_rules, window_for
 from threadline.core.lookups import get_visible_conversation
 from threadline.core.unit_of_work import UnitOfWork
+from threadline.customers.identities import identities_of
 from threadline.domain.channels import IDENTITY_FOR_CHANNEL, IdentityKind, reachable_channels
 from threadline.domain.errors import ChannelNotAllowed
 from threadline.domain.security.access import Principal
@@ -31,7 +31,7 @@ async def reply_options(
     session = uow.session
     ws = principal.workspace_id
     conversation = await get_visible_conversation(session, principal, conversation_id)
-    identities = await customer_identities(session, ws, conversation.customer_id)
+    identities = await identities_of(session, ws, conversation.customer_id, newest_first=True)
     allowed = reachable_channels({IdentityKind(i.kind) for i in identities})
     now = uow.clock.now()
     options: list[dict[str, Any]] = []

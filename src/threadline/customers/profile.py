@@ -11,6 +11,7 @@ from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_scoped, get_workspace
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import customer_view
+from threadline.customers.identities import identities_of
 from threadline.domain.channels import IdentityKind
 from threadline.domain.customers.identities import IdentityKey, normalise_identity
 from threadline.domain.errors import Conflict, DomainError
@@ -119,15 +120,7 @@ async def add_identity(
         await uow.flush_or_conflict(
             f"{key.kind.value} {key.value} was just given to another customer"
         )
-    identities = list(
-        (
-            await session.execute(
-                select(t.Identity)
-                .where(t.Identity.workspace_id == ws, t.Identity.customer_id == customer.id)
-                .order_by(t.Identity.id)
-            )
-        ).scalars()
-    )
+    identities = await identities_of(session, ws, customer.id)
     uow.emit(ws, CustomerUpdated(customer_view(customer, identities)))
     return CustomerWithIdentities(customer, identities)
 
@@ -161,15 +154,7 @@ async def update_customer(
         customer.labels = _clean_labels(changes["labels"] or [])
     customer.updated_at = uow.clock.now()
     await session.flush()
-    identities = list(
-        (
-            await session.execute(
-                select(t.Identity)
-                .where(t.Identity.workspace_id == ws, t.Identity.customer_id == customer.id)
-                .order_by(t.Identity.id)
-            )
-        ).scalars()
-    )
+    identities = await identities_of(session, ws, customer.id)
     uow.emit(ws, CustomerUpdated(customer_view(customer, identities)))
     return CustomerWithIdentities(customer, identities)
 

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.conversations.queries.conversation_views import conversation_views
-from threadline.conversations.queries.customer_search import identities_by_customer
 from threadline.conversations.queries.visibility import visible_conversations
 from threadline.core.lookups import get_scoped
 from threadline.core.views import customer_view, note_view, offer_view, task_view
+from threadline.customers.identities import identities_of
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.security.access import Principal
 
@@ -27,7 +27,7 @@ async def customer_card(
     stand at `now`: expired ones as expired), what is due, and every matter so far."""
     ws = principal.workspace_id
     customer = await get_scoped(session, t.Customer, ws, customer_id)
-    identities = (await identities_by_customer(session, ws, [customer.id])).get(customer.id, [])
+    identities = await identities_of(session, ws, customer.id)
     notes = await _latest_notes(session, customer)
     offers = await _latest_offers(session, customer)
     tasks = await _open_tasks(session, customer)

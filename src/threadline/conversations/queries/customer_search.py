@@ -9,6 +9,7 @@ from threadline.adapters.db import tables as t
 from threadline.conversations.queries.paging import Page, int_cursor, page_size
 from threadline.core.lookups import get_workspace
 from threadline.core.views import customer_view
+from threadline.customers.identities import identities_by_customer
 from threadline.domain.customers.identities import normalise_email, normalise_phone
 from threadline.domain.errors import InvalidIdentity
 from threadline.domain.security.access import Principal
@@ -75,19 +76,3 @@ async def search_customers(
     identities = await identities_by_customer(session, ws, [c.id for c in customers])
     items = [customer_view(c, identities.get(c.id, [])) for c in customers]
     return Page(items, str(customers[-1].id) if more else None)
-
-
-async def identities_by_customer(
-    session: AsyncSession, workspace_id: int, customer_ids: list[int]
-) -> dict[int, list[t.Identity]]:
-    if not customer_ids:
-        return {}
-    rows = await session.execute(
-        select(t.Identity)
-        .where(t.Identity.workspace_id == workspace_id, t.Identity.customer_id.in_(customer_ids))
-        .order_by(t.Identity.id)
-    )
-    grouped: dict[int, list[t.Identity]] = {}
-    for identity in rows.scalars():
-        grouped.setdefault(identity.customer_id, []).append(identity)
-    return grouped
