@@ -34,6 +34,7 @@ from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel
 from threadline.domain.security.egress import EgressRefused
 from threadline.integrations.email.ingest import ingest_raw_email
+from threadline.integrations.email.mailbox_settings import setting_port, setting_text
 from threadline.workspace import advance_folder, email_inboxes, inbox_by_id, start_folder
 
 log = structlog.get_logger(__name__)
@@ -87,20 +88,20 @@ class MailboxSettings(Protocol):
 def imap_account(inbox: MailboxSettings) -> ImapAccount | None:
     """The inbox's IMAP mailbox, or None when it has none configured."""
     settings: dict[str, Any] = inbox.settings or {}
-    host = _text(settings.get("imap_host"))
-    username = _text(settings.get("imap_username"))
-    password = _text(settings.get("imap_password")) or inbox.secret
+    host = setting_text(settings.get("imap_host"))
+    username = setting_text(settings.get("imap_username"))
+    password = setting_text(settings.get("imap_password")) or inbox.secret
     if inbox.channel != Channel.EMAIL.value or not host or not username or not password:
         return None
     use_ssl = bool(settings.get("imap_ssl", True))
     return ImapAccount(
         host=host,
-        port=_port(settings.get("imap_port"), 993 if use_ssl else 143),
+        port=setting_port(settings.get("imap_port"), 993 if use_ssl else 143),
         username=username,
         password=password,
         ssl=use_ssl,
-        folder=_text(settings.get("imap_folder")) or DEFAULT_FOLDER,
-        move_to=_text(settings.get("imap_move_to")),
+        folder=setting_text(settings.get("imap_folder")) or DEFAULT_FOLDER,
+        move_to=setting_text(settings.get("imap_move_to")),
     )
 
 
@@ -277,15 +278,3 @@ async def _advance(runtime: Runtime, inbox_id: int, folder: str, uid: int) -> No
 
 async def _blocking(call: Callable[..., T], *args: Any) -> T:
     return await asyncio.to_thread(call, *args)
-
-
-def _text(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _port(value: Any, default: int) -> int:
-    try:
-        port = int(value)
-    except (TypeError, ValueError):
-        return default
-    return port if 0 < port < 65536 else default

@@ -19,7 +19,6 @@ import socket
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
-from typing import Any
 
 import aiosmtplib
 import httpx
@@ -38,6 +37,7 @@ from threadline.config import Settings
 from threadline.domain.channels import Channel
 from threadline.domain.security.egress import EgressRefused
 from threadline.integrations.email.addresses import reply_address, split_address
+from threadline.integrations.email.mailbox_settings import setting_port, setting_text
 
 # Mail from an inbox carries this header; inbound mail bearing it for one of our own
 # addresses is our own reply coming back round, and is dropped rather than answered.
@@ -64,15 +64,17 @@ class SmtpRelay:
 def relay_for(envelope: OutboundEnvelope, settings: Settings) -> SmtpRelay | None:
     """The inbox's own relay when it names one, else the process-wide relay, else None."""
     own = envelope.inbox_settings
-    host = _text(own.get("smtp_host"))
+    host = setting_text(own.get("smtp_host"))
     if host:
-        username = _text(own.get("smtp_username"))
-        password = _text(own.get("smtp_password")) or (envelope.inbox_secret if username else None)
+        username = setting_text(own.get("smtp_username"))
+        password = setting_text(own.get("smtp_password")) or (
+            envelope.inbox_secret if username else None
+        )
         use_tls = bool(own.get("ssl", False))
         starttls = own.get("starttls")
         return SmtpRelay(
             host=host,
-            port=_port(own.get("smtp_port"), 465 if use_tls else 587),
+            port=setting_port(own.get("smtp_port"), 465 if use_tls else 587),
             username=username,
             password=password,
             use_tls=use_tls,
@@ -105,7 +107,7 @@ def compose(envelope: OutboundEnvelope, message_id: str) -> EmailMessage:
     if not envelope.from_address or not envelope.recipient:
         raise ValueError("a reply needs a sender and a recipient address")
     mail = EmailMessage()
-    display = _text(envelope.inbox_settings.get("display_name")) or envelope.inbox_name or ""
+    display = setting_text(envelope.inbox_settings.get("display_name")) or envelope.inbox_name or ""
     sender_name = f"{envelope.author_name} via {display}" if envelope.author_name else display
     mail["From"] = (
         formataddr((sender_name, envelope.from_address)) if sender_name else (envelope.from_address)
@@ -251,18 +253,6 @@ def _refused(recipients: list[aiosmtplib.SMTPRecipientRefused]) -> SendResult:
         return RetryableFailure("the SMTP server refused the recipient")
     refusal = recipients[0]
     return _answered(refusal.code, f"{refusal.message} ({refusal.recipient})")
-
-
-def _text(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _port(value: Any, default: int) -> int:
-    try:
-        port = int(value)
-    except (TypeError, ValueError):
-        return default
-    return port if 0 < port < 65536 else default
 
 
 def outbound_adapters(

@@ -23,10 +23,10 @@ from threadline.integrations.meta.payloads import (
     ReadUpTo,
     epoch_to_iso,
     need_dict,
-    need_list,
     need_str,
     optional_list,
     optional_str,
+    payload_entries,
 )
 
 OBJECT = "page"
@@ -34,17 +34,11 @@ FILE_TYPES = {"image", "video", "audio", "file"}
 
 
 def parse_messenger(payload: Any) -> ParsedBatch:
-    body = need_dict(payload, "the payload")
-    if body.get("object") != OBJECT:
-        raise MalformedPayload(f"object is {body.get('object')!r}, expected {OBJECT!r}")
     batch = ParsedBatch()
-    for e, entry in enumerate(need_list(body.get("entry"), "entry")):
-        entry = need_dict(entry, f"entry[{e}]")
+    for at, entry in payload_entries(payload, OBJECT):
         # "standby" events belong to another app in a handover; only ours are read.
-        for i, event in enumerate(optional_list(entry.get("messaging"), f"entry[{e}].messaging")):
-            _event(
-                need_dict(event, f"entry[{e}].messaging[{i}]"), f"entry[{e}].messaging[{i}]", batch
-            )
+        for i, event in enumerate(optional_list(entry.get("messaging"), f"{at}.messaging")):
+            _event(need_dict(event, f"{at}.messaging[{i}]"), f"{at}.messaging[{i}]", batch)
     return batch
 
 

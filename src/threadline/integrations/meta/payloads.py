@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -101,3 +102,14 @@ def epoch_to_iso(value: Any, *, milliseconds: bool = False) -> str | None:
         return datetime.fromtimestamp(seconds, UTC).isoformat()
     except (TypeError, ValueError, OverflowError, OSError):
         return None
+
+
+def payload_entries(payload: Any, expected_object: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The entries of a webhook call for `expected_object` ("page", "whatsapp_business_account"),
+    each with where it stands in the payload (for error messages). A payload for another
+    object, or without a list of entries, is malformed."""
+    body = need_dict(payload, "the payload")
+    if body.get("object") != expected_object:
+        raise MalformedPayload(f"object is {body.get('object')!r}, expected {expected_object!r}")
+    for e, entry in enumerate(need_list(body.get("entry"), "entry")):
+        yield f"entry[{e}]", need_dict(entry, f"entry[{e}]")

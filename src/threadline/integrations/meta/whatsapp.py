@@ -22,6 +22,7 @@ from threadline.integrations.meta.payloads import (
     need_str,
     optional_list,
     optional_str,
+    payload_entries,
 )
 
 OBJECT = "whatsapp_business_account"
@@ -31,17 +32,13 @@ STATUSES = {"sent", "delivered", "read", "failed"}
 
 def parse_whatsapp(payload: Any) -> ParsedBatch:
     """Everything in one webhook call, validated whole before anything is stored."""
-    body = need_dict(payload, "the payload")
-    if body.get("object") != OBJECT:
-        raise MalformedPayload(f"object is {body.get('object')!r}, expected {OBJECT!r}")
     batch = ParsedBatch()
-    for e, entry in enumerate(need_list(body.get("entry"), "entry")):
-        entry = need_dict(entry, f"entry[{e}]")
-        for c, change in enumerate(need_list(entry.get("changes"), f"entry[{e}].changes")):
-            change = need_dict(change, f"entry[{e}].changes[{c}]")
+    for at, entry in payload_entries(payload, OBJECT):
+        for c, change in enumerate(need_list(entry.get("changes"), f"{at}.changes")):
+            change = need_dict(change, f"{at}.changes[{c}]")
             if change.get("field") != "messages":
                 continue  # account, template and quality updates: nothing for a conversation
-            where = f"entry[{e}].changes[{c}].value"
+            where = f"{at}.changes[{c}].value"
             value = need_dict(change.get("value"), where)
             names = _profile_names(value, where)
             for m, raw in enumerate(optional_list(value.get("messages"), f"{where}.messages")):
