@@ -112,7 +112,7 @@ async def create_inbox(
     team_id: int | None = None,
 ) -> t.Inbox:
     """An email inbox's address must be on a domain the workspace may use (see
-    services/email_domains) and no other inbox's; secrets set to null in `settings` are
+    workspace/email_domains.py) and no other inbox's; secrets set to null in `settings` are
     left out."""
     session = uow.session
     clash = await session.execute(

@@ -1,6 +1,6 @@
 """An email address names one inbox in the whole installation.
 
-An inbox takes an address only on a domain its workspace may use (services/email_domains)
+An inbox takes an address only on a domain its workspace may use (workspace/email_domains.py)
 and only when no other inbox has it; the unique index `uq_inboxes_email_address` holds the
 line when two admins try at the same moment. The inbound SMTP server finds a recipient's
 inbox through that index, one query per recipient.

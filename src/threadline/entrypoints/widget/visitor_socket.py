@@ -123,7 +123,7 @@ class _VisitorStream:
         self.last_seen = 0
         self.authors: dict[int, dict[str, Any]] = {}
         self.last_typing = 0.0
-        # The chat's conversation, as /session and /status have it (services.web_chat.
+        # The chat's conversation, as /session and /status have it (web_chat's
         # latest_conversation_id): read with the catch-up, then the one of each live message.
         self.current: int | None = None
         # The queue frame is sent only when its conversation's state changes: the last
@@ -246,7 +246,7 @@ class _VisitorStream:
     def _note_message(self, conversation_id: int, message: dict[str, Any]) -> bool:
         """Whether the message changes the visitor's queue state: a live message in another
         of their conversations makes it the chat's; an agent's first answer ends the wait
-        (services.web_chat.visitor_queue)."""
+        (web_chat's visitor_queue)."""
         changed = False
         # Every message but a note moves its conversation's last_message_at.
         if self.live and message.get("direction") != Direction.NOTE.value:
