@@ -20,7 +20,20 @@ face's fetching on first use would not win against). Import them from their modu
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from threadline.conversations.actions import MAX_LABEL_LENGTH
+    from threadline.conversations.actions import (
+        KEEP,
+        MAX_LABEL_LENGTH,
+        assign,
+        change_status,
+        set_labels,
+        set_priority,
+    )
+    from threadline.conversations.calls import (
+        KNOWN_STATUSES,
+        CallDirection,
+        CallEvent,
+        record_call_event,
+    )
     from threadline.conversations.internal_notes import add_internal_note
     from threadline.conversations.notifications import (
         list_notifications,
@@ -43,6 +56,7 @@ else:
         __name__,
         [
             "actions",
+            "calls",
             "internal_notes",
             "notifications",
             "receive",
@@ -53,17 +67,26 @@ else:
     )
 
 __all__ = [
+    "KEEP",
+    "KNOWN_STATUSES",
     "MAX_LABEL_LENGTH",
     "MAX_REPLY_LENGTH",
+    "CallDirection",
+    "CallEvent",
     "FollowUpOwner",
     "PlannedFollowUp",
     "ReplyRequest",
     "ReplyTemplate",
     "add_internal_note",
+    "assign",
+    "change_status",
     "list_notifications",
     "mark_all_read",
     "mark_read",
     "notification_view",
     "receive_message",
+    "record_call_event",
+    "set_labels",
+    "set_priority",
     "wrap_up_conversation",
 ]

@@ -18,7 +18,7 @@ from threadline.content import (
 from threadline.conversations import queries
 from threadline.conversations.reply_options import reply_options
 from threadline.core.views import task_view
-from threadline.csat.history import answered_surveys
+from threadline.csat import answered_surveys
 from threadline.domain.channels import Channel
 from threadline.domain.errors import NotFound
 from threadline.domain.security.access import Principal

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from pydantic import Field, ValidationError
 
 from threadline.adapters.db import tables as t
-from threadline.conversations.calls import CallDirection, CallEvent, record_call_event
+from threadline.conversations import CallDirection, CallEvent, record_call_event
 from threadline.domain.channels import Channel
 from threadline.domain.errors import DomainError, Forbidden, NotFound
 from threadline.entrypoints.api.deps import RuntimeDep

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from threadline.adapters.attachments import AttachmentTooLarge, store_attachment
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.conversations.receive import receive_message
+from threadline.conversations import receive_message
 from threadline.core.lookups import known_by_provider_id
 from threadline.delivery.status import mark_bounced
 from threadline.domain.channels import Channel, IdentityKind

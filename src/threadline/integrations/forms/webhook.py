@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from threadline.adapters.attachments import store_attachment
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.conversations.receive import receive_message
+from threadline.conversations import receive_message
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.errors import DomainError
 from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity

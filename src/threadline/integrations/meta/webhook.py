@@ -24,7 +24,7 @@ from threadline.adapters.attachments import AttachmentTooLarge, store_attachment
 from threadline.adapters.db import tables as t
 from threadline.adapters.egress.http import checked_client
 from threadline.bootstrap import Runtime
-from threadline.conversations.receive import receive_message
+from threadline.conversations import receive_message
 from threadline.core.lookups import get_workspace, stored_provider_ids
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.delivery.status import apply_delivery_report, report_delivery_status

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from threadline.adapters.attachments import AttachmentTooLarge, store_attachment
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.conversations.receive import receive_message
+from threadline.conversations import receive_message
 from threadline.core.lookups import stored_provider_ids
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity

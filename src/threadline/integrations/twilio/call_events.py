@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from threadline.conversations.calls import KNOWN_STATUSES, CallDirection, CallEvent
+from threadline.conversations import KNOWN_STATUSES, CallDirection, CallEvent
 from threadline.integrations.twilio.webhook_requests import (
     MalformedPayload,
     TwilioRequest,

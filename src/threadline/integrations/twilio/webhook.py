@@ -22,8 +22,7 @@ from threadline.adapters.attachments import store_attachment
 from threadline.adapters.db import tables as t
 from threadline.adapters.egress.http import checked_client
 from threadline.config import Settings
-from threadline.conversations.calls import CallDirection, record_call_event
-from threadline.conversations.receive import receive_message
+from threadline.conversations import CallDirection, receive_message, record_call_event
 from threadline.delivery.status import apply_delivery_report
 from threadline.domain.bounds import MAX_SECONDS
 from threadline.domain.channels import Channel, IdentityKind

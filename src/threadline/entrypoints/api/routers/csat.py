@@ -17,8 +17,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import Field
 
-from threadline.csat.answers import answer_by_token, list_scores, survey_by_token
-from threadline.csat.survey import csat_config, csat_config_view, update_csat_config
+from threadline.csat import (
+    answer_by_token,
+    csat_config,
+    csat_config_view,
+    list_scores,
+    survey_by_token,
+    update_csat_config,
+)
 from threadline.domain.csat import (
     MAX_COMMENT_LENGTH,
     MAX_SCORE,

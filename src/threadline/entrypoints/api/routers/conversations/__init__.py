@@ -9,13 +9,17 @@ from pydantic import Field
 
 from threadline.content import MAX_SUMMARY_LENGTH, WrapUp
 from threadline.conversations import (
+    KEEP,
     MAX_REPLY_LENGTH,
     ReplyRequest,
     ReplyTemplate,
     add_internal_note,
+    assign,
+    change_status,
     queries,
+    set_labels,
+    set_priority,
 )
-from threadline.conversations import actions as actions
 from threadline.conversations.reply import reply
 from threadline.core.views import conversation_view, message_view
 from threadline.domain.channels import Channel
@@ -164,7 +168,7 @@ async def post_status(
             if body.wrap_up_code is not None or body.summary is not None
             else None
         )
-        state = await actions.change_status(
+        state = await change_status(
             uow, principal, conversation_id, body.status, body.snoozed_until, wrap_up
         )
         await uow.commit()
@@ -177,12 +181,12 @@ async def post_assign(
 ) -> dict[str, Any]:
     sent = body.model_fields_set
     async with runtime.uow() as uow:
-        state = await actions.assign(
+        state = await assign(
             uow,
             principal,
             conversation_id,
-            assignee_id=body.assignee_id if "assignee_id" in sent else actions.KEEP,
-            team_id=body.team_id if "team_id" in sent else actions.KEEP,
+            assignee_id=body.assignee_id if "assignee_id" in sent else KEEP,
+            team_id=body.team_id if "team_id" in sent else KEEP,
         )
         await uow.commit()
     return conversation_view(state.conversation, state.labels)
@@ -193,7 +197,7 @@ async def post_priority(
     conversation_id: RowId, body: PriorityBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
-        state = await actions.set_priority(uow, principal, conversation_id, body.priority)
+        state = await set_priority(uow, principal, conversation_id, body.priority)
         await uow.commit()
     return conversation_view(state.conversation, state.labels)
 
@@ -203,7 +207,7 @@ async def put_labels(
     conversation_id: RowId, body: LabelsBody, principal: PrincipalDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.uow() as uow:
-        state = await actions.set_labels(uow, principal, conversation_id, body.labels)
+        state = await set_labels(uow, principal, conversation_id, body.labels)
         await uow.commit()
     return conversation_view(state.conversation, state.labels)
 
