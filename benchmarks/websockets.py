@@ -46,7 +46,8 @@ from threadline.config import Settings
 from threadline.domain.channels import Channel
 from threadline.domain.messaging.web_chat import VisitorClaims, new_visitor_id, sign_visitor_token
 from threadline.entrypoints.logging_setup import configure_logging
-from threadline.web_chat.visitors import ensure_public_key, send_visitor_message
+from threadline.web_chat.visitor_messages import send_visitor_message
+from threadline.web_chat.widget_inboxes import ensure_public_key
 from threadline.workspace.auth import create_api_key
 from threadline.workspace.create import create_inbox, create_workspace
 

@@ -18,7 +18,7 @@ from threadline.domain.routing.wait_estimate import MIN_SAMPLES, estimate_wait
 from threadline.domain.security.access import Principal, Role
 from threadline.entrypoints.widget import visitor_api
 from threadline.entrypoints.widget._texts import TEXTS
-from threadline.web_chat.visitors import widget_admin_view
+from threadline.web_chat.widget_inboxes import widget_admin_view
 
 pytestmark = pytest.mark.anyio
 

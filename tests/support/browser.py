@@ -50,7 +50,7 @@ from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
 from threadline.domain.messaging.web_chat import user_hash
 from threadline.domain.security.access import Principal, Role
 from threadline.seed.catalogue import avatar_data_url
-from threadline.web_chat.visitors import widget_admin_view
+from threadline.web_chat.widget_inboxes import widget_admin_view
 from threadline.workspace.agents import set_own_presence
 
 CHROMIUM = os.environ.get("THREADLINE_TEST_CHROMIUM", "/usr/bin/chromium")

@@ -27,7 +27,7 @@ from threadline.config import Settings
 from threadline.domain.channels import Channel
 from threadline.domain.security.access import Principal, Role
 from threadline.entrypoints.api.app import create_app
-from threadline.web_chat.visitors import widget_admin_view
+from threadline.web_chat.widget_inboxes import widget_admin_view
 from threadline.workspace.auth import create_api_key, issue_token
 from threadline.workspace.create import create_agent, create_inbox
 

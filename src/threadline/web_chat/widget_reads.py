@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.adapters.db import tables as t
 from threadline.domain.channels import Channel
 from threadline.domain.messaging.web_chat import InvalidVisitorToken, VisitorClaims
-from threadline.web_chat.visitors import PUBLIC_KEY_SETTING, authenticate_visitor
+from threadline.web_chat.visitor_sessions import authenticate_visitor
+from threadline.web_chat.widget_inboxes import PUBLIC_KEY_SETTING
 
 
 async def presented_visitor(

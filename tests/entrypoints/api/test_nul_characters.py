@@ -21,7 +21,7 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel
 from threadline.domain.security.access import Principal, Role
-from threadline.web_chat.visitors import widget_admin_view
+from threadline.web_chat.widget_inboxes import widget_admin_view
 from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio

@@ -17,7 +17,7 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.domain.security.access import Principal, Role
 from threadline.domain.security.signatures import presented_matches
-from threadline.web_chat.visitors import widget_admin_view
+from threadline.web_chat.widget_inboxes import widget_admin_view
 
 pytestmark = pytest.mark.anyio
 

@@ -18,7 +18,7 @@ from threadline.bootstrap import Runtime
 from threadline.domain.security.access import Principal, Role
 from threadline.entrypoints.widget import visitor_api
 from threadline.seed.web_chat import seed_web_chat
-from threadline.web_chat.visitors import widget_admin_view
+from threadline.web_chat.widget_inboxes import widget_admin_view
 
 pytestmark = pytest.mark.anyio
 

@@ -26,7 +26,7 @@ from threadline.core.event_feed import events_since
 from threadline.core.typing_signals import publish_typing
 from threadline.domain.security.access import Principal, Role
 from threadline.entrypoints.widget import _hub, visitor_api
-from threadline.web_chat.visitors import widget_admin_view
+from threadline.web_chat.widget_inboxes import widget_admin_view
 
 pytestmark = pytest.mark.anyio
 WAIT = 5
