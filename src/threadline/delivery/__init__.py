@@ -17,10 +17,21 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from threadline.delivery.outbound import deliver_due
     from threadline.delivery.policy import DeliveryPolicy, DeliveryReport
-    from threadline.delivery.status import report_delivery_status
+    from threadline.delivery.status import (
+        apply_delivery_report,
+        mark_bounced,
+        report_delivery_status,
+    )
 else:
     from threadline.core.faces import lazy_face
 
     __getattr__ = lazy_face(__name__, ["outbound", "policy", "status"])
 
-__all__ = ["DeliveryPolicy", "DeliveryReport", "deliver_due", "report_delivery_status"]
+__all__ = [
+    "DeliveryPolicy",
+    "DeliveryReport",
+    "apply_delivery_report",
+    "deliver_due",
+    "mark_bounced",
+    "report_delivery_status",
+]

@@ -20,7 +20,7 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.conversations import receive_message
 from threadline.core.lookups import known_by_provider_id
-from threadline.delivery.status import mark_bounced
+from threadline.delivery import mark_bounced
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.customers.identities import normalise_email
 from threadline.domain.errors import DomainError

@@ -27,7 +27,7 @@ from threadline.bootstrap import Runtime
 from threadline.conversations import receive_message
 from threadline.core.lookups import get_workspace, stored_provider_ids
 from threadline.core.unit_of_work import UnitOfWork
-from threadline.delivery.status import apply_delivery_report, report_delivery_status
+from threadline.delivery import apply_delivery_report, report_delivery_status
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import DeliveryStatus, Direction
 from threadline.domain.customers.identities import normalise_identity

@@ -23,7 +23,7 @@ from threadline.adapters.db import tables as t
 from threadline.adapters.egress.http import checked_client
 from threadline.config import Settings
 from threadline.conversations import CallDirection, receive_message, record_call_event
-from threadline.delivery.status import apply_delivery_report
+from threadline.delivery import apply_delivery_report
 from threadline.domain.bounds import MAX_SECONDS
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.errors import DomainError
