@@ -13,6 +13,10 @@ Firing happens in two steps (mirroring the outbound claims, adapters/db/outbound
    (another worker claims it when the lease runs out) and after commit it never fires again.
 A handler that raises is rolled back; the timer is retried once its lease has passed, and
 given up (status "failed") after MAX_ATTEMPTS.
+
+Every key is spelled by `timer_key`: the timer's kind, then what names the one timer of that
+kind (a clock, an offer, a task...), joined by ":". Capabilities build their keys through it,
+never by hand, so one kind's keys can never collide with another's.
 """
 
 from __future__ import annotations
@@ -48,6 +52,20 @@ A handler runs inside the transaction that marks the timer fired: it does the wo
 `uow` and does not commit. `fired_at` is the moment the worker fired it (not before
 `fire_at`). Each capability lists its own in a `TIMER_HANDLERS` map; `bootstrap.timer_handlers`
 gathers them into the unit-of-work factory."""
+
+
+KEY_SEPARATOR = ":"
+
+
+def timer_key(kind: str, *parts: int | str) -> str:
+    """The key of the timer of `kind` named by `parts`: `timer_key("task.due", 42)` is
+    "task.due:42". A part holding the separator would make two timers' keys alike."""
+    if not parts:
+        raise ValueError("a timer key names its timer: give at least one part after the kind")
+    words = [kind, *(str(part) for part in parts)]
+    if any(not word or KEY_SEPARATOR in word for word in words):
+        raise ValueError(f"timer key parts are non-empty and hold no {KEY_SEPARATOR!r}: {words}")
+    return KEY_SEPARATOR.join(words)
 
 
 def gather_timer_handlers(*maps: TimerHandlerMap) -> dict[str, TimerHandler]:

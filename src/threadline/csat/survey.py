@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.core.timers import TimerHandlerMap, schedule_timer
+from threadline.core.timers import TimerHandlerMap, schedule_timer, timer_key
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
 from threadline.delivery.queue import queue_outbound_message
@@ -32,6 +32,10 @@ DEFAULT_DELAY = timedelta(minutes=30)
 DEFAULT_VALIDITY = timedelta(days=7)
 DEFAULT_LINK_BASE = "http://127.0.0.1:8000"
 MAX_DELAY = timedelta(days=30)
+
+
+def survey_timer_key(conversation_id: int, resolved_at: datetime) -> str:
+    return timer_key(CSAT_SEND, conversation_id, f"{resolved_at.timestamp():.6f}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +114,7 @@ async def plan_survey(uow: UnitOfWork, conversation: t.Conversation) -> None:
         conversation.workspace_id,
         kind=CSAT_SEND,
         # One timer per resolution: a later resolution never moves an earlier one's survey.
-        key=f"csat.send:{conversation.id}:{resolved_at.timestamp():.6f}",
+        key=survey_timer_key(conversation.id, resolved_at),
         fire_at=resolved_at + config.delay,
         payload={
             "conversation_id": conversation.id,

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_scoped, get_visible_conversation
-from threadline.core.timers import TimerHandlerMap, cancel_timer, schedule_timer
+from threadline.core.timers import TimerHandlerMap, cancel_timer, schedule_timer, timer_key
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import offer_view
 from threadline.domain.channels import Channel
@@ -38,7 +38,7 @@ OFFER_EXPIRE = "offer.expire"
 
 
 def expiry_timer_key(offer_id: int) -> str:
-    return f"offer.expire:{offer_id}"
+    return timer_key(OFFER_EXPIRE, offer_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from threadline.adapters.db import tables as t
 from threadline.conversations.actions import labels_of
 from threadline.conversations.reopen import reopen_conversation, reopened_view
 from threadline.core.handlers import HandlerMap, on
-from threadline.core.timers import TimerHandlerMap, cancel_timer, schedule_timer
+from threadline.core.timers import TimerHandlerMap, cancel_timer, schedule_timer, timer_key
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import conversation_scope, conversation_view, message_view, task_view
 from threadline.domain.conversations import DeliveryStatus, Direction, ReopenCause
@@ -31,7 +31,7 @@ FOLLOW_UP_DUE = "follow_up_due"
 
 
 def task_timer_key(task_id: int) -> str:
-    return f"task.due:{task_id}"
+    return timer_key(TASK_DUE, task_id)
 
 
 def _brings_conversation_back(task: t.Task) -> bool:
