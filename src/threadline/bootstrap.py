@@ -25,7 +25,7 @@ from threadline.customers import offers as customer_offers
 from threadline.domain.events import DomainEvent
 from threadline.follow_ups import due as follow_ups_due
 from threadline.routing import handlers as routing_handlers
-from threadline.service_levels import clocks as service_level_clocks
+from threadline.service_levels.clocks import handlers as service_level_clocks
 
 log = structlog.get_logger(__name__)
 

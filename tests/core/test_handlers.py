@@ -15,7 +15,7 @@ from threadline.domain.events import (
 )
 from threadline.follow_ups import due as follow_ups_due
 from threadline.routing import handlers as routing_handlers
-from threadline.service_levels import clocks as service_level_clocks
+from threadline.service_levels.clocks import handlers as service_level_clocks
 
 
 async def _first(uow: UnitOfWork, workspace_id: int, event: MessageCreated) -> None:

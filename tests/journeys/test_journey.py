@@ -16,7 +16,7 @@ from tests.conftest import WorkspaceFixture, login
 from threadline.adapters.clock import ManualClock
 from threadline.bootstrap import Runtime
 from threadline.core.timers import fire_due_timers
-from threadline.service_levels.admin import seed_default_sla
+from threadline.service_levels.defaults import seed_default_sla
 
 pytestmark = pytest.mark.anyio
 

@@ -24,7 +24,7 @@ from threadline.domain.conversations import ConversationStatus
 from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
 from threadline.domain.security.access import Principal, Role
 from threadline.domain.service_levels.sla import ConversationFacts, PolicyRule, match_policy
-from threadline.service_levels.admin import seed_default_sla
+from threadline.service_levels.defaults import seed_default_sla
 
 pytestmark = pytest.mark.anyio
 

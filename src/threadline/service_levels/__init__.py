@@ -2,28 +2,34 @@
 
 Code outside the package imports from here. Inside:
 
-- admin.py    calendars and policies, and a conversation's SLA as agents see it
-- clocks.py   SLA clocks kept in step with each change, inside its transaction
+- calendars.py        business calendars; a change moves the running deadlines, written in
+                      bulk by deadline_writes.py
+- policies.py         SLA policies
+- report.py           a conversation's SLA as agents see it
+- defaults.py         what a demo workspace ships with
+- clocks/             SLA clocks kept in step with each change, inside its transaction
 """
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from threadline.service_levels.admin import (
+    from threadline.service_levels.calendars import (
         calendar_view,
-        conversation_sla,
         create_calendar,
-        create_policy,
         list_calendars,
+        update_calendar,
+    )
+    from threadline.service_levels.policies import (
+        create_policy,
         list_policies,
         policy_view,
-        update_calendar,
         update_policy,
     )
+    from threadline.service_levels.report import conversation_sla
 else:
     from threadline.core.faces import lazy_face
 
-    __getattr__ = lazy_face(__name__, ["admin"])
+    __getattr__ = lazy_face(__name__, ["calendars", "policies", "report"])
 
 __all__ = [
     "calendar_view",

@@ -19,7 +19,7 @@ from threadline.domain.errors import Conflict, DomainError, NotFound
 from threadline.domain.security.access import Principal, Role, require_role
 from threadline.domain.service_levels.business_calendar import BusinessCalendar
 from threadline.domain.service_levels.sla import ClockState, due_at, warning_at
-from threadline.service_levels.clocks import build_calendar
+from threadline.service_levels.clocks.business_calendars import build_calendar
 from threadline.service_levels.deadline_writes import (
     MovedDeadline,
     MovedTimer,

@@ -11,7 +11,7 @@ from threadline.core.lookups import get_visible_conversation
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.domain.security.access import Principal
 from threadline.domain.service_levels.sla import ClockKind
-from threadline.service_levels.clocks import clock_view
+from threadline.service_levels.clocks.views import clock_view
 
 
 async def conversation_sla(

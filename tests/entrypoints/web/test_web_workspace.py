@@ -443,7 +443,7 @@ def test_every_label_the_pages_show_exists_in_english_and_polish() -> None:
     from threadline.domain.service_levels.sla import ClockKind
     from threadline.domain.tasks import TaskKind
     from threadline.entrypoints.web._render import catalogue
-    from threadline.service_levels.clocks import CLOCK_STATES
+    from threadline.service_levels.clocks.views import CLOCK_STATES
 
     web = resources.files("threadline.entrypoints.web")
     used = set()
