@@ -297,13 +297,13 @@ async def test_changing_a_calendar_moves_running_deadlines(
     async with runtime.uow() as uow:
         timer = (
             await uow.session.execute(
-                select(t.Timer).where(t.Timer.key == f"sla:{first.id}:breach")
+                select(t.Timer).where(t.Timer.key == f"sla.breach:{first.id}")
             )
         ).scalar_one()
         assert timer.fire_at == warsaw(2026, 11, 7, 14, 0)
         warning = (
             await uow.session.execute(
-                select(t.Timer).where(t.Timer.key == f"sla:{first.id}:warning")
+                select(t.Timer).where(t.Timer.key == f"sla.warning:{first.id}")
             )
         ).scalar_one()
         # 80 % of 6 hours = 4 h 48 min of Saturday's working time.

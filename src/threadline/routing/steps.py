@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.core.timers import schedule_timer
+from threadline.core.timers import schedule_timer, timer_key
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.domain.routing.scoring import Work
 from threadline.domain.routing.steps import StepSettings, next_step
@@ -20,7 +20,7 @@ STEP_TIMER = "routing.step"
 
 
 def step_timer_key(conversation_id: int) -> str:
-    return f"routing-step:{conversation_id}"
+    return timer_key(STEP_TIMER, conversation_id)
 
 
 async def progress_of(session: AsyncSession, conversation_id: int) -> t.RoutingProgress | None:

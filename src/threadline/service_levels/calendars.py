@@ -20,6 +20,7 @@ from threadline.domain.security.access import Principal, Role, require_role
 from threadline.domain.service_levels.business_calendar import BusinessCalendar
 from threadline.domain.service_levels.sla import ClockState, due_at, warning_at
 from threadline.service_levels.clocks.business_calendars import build_calendar
+from threadline.service_levels.clocks.timers import BREACH_TIMER, WARNING_TIMER, clock_timer_key
 from threadline.service_levels.deadline_writes import (
     MovedDeadline,
     MovedTimer,
@@ -213,7 +214,8 @@ def _moved_deadlines(
             continue
         moved.append((clock.id, new_due))
         if clock.breached_at is None:
-            timers.append((clock.id, "breach", new_due))
+            timers.append((clock_timer_key(clock.id, BREACH_TIMER), new_due))
         if clock.warned_at is None and clock.warning_ratio < 1:
-            timers.append((clock.id, "warning", warning_at(state, calendar, clock.warning_ratio)))
+            warns_at = warning_at(state, calendar, clock.warning_ratio)
+            timers.append((clock_timer_key(clock.id, WARNING_TIMER), warns_at))
     return moved, timers

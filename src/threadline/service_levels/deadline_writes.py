@@ -18,8 +18,8 @@ from threadline.core.unit_of_work import UnitOfWork
 
 # (clock id, new deadline)
 MovedDeadline = tuple[int, datetime]
-# (clock id, "breach" or "warning", fire at)
-MovedTimer = tuple[int, str, datetime]
+# (timer key, fire at): the key as clocks/timers.py spells it
+MovedTimer = tuple[str, datetime]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -34,9 +34,9 @@ async def write_deadlines_postgres(
     moved: list[MovedDeadline],
     timers: list[MovedTimer],
 ) -> None:
-    # One statement each with the new values as integer arrays (ids, epoch microseconds):
-    # a round trip per row, or dumping strings and datetimes one by one, would dominate the
-    # time for a calendar with many open conversations.
+    # One statement for the clocks and one for their timers, the new values as arrays (clock
+    # ids or timer keys, epoch microseconds): a round trip per row, or dumping datetimes one
+    # by one, would dominate the time for a calendar with many open conversations.
     if moved:
         await uow.session.execute(
             text(
@@ -46,24 +46,20 @@ async def write_deadlines_postgres(
             ),
             {"ids": [m[0] for m in moved], "us": [_micros(m[1]) for m in moved]},
         )
-    for stage in ("breach", "warning"):
-        rows = [timer for timer in timers if timer[1] == stage]
-        if not rows:
-            continue
+    if timers:
         await uow.session.execute(
             text(
                 "UPDATE timers SET fire_at = timestamptz 'epoch' + v.us * interval '1 microsecond', "
                 "locked_until = NULL "
-                "FROM unnest(CAST(:ids AS bigint[]), CAST(:us AS bigint[])) AS v(id, us) "
+                "FROM unnest(CAST(:keys AS text[]), CAST(:us AS bigint[])) AS v(key, us) "
                 "WHERE timers.workspace_id = :ws AND timers.status = :armed "
-                "AND timers.key = 'sla:' || v.id || :suffix"
+                "AND timers.key = v.key"
             ),
             {
-                "ids": [row[0] for row in rows],
-                "us": [_micros(row[2]) for row in rows],
+                "keys": [key for key, _ in timers],
+                "us": [_micros(fire) for _, fire in timers],
                 "ws": workspace_id,
                 "armed": ARMED,
-                "suffix": f":{stage}",
             },
         )
 
@@ -93,8 +89,5 @@ async def write_deadlines_executemany(
                 timers_table.c.status == ARMED,
             )
             .values(fire_at=bindparam("b_fire", type_=UTCDateTime()), locked_until=None),
-            [
-                {"b_key": f"sla:{clock_id}:{stage}", "b_fire": fire}
-                for clock_id, stage, fire in timers
-            ],
+            [{"b_key": key, "b_fire": fire} for key, fire in timers],
         )

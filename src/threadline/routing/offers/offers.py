@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.core.timers import cancel_timer, schedule_timer
+from threadline.core.timers import cancel_timer, schedule_timer, timer_key
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.domain.channels import Channel
 from threadline.domain.events import AssignmentOffered
@@ -31,7 +31,7 @@ OFFER_TIMER = "routing.offer"
 
 
 def offer_timer_key(offer_id: int) -> str:
-    return f"routing-offer:{offer_id}"
+    return timer_key(OFFER_TIMER, offer_id)
 
 
 async def make_offer(

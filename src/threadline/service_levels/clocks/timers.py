@@ -5,7 +5,7 @@ or stops (their handlers are in escalation.py)."""
 from __future__ import annotations
 
 from threadline.adapters.db import tables as t
-from threadline.core.timers import cancel_timer, schedule_timer
+from threadline.core.timers import cancel_timer, schedule_timer, timer_key
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.domain.service_levels.business_calendar import BusinessCalendar
 from threadline.domain.service_levels.sla import warning_at
@@ -17,7 +17,7 @@ BREACH_TIMER = "sla.breach"
 
 def clock_timer_key(clock_id: int, kind: str) -> str:
     """The key of a clock's warning or breach timer (`kind` is WARNING_TIMER or BREACH_TIMER)."""
-    return f"sla:{clock_id}:{kind.removeprefix('sla.')}"
+    return timer_key(kind, clock_id)
 
 
 async def arm_clock(uow: UnitOfWork, clock: t.SlaClock, calendar: BusinessCalendar) -> None:
