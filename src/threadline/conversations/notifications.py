@@ -9,6 +9,7 @@ mentioned agent receives on the event stream.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -64,21 +65,7 @@ async def notify_mentions(
         return []
     session = uow.session
     ws = principal.workspace_id
-    agents = (
-        await session.execute(
-            select(t.Agent.id, t.Agent.email, t.Agent.role).where(
-                t.Agent.workspace_id == ws, t.Agent.active.is_(True)
-            )
-        )
-    ).all()
-    roles = {agent_id: role for agent_id, _, role in agents}
-    mentioned = [
-        agent_id
-        for agent_id in resolve_mentions(handles, [MentionableAgent(a, e) for a, e, _ in agents])
-        if agent_id != principal.agent_id
-    ]
-    if conversation is not None:
-        mentioned = await _who_can_see(session, ws, conversation, mentioned, roles)
+    mentioned = await _mentioned_agents(session, principal, handles, conversation)
     if message is not None:
         message.meta = {**(message.meta or {}), "mentions": mentioned}
     if not mentioned:
@@ -108,6 +95,33 @@ async def notify_mentions(
             ws,
             AgentMentioned(row.agent_id, notification_view(row)),
         )
+    return mentioned
+
+
+async def _mentioned_agents(
+    session: AsyncSession,
+    principal: Principal,
+    handles: Sequence[str],
+    conversation: t.Conversation | None,
+) -> list[int]:
+    """The active agents of the workspace the handles name, but the author; in a conversation,
+    only those who may see it."""
+    ws = principal.workspace_id
+    agents = (
+        await session.execute(
+            select(t.Agent.id, t.Agent.email, t.Agent.role).where(
+                t.Agent.workspace_id == ws, t.Agent.active.is_(True)
+            )
+        )
+    ).all()
+    roles = {agent_id: role for agent_id, _, role in agents}
+    mentioned = [
+        agent_id
+        for agent_id in resolve_mentions(handles, [MentionableAgent(a, e) for a, e, _ in agents])
+        if agent_id != principal.agent_id
+    ]
+    if conversation is not None:
+        mentioned = await _who_can_see(session, ws, conversation, mentioned, roles)
     return mentioned
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.conversations.reopen import reopen_conversation, reopened_view
@@ -45,34 +48,14 @@ class ReplyRequest:
 async def reply(uow: UnitOfWork, principal: Principal, request: ReplyRequest) -> t.Message:
     """Store the outbound message as `queued` and a durable job to send it, in one transaction."""
     session = uow.session
-    text = request.text.strip()
-    if not text:
-        raise DomainError("a reply needs some text")
-    if len(text) > MAX_REPLY_LENGTH:
-        raise DomainError(f"a reply is limited to {MAX_REPLY_LENGTH} characters")
+    text = _checked_text(request)
     ws = principal.workspace_id
     conversation = await get_visible_conversation(
         session, principal, request.conversation_id, lock=True
     )
     identities = await identities_of(session, ws, conversation.customer_id, newest_first=True)
-    allowed = reachable_channels({IdentityKind(i.kind) for i in identities})
     now = uow.clock.now()
-    channel = request.channel
-    if channel is None:
-        default = await default_reply_channel(session, ws, conversation, allowed, identities, now)
-        if default.channel is None:
-            raise ChannelNotAllowed(
-                default.reason or "the customer has no identity on any channel to reply on"
-            )
-        channel = default.channel
-    if not carries_text(channel):
-        raise ChannelNotAllowed(no_text_reason(channel))
-    if channel not in allowed:
-        names = ", ".join(c.value for c in allowed) or "none"
-        raise ChannelNotAllowed(
-            f"the customer has no {IDENTITY_FOR_CHANNEL[channel].value} identity, so a reply "
-            f"cannot go by {channel.value}; channels available: {names}"
-        )
+    channel = await _checked_channel(session, ws, conversation, request, identities, now)
     inbox = await pick_inbox(session, ws, conversation, channel, request.inbox_id)
     recipient = next(i for i in identities if i.kind == IDENTITY_FOR_CHANNEL[channel].value)
     # Messaging windows and templates are checked now, so the agent is told at once.
@@ -108,3 +91,44 @@ async def reply(uow: UnitOfWork, principal: Principal, request: ReplyRequest) ->
         ConversationUpdated(conversation_view(conversation), reopened=reopened_view(reopening)),
     )
     return message
+
+
+def _checked_text(request: ReplyRequest) -> str:
+    text = request.text.strip()
+    if not text:
+        raise DomainError("a reply needs some text")
+    if len(text) > MAX_REPLY_LENGTH:
+        raise DomainError(f"a reply is limited to {MAX_REPLY_LENGTH} characters")
+    return text
+
+
+async def _checked_channel(
+    session: AsyncSession,
+    workspace_id: int,
+    conversation: t.Conversation,
+    request: ReplyRequest,
+    identities: list[t.Identity],
+    now: datetime,
+) -> Channel:
+    """The channel asked for, or the default one; either must carry text and reach the
+    customer through one of their identities."""
+    allowed = reachable_channels({IdentityKind(i.kind) for i in identities})
+    channel = request.channel
+    if channel is None:
+        default = await default_reply_channel(
+            session, workspace_id, conversation, allowed, identities, now
+        )
+        if default.channel is None:
+            raise ChannelNotAllowed(
+                default.reason or "the customer has no identity on any channel to reply on"
+            )
+        channel = default.channel
+    if not carries_text(channel):
+        raise ChannelNotAllowed(no_text_reason(channel))
+    if channel not in allowed:
+        names = ", ".join(c.value for c in allowed) or "none"
+        raise ChannelNotAllowed(
+            f"the customer has no {IDENTITY_FOR_CHANNEL[channel].value} identity, so a reply "
+            f"cannot go by {channel.value}; channels available: {names}"
+        )
+    return channel

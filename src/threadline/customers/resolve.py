@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,50 +44,92 @@ async def resolve_customer(
     """
     session = uow.session
     now = uow.clock.now()
-    customer = await find_customer_by_identity(session, workspace_id, primary)
-    for other in others:
+    found = await _first_owner(session, workspace_id, [primary, *others])
+    customer = await _found_or_new(session, workspace_id, found, name, now)
+    created = found is None
+    known = await _known_addresses(session, workspace_id, primary, others, created)
+    _attach_unknown(session, customer, [primary, *others], known, now)
+    await session.flush()
+    if created:
+        uow.emit(workspace_id, CustomerCreated(customer_view(customer)))
+    return customer, created
+
+
+async def _first_owner(
+    session: AsyncSession, workspace_id: int, keys: list[IdentityKey]
+) -> t.Customer | None:
+    """The owner of the first of `keys` someone owns, looked up one by one in order."""
+    for key in keys:
+        customer = await find_customer_by_identity(session, workspace_id, key)
         if customer is not None:
-            break
-        customer = await find_customer_by_identity(session, workspace_id, other)
-    created = customer is None
-    if customer is None:
-        customer = t.Customer(
-            workspace_id=workspace_id,
-            name=name,
-            attributes={},
-            labels=[],
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(customer)
-        await session.flush()
-    elif name and not customer.name:
-        customer.name = name
-        customer.updated_at = now
+            return customer
+    return None
+
+
+async def _found_or_new(
+    session: AsyncSession,
+    workspace_id: int,
+    found: t.Customer | None,
+    name: str | None,
+    now: datetime,
+) -> t.Customer:
+    """The customer found (given the name if they had none), or a new one, stored."""
+    if found is not None:
+        if name and not found.name:
+            found.name = name
+            found.updated_at = now
+        return found
+    customer = t.Customer(
+        workspace_id=workspace_id,
+        name=name,
+        attributes={},
+        labels=[],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(customer)
+    await session.flush()
+    return customer
+
+
+async def _known_addresses(
+    session: AsyncSession,
+    workspace_id: int,
+    primary: IdentityKey,
+    others: list[IdentityKey],
+    created: bool,
+) -> set[tuple[str, str]]:
+    """Which of the given addresses (kind, value) somebody already owns."""
     if created:
         # A customer made just now owns none of these addresses yet.
-        known: set[tuple[str, str]] = set()
-    elif not others:
+        return set()
+    if not others:
         # Found by the only address given: nothing to attach.
-        known = {(primary.kind.value, primary.value)}
-    else:
-        known = {
-            (i.kind, i.value)
-            for i in (
-                await session.execute(
-                    select(t.Identity).where(
-                        t.Identity.workspace_id == workspace_id,
-                        t.Identity.kind.in_([k.kind.value for k in [primary, *others]]),
-                        t.Identity.value.in_([k.value for k in [primary, *others]]),
-                    )
-                )
-            ).scalars()
-        }
-    for key in [primary, *others]:
+        return {(primary.kind.value, primary.value)}
+    keys = [primary, *others]
+    owned = await session.execute(
+        select(t.Identity).where(
+            t.Identity.workspace_id == workspace_id,
+            t.Identity.kind.in_([k.kind.value for k in keys]),
+            t.Identity.value.in_([k.value for k in keys]),
+        )
+    )
+    return {(i.kind, i.value) for i in owned.scalars()}
+
+
+def _attach_unknown(
+    session: AsyncSession,
+    customer: t.Customer,
+    keys: list[IdentityKey],
+    known: set[tuple[str, str]],
+    now: datetime,
+) -> None:
+    """Each address nobody owns yet becomes the customer's (a repeated one only once)."""
+    for key in keys:
         if (key.kind.value, key.value) not in known:
             session.add(
                 t.Identity(
-                    workspace_id=workspace_id,
+                    workspace_id=customer.workspace_id,
                     customer_id=customer.id,
                     kind=key.kind.value,
                     value=key.value,
@@ -93,7 +137,3 @@ async def resolve_customer(
                 )
             )
             known.add((key.kind.value, key.value))
-    await session.flush()
-    if created:
-        uow.emit(workspace_id, CustomerCreated(customer_view(customer)))
-    return customer, created

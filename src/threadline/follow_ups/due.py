@@ -75,54 +75,18 @@ async def follow_up_due(
     uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
 ) -> None:
     session = uow.session
-    task = (
-        await session.execute(
-            select(t.Task)
-            .where(t.Task.id == payload["task_id"], t.Task.workspace_id == workspace_id)
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
+    task = await _locked_task(uow, workspace_id, payload["task_id"])
     if task is None or task.status != TaskStatus.OPEN.value or task.conversation_id is None:
         return
-    conversation = (
-        await session.execute(
-            select(t.Conversation)
-            .where(
-                t.Conversation.id == task.conversation_id,
-                t.Conversation.workspace_id == workspace_id,
-            )
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
+    conversation = await _locked_conversation(uow, workspace_id, task.conversation_id)
     if conversation is None:
         return
-    assignee = await session.get(t.Agent, task.assignee_id) if task.assignee_id else None
-    if assignee is not None and assignee.active:
-        conversation.assignee_id = assignee.id
-    elif task.team_id is not None:
-        # Back to the team's queue, for whoever of the team is free.
-        conversation.team_id = task.team_id
-        conversation.assignee_id = None
+    await _hand_back(uow, conversation, task)
     channel = task.channel or conversation.last_inbound_channel or "api"
     reopening = await reopen_conversation(
         uow, conversation, ReopenCause.FOLLOW_UP_DUE, channel=channel, at=fired_at
     )
-    note = (task.note or task.title).strip()
-    message = t.Message(
-        workspace_id=workspace_id,
-        conversation_id=conversation.id,
-        inbox_id=None,
-        channel=channel,
-        direction=Direction.SYSTEM.value,
-        author_agent_id=None,
-        sender_identity=None,
-        text=f"Follow-up due: {note}",
-        html=None,
-        attachments=[],
-        delivery_status=DeliveryStatus.RECEIVED.value,
-        meta={"task_id": task.id, "follow_up": {"channel": task.channel}},
-        created_at=fired_at,
-    )
+    message = _due_message(conversation, task, channel, fired_at)
     session.add(message)
     conversation.last_message_at = fired_at
     await session.flush()
@@ -142,6 +106,64 @@ async def follow_up_due(
     uow.emit(
         workspace_id,
         TaskUpdated({**task_view(task), "overdue": False}, reason=FOLLOW_UP_DUE),
+    )
+
+
+async def _locked_task(uow: UnitOfWork, workspace_id: int, task_id: Any) -> t.Task | None:
+    return (
+        await uow.session.execute(
+            select(t.Task)
+            .where(t.Task.id == task_id, t.Task.workspace_id == workspace_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+
+
+async def _locked_conversation(
+    uow: UnitOfWork, workspace_id: int, conversation_id: int
+) -> t.Conversation | None:
+    return (
+        await uow.session.execute(
+            select(t.Conversation)
+            .where(
+                t.Conversation.id == conversation_id,
+                t.Conversation.workspace_id == workspace_id,
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+
+
+async def _hand_back(uow: UnitOfWork, conversation: t.Conversation, task: t.Task) -> None:
+    """Back to the task's agent while they are active, else to the task's team."""
+    assignee = await uow.session.get(t.Agent, task.assignee_id) if task.assignee_id else None
+    if assignee is not None and assignee.active:
+        conversation.assignee_id = assignee.id
+    elif task.team_id is not None:
+        # Back to the team's queue, for whoever of the team is free.
+        conversation.team_id = task.team_id
+        conversation.assignee_id = None
+
+
+def _due_message(
+    conversation: t.Conversation, task: t.Task, channel: str, fired_at: datetime
+) -> t.Message:
+    """The timeline's "Follow-up due: <note>" line."""
+    note = (task.note or task.title).strip()
+    return t.Message(
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        inbox_id=None,
+        channel=channel,
+        direction=Direction.SYSTEM.value,
+        author_agent_id=None,
+        sender_identity=None,
+        text=f"Follow-up due: {note}",
+        html=None,
+        attachments=[],
+        delivery_status=DeliveryStatus.RECEIVED.value,
+        meta={"task_id": task.id, "follow_up": {"channel": task.channel}},
+        created_at=fired_at,
     )
 
 
