@@ -15,7 +15,7 @@ PURE_LIBRARIES = {"phonenumbers", "email_validator", "holidays"}
 
 
 def test_no_module_imports_itself_through_others() -> None:
-    graph = grimp.build_graph("threadline")
+    graph = grimp.build_graph("threadline", cache_dir=None)
     circles = [
         (importer, imported)
         for importer in sorted(graph.modules)
@@ -26,7 +26,7 @@ def test_no_module_imports_itself_through_others() -> None:
 
 
 def test_the_domain_imports_only_the_standard_library_and_pure_libraries() -> None:
-    graph = grimp.build_graph("threadline", include_external_packages=True)
+    graph = grimp.build_graph("threadline", include_external_packages=True, cache_dir=None)
     outside = {
         f"{module} imports {imported}"
         for module in graph.find_descendants("threadline.domain")
@@ -40,7 +40,7 @@ def test_the_domain_imports_only_the_standard_library_and_pure_libraries() -> No
 def test_every_name_a_capability_face_offers_is_there() -> None:
     """The faces fetch their names on first use (core/faces.py), so a name listed in
     `__all__` but missing from its home module would fail only when an entry point asks."""
-    graph = grimp.build_graph("threadline")
+    graph = grimp.build_graph("threadline", cache_dir=None)
     missing = []
     for package in sorted(m for m in graph.modules if m.count(".") == 1):
         face = importlib.import_module(package)
@@ -52,3 +52,41 @@ def test_every_name_a_capability_face_offers_is_there() -> None:
             modules = {m.name for m in pkgutil.iter_modules(face.__path__)}
             missing += [f"{package}.{n} (a module)" for n in offered if n in modules]
     assert missing == []
+
+
+# The capabilities: packages whose `__init__` is their public face.
+CAPABILITIES = (
+    "content",
+    "conversations",
+    "csat",
+    "customers",
+    "delivery",
+    "follow_ups",
+    "routing",
+    "service_levels",
+    "web_chat",
+    "workspace",
+)
+
+
+# Sub-packages that are a face of their own, with their own `__all__`.
+SUB_FACES = {"threadline.conversations.queries"}
+
+
+def test_entry_points_integrations_and_the_seed_use_the_capabilities_through_their_faces() -> None:
+    """What an entry point may call is what a capability offers in its `__init__`; reaching
+    into its modules would make every internal name public again."""
+    graph = grimp.build_graph("threadline", cache_dir=None)
+    callers = [
+        m
+        for top in ("threadline.entrypoints", "threadline.integrations", "threadline.seed")
+        for m in sorted(graph.find_descendants(top))
+    ]
+    faces = {f"threadline.{c}" for c in CAPABILITIES}
+    reached_in = sorted(
+        f"{caller} imports {imported}"
+        for caller in callers
+        for imported in graph.find_modules_directly_imported_by(caller)
+        if ".".join(imported.split(".")[:2]) in faces and imported not in faces | SUB_FACES
+    )
+    assert reached_in == []

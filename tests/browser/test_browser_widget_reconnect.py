@@ -28,7 +28,7 @@ from tests.support.server import running_server
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.config import Settings
-from threadline.conversations.reply import ReplyRequest, reply
+from threadline.conversations.replies import ReplyRequest, reply
 from threadline.domain.channels import Channel
 from threadline.domain.security.access import Principal
 

@@ -25,7 +25,7 @@ from tests.support.server import running_server
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
-from threadline.conversations.reply import ReplyRequest, reply
+from threadline.conversations.replies import ReplyRequest, reply
 from threadline.web_chat.widget_inboxes import update_widget_settings
 
 pytestmark = pytest.mark.anyio

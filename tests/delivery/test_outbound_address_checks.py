@@ -36,7 +36,7 @@ from threadline.adapters.db import tables as t
 from threadline.adapters.egress.http import checked_client
 from threadline.bootstrap import Runtime
 from threadline.config import Settings
-from threadline.conversations.reply import ReplyRequest, reply
+from threadline.conversations.replies import ReplyRequest, reply
 from threadline.delivery.outbound import DeliveryPolicy, deliver_due
 from threadline.domain.security.access import Principal, Role
 from threadline.domain.security.egress import EgressPolicy, EgressRefused

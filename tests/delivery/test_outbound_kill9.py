@@ -26,7 +26,7 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
 from threadline.conversations.receive import receive_message
-from threadline.conversations.reply import ReplyRequest, reply
+from threadline.conversations.replies import ReplyRequest, reply
 from threadline.domain.channels import IdentityKind
 from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
 from threadline.domain.security.access import Principal, Role

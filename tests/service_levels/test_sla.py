@@ -17,7 +17,7 @@ from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.conversations.actions import change_status
 from threadline.conversations.receive import receive_message
-from threadline.conversations.reply import ReplyRequest, reply
+from threadline.conversations.replies import ReplyRequest, reply
 from threadline.core.timers import fire_due_timers
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.conversations import ConversationStatus

@@ -4,17 +4,15 @@ reply out, with what agents do to it on the way.
 Code outside the package imports from here. Inside:
 
 - receive.py         receive_message, the one way in for every channel
-- reply.py           reply, on the channel the agent chooses (through the outbox);
-                     reply_channel.py, reply_rules.py and reply_options.py say which
+- replies.py         reply, on the channel the agent chooses (through the outbox);
+                     reply_channel.py and reply_rules.py say which, reply_box.py what the
+                     reply box offers (reply_options)
 - actions.py         status, assignment, priority and labels
 - wrap_up.py         resolving with a classification and a planned next step
 - internal_notes.py  notes between agents; notifications.py their @mentions
 - calls.py, channels.py, reopen.py  calls in the timeline, channels used, re-opening
-- queries.py         the read side: lists, search, timelines, the customer card
-
-`reply` and `reply_options` are not on this face: each shares its name with its module, and
-a package's attribute of that name is the module once the module is imported (which the
-face's fetching on first use would not win against). Import them from their modules.
+- queries/           the read side: lists, search, timelines, the customer card (a face of
+                     its own: `from threadline.conversations import queries`)
 """
 
 from typing import TYPE_CHECKING
@@ -41,8 +39,9 @@ if TYPE_CHECKING:
         mark_read,
         notification_view,
     )
-    from threadline.conversations.receive import receive_message
-    from threadline.conversations.reply import MAX_REPLY_LENGTH, ReplyRequest
+    from threadline.conversations.receive import ReceivedMessage, receive_message
+    from threadline.conversations.replies import MAX_REPLY_LENGTH, ReplyRequest, reply
+    from threadline.conversations.reply_box import reply_options
     from threadline.conversations.reply_rules import ReplyTemplate
     from threadline.conversations.wrap_up import (
         FollowUpOwner,
@@ -60,7 +59,8 @@ else:
             "internal_notes",
             "notifications",
             "receive",
-            "reply",
+            "replies",
+            "reply_box",
             "reply_rules",
             "wrap_up",
         ],
@@ -75,6 +75,7 @@ __all__ = [
     "CallEvent",
     "FollowUpOwner",
     "PlannedFollowUp",
+    "ReceivedMessage",
     "ReplyRequest",
     "ReplyTemplate",
     "add_internal_note",
@@ -86,6 +87,8 @@ __all__ = [
     "notification_view",
     "receive_message",
     "record_call_event",
+    "reply",
+    "reply_options",
     "set_labels",
     "set_priority",
     "wrap_up_conversation",

@@ -12,16 +12,18 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from threadline.adapters.db import tables as t
-from threadline.content.canned_responses import CannedResponseFields, create_canned_response
-from threadline.content.catalogue import (
+from threadline.content import (
+    CannedResponseFields,
+    LabelScriptFields,
     NewOrder,
     OrderLine,
     ProductFields,
+    create_canned_response,
+    create_label_script,
     create_product,
     record_order,
     set_relations,
 )
-from threadline.content.label_scripts import LabelScriptFields, create_label_script
 from threadline.core.unit_of_work import UnitOfWorkFactory
 from threadline.domain.content.catalogue import OrderStatus
 from threadline.domain.security.access import Principal, Role

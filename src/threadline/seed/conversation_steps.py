@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from threadline.adapters.db import tables as t
-from threadline.conversations.receive import ReceivedMessage, receive_message
-from threadline.conversations.reply import ReplyRequest, reply
+from threadline.conversations import ReceivedMessage, ReplyRequest, receive_message, reply
 from threadline.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from threadline.core.views import conversation_view
 from threadline.domain.channels import Channel

@@ -13,10 +13,14 @@ from threadline.domain.channels import Channel
 from threadline.seed import catalogue as cat
 from threadline.seed.plan import REOPEN_WINDOW
 from threadline.seed.web_chat import seed_web_chat
-from threadline.service_levels.defaults import seed_default_sla
-from threadline.workspace.auth import hash_password
-from threadline.workspace.create import create_agent, create_inbox, create_workspace
-from threadline.workspace.email_domains import allow_email_domain
+from threadline.service_levels import seed_default_sla
+from threadline.workspace import (
+    allow_email_domain,
+    create_agent,
+    create_inbox,
+    create_workspace,
+    hash_password,
+)
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Appliances"

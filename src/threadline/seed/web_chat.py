@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.domain.security.access import Principal, Role
-from threadline.web_chat.widget_inboxes import update_widget_settings
+from threadline.web_chat import update_widget_settings
 
 DEMO_WIDGET = {
     "prechat_enabled": False,

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         list_calendars,
         update_calendar,
     )
+    from threadline.service_levels.defaults import seed_default_sla
     from threadline.service_levels.policies import (
         create_policy,
         list_policies,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 else:
     from threadline.core.faces import lazy_face
 
-    __getattr__ = lazy_face(__name__, ["calendars", "policies", "report"])
+    __getattr__ = lazy_face(__name__, ["calendars", "defaults", "policies", "report"])
 
 __all__ = [
     "calendar_view",
@@ -39,6 +40,7 @@ __all__ = [
     "list_calendars",
     "list_policies",
     "policy_view",
+    "seed_default_sla",
     "update_calendar",
     "update_policy",
 ]

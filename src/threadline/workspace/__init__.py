@@ -38,13 +38,14 @@ if TYPE_CHECKING:
         FAST_HASHING_VARIABLE,
         AuthenticationFailed,
         decode_token,
+        hash_password,
         issue_token,
         principal_for_agent,
         principal_for_api_key,
         sign_in,
         sign_out,
     )
-    from threadline.workspace.create import create_agent, create_workspace
+    from threadline.workspace.create import create_agent, create_inbox, create_workspace
     from threadline.workspace.email_domains import (
         all_email_domains,
         allow_email_domain,
@@ -97,6 +98,7 @@ __all__ = [
     "allow_email_domain",
     "api_key_view",
     "create_agent",
+    "create_inbox",
     "create_team",
     "create_workspace",
     "decode_token",
@@ -104,6 +106,7 @@ __all__ = [
     "email_inbox_for",
     "email_inboxes",
     "find_workspace",
+    "hash_password",
     "inbox_by_id",
     "issue_api_key",
     "issue_token",

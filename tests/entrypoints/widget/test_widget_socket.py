@@ -21,7 +21,7 @@ from tests.support.server import next_frame, subscribed, token_of, wait_ready
 from threadline.adapters.db import tables as t
 from threadline.adapters.pubsub.base import workspace_topic
 from threadline.bootstrap import Runtime
-from threadline.conversations.reply import ReplyRequest, reply
+from threadline.conversations.replies import ReplyRequest, reply
 from threadline.core.event_feed import events_since
 from threadline.core.typing_signals import publish_typing
 from threadline.domain.security.access import Principal, Role

@@ -17,7 +17,7 @@ from tests.support.smtp_sink import PERMANENT, TEMPORARY, SmtpSink, free_port, r
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.conversations.reply import ReplyRequest, reply
+from threadline.conversations.replies import ReplyRequest, reply
 from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
 from threadline.domain.security.access import Principal, Role
 from threadline.integrations.email.addresses import reply_address

@@ -28,7 +28,7 @@ from tests.support.email_inbound import (
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.conversations.reply import ReplyRequest, reply
+from threadline.conversations.replies import ReplyRequest, reply
 from threadline.domain.security.access import Principal, Role
 from threadline.entrypoints.api.app import start_background_workers
 from threadline.entrypoints.smtp_server import SmtpServerHandle, start_smtp_server

@@ -22,7 +22,7 @@ from threadline.adapters.attachments import attachment_path
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.conversations.reply import ReplyRequest, reply
+from threadline.conversations.replies import ReplyRequest, reply
 from threadline.delivery.outbound import DeliveryPolicy, deliver_due
 from threadline.domain.channels import Channel
 from threadline.domain.security.access import Principal, Role

@@ -15,8 +15,7 @@ from threadline.content import (
     list_codes,
     wrap_up_code_view,
 )
-from threadline.conversations import queries
-from threadline.conversations.reply_options import reply_options
+from threadline.conversations import queries, reply_options
 from threadline.core.views import task_view
 from threadline.csat import answered_surveys
 from threadline.domain.channels import Channel

@@ -17,10 +17,10 @@ from threadline.conversations import (
     assign,
     change_status,
     queries,
+    reply,
     set_labels,
     set_priority,
 )
-from threadline.conversations.reply import reply
 from threadline.core.views import conversation_view, message_view
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import ConversationStatus, Priority

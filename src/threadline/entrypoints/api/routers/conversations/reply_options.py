@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from threadline.conversations.reply_options import reply_options
+from threadline.conversations import reply_options
 from threadline.entrypoints.api.deps import PrincipalDep, RuntimeDep
 from threadline.entrypoints.api.schemas import RowId
 
