@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.conversations.reply_rules import window_for
-from threadline.core.lookups import get_scoped
+from threadline.core.lookups import first_inbox, get_scoped
 from threadline.domain.channels import (
     IDENTITY_FOR_CHANNEL,
     Channel,
@@ -57,7 +57,7 @@ async def default_reply_channel(
     for channel in choices:
         if channel not in allowed:
             continue
-        inbox = await _first_inbox(session, workspace_id, channel)
+        inbox = await first_inbox(session, workspace_id, channel)
         if inbox is None:
             continue
         if channel in WINDOWED_CHANNELS:
@@ -118,20 +118,7 @@ async def pick_inbox(
         ).scalar_one_or_none()
         if same_number is not None:
             return same_number
-    first = await _first_inbox(session, workspace_id, channel)
+    first = await first_inbox(session, workspace_id, channel)
     if first is None:
         raise ChannelNotAllowed(f"the workspace has no {channel.value} inbox to send from")
     return first
-
-
-async def _first_inbox(
-    session: AsyncSession, workspace_id: int, channel: Channel
-) -> t.Inbox | None:
-    return (
-        await session.execute(
-            select(t.Inbox)
-            .where(t.Inbox.workspace_id == workspace_id, t.Inbox.channel == channel.value)
-            .order_by(t.Inbox.id)
-            .limit(1)
-        )
-    ).scalar_one_or_none()

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
+from threadline.domain.channels import Channel
 from threadline.domain.errors import NotFound
 from threadline.domain.security.access import Principal, can_see_conversation
 
@@ -102,3 +103,16 @@ async def stored_provider_ids(
         )
     )
     return {provider_id for provider_id in found.scalars() if provider_id is not None}
+
+
+async def first_inbox(session: AsyncSession, workspace_id: int, channel: Channel) -> t.Inbox | None:
+    """The workspace's oldest inbox of the channel: where a message goes when nothing says
+    which inbox of that channel it should leave from."""
+    return (
+        await session.execute(
+            select(t.Inbox)
+            .where(t.Inbox.workspace_id == workspace_id, t.Inbox.channel == channel.value)
+            .order_by(t.Inbox.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()

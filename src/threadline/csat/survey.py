@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
+from threadline.core.lookups import first_inbox
 from threadline.core.timers import TimerHandlerMap, schedule_timer, timer_key
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
@@ -222,14 +223,7 @@ async def _survey_inbox(
         last = await session.get(t.Inbox, conversation.last_inbound_inbox_id)
         if last is not None and last.channel == channel.value:
             return last
-    return (
-        await session.execute(
-            select(t.Inbox)
-            .where(t.Inbox.workspace_id == workspace_id, t.Inbox.channel == channel.value)
-            .order_by(t.Inbox.id)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    return await first_inbox(session, workspace_id, channel)
 
 
 TIMER_HANDLERS: TimerHandlerMap = {

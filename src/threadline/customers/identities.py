@@ -1,11 +1,14 @@
-"""A customer's identities (addresses), read one way everywhere."""
+"""A customer's identities (addresses): read, owned and added one way everywhere."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
+from threadline.domain.customers.identities import IdentityKey
 
 
 async def identities_of(
@@ -39,3 +42,27 @@ async def identities_by_customer(
     for identity in rows.scalars():
         grouped.setdefault(identity.customer_id, []).append(identity)
     return grouped
+
+
+async def identity_owner(session: AsyncSession, workspace_id: int, key: IdentityKey) -> int | None:
+    """The id of the customer who owns this address in the workspace, if anyone does."""
+    return (
+        await session.execute(
+            select(t.Identity.customer_id).where(
+                t.Identity.workspace_id == workspace_id,
+                t.Identity.kind == key.kind.value,
+                t.Identity.value == key.value,
+            )
+        )
+    ).scalar_one_or_none()
+
+
+def new_identity(customer: t.Customer, key: IdentityKey, now: datetime) -> t.Identity:
+    """The row that gives `customer` this address (not added to the session)."""
+    return t.Identity(
+        workspace_id=customer.workspace_id,
+        customer_id=customer.id,
+        kind=key.kind.value,
+        value=key.value,
+        created_at=now,
+    )

@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_scoped, get_workspace
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import customer_view
-from threadline.customers.identities import identities_of
+from threadline.customers.identities import identities_of, identity_owner, new_identity
 from threadline.domain.channels import IdentityKind
 from threadline.domain.customers.identities import IdentityKey, normalise_identity
 from threadline.domain.errors import Conflict, DomainError
@@ -47,15 +45,7 @@ async def create_customer(
     if name is None and not keys:
         raise DomainError("a customer needs a name or at least one identity")
     for key in keys:
-        owner = (
-            await session.execute(
-                select(t.Identity.customer_id).where(
-                    t.Identity.workspace_id == ws,
-                    t.Identity.kind == key.kind.value,
-                    t.Identity.value == key.value,
-                )
-            )
-        ).scalar_one_or_none()
+        owner = await identity_owner(session, ws, key)
         if owner is not None:
             raise _taken(key, owner)
     now = uow.clock.now()
@@ -64,16 +54,7 @@ async def create_customer(
     )
     session.add(customer)
     await session.flush()
-    rows = [
-        t.Identity(
-            workspace_id=ws,
-            customer_id=customer.id,
-            kind=key.kind.value,
-            value=key.value,
-            created_at=now,
-        )
-        for key in keys
-    ]
+    rows = [new_identity(customer, key, now) for key in keys]
     session.add_all(rows)
     # Another request may have stored one of these addresses a moment ago.
     await uow.flush_or_conflict("one of these identities was just given to another customer")
@@ -94,28 +75,12 @@ async def add_identity(
     if customer.merged_into_id is not None:
         raise Conflict(f"customer {customer_id} was merged into {customer.merged_into_id}")
     key = normalise_identity(kind, raw, workspace.default_region)
-    owner = (
-        await session.execute(
-            select(t.Identity.customer_id).where(
-                t.Identity.workspace_id == ws,
-                t.Identity.kind == key.kind.value,
-                t.Identity.value == key.value,
-            )
-        )
-    ).scalar_one_or_none()
+    owner = await identity_owner(session, ws, key)
     if owner is not None and owner != customer.id:
         raise _taken(key, owner)
     now = uow.clock.now()
     if owner is None:
-        session.add(
-            t.Identity(
-                workspace_id=ws,
-                customer_id=customer.id,
-                kind=key.kind.value,
-                value=key.value,
-                created_at=now,
-            )
-        )
+        session.add(new_identity(customer, key, now))
         customer.updated_at = now
         await uow.flush_or_conflict(
             f"{key.kind.value} {key.value} was just given to another customer"

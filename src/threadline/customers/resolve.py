@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.adapters.db import tables as t
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import customer_view
+from threadline.customers.identities import new_identity
 from threadline.domain.customers.identities import IdentityKey
 from threadline.domain.events import CustomerCreated
 
@@ -127,13 +128,5 @@ def _attach_unknown(
     """Each address nobody owns yet becomes the customer's (a repeated one only once)."""
     for key in keys:
         if (key.kind.value, key.value) not in known:
-            session.add(
-                t.Identity(
-                    workspace_id=customer.workspace_id,
-                    customer_id=customer.id,
-                    kind=key.kind.value,
-                    value=key.value,
-                    created_at=now,
-                )
-            )
+            session.add(new_identity(customer, key, now))
             known.add((key.kind.value, key.value))

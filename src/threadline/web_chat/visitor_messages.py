@@ -11,6 +11,7 @@ from threadline.conversations.receive import ReceivedMessage, receive_message
 from threadline.core.lookups import get_scoped
 from threadline.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from threadline.core.views import conversation_view, customer_view
+from threadline.customers.identities import new_identity
 from threadline.customers.resolve import find_customer_by_identity
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.customers.identities import normalise_identity
@@ -77,15 +78,7 @@ async def record_visitor_email(
     owner = await find_customer_by_identity(session, ws, key)
     now = uow.clock.now()
     if owner is None:
-        session.add(
-            t.Identity(
-                workspace_id=ws,
-                customer_id=customer.id,
-                kind=IdentityKind.EMAIL.value,
-                value=key.value,
-                created_at=now,
-            )
-        )
+        session.add(new_identity(customer, key, now))
         status = "attached"
     elif owner.id == customer.id:
         status = "already"

@@ -107,14 +107,23 @@ class TwilioSmsAdapter:
             return PermanentFailure(f"SMS inbox {message.inbox_id} has no Twilio auth token")
         return account_sid, httpx.BasicAuth(account_sid, message.inbox_secret)
 
-    async def send(self, message: OutboundEnvelope) -> SendResult:
+    def _prepared(
+        self, message: OutboundEnvelope
+    ) -> tuple[str, httpx.BasicAuth, dict[str, str]] | PermanentFailure:
+        """The account, its credentials and the message form, or why the inbox cannot send."""
         account = self._account(message)
         if isinstance(account, PermanentFailure):
             return account
-        account_sid, auth = account
         form = self._form(message)
         if isinstance(form, PermanentFailure):
             return form
+        return (*account, form)
+
+    async def send(self, message: OutboundEnvelope) -> SendResult:
+        prepared = self._prepared(message)
+        if isinstance(prepared, PermanentFailure):
+            return prepared
+        account_sid, auth, form = prepared
         url = messages_url(self.api_base, account_sid)
         try:
             response = await post(self._client, url, self.timeout_seconds, data=form, auth=auth)
@@ -132,13 +141,10 @@ class TwilioSmsAdapter:
         """Twilio's messages to this customer from this sender, sent since `since`, that carry
         exactly our text (oldest first): GET Messages.json filtered by To, From and DateSent,
         newest first, following next_page_uri for a few pages."""
-        account = self._account(message)
-        if isinstance(account, PermanentFailure):
-            return account
-        account_sid, auth = account
-        form = self._form(message)
-        if isinstance(form, PermanentFailure):
-            return form
+        prepared = self._prepared(message)
+        if isinstance(prepared, PermanentFailure):
+            return prepared
+        account_sid, auth, form = prepared
         earliest = since - CLOCK_SKEW
         # DateSent takes a GMT day; DateSent> means on or after its midnight.
         query: dict[str, str] = {
