@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         notification_view,
     )
     from threadline.conversations.receive import ReceivedMessage, receive_message
+    from threadline.conversations.reopen import apply_lifecycle, lifecycle_of
     from threadline.conversations.replies import MAX_REPLY_LENGTH, ReplyRequest, reply
     from threadline.conversations.reply_box import reply_options
     from threadline.conversations.reply_rules import ReplyTemplate
@@ -59,6 +60,7 @@ else:
             "internal_notes",
             "notifications",
             "receive",
+            "reopen",
             "replies",
             "reply_box",
             "reply_rules",
@@ -79,8 +81,10 @@ __all__ = [
     "ReplyRequest",
     "ReplyTemplate",
     "add_internal_note",
+    "apply_lifecycle",
     "assign",
     "change_status",
+    "lifecycle_of",
     "list_notifications",
     "mark_all_read",
     "mark_read",

@@ -17,16 +17,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.content.wrap_up_codes import WrapUp, check_wrap_up
-from threadline.conversations.reopen import reopen_conversation, reopened_view
+from threadline.conversations.reopen import (
+    apply_lifecycle,
+    lifecycle_of,
+    reopen_conversation,
+    reopened_view,
+)
 from threadline.core.lookups import get_scoped, get_visible_conversation
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import conversation_view, iso
 from threadline.csat.survey import plan_survey
 from threadline.domain.conversations import (
-    SNOOZED_UNTIL,
     ConversationStatus,
     Priority,
     ReopenCause,
+    check_snooze,
+    resolve,
+    set_aside,
 )
 from threadline.domain.errors import DomainError, Forbidden
 from threadline.domain.events import ConversationUpdated
@@ -70,32 +77,20 @@ async def change_status(
     )
     if wrap_up is not None and status is not ConversationStatus.RESOLVED:
         raise DomainError("a wrap-up goes only with the resolved status")
+    checked = None
     if newly_resolved or wrap_up is not None:
         checked = await check_wrap_up(uow.session, conversation, wrap_up)
-        conversation.wrap_up_code = checked.code
-        conversation.wrap_up_summary = checked.summary
-    if snoozed_until is not None:
-        if status is not ConversationStatus.SNOOZED:
-            raise DomainError("snoozed_until goes only with the snoozed status")
-        if snoozed_until.tzinfo is None:
-            raise DomainError("snoozed_until needs a time zone, e.g. 2026-11-02T09:00:00Z")
-        if snoozed_until <= now:
-            raise DomainError("snoozed_until must be in the future")
+    check_snooze(status, snoozed_until, now)
     reopening = None
     if status is ConversationStatus.RESOLVED:
-        conversation.status = status.value
-        if conversation.resolved_at is None:
-            conversation.resolved_at = now
+        given = (checked.code, checked.summary) if checked is not None else None
+        apply_lifecycle(conversation, resolve(lifecycle_of(conversation), now, given))
     else:
         reopening = await reopen_conversation(
             uow, conversation, ReopenCause.STATUS_CHANGED, agent_id=principal.agent_id, to=status
         )
-        conversation.status = status.value
-    attributes = {k: v for k, v in conversation.attributes.items() if k != SNOOZED_UNTIL}
-    if status is ConversationStatus.SNOOZED and snoozed_until is not None:
-        attributes[SNOOZED_UNTIL] = iso(snoozed_until)
-    # A new dict, so that SQLAlchemy sees the JSON column change.
-    conversation.attributes = attributes
+        after = set_aside(lifecycle_of(conversation), status, iso(snoozed_until))
+        apply_lifecycle(conversation, after)
     if newly_resolved:
         await plan_survey(uow, conversation)
     return await _updated(uow, conversation, reopened_view(reopening))

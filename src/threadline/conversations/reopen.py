@@ -1,8 +1,10 @@
-"""Re-opening a conversation: the one place every path applies `domain.conversations.reopen`.
+"""Status transitions on the row: the one place every path applies `domain.conversations`'
+pure transitions (`lifecycle_of` reads them off a conversation, `apply_lifecycle` writes one
+back), and re-opening with its timeline entry.
 
-The customer writing again (conversations/receive.py), an agent replying to a resolved
-matter (reply.py), a follow-up falling due (follow_ups.py) and an agent setting the status by
-hand (conversations.py) all come here, so they clear the same fields and record the same
+The customer writing again (receive.py), an agent replying to a resolved matter
+(replies.py), a follow-up falling due (follow_ups/due.py) and an agent setting the status by
+hand (actions.py) all re-open here, so they clear the same fields and record the same
 history. Leaving `resolved` writes a system entry in the timeline that names the cause and
 keeps the wrap-up being cleared (code and summary, also in the entry's `meta`), and each
 caller's `ConversationUpdated` carries `reopened_view` as `reopened`: what was re-opened, and
@@ -39,6 +41,16 @@ def lifecycle_of(conversation: t.Conversation) -> Lifecycle:
     )
 
 
+def apply_lifecycle(conversation: t.Conversation, after: Lifecycle) -> None:
+    """Write a status transition's outcome (domain.conversations) onto the row."""
+    conversation.status = after.status.value
+    conversation.resolved_at = after.resolved_at
+    conversation.wrap_up_code = after.wrap_up_code
+    conversation.wrap_up_summary = after.wrap_up_summary
+    # A new dict, so that SQLAlchemy sees the JSON column change.
+    conversation.attributes = dict(after.attributes)
+
+
 async def reopen_conversation(
     uow: UnitOfWork,
     conversation: t.Conversation,
@@ -56,13 +68,7 @@ async def reopen_conversation(
     reopening = reopen(lifecycle_of(conversation), cause, to=to)
     if reopening is None:
         return None
-    after = reopening.after
-    conversation.status = after.status.value
-    conversation.resolved_at = after.resolved_at
-    conversation.wrap_up_code = after.wrap_up_code
-    conversation.wrap_up_summary = after.wrap_up_summary
-    # A new dict, so that SQLAlchemy sees the JSON column change.
-    conversation.attributes = dict(after.attributes)
+    apply_lifecycle(conversation, reopening.after)
     if reopening.was_resolved:
         when = at if at is not None else uow.clock.now()
         await _record_in_timeline(uow, conversation, reopening, channel, agent_id, when)

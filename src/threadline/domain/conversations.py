@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
+
+from threadline.domain.errors import DomainError
 
 
 class ConversationStatus(StrEnum):
@@ -191,6 +193,52 @@ def reopen(
         resolved_at=None,
         wrap_up_code=None,
         wrap_up_summary=None,
-        attributes={k: v for k, v in current.attributes.items() if k != SNOOZED_UNTIL},
+        attributes=_without_snooze(current.attributes),
     )
     return Reopening(cause, current, after)
+
+
+def resolve(
+    current: Lifecycle, now: datetime, wrap_up: tuple[str | None, str | None] | None
+) -> Lifecycle:
+    """Resolving: the first resolution's time stays (a resolved matter resolved again keeps
+    it), a wrap-up given (code, summary) replaces the one there, and a snooze time goes."""
+    code, summary = (
+        wrap_up if wrap_up is not None else (current.wrap_up_code, current.wrap_up_summary)
+    )
+    return Lifecycle(
+        status=ConversationStatus.RESOLVED,
+        resolved_at=current.resolved_at or now,
+        wrap_up_code=code,
+        wrap_up_summary=summary,
+        attributes=_without_snooze(current.attributes),
+    )
+
+
+def set_aside(
+    current: Lifecycle, to: ConversationStatus, snoozed_until: str | None = None
+) -> Lifecycle:
+    """Open, pending or snoozed, once a resolved matter has been re-opened (`reopen`): only
+    a snoozed matter keeps a wake-up time (`snoozed_until`, as stored)."""
+    if to is ConversationStatus.RESOLVED:
+        raise ValueError("setting aside cannot resolve")
+    attributes = _without_snooze(current.attributes)
+    if to is ConversationStatus.SNOOZED and snoozed_until is not None:
+        attributes[SNOOZED_UNTIL] = snoozed_until
+    return replace(current, status=to, attributes=attributes)
+
+
+def check_snooze(to: ConversationStatus, snoozed_until: datetime | None, now: datetime) -> None:
+    """A wake-up time goes only with the snoozed status, with a time zone, in the future."""
+    if snoozed_until is None:
+        return
+    if to is not ConversationStatus.SNOOZED:
+        raise DomainError("snoozed_until goes only with the snoozed status")
+    if snoozed_until.tzinfo is None:
+        raise DomainError("snoozed_until needs a time zone, e.g. 2026-11-02T09:00:00Z")
+    if snoozed_until <= now:
+        raise DomainError("snoozed_until must be in the future")
+
+
+def _without_snooze(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attributes.items() if k != SNOOZED_UNTIL}

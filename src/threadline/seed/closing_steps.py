@@ -7,10 +7,11 @@ import random
 from datetime import datetime, timedelta
 
 from threadline.adapters.db import tables as t
+from threadline.conversations import apply_lifecycle, lifecycle_of
 from threadline.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from threadline.core.views import conversation_view
 from threadline.domain.channels import Channel
-from threadline.domain.conversations import ConversationStatus
+from threadline.domain.conversations import ConversationStatus, resolve, set_aside
 from threadline.domain.events import ConversationUpdated
 from threadline.seed import catalogue as cat
 from threadline.seed.demo_workspace import DemoIds
@@ -39,15 +40,12 @@ async def replay_closing(
 
 
 def _settle(conversation: t.Conversation, matter: Matter, now: datetime) -> None:
+    current = lifecycle_of(conversation)
     if matter.outcome is ConversationStatus.PENDING:
-        conversation.status = ConversationStatus.PENDING.value
+        apply_lifecycle(conversation, set_aside(current, ConversationStatus.PENDING))
         return
-    conversation.status = ConversationStatus.RESOLVED.value
-    conversation.resolved_at = now
-    conversation.wrap_up_code = matter.wrap_up_code
-    conversation.wrap_up_summary = (
-        f"{cat.SUBJECTS[matter.topic]['en']}: {matter.wrap_up_code.replace('_', ' ')}."
-    )
+    summary = f"{cat.SUBJECTS[matter.topic]['en']}: {matter.wrap_up_code.replace('_', ' ')}."
+    apply_lifecycle(conversation, resolve(current, now, (matter.wrap_up_code, summary)))
 
 
 def _record_offer(
