@@ -10,7 +10,8 @@ Code outside the package imports from here. Inside:
 - actions.py         status, assignment, priority and labels
 - wrap_up.py         resolving with a classification and a planned next step
 - internal_notes.py  notes between agents; notifications.py their @mentions
-- calls.py, channels.py, reopen.py  calls in the timeline, channels used, re-opening
+- calls.py, channels.py  calls in the timeline, channels used
+- reopen.py          status transitions written onto the row, and re-opening
 - queries/           the read side: lists, search, timelines, the customer card (a face of
                      its own: `from threadline.conversations import queries`)
 """
