@@ -44,11 +44,15 @@ async def identities_by_customer(
     return grouped
 
 
-async def identity_owner(session: AsyncSession, workspace_id: int, key: IdentityKey) -> int | None:
-    """The id of the customer who owns this address in the workspace, if anyone does."""
+async def find_customer_by_identity(
+    session: AsyncSession, workspace_id: int, key: IdentityKey
+) -> t.Customer | None:
+    """The customer who owns this address in the workspace, if anyone does."""
     return (
         await session.execute(
-            select(t.Identity.customer_id).where(
+            select(t.Customer)
+            .join(t.Identity, t.Identity.customer_id == t.Customer.id)
+            .where(
                 t.Identity.workspace_id == workspace_id,
                 t.Identity.kind == key.kind.value,
                 t.Identity.value == key.value,

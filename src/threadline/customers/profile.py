@@ -9,7 +9,7 @@ from threadline.adapters.db import tables as t
 from threadline.core.lookups import get_scoped, get_workspace
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import customer_view
-from threadline.customers.identities import identities_of, identity_owner, new_identity
+from threadline.customers.identities import find_customer_by_identity, identities_of, new_identity
 from threadline.domain.channels import IdentityKind
 from threadline.domain.customers.identities import IdentityKey, normalise_identity
 from threadline.domain.errors import Conflict, DomainError
@@ -45,9 +45,9 @@ async def create_customer(
     if name is None and not keys:
         raise DomainError("a customer needs a name or at least one identity")
     for key in keys:
-        owner = await identity_owner(session, ws, key)
+        owner = await find_customer_by_identity(session, ws, key)
         if owner is not None:
-            raise _taken(key, owner)
+            raise _taken(key, owner.id)
     now = uow.clock.now()
     customer = t.Customer(
         workspace_id=ws, name=name, attributes={}, labels=[], created_at=now, updated_at=now
@@ -75,9 +75,9 @@ async def add_identity(
     if customer.merged_into_id is not None:
         raise Conflict(f"customer {customer_id} was merged into {customer.merged_into_id}")
     key = normalise_identity(kind, raw, workspace.default_region)
-    owner = await identity_owner(session, ws, key)
-    if owner is not None and owner != customer.id:
-        raise _taken(key, owner)
+    owner = await find_customer_by_identity(session, ws, key)
+    if owner is not None and owner.id != customer.id:
+        raise _taken(key, owner.id)
     now = uow.clock.now()
     if owner is None:
         session.add(new_identity(customer, key, now))

@@ -10,25 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.adapters.db import tables as t
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import customer_view
-from threadline.customers.identities import new_identity
+from threadline.customers.identities import find_customer_by_identity, new_identity
 from threadline.domain.customers.identities import IdentityKey
 from threadline.domain.events import CustomerCreated
-
-
-async def find_customer_by_identity(
-    session: AsyncSession, workspace_id: int, key: IdentityKey
-) -> t.Customer | None:
-    return (
-        await session.execute(
-            select(t.Customer)
-            .join(t.Identity, t.Identity.customer_id == t.Customer.id)
-            .where(
-                t.Identity.workspace_id == workspace_id,
-                t.Identity.kind == key.kind.value,
-                t.Identity.value == key.value,
-            )
-        )
-    ).scalar_one_or_none()
 
 
 async def resolve_customer(

@@ -11,8 +11,7 @@ from threadline.conversations.receive import ReceivedMessage, receive_message
 from threadline.core.lookups import get_scoped
 from threadline.core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from threadline.core.views import conversation_view, customer_view
-from threadline.customers.identities import new_identity
-from threadline.customers.resolve import find_customer_by_identity
+from threadline.customers.identities import find_customer_by_identity, new_identity
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.customers.identities import normalise_identity
 from threadline.domain.errors import DomainError

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.customers.resolve import find_customer_by_identity
+from threadline.customers.identities import find_customer_by_identity
 from threadline.domain.channels import IdentityKind
 from threadline.domain.customers.identities import normalise_identity
 from threadline.domain.errors import DomainError
