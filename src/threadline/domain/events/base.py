@@ -85,12 +85,18 @@ class DomainEvent(ABC):
 
     type: ClassVar[EventType]
     audience: ClassVar[Audience] = Audience.EVERYONE
+    # Where the event's conversation id is: the field holding a view, and the view's key
+    # (None: the event is about no one conversation).
+    conversation_in: ClassVar[tuple[str, str] | None] = None
 
     @property
     def conversation_id(self) -> int | None:
         """The conversation the event is about, which decides who may see it (None: no one
         conversation, so everyone in the audience)."""
-        return None
+        if self.conversation_in is None:
+            return None
+        field, key = self.conversation_in
+        return id_in(getattr(self, field), key)
 
     @abstractmethod
     def payload(self) -> dict[str, Any]:

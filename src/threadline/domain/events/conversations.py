@@ -15,7 +15,6 @@ from threadline.domain.events.base import (
     MessageView,
     NotificationView,
     ReopeningView,
-    id_in,
 )
 
 
@@ -24,12 +23,9 @@ class ConversationCreated(DomainEvent):
     """An inbound message opened a new conversation (conversations/receive.py)."""
 
     type = EventType.CONVERSATION_CREATED
+    conversation_in = ("conversation", "id")
 
     conversation: ConversationView
-
-    @property
-    def conversation_id(self) -> int | None:
-        return id_in(self.conversation, "id")
 
     def payload(self) -> dict[str, Any]:
         # A new matter was placed NEW and its status is new: both always so.
@@ -47,6 +43,7 @@ class ConversationUpdated(DomainEvent):
     and appear in the payload only when given."""
 
     type = EventType.CONVERSATION_UPDATED
+    conversation_in = ("conversation", "id")
 
     conversation: ConversationView
     # How an inbound message was placed (receive_message only).
@@ -64,10 +61,6 @@ class ConversationUpdated(DomainEvent):
     def __post_init__(self) -> None:
         if self.reopened is not None and self.status_changed is False:
             raise ValueError("a re-opened conversation has changed its status")
-
-    @property
-    def conversation_id(self) -> int | None:
-        return id_in(self.conversation, "id")
 
     def payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {"conversation": self.conversation}
@@ -87,13 +80,11 @@ class ConversationUpdated(DomainEvent):
 
 @dataclass(frozen=True, slots=True)
 class _MessageEvent(DomainEvent):
+    conversation_in = ("message", "conversation_id")
+
     message: MessageView
     # Who may see the conversation (None only if it is gone).
     conversation: ConversationScope | None
-
-    @property
-    def conversation_id(self) -> int | None:
-        return id_in(self.message, "conversation_id")
 
     @property
     def channel(self) -> str:
@@ -143,14 +134,11 @@ class AgentMentioned(DomainEvent):
     """A note mentioned an agent; only that agent is told."""
 
     type = EventType.AGENT_MENTIONED
+    conversation_in = ("notification", "conversation_id")
     audience = Audience.AGENT
 
     agent_id: int
     notification: NotificationView
-
-    @property
-    def conversation_id(self) -> int | None:
-        return id_in(self.notification, "conversation_id")
 
     def payload(self) -> dict[str, Any]:
         return {"agent_id": self.agent_id, "notification": self.notification}

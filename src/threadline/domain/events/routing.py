@@ -10,19 +10,15 @@ from threadline.domain.events.base import (
     DomainEvent,
     EventType,
     RoutingOfferView,
-    id_in,
 )
 
 
 @dataclass(frozen=True, slots=True)
 class AssignmentCreated(DomainEvent):
     type = EventType.ASSIGNMENT_CREATED
+    conversation_in = ("assignment", "conversation_id")
 
     assignment: AssignmentView
-
-    @property
-    def conversation_id(self) -> int | None:
-        return id_in(self.assignment, "conversation_id")
 
     def payload(self) -> dict[str, Any]:
         return {"assignment": self.assignment}
@@ -33,12 +29,9 @@ class AssignmentOffered(DomainEvent):
     """A conversation was offered to an agent (offer mode), who may accept or decline."""
 
     type = EventType.ASSIGNMENT_OFFERED
+    conversation_in = ("offer", "conversation_id")
 
     offer: RoutingOfferView
-
-    @property
-    def conversation_id(self) -> int | None:
-        return id_in(self.offer, "conversation_id")
 
     def payload(self) -> dict[str, Any]:
         return {"offer": self.offer}
@@ -49,13 +42,10 @@ class AssignmentOfferEnded(DomainEvent):
     """An offer to an agent ended: accepted, declined, timed out or withdrawn (`why`)."""
 
     type = EventType.ASSIGNMENT_OFFER_ENDED
+    conversation_in = ("offer", "conversation_id")
 
     offer: RoutingOfferView
     why: str
-
-    @property
-    def conversation_id(self) -> int | None:
-        return id_in(self.offer, "conversation_id")
 
     def payload(self) -> dict[str, Any]:
         return {"offer": self.offer, "why": self.why}

@@ -12,22 +12,19 @@ from threadline.domain.events.base import (
     DomainEvent,
     EventType,
     SurveyView,
-    id_in,
 )
 
 
 @dataclass(frozen=True, slots=True)
 class _SlaStageReached(DomainEvent):
+    conversation_in = ("conversation", "id")
+
     clock: ClockView
     # The policy's name (None when the clock's policy is gone) and the stage's escalation
     # actions, which run next.
     policy: str | None
     actions: list[str]
     conversation: ConversationScope
-
-    @property
-    def conversation_id(self) -> int | None:
-        return id_in(self.conversation, "id")
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -57,6 +54,7 @@ class SlaEscalated(DomainEvent):
     """An escalation action that tells people: whom to notify, by role and by agent."""
 
     type = EventType.SLA_ESCALATED
+    conversation_in = ("conversation", "id")
 
     action: str
     stage: str  # "warning" or "breach"
@@ -64,10 +62,6 @@ class SlaEscalated(DomainEvent):
     notify_agent_ids: list[int]
     clock: ClockView
     conversation: ConversationScope
-
-    @property
-    def conversation_id(self) -> int | None:
-        return id_in(self.conversation, "id")
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -84,13 +78,10 @@ class CsatRecorded(DomainEvent):
     """A survey answer was recorded, or replaced a first one (`decision`)."""
 
     type = EventType.CSAT_RECORDED
+    conversation_in = ("csat", "conversation_id")
 
     csat: SurveyView
     decision: AnswerDecision
-
-    @property
-    def conversation_id(self) -> int | None:
-        return id_in(self.csat, "conversation_id")
 
     def payload(self) -> dict[str, Any]:
         return {"csat": self.csat, "decision": self.decision.value}
