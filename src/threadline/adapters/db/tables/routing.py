@@ -48,7 +48,22 @@ class AgentLoad(Base):
     missed_offers: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Assignment(Base):
+class CapacityClaim:
+    """What an assignment and an offer to an agent both are: a claim of `cost` on an agent's
+    capacity for one conversation on one channel, with why that agent was chosen."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = workspace_fk()
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(20))
+    cost: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Assignment(CapacityClaim, Base):
     """One period of an agent owning a conversation, with why they were chosen."""
 
     __tablename__ = "assignments"
@@ -65,17 +80,8 @@ class Assignment(Base):
             sqlite_where=text("released_at IS NULL"),
         ),
     )
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = workspace_fk()
-    conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
-    )
-    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
-    channel: Mapped[str] = mapped_column(String(20))
-    cost: Mapped[int] = mapped_column(Integer)
     assigned_at: Mapped[datetime]
     released_at: Mapped[datetime | None]
-    reason: Mapped[str] = mapped_column(Text, default="")
     # auto | manual | reopen | queue
     mode: Mapped[str] = mapped_column(String(20))
 
@@ -130,7 +136,7 @@ class RoutingFillRequest(Base):
     requested_at: Mapped[datetime]
 
 
-class RoutingOffer(Base):
+class RoutingOffer(CapacityClaim, Base):
     """Offer mode: the chosen agent is asked first; a pending offer reserves their capacity."""
 
     __tablename__ = "routing_offers"
@@ -145,15 +151,6 @@ class RoutingOffer(Base):
             sqlite_where=text("status = 'pending'"),
         ),
     )
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = workspace_fk()
-    conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
-    )
-    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
-    channel: Mapped[str] = mapped_column(String(20))
-    cost: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[str] = mapped_column(Text, default="")
     # pending -> accepted | declined | expired | withdrawn
     status: Mapped[str] = mapped_column(String(20))
     offered_at: Mapped[datetime]
