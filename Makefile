@@ -48,12 +48,12 @@ demo: $(STAMP)
 	$(BIN)/threadline demo --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict src tests
+	$(BIN)/mypy --strict src tests tools
 
 # Two workers for the bulk of the suite, then the tests that must run alone (tests/conftest.py).
 pytest: $(STAMP)

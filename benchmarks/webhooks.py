@@ -100,7 +100,7 @@ async def prepare_sms_inbox(database_url: str) -> int:
 class ApiServer:
     """`uvicorn threadline.entrypoints.api.app:create_app --factory` in its own process."""
 
-    def __init__(self, database_url: str, workers: int) -> None:
+    def __init__(self, database_url: str, workers: int = 1, secret_key: str | None = None) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -109,7 +109,8 @@ class ApiServer:
             "THREADLINE_REDIS_URL": "",
             "THREADLINE_RUN_OUTBOUND_WORKER": "false",
             "THREADLINE_PUBLIC_BASE_URL": self.base_url,
-            "THREADLINE_SECRET_KEY": uuid.uuid4().hex * 2,
+            # A benchmark that signs tokens itself passes the key; otherwise any will do.
+            "THREADLINE_SECRET_KEY": secret_key or uuid.uuid4().hex * 2,
             "THREADLINE_LOG_LEVEL": "WARNING",
         }
         command = [sys.executable, "-m", "uvicorn", "threadline.entrypoints.api.app:create_app"]

@@ -20,7 +20,6 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -38,7 +37,6 @@ from benchmarks.webhooks import (
     ApiServer,
     create_postgres_database,
     drop_postgres_database,
-    free_port,
 )
 from threadline.adapters.db.migrate import upgrade_to_head
 from threadline.bootstrap import build_runtime
@@ -117,7 +115,7 @@ async def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
 
     name, url = create_postgres_database(args.pg_dsn)
-    server: ChatServer | None = None
+    server: ApiServer | None = None
     sockets: list[ClientConnection] = []
     try:
         upgrade_to_head(url)
@@ -125,7 +123,7 @@ async def main() -> None:
         began = time.perf_counter()
         api_key, tokens = await prepare(url, args.visitors)
         print(f"  {time.perf_counter() - began:.1f} s")
-        server = ChatServer(url)
+        server = ApiServer(url, secret_key=SECRET_KEY)
         await server.wait_ready()
         host = server.base_url.removeprefix("http://")
         async with httpx.AsyncClient(base_url=server.base_url) as client:
@@ -234,8 +232,10 @@ async def main() -> None:
             f"   p99 {percentile(stored, 0.99):.1f} ms"
         )
         print("  (from the POST leaving the client to the frame arriving on each agent socket;")
+        sockets = args.agents + args.visitors
         print(
-            "   includes the message's transaction and the client's own reading of 2,200 sockets)"
+            "   includes the message's transaction and the client's own reading of "
+            f"{sockets:,} sockets)"
         )
     finally:
         for ws in sockets:
@@ -243,26 +243,6 @@ async def main() -> None:
         if server is not None:
             server.stop()
         drop_postgres_database(args.pg_dsn, name)
-
-
-class ChatServer(ApiServer):
-    """The benchmark's API process: one uvicorn worker, signing with our secret key."""
-
-    def __init__(self, database_url: str) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "THREADLINE_DATABASE_URL": database_url,
-            "THREADLINE_REDIS_URL": "",
-            "THREADLINE_RUN_OUTBOUND_WORKER": "false",
-            "THREADLINE_SECRET_KEY": SECRET_KEY,
-            "THREADLINE_LOG_LEVEL": "WARNING",
-        }
-        command = [sys.executable, "-m", "uvicorn", "threadline.entrypoints.api.app:create_app"]
-        command += ["--factory", "--host", "127.0.0.1", "--port", str(self.port)]
-        command += ["--no-access-log", "--log-level", "warning"]
-        self.process = subprocess.Popen(command, env=env)
 
 
 if __name__ == "__main__":

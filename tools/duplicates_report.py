@@ -1,0 +1,173 @@
+"""Which of the pairs the `duplicates` command finds are not declared boilerplate.
+
+Runs `duplicates` over the tree (it must be on PATH; it is not a dependency of the project),
+sorts each pair into the kinds declared in tools/boilerplate.toml, and prints a count per
+kind and every pair left over. Exits 1 when any pair is left over, so it can gate a change.
+
+    python tools/duplicates_report.py            # the whole tree
+    python tools/duplicates_report.py --change   # only what the uncommitted change added
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections import Counter
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DECLARATIONS = ROOT / "tools" / "boilerplate.toml"
+ROW = re.compile(
+    r"^D\d+ (?P<a>\S+):(?P<a0>\d+)-(?P<a1>\d+) ~ (?P<b>\S+):(?P<b0>\d+)-(?P<b1>\d+)(?P<tail>.*)$"
+)
+MARKED_BY_THE_TOOL = "marked boilerplate by the tool"
+
+
+@dataclass(frozen=True)
+class Place:
+    path: str
+    first: int
+    last: int
+
+    def lines(self) -> list[str]:
+        """The run's lines as the tool compares them: stripped, without blanks and comments."""
+        text = (ROOT / self.path).read_text(encoding="utf-8").splitlines()
+        kept = (line.strip() for line in text[self.first - 1 : self.last])
+        return [line for line in kept if line and not line.startswith(("#", "//"))]
+
+
+@dataclass(frozen=True)
+class Pair:
+    row: str
+    one: Place
+    other: Place
+    by_shape: bool
+    marked_boilerplate: bool
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    paths: tuple[str, ...]
+    line_patterns: tuple[re.Pattern[str], ...]
+    identical_too: bool
+
+    def covers(self, pair: Pair) -> bool:
+        sides = (pair.one, pair.other)
+        if self.paths and (pair.by_shape or self.identical_too):
+            if all(any(fnmatch(side.path, glob) for glob in self.paths) for side in sides):
+                return True
+        if self.line_patterns:
+            return all(self._all_lines_match(side) for side in sides)
+        return False
+
+    def _all_lines_match(self, place: Place) -> bool:
+        return all(any(p.match(line) for p in self.line_patterns) for line in place.lines())
+
+
+def declared_kinds() -> list[Kind]:
+    table = tomllib.loads(DECLARATIONS.read_text(encoding="utf-8"))
+    return [
+        Kind(
+            name=entry["name"],
+            paths=tuple(entry.get("paths", ())),
+            line_patterns=tuple(re.compile(p) for p in entry.get("lines", ())),
+            identical_too=bool(entry.get("identical_too", False)),
+        )
+        for entry in table["kind"]
+    ]
+
+
+def run_duplicates(folder: str, extra: list[str]) -> list[str]:
+    command = ["duplicates", "--repo", folder, "--most", "200", "--seconds", "300", *extra]
+    # The command and its arguments are ours; nothing from outside reaches them.
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
+    return done.stdout.splitlines()
+
+
+def parse(output: list[str], folder: str) -> list[Pair]:
+    prefix = "" if folder == "." else folder.rstrip("/") + "/"
+    pairs = []
+    for line in output:
+        match = ROW.match(line)
+        if match is None:
+            continue
+        tail = match["tail"]
+        one = Place(prefix + match["a"], int(match["a0"]), int(match["a1"]))
+        other = Place(prefix + match["b"], int(match["b0"]), int(match["b1"]))
+        pairs.append(
+            Pair(
+                row=f"{one.path}:{one.first}-{one.last} ~ {other.path}:{other.first}-{other.last}{tail}",
+                one=one,
+                other=other,
+                by_shape=" shape" in tail,
+                marked_boilerplate=" boilerplate" in tail,
+            )
+        )
+    return pairs
+
+
+def all_pairs(folder: str, extra: list[str]) -> list[Pair]:
+    """The tool lists 200 pairs at the most; where it cut the list, each sub-folder is asked
+    again (pairs between sub-folders beyond the first 200 are then not seen; main says how
+    many)."""
+    output = run_duplicates(folder, extra)
+    pairs = parse(output, folder)
+    if any(line.startswith("(+") and "more pairs" in line for line in output):
+        for child in sorted((ROOT / folder).iterdir()):
+            if child.is_dir() and not child.name.startswith("."):
+                pairs.extend(all_pairs(str(child.relative_to(ROOT)), extra))
+    unique = {pair.row: pair for pair in pairs}
+    return list(unique.values())
+
+
+def kind_of(pair: Pair, kinds: list[Kind]) -> str | None:
+    for kind in kinds:
+        if kind.covers(pair):
+            return kind.name
+    return MARKED_BY_THE_TOOL if pair.marked_boilerplate else None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--change", action="store_true", help="only pairs the change added")
+    parser.add_argument("--base", help="with --change: count as added all since this commit")
+    args = parser.parse_args()
+    if shutil.which("duplicates") is None:
+        print("the duplicates command is not on PATH; nothing to report", file=sys.stderr)
+        return 2
+    extra = ["--change", *(["--base", args.base] if args.base else [])] if args.change else []
+    output = run_duplicates(".", extra)
+    pairs = all_pairs(".", extra)
+    kinds = declared_kinds()
+    counts: Counter[str] = Counter()
+    undeclared = []
+    for pair in pairs:
+        kind = kind_of(pair, kinds)
+        if kind is None:
+            undeclared.append(pair)
+        else:
+            counts[kind] += 1
+    print(output[0] if output else "duplicates printed nothing")
+    for line in output:
+        if line.startswith(("left out:", "incomplete:")):
+            print(line)
+    total = re.match(r"^(\d+) pairs", output[0]) if output else None
+    if total and int(total[1]) > len(pairs):
+        print(f"{int(total[1]) - len(pairs):4} not seen (between sub-folders, past the first 200)")
+    for name, count in counts.most_common():
+        print(f"{count:4} declared: {name}")
+    print(f"{len(undeclared):4} not declared")
+    for pair in undeclared:
+        print("  " + pair.row)
+    return 1 if undeclared else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
