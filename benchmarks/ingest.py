@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psycopg
 
+from benchmarks.table import print_table
 from threadline.adapters.db.migrate import upgrade_to_head
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
@@ -49,6 +50,10 @@ class Outcome:
     def percentile(self, share: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+    def percentiles(self) -> tuple[float, float]:
+        """The median and the 95th percentile, in milliseconds."""
+        return self.percentile(0.5), self.percentile(0.95)
 
 
 @dataclass(frozen=True)
@@ -152,18 +157,24 @@ def drop_postgres_database(admin_dsn: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def print_table(outcomes: list[Outcome]) -> None:
-    header = (
-        f"{'backend':<11}{'producers':>10}{'messages':>10}{'new cust.':>10}"
-        f"{'seconds':>9}{'msg/s':>9}{'p50 ms':>8}{'p95 ms':>8}"
-    )
-    print(header)
-    print("-" * len(header))
-    for o in outcomes:
-        print(
-            f"{o.backend:<11}{o.producers:>10}{o.messages:>10}{o.new_customers:>10}"
-            f"{o.seconds:>9.1f}{o.rate:>9.0f}{o.percentile(0.5):>8.1f}{o.percentile(0.95):>8.1f}"
-        )
+INGEST_COLUMNS = [
+    ("backend", "<11"),
+    ("producers", ">10"),
+    ("messages", ">10"),
+    ("new cust.", ">10"),
+    ("seconds", ">9.1f"),
+    ("msg/s", ">9.0f"),
+    ("p50 ms", ">8.1f"),
+    ("p95 ms", ">8.1f"),
+]
+
+
+def print_outcomes(outcomes: list[Outcome]) -> None:
+    rows = [
+        (o.backend, o.producers, o.messages, o.new_customers, o.seconds, o.rate, *o.percentiles())
+        for o in outcomes
+    ]
+    print_table(INGEST_COLUMNS, rows)
 
 
 async def main() -> None:
@@ -194,7 +205,7 @@ async def main() -> None:
                 )
         finally:
             drop_postgres_database(args.pg_dsn, name)
-    print_table(outcomes)
+    print_outcomes(outcomes)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 import httpx
 import psycopg
 
+from benchmarks.table import print_table
 from threadline.adapters.db.migrate import upgrade_to_head
 from threadline.bootstrap import build_runtime
 from threadline.config import Settings
@@ -213,17 +214,25 @@ async def measure_inbound_email(
     return Result("inbound email (SMTP)", run.count, run.seconds, run.latencies, run.failures)
 
 
+RESULT_COLUMNS = [
+    ("what", "<30"),
+    ("count", ">8"),
+    ("seconds", ">9.1f"),
+    ("per s", ">8.0f"),
+    ("p50 ms", ">8.1f"),
+    ("p95 ms", ">8.1f"),
+    ("failed", ">8"),
+]
+
+
 def print_results(results: list[Result]) -> None:
-    header = (
-        f"{'what':<30}{'count':>8}{'seconds':>9}{'per s':>8}{'p50 ms':>8}{'p95 ms':>8}{'failed':>8}"
+    print_table(
+        RESULT_COLUMNS,
+        (
+            (r.name, r.count, r.seconds, r.rate, r.percentile(0.5), r.percentile(0.95), r.failures)
+            for r in results
+        ),
     )
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        print(
-            f"{r.name:<30}{r.count:>8}{r.seconds:>9.1f}{r.rate:>8.0f}"
-            f"{r.percentile(0.5):>8.1f}{r.percentile(0.95):>8.1f}{r.failures:>8}"
-        )
 
 
 async def main() -> None:
