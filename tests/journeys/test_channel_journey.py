@@ -17,8 +17,9 @@ from sqlalchemy import func, select, update
 
 from tests.conftest import WorkspaceFixture, login
 from tests.support.email_inbound import SUPPORT_ADDRESS, simple_mail
-from tests.support.meta import PHONE_NUMBER_ID, configure_meta, send_key
-from tests.support.meta_graph import ACCESS_TOKEN, VERSION, GraphServer, running_graph
+from tests.support.meta import configure_meta, send_key
+from tests.support.meta_graph import GraphServer, running_graph
+from tests.support.meta_workspace import assert_cloud_api_call, cloud_api_body, template_content
 from tests.support.smtp_sink import SmtpSink, running_smtp_sink
 from tests.support.twilio import (
     OUR_NUMBER,
@@ -26,7 +27,6 @@ from tests.support.twilio import (
     configure_twilio_inbox,
     fixture_pairs,
     post_signed,
-    running_fake_twilio,
 )
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
@@ -45,12 +45,6 @@ EMAIL = "jan.kowalski@example.com"
 CALL_SID = "CA0123456789abcdef0123456789abcdef"
 SMS_SID = "SM0123456789abcdef0123456789abcdef"
 PUBLIC_BASE = "http://threadline.test"  # what Twilio signs, and where status callbacks go
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    with running_fake_twilio() as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -234,28 +228,13 @@ async def test_missed_call_sms_email_whatsapp_and_sms_are_one_customer_one_conve
     assert template.status_code == 201, template.text
     assert (await run_outbound_worker_once(runtime)).sent == 1
     [send] = graph.sends()
-    assert send.path == f"/{VERSION}/{PHONE_NUMBER_ID}/messages"
-    assert send.authorization == f"Bearer {ACCESS_TOKEN}"
-    assert send.body == {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": PHONE.removeprefix("+"),
-        "biz_opaque_callback_data": await send_key(runtime, template.json()["id"]),
-        "type": "template",
-        "template": {
-            "name": "order_update",
-            "language": {"code": "en_US"},
-            "components": [
-                {
-                    "type": "body",
-                    "parameters": [
-                        {"type": "text", "text": "1042"},
-                        {"type": "text", "text": "invoice sent"},
-                    ],
-                }
-            ],
-        },
-    }
+    assert_cloud_api_call(send)
+    assert send.body == await cloud_api_body(
+        runtime,
+        template.json()["id"],
+        "template",
+        template_content("order_update", "en_US", "1042", "invoice sent"),
+    )
 
     # 5. SMS has no window: the agent texts back; Twilio gets its Messages form.
     clock.advance(timedelta(minutes=1))

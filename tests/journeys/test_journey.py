@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.conftest import WorkspaceFixture, login
+from tests.conftest import WorkspaceFixture, customer_writes, login
 from threadline.adapters.clock import ManualClock
 from threadline.bootstrap import Runtime
 from threadline.core.timers import fire_due_timers
@@ -32,18 +32,8 @@ def warsaw(
 async def email_arrives(
     client: httpx.AsyncClient, ws: WorkspaceFixture, sender: str, text: str
 ) -> int:
-    response = await client.post(
-        "/api/v1/inbound/messages",
-        headers={"X-API-Key": ws.api_key},
-        json={
-            "inbox_id": ws.inboxes["email"],
-            "channel": "email",
-            "sender": {"kind": "email", "value": sender},
-            "text": text,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["conversation_id"])
+    stored = await customer_writes(client, ws, "email", "email", sender, text)
+    return int(stored["conversation_id"])
 
 
 async def first_response_due(client: httpx.AsyncClient, ws: WorkspaceFixture, cid: int) -> datetime:

@@ -4,7 +4,7 @@ never offered as a reply channel, and a reply on it is refused with the reason."
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +21,6 @@ from tests.support.twilio import (
     configure_twilio_inbox,
     fixture_pairs,
     post_signed,
-    running_fake_twilio,
 )
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
@@ -34,12 +33,6 @@ pytestmark = pytest.mark.anyio
 
 CALL_SID = "CA5c9b4b0e1a2d3f4e5a6b7c8d9e0f1a2b"
 POLICY = DeliveryPolicy(lease=timedelta(seconds=60), max_attempts=3, backoff_seconds=10)
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    with running_fake_twilio() as fake:
-        yield fake
 
 
 @pytest.fixture

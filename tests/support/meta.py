@@ -93,9 +93,9 @@ async def post_webhook(
     return await client.post(f"/webhooks/{channel}/{inbox_id}", content=raw, headers=headers)
 
 
-async def deliver(runtime: Runtime) -> DeliveryReport:
+async def deliver(runtime: Runtime, policy: DeliveryPolicy = POLICY) -> DeliveryReport:
     return await deliver_due(
-        runtime.uow, build_outbound_adapters(runtime.settings), POLICY, runtime.clock.now()
+        runtime.uow, build_outbound_adapters(runtime.settings), policy, runtime.clock.now()
     )
 
 
@@ -127,12 +127,16 @@ def attachment_bytes(tmp_path: Path, workspace_id: int, description: dict[str, A
     return (tmp_path / "attachments" / str(workspace_id) / digest[:2] / digest).read_bytes()
 
 
-async def send_key(runtime: Runtime, message_id: int) -> str:
-    """The key of the message's send job: what we send Meta to be given back in webhooks."""
+async def outbound_job(runtime: Runtime, message_id: int) -> t.OutboundJob:
+    """The send job of our message `message_id`."""
     async with runtime.sessionmaker() as session:
-        key: str = (
+        return (
             await session.execute(
-                select(t.OutboundJob.idempotency_key).where(t.OutboundJob.message_id == message_id)
+                select(t.OutboundJob).where(t.OutboundJob.message_id == message_id)
             )
         ).scalar_one()
-    return key
+
+
+async def send_key(runtime: Runtime, message_id: int) -> str:
+    """The key of the message's send job: what we send Meta to be given back in webhooks."""
+    return (await outbound_job(runtime, message_id)).idempotency_key

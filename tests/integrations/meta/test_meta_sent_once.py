@@ -11,23 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import select
 
-from tests.conftest import WorkspaceFixture, login
-from tests.support.meta import MetaInboxes, configure_meta, fixture_bytes, messages, post_webhook
-from tests.support.meta_graph import GraphServer, running_graph
+from tests.support.meta import fixture_bytes, outbound_job
+from tests.support.meta_graph import GraphServer
+from tests.support.meta_workspace import MetaWorkspace
 from threadline.adapters.clock import ManualClock
-from threadline.adapters.db import tables as t
-from threadline.bootstrap import Runtime
-from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
-from threadline.integrations.senders import build_outbound_adapters
+from threadline.delivery.outbound import DeliveryPolicy
 
 pytestmark = pytest.mark.anyio
 
@@ -40,60 +32,21 @@ POLICY = DeliveryPolicy(
 WAMID = "wamid.HBgLNDg2MDEyMzQ1NjcVAgARGBJBQkNERUYwMTIzNDU2Nzg5AA=="
 MID = "m_OUTBOUND0002LostAnswerAbCdEfGhIjKlMnOpQrStUvWxYz01"
 PSID = "6728419073845123"
+REPLY = "Wysyłamy nowy czajnik."
 
 
 @pytest.fixture
-def graph() -> Iterator[GraphServer]:
-    with running_graph() as server:
-        server.hang_seconds = 2.0
-        yield server
+def graph(graph: GraphServer) -> GraphServer:
+    graph.hang_seconds = 2.0
+    return graph
 
 
 @pytest.fixture
-async def meta(
-    runtime: Runtime, workspace: WorkspaceFixture, graph: GraphServer, tmp_path: Path
-) -> MetaInboxes:
-    inboxes = await configure_meta(runtime, workspace, graph, tmp_path)
+def meta(meta: MetaWorkspace) -> MetaWorkspace:
     # Meta "answers after our timeout": the stand-in holds its answer for 2 s.
-    runtime.settings.outbound_timeout_seconds = 0.3
-    return inboxes
-
-
-async def deliver(runtime: Runtime) -> DeliveryReport:
-    return await deliver_due(
-        runtime.uow, build_outbound_adapters(runtime.settings), POLICY, runtime.clock.now()
-    )
-
-
-async def agent_replies(
-    client: httpx.AsyncClient, runtime: Runtime, ws: WorkspaceFixture, channel: str, inbox: int
-) -> tuple[int, dict[str, str]]:
-    raw = fixture_bytes(channel, "text.json")
-    assert (await post_webhook(client, channel, inbox, raw)).status_code == 200
-    [inbound] = await messages(runtime, ws.id)
-    agent = await login(client, ws.slug, "agent")
-    reply = await client.post(
-        f"/api/v1/conversations/{inbound.conversation_id}/replies",
-        headers=agent,
-        json={"text": "Wysyłamy nowy czajnik."},
-    )
-    assert reply.status_code == 201, reply.text
-    assert reply.json()["channel"] == channel
-    return int(reply.json()["id"]), agent
-
-
-async def seen(client: httpx.AsyncClient, agent: dict[str, str], message_id: int) -> Any:
-    return (await client.get(f"/api/v1/messages/{message_id}", headers=agent)).json()
-
-
-async def job_status(runtime: Runtime, message_id: int) -> str:
-    async with runtime.sessionmaker() as session:
-        status: str = (
-            await session.execute(
-                select(t.OutboundJob.status).where(t.OutboundJob.message_id == message_id)
-            )
-        ).scalar_one()
-    return status
+    meta.runtime.settings.outbound_timeout_seconds = 0.3
+    meta.policy = POLICY
+    return meta
 
 
 def whatsapp_status(fixture: str, wamid: str, callback_data: str | None) -> bytes:
@@ -106,131 +59,115 @@ def whatsapp_status(fixture: str, wamid: str, callback_data: str | None) -> byte
     return json.dumps(payload).encode()
 
 
+async def reply_with_lost_answer(
+    meta: MetaWorkspace, channel: str, provider_id: str, failure: str = "hang"
+) -> tuple[int, dict[str, str]]:
+    """The agent's reply, which Meta will take as `provider_id` and then answer too late
+    ("hang") or not at all ("drop"); its id and the agent's headers."""
+    message_id, agent = await meta.replied(channel, REPLY)
+    meta.graph.next_ids.append(provider_id)
+    meta.graph.misbehave_next(failure)
+    return message_id, agent
+
+
+async def assert_not_sent_again(meta: MetaWorkspace, clock: ManualClock, later: timedelta) -> None:
+    clock.advance(later)
+    assert (await meta.deliver()).claimed == 0
+    assert len(meta.graph.sends()) == 1
+
+
 @pytest.mark.parametrize("failure", ["hang", "drop"])
 async def test_a_whatsapp_send_answered_too_late_is_not_resent_and_a_status_webhook_settles_it(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    workspace: WorkspaceFixture,
-    meta: MetaInboxes,
-    graph: GraphServer,
-    clock: ManualClock,
-    failure: str,
+    meta: MetaWorkspace, clock: ManualClock, failure: str
 ) -> None:
-    message_id, agent = await agent_replies(client, runtime, workspace, "whatsapp", meta.whatsapp)
-    graph.next_ids.append(WAMID)
-    graph.misbehave_next(failure)
+    message_id, agent = await reply_with_lost_answer(meta, "whatsapp", WAMID, failure)
 
-    assert (await deliver(runtime)).unconfirmed == 1
-    shown = await seen(client, agent, message_id)
+    assert (await meta.deliver()).unconfirmed == 1
+    shown = await meta.shown(agent, message_id)
     assert shown["delivery_status"] == "queued"
-    assert await job_status(runtime, message_id) == "unconfirmed"
+    assert (await outbound_job(meta.runtime, message_id)).status == "unconfirmed"
 
     # Later rounds, before the deadline, leave it alone: no second send.
     clock.advance(timedelta(minutes=5))
-    assert (await deliver(runtime)).claimed == 0
-    [(sent_body, given_id)] = graph.accepted
-    assert given_id == WAMID and len(graph.sends()) == 1
+    assert (await meta.deliver()).claimed == 0
+    [(sent_body, given_id)] = meta.graph.accepted
+    assert given_id == WAMID and len(meta.graph.sends()) == 1
 
     # Meta's "sent" webhook names the message by the key we sent along.
     raw = whatsapp_status("status_sent.json", WAMID, sent_body["biz_opaque_callback_data"])
-    response = await post_webhook(client, "whatsapp", meta.whatsapp, raw)
+    response = await meta.post("whatsapp", raw)
     assert response.status_code == 200, response.text
     assert response.json()["statuses_applied"] == 1
 
-    shown = await seen(client, agent, message_id)
+    shown = await meta.shown(agent, message_id)
     assert (shown["delivery_status"], shown["provider_message_id"]) == ("sent", WAMID)
-    assert await job_status(runtime, message_id) == "done"
+    assert (await outbound_job(meta.runtime, message_id)).status == "done"
     # From now on it is known by its wamid, as any reply.
     raw = whatsapp_status("status_delivered.json", WAMID, None)
-    assert (await post_webhook(client, "whatsapp", meta.whatsapp, raw)).status_code == 200
-    assert (await seen(client, agent, message_id))["delivery_status"] == "delivered"
+    assert (await meta.post("whatsapp", raw)).status_code == 200
+    assert (await meta.shown(agent, message_id))["delivery_status"] == "delivered"
 
-    clock.advance(timedelta(hours=1))
-    assert (await deliver(runtime)).claimed == 0
-    assert len(graph.sends()) == 1
+    await assert_not_sent_again(meta, clock, timedelta(hours=1))
 
 
 async def test_a_whatsapp_send_nobody_confirms_fails_at_the_deadline_with_a_reason(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    workspace: WorkspaceFixture,
-    meta: MetaInboxes,
-    graph: GraphServer,
-    clock: ManualClock,
+    meta: MetaWorkspace, clock: ManualClock
 ) -> None:
-    message_id, agent = await agent_replies(client, runtime, workspace, "whatsapp", meta.whatsapp)
-    graph.next_ids.append(WAMID)
-    graph.misbehave_next("hang")
-    assert (await deliver(runtime)).unconfirmed == 1
+    message_id, agent = await reply_with_lost_answer(meta, "whatsapp", WAMID)
+    assert (await meta.deliver()).unconfirmed == 1
 
     clock.advance(POLICY.report_wait + timedelta(seconds=1))
-    report = await deliver(runtime)
+    report = await meta.deliver()
 
     assert report.failed == 1
-    assert len(graph.sends()) == 1, "WhatsApp was sent the reply twice"
-    shown = await seen(client, agent, message_id)
+    assert len(meta.graph.sends()) == 1, "WhatsApp was sent the reply twice"
+    shown = await meta.shown(agent, message_id)
     assert shown["delivery_status"] == "failed"
     reason = shown["failure_reason"]
     assert "not confirmed" in reason and "10 min" in reason
     assert "may or may not have reached the customer" in reason
-    assert await job_status(runtime, message_id) == "failed"
+    assert (await outbound_job(meta.runtime, message_id)).status == "failed"
 
     # A report that still comes shows it did go out after all.
-    [(sent_body, _)] = graph.accepted
+    [(sent_body, _)] = meta.graph.accepted
     raw = whatsapp_status("status_delivered.json", WAMID, sent_body["biz_opaque_callback_data"])
-    assert (await post_webhook(client, "whatsapp", meta.whatsapp, raw)).status_code == 200
-    shown = await seen(client, agent, message_id)
+    assert (await meta.post("whatsapp", raw)).status_code == 200
+    shown = await meta.shown(agent, message_id)
     assert (shown["delivery_status"], shown["failure_reason"]) == ("delivered", None)
     assert shown["provider_message_id"] == WAMID
 
 
 async def test_a_whatsapp_send_whose_worker_was_overtaken_is_not_sent_twice(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    workspace: WorkspaceFixture,
-    meta: MetaInboxes,
-    graph: GraphServer,
-    clock: ManualClock,
+    meta: MetaWorkspace, clock: ManualClock
 ) -> None:
-    message_id, agent = await agent_replies(client, runtime, workspace, "whatsapp", meta.whatsapp)
-    runtime.settings.outbound_timeout_seconds = 10
-    graph.next_ids.append(WAMID)
-    graph.misbehave_next("hang")
+    message_id, agent = await reply_with_lost_answer(meta, "whatsapp", WAMID)
+    meta.runtime.settings.outbound_timeout_seconds = 10
 
     # A worker hangs on Meta past its lease, as one killed mid-send would leave the job.
-    stuck = asyncio.create_task(deliver(runtime))
+    stuck = asyncio.create_task(meta.deliver())
     for _ in range(200):
-        if graph.accepted:
+        if meta.graph.accepted:
             break
         await asyncio.sleep(0.01)
     clock.advance(POLICY.lease + timedelta(seconds=1))
-    second = await deliver(runtime)
+    second = await meta.deliver()
     assert (second.claimed, second.unconfirmed) == (1, 1)
-    assert len(graph.sends()) == 1
+    assert len(meta.graph.sends()) == 1
 
-    graph.release.set()  # Meta's answer reaches the first worker after all
+    meta.graph.release.set()  # Meta's answer reaches the first worker after all
     first = await stuck
     assert first.sent == 1
-    shown = await seen(client, agent, message_id)
+    shown = await meta.shown(agent, message_id)
     assert (shown["delivery_status"], shown["provider_message_id"]) == ("sent", WAMID)
-    clock.advance(POLICY.report_wait * 2)
-    assert (await deliver(runtime)).claimed == 0
-    assert len(graph.sends()) == 1
+    await assert_not_sent_again(meta, clock, POLICY.report_wait * 2)
 
 
 async def test_a_messenger_send_answered_too_late_is_settled_by_its_echo(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    workspace: WorkspaceFixture,
-    meta: MetaInboxes,
-    graph: GraphServer,
-    clock: ManualClock,
+    meta: MetaWorkspace, clock: ManualClock
 ) -> None:
-    message_id, agent = await agent_replies(client, runtime, workspace, "messenger", meta.messenger)
-    graph.next_ids.append(MID)
-    graph.misbehave_next("hang")
-    assert (await deliver(runtime)).unconfirmed == 1
-    [(sent_body, given_id)] = graph.accepted
+    message_id, agent = await reply_with_lost_answer(meta, "messenger", MID)
+    assert (await meta.deliver()).unconfirmed == 1
+    [(sent_body, given_id)] = meta.graph.accepted
     assert given_id == MID
 
     # Meta's message_echoes webhook: our page's message, with the metadata we sent.
@@ -240,14 +177,12 @@ async def test_a_messenger_send_answered_too_late_is_settled_by_its_echo(
     event["message"].update(
         mid=MID, text=sent_body["message"]["text"], metadata=sent_body["message"]["metadata"]
     )
-    response = await post_webhook(client, "messenger", meta.messenger, json.dumps(echo).encode())
+    response = await meta.post("messenger", json.dumps(echo).encode())
     assert response.status_code == 200, response.text
 
-    shown = await seen(client, agent, message_id)
+    shown = await meta.shown(agent, message_id)
     assert (shown["delivery_status"], shown["provider_message_id"]) == ("sent", MID)
-    assert await job_status(runtime, message_id) == "done"
+    assert (await outbound_job(meta.runtime, message_id)).status == "done"
     # The echo is not a customer message.
-    assert len(await messages(runtime, workspace.id)) == 2
-    clock.advance(timedelta(hours=1))
-    assert (await deliver(runtime)).claimed == 0
-    assert len(graph.sends()) == 1
+    assert len(await meta.messages()) == 2
+    await assert_not_sent_again(meta, clock, timedelta(hours=1))

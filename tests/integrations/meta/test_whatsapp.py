@@ -4,32 +4,21 @@ the Cloud API's wire format, through a local stand-in for the Graph API."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.conftest import WorkspaceFixture, login
 from tests.support.fixtures import fixture_names
-from tests.support.meta import (
-    PHONE_NUMBER_ID,
-    VERIFY_TOKEN,
-    MetaInboxes,
-    attachment_bytes,
-    configure_meta,
-    deliver,
-    fixture_bytes,
-    identities,
-    messages,
-    post_webhook,
-    send_key,
+from tests.support.meta import APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, fixture_bytes
+from tests.support.meta_graph import ACCESS_TOKEN, VERSION, GraphServer
+from tests.support.meta_workspace import (
+    MetaWorkspace,
+    assert_cloud_api_call,
+    cloud_api_body,
 )
-from tests.support.meta_graph import ACCESS_TOKEN, VERSION, GraphServer, running_graph
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
-from threadline.bootstrap import Runtime
 from threadline.integrations.meta.signature import sign
 
 pytestmark = pytest.mark.anyio
@@ -46,31 +35,23 @@ MEDIA = {
 
 
 @pytest.fixture
-def graph() -> Iterator[GraphServer]:
-    with running_graph() as server:
-        server.media.update(MEDIA)
-        yield server
-
-
-@pytest.fixture
-async def meta(
-    runtime: Runtime, workspace: WorkspaceFixture, graph: GraphServer, tmp_path: Path
-) -> MetaInboxes:
-    return await configure_meta(runtime, workspace, graph, tmp_path)
+def graph(graph: GraphServer) -> GraphServer:
+    graph.media.update(MEDIA)
+    return graph
 
 
 def _media(kind: str, media_id: str, filename: str | None = None) -> Callable[..., None]:
-    def check(message: t.Message, tmp_path: Path, ws: int, graph: GraphServer) -> None:
+    def check(message: t.Message, meta: MetaWorkspace) -> None:
         [attachment] = message.attachments
         content_type, data = MEDIA[media_id]
         assert attachment["content_type"] == content_type
         assert attachment["kind"] == kind
-        assert attachment_bytes(tmp_path, ws, attachment) == data
+        assert meta.attachment_bytes(attachment) == data
         if filename:
             assert attachment["filename"] == filename
         # Fetched the Graph way: describe the media id, then download its url, both with
         # the inbox's token.
-        paths = [(r.path, r.authorization) for r in graph.fetches()]
+        paths = [(r.path, r.authorization) for r in meta.graph.fetches()]
         assert paths == [
             (f"/{VERSION}/{media_id}", f"Bearer {ACCESS_TOKEN}"),
             (f"/whatsapp_business/attachments/{media_id}", f"Bearer {ACCESS_TOKEN}"),
@@ -167,120 +148,71 @@ def test_every_fixture_has_a_test() -> None:
 
 @pytest.mark.parametrize("name", sorted(INBOUND))
 async def test_inbound_fixture_is_stored_on_the_customer_by_phone(
-    name: str,
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    workspace: WorkspaceFixture,
-    meta: MetaInboxes,
-    graph: GraphServer,
-    tmp_path: Path,
+    name: str, meta: MetaWorkspace
 ) -> None:
     raw = fixture_bytes("whatsapp", name)
-    response = await post_webhook(client, "whatsapp", meta.whatsapp, raw)
+    response = await meta.post("whatsapp", raw)
     assert response.status_code == 200, response.text
 
-    [message] = await messages(runtime, workspace.id)
+    [message] = await meta.messages()
     payload = json.loads(raw)
     wamid = payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
     assert message.channel == "whatsapp" and message.direction == "inbound"
     assert message.provider_message_id == wamid
     assert message.sender_identity == PHONE
     for check in INBOUND[name]:
-        check(message, tmp_path, workspace.id, graph)
-    assert [(k, v) for k, v, _ in await identities(runtime, workspace.id)] == [("phone", PHONE)]
+        check(message, meta)
+    assert await meta.identities() == [("phone", PHONE)]
 
     # Meta redelivers: nothing new is stored and media is not fetched again.
-    fetched = len(graph.fetches())
-    again = await post_webhook(client, "whatsapp", meta.whatsapp, raw)
+    fetched = len(meta.graph.fetches())
+    again = await meta.post("whatsapp", raw)
     assert again.status_code == 200 and again.json()["stored"] == 0
-    assert len(await messages(runtime, workspace.id)) == 1
-    assert len(graph.fetches()) == fetched
+    assert len(await meta.messages()) == 1
+    assert len(meta.graph.fetches()) == fetched
 
 
 @pytest.mark.parametrize("name", sorted(STATUSES))
-async def test_status_fixture_updates_our_reply(
-    name: str,
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    workspace: WorkspaceFixture,
-    meta: MetaInboxes,
-    graph: GraphServer,
-) -> None:
-    await post_webhook(client, "whatsapp", meta.whatsapp, fixture_bytes("whatsapp", "text.json"))
-    [inbound] = await messages(runtime, workspace.id)
-    agent = await login(client, workspace.slug, "agent")
-    sent = await client.post(
-        f"/api/v1/conversations/{inbound.conversation_id}/replies",
-        headers=agent,
-        json={"text": "Dzień dobry! Sprawdzamy."},
-    )
-    assert sent.status_code == 201, sent.text
-    graph.next_ids.append(OUR_WAMID)
-    assert (await deliver(runtime)).sent == 1
+async def test_status_fixture_updates_our_reply(name: str, meta: MetaWorkspace) -> None:
+    sent_id, agent = await meta.replied("whatsapp", "Dzień dobry! Sprawdzamy.")
+    meta.graph.next_ids.append(OUR_WAMID)
+    assert (await meta.deliver()).sent == 1
 
-    response = await post_webhook(
-        client, "whatsapp", meta.whatsapp, fixture_bytes("whatsapp", name)
-    )
+    response = await meta.post_fixture("whatsapp", name)
     assert response.status_code == 200, response.text
 
     expected_status, reason_part = STATUSES[name]
-    seen = await client.get(f"/api/v1/messages/{sent.json()['id']}", headers=agent)
-    assert seen.json()["delivery_status"] == expected_status
+    seen = await meta.shown(agent, sent_id)
+    assert seen["delivery_status"] == expected_status
     if reason_part:
-        assert reason_part in seen.json()["failure_reason"]
-        assert "24 hours" in seen.json()["failure_reason"]
+        assert reason_part in seen["failure_reason"]
+        assert "24 hours" in seen["failure_reason"]
     # The report is not a message of its own.
-    assert len(await messages(runtime, workspace.id)) == 2
+    assert len(await meta.messages()) == 2
 
 
-async def test_reply_goes_out_in_the_cloud_api_format(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    workspace: WorkspaceFixture,
-    meta: MetaInboxes,
-    graph: GraphServer,
-) -> None:
-    await post_webhook(client, "whatsapp", meta.whatsapp, fixture_bytes("whatsapp", "text.json"))
-    [inbound] = await messages(runtime, workspace.id)
-    agent = await login(client, workspace.slug, "agent")
-    reply = await client.post(
-        f"/api/v1/conversations/{inbound.conversation_id}/replies",
-        headers=agent,
-        json={"text": "Wysyłamy nowy czajnik 🚚"},
+async def test_reply_goes_out_in_the_cloud_api_format(meta: MetaWorkspace) -> None:
+    reply_id, agent = await meta.replied("whatsapp", "Wysyłamy nowy czajnik 🚚")
+
+    assert (await meta.deliver()).sent == 1
+    [send] = meta.graph.sends()
+    assert_cloud_api_call(send)
+    assert send.body == await cloud_api_body(
+        meta.runtime,
+        reply_id,
+        "text",
+        {"preview_url": False, "body": "Wysyłamy nowy czajnik 🚚"},
     )
-    assert reply.status_code == 201, reply.text
-    assert reply.json()["channel"] == "whatsapp"
-
-    assert (await deliver(runtime)).sent == 1
-    [send] = graph.sends()
-    assert send.path == f"/{VERSION}/{PHONE_NUMBER_ID}/messages"
-    assert send.authorization == f"Bearer {ACCESS_TOKEN}"
-    assert send.body == {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": "48601234567",
-        # Echoed in Meta's status webhooks: recognises the reply if our send's answer is lost.
-        "biz_opaque_callback_data": await send_key(runtime, reply.json()["id"]),
-        "type": "text",
-        "text": {"preview_url": False, "body": "Wysyłamy nowy czajnik 🚚"},
-    }
-    seen = await client.get(f"/api/v1/messages/{reply.json()['id']}", headers=agent)
-    assert seen.json()["delivery_status"] == "sent"
-    assert seen.json()["provider_message_id"] == "wamid.FAKE0001"
+    seen = await meta.shown(agent, reply_id)
+    assert seen["delivery_status"] == "sent"
+    assert seen["provider_message_id"] == "wamid.FAKE0001"
 
 
 async def test_graph_errors_fail_permanently_or_are_retried(
-    clock: ManualClock,
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    workspace: WorkspaceFixture,
-    meta: MetaInboxes,
-    graph: GraphServer,
+    clock: ManualClock, meta: MetaWorkspace
 ) -> None:
-    await post_webhook(client, "whatsapp", meta.whatsapp, fixture_bytes("whatsapp", "text.json"))
-    [inbound] = await messages(runtime, workspace.id)
-    agent = await login(client, workspace.slug, "agent")
-    graph.answer_next(
+    first_id, agent = await meta.replied("whatsapp", "Hello")
+    meta.graph.answer_next(
         429,
         {
             "error": {
@@ -291,7 +223,7 @@ async def test_graph_errors_fail_permanently_or_are_retried(
             }
         },
     )
-    graph.answer_next(
+    meta.graph.answer_next(
         400,
         {
             "error": {
@@ -303,110 +235,67 @@ async def test_graph_errors_fail_permanently_or_are_retried(
             }
         },
     )
-    first = await client.post(
-        f"/api/v1/conversations/{inbound.conversation_id}/replies",
-        headers=agent,
-        json={"text": "Hello"},
-    )
-    report = await deliver(runtime)
+    report = await meta.deliver()
     assert report.retrying == 1
     clock.advance(timedelta(seconds=10))
-    report = await deliver(runtime)
+    report = await meta.deliver()
     assert report.failed == 1
-    seen = (await client.get(f"/api/v1/messages/{first.json()['id']}", headers=agent)).json()
+    seen = await meta.shown(agent, first_id)
     assert seen["delivery_status"] == "failed"
     assert "Message undeliverable" in seen["failure_reason"] and "131026" in seen["failure_reason"]
     assert ACCESS_TOKEN not in seen["failure_reason"]
 
 
 async def test_one_phone_number_is_one_customer_across_sms_and_whatsapp(
-    client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, meta: MetaInboxes
+    meta: MetaWorkspace,
 ) -> None:
-    sms = await client.post(
-        "/api/v1/inbound/messages",
-        headers={"X-API-Key": workspace.api_key},
-        json={
-            "inbox_id": workspace.inboxes["sms"],
-            "sender": {"kind": "phone", "value": "601 234 567"},
-            "text": "My kettle leaks",
-        },
-    )
-    assert sms.status_code == 201, sms.text
-    await post_webhook(client, "whatsapp", meta.whatsapp, fixture_bytes("whatsapp", "image.json"))
-    sms_message, whatsapp_message = await messages(runtime, workspace.id)
+    await meta.customer_texts_by_sms("601 234 567", "My kettle leaks")
+    await meta.post_fixture("whatsapp", "image.json")
+    sms_message, whatsapp_message = await meta.messages()
     assert sms_message.conversation_id == whatsapp_message.conversation_id
-    assert [(k, v) for k, v, _ in await identities(runtime, workspace.id)] == [("phone", PHONE)]
+    assert await meta.identities() == [("phone", PHONE)]
 
 
-async def test_signature_is_over_the_raw_non_ascii_bytes(
-    client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, meta: MetaInboxes
-) -> None:
+async def test_signature_is_over_the_raw_non_ascii_bytes(meta: MetaWorkspace) -> None:
     raw = fixture_bytes("whatsapp", "text.json")
     assert "Zażółć".encode() in raw  # literal UTF-8 on the wire
     # A signature over the JSON re-serialised (as Meta's escaped form) is not a signature
     # of these bytes: refused, nothing stored.
     reserialised = json.dumps(json.loads(raw)).encode()
-    forged = await post_webhook(
-        client,
-        "whatsapp",
-        meta.whatsapp,
-        raw,
-        signature=sign("meta-app-secret-0123456789abcdef", reserialised),
-    )
+    forged = await meta.post("whatsapp", raw, signature=sign(APP_SECRET, reserialised))
     assert forged.status_code == 403
-    wrong_secret = await post_webhook(
-        client, "whatsapp", meta.whatsapp, raw, secret="not-the-secret"
-    )
+    wrong_secret = await meta.post("whatsapp", raw, secret="not-the-secret")
     assert wrong_secret.status_code == 403
-    missing = await post_webhook(client, "whatsapp", meta.whatsapp, raw, signature="")
+    missing = await meta.post("whatsapp", raw, signature="")
     assert missing.status_code == 403
     assert "X-Hub-Signature-256" in missing.json()["detail"]
-    assert await messages(runtime, workspace.id) == []
+    assert await meta.messages() == []
 
     # The escaped form signed as sent is fine too: the bytes are what counts.
     escaped = json.dumps(json.loads(raw), ensure_ascii=True).encode()
-    assert (await post_webhook(client, "whatsapp", meta.whatsapp, escaped)).status_code == 200
-    assert (await post_webhook(client, "whatsapp", meta.whatsapp, raw)).status_code == 200
-    [message] = await messages(runtime, workspace.id)
+    assert (await meta.post("whatsapp", escaped)).status_code == 200
+    assert (await meta.post("whatsapp", raw)).status_code == 200
+    [message] = await meta.messages()
     assert message.text == "Zażółć gęślą jaźń 👋"
 
 
-async def test_verification_handshake(
-    client: httpx.AsyncClient, workspace: WorkspaceFixture, meta: MetaInboxes
-) -> None:
-    url = f"/webhooks/whatsapp/{meta.whatsapp}"
-    ok = await client.get(
-        url,
-        params={
-            "hub.mode": "subscribe",
-            "hub.verify_token": VERIFY_TOKEN,
-            "hub.challenge": "1158201444",
-        },
-    )
+async def test_verification_handshake(meta: MetaWorkspace) -> None:
+    ok = await meta.handshake("whatsapp", "1158201444")
     assert ok.status_code == 200
     assert ok.text == "1158201444"
     assert ok.headers["content-type"].startswith("text/plain")
-    wrong = await client.get(
-        url, params={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"}
-    )
+    wrong = await meta.handshake("whatsapp", "1", token="guess")
     assert wrong.status_code == 403
     # Another channel's inbox is not a WhatsApp webhook.
-    other = await client.get(
-        f"/webhooks/whatsapp/{workspace.inboxes['sms']}",
-        params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"},
-    )
+    other = await meta.handshake("whatsapp", "1", inbox_id=meta.ws.inboxes["sms"])
     assert other.status_code == 404
 
 
-async def test_malformed_batches_are_refused_whole_with_the_reason(
-    client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, meta: MetaInboxes
-) -> None:
-    not_json = await post_webhook(client, "whatsapp", meta.whatsapp, b'{"object": "whats')
+async def test_malformed_batches_are_refused_whole_with_the_reason(meta: MetaWorkspace) -> None:
+    not_json = await meta.post("whatsapp", b'{"object": "whats')
     assert not_json.status_code == 400 and "not JSON" in not_json.json()["detail"]
 
-    wrong_object = await post_webhook(
-        client, "whatsapp", meta.whatsapp, b'{"object": "page", "entry": []}'
-    )
+    wrong_object = await meta.post("whatsapp", b'{"object": "page", "entry": []}')
     assert (
         wrong_object.status_code == 400
         and "whatsapp_business_account" in wrong_object.json()["detail"]
@@ -418,42 +307,36 @@ async def test_malformed_batches_are_refused_whole_with_the_reason(
     value["messages"].append(
         {"from": "48601234567", "id": "wamid.broken", "type": "image", "image": {}}
     )
-    response = await post_webhook(client, "whatsapp", meta.whatsapp, json.dumps(payload).encode())
+    response = await meta.post("whatsapp", json.dumps(payload).encode())
     assert response.status_code == 400
     assert "wamid.broken" in response.json()["detail"] and "image.id" in response.json()["detail"]
 
     bad_phone = json.loads(fixture_bytes("whatsapp", "text.json"))
     bad_phone["entry"][0]["changes"][0]["value"]["messages"][0]["from"] = "123"
-    response = await post_webhook(client, "whatsapp", meta.whatsapp, json.dumps(bad_phone).encode())
+    response = await meta.post("whatsapp", json.dumps(bad_phone).encode())
     assert response.status_code == 400
-    assert await messages(runtime, workspace.id) == []
+    assert await meta.messages() == []
 
 
 async def test_media_that_cannot_be_fetched_is_retried_by_meta_not_lost(
-    client: httpx.AsyncClient,
-    runtime: Runtime,
-    workspace: WorkspaceFixture,
-    meta: MetaInboxes,
-    graph: GraphServer,
+    meta: MetaWorkspace,
 ) -> None:
-    graph.media.pop("1479537139650973")
+    meta.graph.media.pop("1479537139650973")
     raw = fixture_bytes("whatsapp", "image.json")
-    failed = await post_webhook(client, "whatsapp", meta.whatsapp, raw)
+    failed = await meta.post("whatsapp", raw)
     # Not 200, so Meta delivers the webhook again; nothing half-stored meanwhile.
     assert failed.status_code == 502, failed.text
-    assert await messages(runtime, workspace.id) == []
-    graph.media.update(MEDIA)
-    assert (await post_webhook(client, "whatsapp", meta.whatsapp, raw)).status_code == 200
-    [message] = await messages(runtime, workspace.id)
+    assert await meta.messages() == []
+    meta.graph.media.update(MEDIA)
+    assert (await meta.post("whatsapp", raw)).status_code == 200
+    [message] = await meta.messages()
     assert message.attachments[0]["content_type"] == "image/jpeg"
 
 
-async def test_the_access_token_is_never_shown_back(
-    client: httpx.AsyncClient, workspace: WorkspaceFixture, meta: MetaInboxes
-) -> None:
-    agent = await login(client, workspace.slug, "agent")
-    inboxes = (await client.get("/api/v1/inboxes", headers=agent)).json()
-    whatsapp = next(i for i in inboxes if i["id"] == meta.whatsapp)
+async def test_the_access_token_is_never_shown_back(meta: MetaWorkspace) -> None:
+    agent = await meta.agent()
+    inboxes = (await meta.client.get("/api/v1/inboxes", headers=agent)).json()
+    whatsapp = next(i for i in inboxes if i["id"] == meta.inboxes.whatsapp)
     assert "access_token" not in whatsapp["settings"]
     # The verify token is a shared secret too (issue 13).
     assert "verify_token" not in whatsapp["settings"]
