@@ -12,7 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.core.lookups import get_scoped, get_visible_conversation, get_workspace
+from threadline.core.lookups import (
+    delete_scoped,
+    get_scoped,
+    get_visible_conversation,
+    get_workspace,
+)
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
 from threadline.domain.channels import IdentityKind
@@ -97,17 +102,17 @@ async def create_canned_response(
     require_role(principal, Role.SUPERVISOR)
     checked = _checked(fields)
     now = uow.clock.now()
-    row = t.CannedResponse(
-        workspace_id=principal.workspace_id,
-        shortcut=checked.shortcut,
-        title=checked.title,
-        body=checked.body,
-        created_at=now,
-        updated_at=now,
+    return await uow.add_or_conflict(
+        t.CannedResponse(
+            workspace_id=principal.workspace_id,
+            shortcut=checked.shortcut,
+            title=checked.title,
+            body=checked.body,
+            created_at=now,
+            updated_at=now,
+        ),
+        f"the shortcut {checked.shortcut!r} is already taken",
     )
-    uow.session.add(row)
-    await uow.flush_or_conflict(f"the shortcut {checked.shortcut!r} is already taken")
-    return row
 
 
 async def update_canned_response(
@@ -127,12 +132,9 @@ async def update_canned_response(
 async def delete_canned_response(
     uow: UnitOfWork, principal: Principal, canned_response_id: int
 ) -> None:
-    row = await get_scoped(
-        uow.session, t.CannedResponse, principal.workspace_id, canned_response_id
+    await delete_scoped(
+        uow.session, principal, t.CannedResponse, canned_response_id, Role.SUPERVISOR
     )
-    require_role(principal, Role.SUPERVISOR)
-    await uow.session.delete(row)
-    await uow.session.flush()
 
 
 async def template_context(

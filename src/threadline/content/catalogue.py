@@ -15,7 +15,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.core.lookups import get_scoped
+from threadline.core.lookups import delete_scoped, get_scoped
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
 from threadline.domain.content.catalogue import (
@@ -182,21 +182,21 @@ async def create_product(uow: UnitOfWork, principal: Principal, fields: ProductF
     require_role(principal, Role.ADMIN)
     checked = _checked_product(fields)
     now = uow.clock.now()
-    row = t.Product(
-        workspace_id=principal.workspace_id,
-        sku=checked.sku,
-        name=checked.name,
-        price=checked.price,
-        currency=checked.currency,
-        description=checked.description,
-        active=checked.active,
-        in_stock=checked.in_stock,
-        created_at=now,
-        updated_at=now,
+    return await uow.add_or_conflict(
+        t.Product(
+            workspace_id=principal.workspace_id,
+            sku=checked.sku,
+            name=checked.name,
+            price=checked.price,
+            currency=checked.currency,
+            description=checked.description,
+            active=checked.active,
+            in_stock=checked.in_stock,
+            created_at=now,
+            updated_at=now,
+        ),
+        f"a product with SKU {checked.sku!r} exists already",
     )
-    uow.session.add(row)
-    await uow.flush_or_conflict(f"a product with SKU {checked.sku!r} exists already")
-    return row
 
 
 async def update_product(
@@ -269,10 +269,7 @@ async def set_relations(
 
 
 async def delete_product(uow: UnitOfWork, principal: Principal, product_id: int) -> None:
-    row = await get_scoped(uow.session, t.Product, principal.workspace_id, product_id)
-    require_role(principal, Role.ADMIN)
-    await uow.session.delete(row)
-    await uow.session.flush()
+    await delete_scoped(uow.session, principal, t.Product, product_id, Role.ADMIN)
 
 
 # --- orders ---

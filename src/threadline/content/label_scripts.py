@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.conversations.actions import normalise_labels
-from threadline.core.lookups import get_scoped
+from threadline.core.lookups import delete_scoped, get_scoped, list_scoped
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
 from threadline.domain.content.canned_responses import MAX_BODY_LENGTH, check_template
@@ -62,12 +61,7 @@ def _checked(fields: LabelScriptFields) -> LabelScriptFields:
 
 
 async def list_label_scripts(session: AsyncSession, principal: Principal) -> list[t.LabelScript]:
-    rows = await session.execute(
-        select(t.LabelScript)
-        .where(t.LabelScript.workspace_id == principal.workspace_id)
-        .order_by(t.LabelScript.label)
-    )
-    return list(rows.scalars())
+    return await list_scoped(session, t.LabelScript, principal.workspace_id, t.LabelScript.label)
 
 
 async def get_label_script(
@@ -82,17 +76,17 @@ async def create_label_script(
     require_role(principal, Role.SUPERVISOR)
     checked = _checked(fields)
     now = uow.clock.now()
-    row = t.LabelScript(
-        workspace_id=principal.workspace_id,
-        label=checked.label,
-        script=checked.script,
-        suggested_replies=list(checked.suggested_replies),
-        created_at=now,
-        updated_at=now,
+    return await uow.add_or_conflict(
+        t.LabelScript(
+            workspace_id=principal.workspace_id,
+            label=checked.label,
+            script=checked.script,
+            suggested_replies=list(checked.suggested_replies),
+            created_at=now,
+            updated_at=now,
+        ),
+        f"the label {checked.label!r} has a script already; edit that one",
     )
-    uow.session.add(row)
-    await uow.flush_or_conflict(f"the label {checked.label!r} has a script already; edit that one")
-    return row
 
 
 async def update_label_script(
@@ -109,7 +103,4 @@ async def update_label_script(
 
 
 async def delete_label_script(uow: UnitOfWork, principal: Principal, script_id: int) -> None:
-    row = await get_scoped(uow.session, t.LabelScript, principal.workspace_id, script_id)
-    require_role(principal, Role.SUPERVISOR)
-    await uow.session.delete(row)
-    await uow.session.flush()
+    await delete_scoped(uow.session, principal, t.LabelScript, script_id, Role.SUPERVISOR)

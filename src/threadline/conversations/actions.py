@@ -6,6 +6,7 @@ Each function is one use-case inside the caller's unit of work and emits
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -158,35 +159,49 @@ async def set_priority(
 async def set_labels(
     uow: UnitOfWork, principal: Principal, conversation_id: int, labels: list[str]
 ) -> ConversationState:
-    conversation = await get_visible_conversation(
-        uow.session, principal, conversation_id, lock=True
+    return await _relabel(
+        uow,
+        principal,
+        conversation_id,
+        labels,
+        lambda wanted, current: (wanted - current, current - wanted),
     )
-    wanted = normalise_labels(labels)
-    current = set(await labels_of(uow.session, conversation.id))
-    await _apply_labels(uow.session, conversation, add=wanted - current, remove=current - wanted)
-    return await _updated(uow, conversation)
 
 
 async def add_labels(
     uow: UnitOfWork, principal: Principal, conversation_id: int, labels: list[str]
 ) -> ConversationState:
-    conversation = await get_visible_conversation(
-        uow.session, principal, conversation_id, lock=True
+    return await _relabel(
+        uow, principal, conversation_id, labels, lambda wanted, current: (wanted - current, set())
     )
-    current = set(await labels_of(uow.session, conversation.id))
-    await _apply_labels(
-        uow.session, conversation, add=normalise_labels(labels) - current, remove=set()
-    )
-    return await _updated(uow, conversation)
 
 
 async def remove_labels(
     uow: UnitOfWork, principal: Principal, conversation_id: int, labels: list[str]
 ) -> ConversationState:
+    return await _relabel(
+        uow, principal, conversation_id, labels, lambda named, _current: (set(), named)
+    )
+
+
+# (the labels named, the labels it has) -> (labels to add, labels to remove)
+LabelChange = Callable[[set[str], set[str]], tuple[set[str], set[str]]]
+
+
+async def _relabel(
+    uow: UnitOfWork,
+    principal: Principal,
+    conversation_id: int,
+    labels: list[str],
+    change: LabelChange,
+) -> ConversationState:
     conversation = await get_visible_conversation(
         uow.session, principal, conversation_id, lock=True
     )
-    await _apply_labels(uow.session, conversation, add=set(), remove=normalise_labels(labels))
+    named = normalise_labels(labels)
+    current = set(await labels_of(uow.session, conversation.id))
+    add, remove = change(named, current)
+    await _apply_labels(uow.session, conversation, add=add, remove=remove)
     return await _updated(uow, conversation)
 
 

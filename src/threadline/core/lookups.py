@@ -7,7 +7,7 @@ Each function filters by workspace first, so an id from another workspace is sim
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.adapters.db import tables as t
 from threadline.domain.channels import Channel
 from threadline.domain.errors import NotFound
-from threadline.domain.security.access import Principal, can_see_conversation
+from threadline.domain.security.access import Principal, Role, can_see_conversation, require_role
 
 Row = TypeVar(
     "Row",
@@ -34,19 +34,71 @@ Row = TypeVar(
     t.LabelScript,
     t.Product,
     t.Order,
+    t.EmailDomain,
+    t.SlaClock,
+    t.BusinessCalendarRow,
 )
+# Rows written about a customer, listed newest first on the customer card.
+CustomerRecord = TypeVar("CustomerRecord", t.Note, t.Offer)
+
+
+async def find_scoped(
+    session: AsyncSession, model: type[Row], workspace_id: int, row_id: int, *, lock: bool = False
+) -> Row | None:
+    """The workspace's row with this id, or None: for callers to whom a missing row is
+    normal (a timer firing after its subject was deleted)."""
+    query = select(model).where(model.id == row_id, model.workspace_id == workspace_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def get_scoped(
     session: AsyncSession, model: type[Row], workspace_id: int, row_id: int, *, lock: bool = False
 ) -> Row:
-    query = select(model).where(model.id == row_id, model.workspace_id == workspace_id)
-    if lock:
-        query = query.with_for_update()
-    row = (await session.execute(query)).scalar_one_or_none()
+    row = await find_scoped(session, model, workspace_id, row_id, lock=lock)
     if row is None:
         raise NotFound(f"{_singular(model.__tablename__).replace('_', ' ')} {row_id} not found")
     return row
+
+
+async def list_scoped(
+    session: AsyncSession, model: type[Row], workspace_id: int, *order_by: Any
+) -> list[Row]:
+    """All of the workspace's rows of the model, in this order."""
+    rows = await session.execute(
+        select(model).where(model.workspace_id == workspace_id).order_by(*order_by)
+    )
+    return list(rows.scalars())
+
+
+async def customer_rows_newest_first(
+    session: AsyncSession,
+    model: type[CustomerRecord],
+    workspace_id: int,
+    customer_id: int,
+    *,
+    limit: int | None = None,
+) -> list[CustomerRecord]:
+    """The customer's rows of the model (notes, offers), newest first; ties by id."""
+    rows = await session.execute(
+        select(model)
+        .where(model.workspace_id == workspace_id, model.customer_id == customer_id)
+        .order_by(model.created_at.desc(), model.id.desc())
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def delete_scoped(
+    session: AsyncSession, principal: Principal, model: type[Row], row_id: int, role: Role
+) -> None:
+    """Delete one of the workspace's rows; a missing row is "not found" before a caller
+    without `role` is refused, as for every lookup."""
+    row = await get_scoped(session, model, principal.workspace_id, row_id)
+    require_role(principal, role)
+    await session.delete(row)
+    await session.flush()
 
 
 def _singular(table: str) -> str:

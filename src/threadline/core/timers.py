@@ -31,6 +31,7 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from threadline.adapters.db.engine import on_postgresql
+from threadline.adapters.db.leases import lock_if_still_leased, still_leased
 from threadline.adapters.db.tables import Timer
 from threadline.core.unit_of_work import TimerHandler, UnitOfWork, UnitOfWorkFactory
 
@@ -196,17 +197,9 @@ async def _fire_one(
     now: datetime,
 ) -> bool:
     async with uow_factory() as uow:
-        row = (
-            await uow.session.execute(
-                select(Timer)
-                .where(
-                    Timer.id == claimed.id,
-                    Timer.status == ARMED,
-                    Timer.locked_until == claimed.locked_until,
-                )
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
+        row = await lock_if_still_leased(
+            uow.session, Timer, claimed.id, ARMED, claimed.locked_until
+        )
         if row is None:
             # Re-scheduled, cancelled or taken over by another worker since we claimed it.
             return False
@@ -238,11 +231,7 @@ async def _record_failure(uow_factory: UnitOfWorkFactory, timer: ClaimedTimer, e
                 values.update(status=FAILED, locked_until=None)
             await uow.session.execute(
                 update(Timer)
-                .where(
-                    Timer.id == timer.id,
-                    Timer.status == ARMED,
-                    Timer.locked_until == timer.locked_until,
-                )
+                .where(still_leased(Timer, timer.id, ARMED, timer.locked_until))
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )

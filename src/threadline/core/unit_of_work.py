@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,6 +21,8 @@ from threadline.adapters.db.engine import on_postgresql
 from threadline.adapters.db.tables import Event
 from threadline.domain.errors import Conflict
 from threadline.domain.events import DomainEvent, WireEvent
+
+NewRow = TypeVar("NewRow")
 
 
 def worth_retrying(exc: OperationalError) -> bool:
@@ -107,6 +109,13 @@ class UnitOfWork:
             await self.session.flush()
         except IntegrityError as exc:
             raise Conflict(reason) from exc
+
+    async def add_or_conflict(self, row: NewRow, reason: str) -> NewRow:
+        """Add a new row and flush it: a unique value someone else holds is a 409 with
+        `reason`."""
+        self.session.add(row)
+        await self.flush_or_conflict(reason)
+        return row
 
     def emit(self, workspace_id: int, event: DomainEvent) -> None:
         """Record `event`: its handlers run before commit, and it is written to the outbox

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
@@ -202,18 +202,9 @@ async def _move_rows(
     from_customer_id: int,
     to_customer_id: int,
 ) -> list[int]:
-    ids = list(
-        (
-            await session.execute(
-                select(model.id)
-                .where(model.workspace_id == workspace_id, model.customer_id == from_customer_id)
-                .order_by(model.id)
-            )
-        ).scalars()
+    return await _reassign_where(
+        session, workspace_id, model, model.customer_id == from_customer_id, to_customer_id
     )
-    if ids:
-        await _assign(session, workspace_id, model, ids, to_customer_id)
-    return ids
 
 
 async def _return_rows(
@@ -226,18 +217,28 @@ async def _return_rows(
     """Move the rows with `ids` that still exist back; returns the ids actually moved."""
     if not ids:
         return []
-    existing = list(
+    return await _reassign_where(session, workspace_id, model, model.id.in_(ids), to_customer_id)
+
+
+async def _reassign_where(
+    session: AsyncSession,
+    workspace_id: int,
+    model: OwnedModel,
+    which: ColumnElement[bool],
+    to_customer_id: int,
+) -> list[int]:
+    """Give the workspace's rows of `model` that match `which` to the customer; returns
+    their ids."""
+    ids = list(
         (
             await session.execute(
-                select(model.id)
-                .where(model.workspace_id == workspace_id, model.id.in_(ids))
-                .order_by(model.id)
+                select(model.id).where(model.workspace_id == workspace_id, which).order_by(model.id)
             )
         ).scalars()
     )
-    if existing:
-        await _assign(session, workspace_id, model, existing, to_customer_id)
-    return existing
+    if ids:
+        await _assign(session, workspace_id, model, ids, to_customer_id)
+    return ids
 
 
 async def _assign(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.conversations.notifications import notify_mentions
-from threadline.core.lookups import get_scoped
+from threadline.core.lookups import customer_rows_newest_first, get_scoped
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import note_view
 from threadline.domain.errors import DomainError
@@ -17,12 +16,7 @@ from threadline.domain.security.access import Principal
 
 async def list_notes(session: AsyncSession, principal: Principal, customer_id: int) -> list[t.Note]:
     await get_scoped(session, t.Customer, principal.workspace_id, customer_id)
-    rows = await session.execute(
-        select(t.Note)
-        .where(t.Note.workspace_id == principal.workspace_id, t.Note.customer_id == customer_id)
-        .order_by(t.Note.created_at.desc(), t.Note.id.desc())
-    )
-    return list(rows.scalars())
+    return await customer_rows_newest_first(session, t.Note, principal.workspace_id, customer_id)
 
 
 async def add_note(uow: UnitOfWork, principal: Principal, customer_id: int, text: str) -> t.Note:

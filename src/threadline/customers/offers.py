@@ -17,7 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.core.lookups import get_scoped, get_visible_conversation
+from threadline.core.lookups import (
+    customer_rows_newest_first,
+    get_scoped,
+    get_visible_conversation,
+)
 from threadline.core.timers import TimerHandlerMap, cancel_timer, schedule_timer, timer_key
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import offer_view
@@ -55,12 +59,7 @@ async def list_offers(
     session: AsyncSession, principal: Principal, customer_id: int
 ) -> list[t.Offer]:
     await get_scoped(session, t.Customer, principal.workspace_id, customer_id)
-    rows = await session.execute(
-        select(t.Offer)
-        .where(t.Offer.workspace_id == principal.workspace_id, t.Offer.customer_id == customer_id)
-        .order_by(t.Offer.created_at.desc(), t.Offer.id.desc())
-    )
-    return list(rows.scalars())
+    return await customer_rows_newest_first(session, t.Offer, principal.workspace_id, customer_id)
 
 
 async def record_offer(

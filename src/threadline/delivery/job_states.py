@@ -31,22 +31,15 @@ async def hold(
     now: datetime,
 ) -> None:
     """In doubt: due again for a lookup after the backoff, or at the report deadline."""
-    row.status = UNCONFIRMED
-    row.in_doubt_since = attempt.in_doubt_since
-    row.next_attempt_at = attempt.hold_until or now + policy.backoff(job.attempts)
-    row.last_error = reason
-    if message is not None:
-        waiting = (
-            "waiting for the provider's delivery report"
-            if attempt.handling is InDoubt.AWAIT_REPORT
-            else "checking with the provider before sending again"
-        )
-        message.meta = {
-            **message.meta,
-            "delivery_attempts": job.attempts,
-            "last_delivery_error": f"{reason}; {waiting}",
-        }
-        await _emit_updated(uow, message)
+    waiting = (
+        "waiting for the provider's delivery report"
+        if attempt.handling is InDoubt.AWAIT_REPORT
+        else "checking with the provider before sending again"
+    )
+    due = attempt.hold_until or now + policy.backoff(job.attempts)
+    await _due_again(
+        uow, row, message, job, attempt, UNCONFIRMED, due, reason, f"{reason}; {waiting}"
+    )
 
 
 async def retry_later(
@@ -60,15 +53,32 @@ async def retry_later(
     now: datetime,
 ) -> None:
     # A failed lookup leaves the send in doubt: the next attempt looks again first.
-    row.status = UNCONFIRMED if attempt.in_doubt_since is not None else PENDING
+    status = UNCONFIRMED if attempt.in_doubt_since is not None else PENDING
+    due = now + policy.backoff(job.attempts)
+    await _due_again(uow, row, message, job, attempt, status, due, reason, reason)
+
+
+async def _due_again(
+    uow: UnitOfWork,
+    row: t.OutboundJob,
+    message: t.Message | None,
+    job: ClaimedJob,
+    attempt: Attempt,
+    status: str,
+    due: datetime,
+    reason: str,
+    shown_error: str,
+) -> None:
+    """The job waits in `status` until `due`; its message shows `shown_error`."""
+    row.status = status
     row.in_doubt_since = attempt.in_doubt_since
-    row.next_attempt_at = now + policy.backoff(job.attempts)
+    row.next_attempt_at = due
     row.last_error = reason
     if message is not None:
         message.meta = {
             **message.meta,
             "delivery_attempts": job.attempts,
-            "last_delivery_error": reason,
+            "last_delivery_error": shown_error,
         }
         await _emit_updated(uow, message)
 

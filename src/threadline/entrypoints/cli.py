@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from threadline.config import Settings
 from threadline.entrypoints.cli_email_domains import email_domain_app
 from threadline.entrypoints.cli_settings import (
+    DatabaseUrlOption,
     console,
     fail,
     load_settings,
@@ -27,14 +28,6 @@ app = typer.Typer(
 )
 app.add_typer(email_domain_app, name="email-domain")
 
-DatabaseUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="Database URL; overrides THREADLINE_DATABASE_URL (default: SQLite in ~/.threadline).",
-        show_default=False,
-    ),
-]
 HostOption = Annotated[str, typer.Option(help="Interface to listen on.")]
 PortOption = Annotated[int, typer.Option(help="TCP port to listen on.")]
 # The demo's default size: a fresh clone reaches the printed URL within a minute on two

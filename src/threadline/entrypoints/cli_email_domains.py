@@ -12,10 +12,11 @@ from rich.console import Console
 from rich.table import Table
 
 from threadline.config import Settings
-from threadline.entrypoints.cli_settings import load_settings, require_schema
+from threadline.entrypoints.cli_settings import DatabaseUrlOption, load_settings, require_schema
 
 if TYPE_CHECKING:
     from threadline.bootstrap import Runtime
+    from threadline.core.unit_of_work import UnitOfWork
 
 email_domain_app = typer.Typer(
     help="Mail domains each workspace may put inbox addresses on (operator only).",
@@ -26,14 +27,6 @@ Result = TypeVar("Result")
 
 WorkspaceOption = Annotated[str, typer.Option("--workspace", help="The workspace slug.")]
 DomainOption = Annotated[str, typer.Option("--domain", help="The mail domain, e.g. example.com.")]
-DatabaseUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="Database URL; overrides THREADLINE_DATABASE_URL (default: SQLite in ~/.threadline).",
-        show_default=False,
-    ),
-]
 
 
 def _settings(database_url: str | None) -> Settings:
@@ -61,21 +54,35 @@ def _run(settings: Settings, work: Callable[[Runtime], Awaitable[Result]]) -> Re
         raise typer.Exit(code=1) from exc
 
 
+def _in_workspace(
+    database_url: str | None,
+    slug: str,
+    change: Callable[[UnitOfWork, int], Awaitable[Result]],
+) -> Result:
+    """Apply `change` to the workspace named by `slug`, in one committed transaction."""
+    from threadline.workspace import workspace_by_slug
+
+    async def work(runtime: Runtime) -> Result:
+        async with runtime.uow() as uow:
+            found = await workspace_by_slug(uow.session, slug)
+            result = await change(uow, found.id)
+            await uow.commit()
+            return result
+
+    return _run(_settings(database_url), work)
+
+
 @email_domain_app.command("allow")
 def allow(
     workspace: WorkspaceOption, domain: DomainOption, database_url: DatabaseUrlOption = None
 ) -> None:
     """Let the workspace put inbox addresses on DOMAIN (which must be theirs)."""
-    from threadline.workspace import allow_email_domain, workspace_by_slug
+    from threadline.workspace import allow_email_domain
 
-    async def work(runtime: Runtime) -> str:
-        async with runtime.uow() as uow:
-            found = await workspace_by_slug(uow.session, workspace)
-            claim = await allow_email_domain(uow, found.id, domain)
-            await uow.commit()
-            return claim.domain
+    async def allow_domain(uow: UnitOfWork, workspace_id: int) -> str:
+        return (await allow_email_domain(uow, workspace_id, domain)).domain
 
-    allowed = _run(_settings(database_url), work)
+    allowed = _in_workspace(database_url, workspace, allow_domain)
     console.print(
         f"[green]Workspace {workspace!r} may now use the mail domain {allowed}[/green]: its"
         f" admins can give email inboxes addresses like support@{allowed}."
@@ -88,15 +95,12 @@ def revoke(
 ) -> None:
     """Take DOMAIN back from the workspace (refused while its inboxes use it)."""
     from threadline.domain.messaging.inbox_addresses import normalise_mail_domain
-    from threadline.workspace import revoke_email_domain, workspace_by_slug
+    from threadline.workspace import revoke_email_domain
 
-    async def work(runtime: Runtime) -> None:
-        async with runtime.uow() as uow:
-            found = await workspace_by_slug(uow.session, workspace)
-            await revoke_email_domain(uow, found.id, domain)
-            await uow.commit()
+    async def revoke_domain(uow: UnitOfWork, workspace_id: int) -> None:
+        await revoke_email_domain(uow, workspace_id, domain)
 
-    _run(_settings(database_url), work)
+    _in_workspace(database_url, workspace, revoke_domain)
     console.print(
         f"Workspace {workspace!r} may no longer use the mail domain {normalise_mail_domain(domain)}."
     )

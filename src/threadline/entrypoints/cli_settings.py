@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +14,15 @@ from threadline.config import Settings, get_settings
 from threadline.entrypoints.logging_setup import configure_logging
 
 console = Console()
+
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Database URL; overrides THREADLINE_DATABASE_URL (default: SQLite in ~/.threadline).",
+        show_default=False,
+    ),
+]
 
 
 def load_settings(database_url: str | None) -> Settings:

@@ -11,12 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from threadline.adapters.db import tables as t
 from threadline.conversations.actions import labels_of
 from threadline.conversations.reopen import reopen_conversation, reopened_view
 from threadline.core.handlers import HandlerMap, on
+from threadline.core.lookups import find_scoped
 from threadline.core.timers import TimerHandlerMap, cancel_timer, schedule_timer, timer_key
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import conversation_scope, conversation_view, message_view, task_view
@@ -75,10 +74,12 @@ async def follow_up_due(
     uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
 ) -> None:
     session = uow.session
-    task = await _locked_task(uow, workspace_id, payload["task_id"])
+    task = await find_scoped(session, t.Task, workspace_id, payload["task_id"], lock=True)
     if task is None or task.status != TaskStatus.OPEN.value or task.conversation_id is None:
         return
-    conversation = await _locked_conversation(uow, workspace_id, task.conversation_id)
+    conversation = await find_scoped(
+        session, t.Conversation, workspace_id, task.conversation_id, lock=True
+    )
     if conversation is None:
         return
     await _hand_back(uow, conversation, task)
@@ -107,31 +108,6 @@ async def follow_up_due(
         workspace_id,
         TaskUpdated({**task_view(task), "overdue": False}, reason=FOLLOW_UP_DUE),
     )
-
-
-async def _locked_task(uow: UnitOfWork, workspace_id: int, task_id: Any) -> t.Task | None:
-    return (
-        await uow.session.execute(
-            select(t.Task)
-            .where(t.Task.id == task_id, t.Task.workspace_id == workspace_id)
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
-
-
-async def _locked_conversation(
-    uow: UnitOfWork, workspace_id: int, conversation_id: int
-) -> t.Conversation | None:
-    return (
-        await uow.session.execute(
-            select(t.Conversation)
-            .where(
-                t.Conversation.id == conversation_id,
-                t.Conversation.workspace_id == workspace_id,
-            )
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
 
 
 async def _hand_back(uow: UnitOfWork, conversation: t.Conversation, task: t.Task) -> None:

@@ -13,9 +13,10 @@ from sqlalchemy import Row, select
 
 from threadline.adapters.db import tables as t
 from threadline.adapters.db.engine import on_postgresql
+from threadline.core.lookups import get_scoped
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
-from threadline.domain.errors import Conflict, DomainError, NotFound
+from threadline.domain.errors import Conflict, DomainError
 from threadline.domain.security.access import Principal, Role, require_role
 from threadline.domain.service_levels.business_calendar import BusinessCalendar
 from threadline.domain.service_levels.sla import ClockState, due_at, warning_at
@@ -61,19 +62,9 @@ def calendar_view(row: t.BusinessCalendarRow) -> dict[str, Any]:
 async def locked_calendar(
     uow: UnitOfWork, workspace_id: int, calendar_id: int
 ) -> t.BusinessCalendarRow:
-    row = (
-        await uow.session.execute(
-            select(t.BusinessCalendarRow)
-            .where(
-                t.BusinessCalendarRow.id == calendar_id,
-                t.BusinessCalendarRow.workspace_id == workspace_id,
-            )
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"business calendar {calendar_id} not found")
-    return row
+    return await get_scoped(
+        uow.session, t.BusinessCalendarRow, workspace_id, calendar_id, lock=True
+    )
 
 
 async def check_name_is_free(

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.adapters.db import tables as t
 from threadline.adapters.db.engine import on_postgresql
 from threadline.adapters.db.id_lists import among
-from threadline.core.lookups import get_scoped
+from threadline.core.lookups import get_scoped, list_scoped
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import agent_view
 from threadline.domain.agent_profile import (
@@ -67,15 +67,7 @@ async def team_ids_of(session: AsyncSession, agent_ids: list[int]) -> dict[int, 
 
 
 async def list_agents(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
-    agents = list(
-        (
-            await session.execute(
-                select(t.Agent)
-                .where(t.Agent.workspace_id == principal.workspace_id)
-                .order_by(t.Agent.name, t.Agent.id)
-            )
-        ).scalars()
-    )
+    agents = await list_scoped(session, t.Agent, principal.workspace_id, t.Agent.name, t.Agent.id)
     teams = await team_ids_of(session, [a.id for a in agents])
     return [agent_view(a, teams[a.id]) for a in agents]
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.core.lookups import get_scoped
+from threadline.core.lookups import get_scoped, list_scoped
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
 from threadline.domain.errors import DomainError
@@ -30,12 +29,7 @@ def api_key_view(key: t.ApiKey) -> dict[str, Any]:
 
 async def list_api_keys(session: AsyncSession, principal: Principal) -> list[t.ApiKey]:
     require_role(principal, Role.ADMIN)
-    rows = await session.execute(
-        select(t.ApiKey)
-        .where(t.ApiKey.workspace_id == principal.workspace_id)
-        .order_by(t.ApiKey.id)
-    )
-    return list(rows.scalars())
+    return await list_scoped(session, t.ApiKey, principal.workspace_id, t.ApiKey.id)
 
 
 async def issue_api_key(uow: UnitOfWork, principal: Principal, name: str) -> tuple[t.ApiKey, str]:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.core.lookups import get_workspace
+from threadline.core.lookups import get_workspace, list_scoped
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
 from threadline.domain.channels import Channel
@@ -70,12 +70,15 @@ async def allow_email_domain(
             f" belongs to one workspace. To move it, first run: threadline email-domain revoke"
             f" --workspace {owner.slug} --domain {name}"
         )
-    claim = t.EmailDomain(
-        workspace_id=workspace_id, domain=name, allowed_by=allowed_by, created_at=uow.clock.now()
+    return await uow.add_or_conflict(
+        t.EmailDomain(
+            workspace_id=workspace_id,
+            domain=name,
+            allowed_by=allowed_by,
+            created_at=uow.clock.now(),
+        ),
+        f"the mail domain {name} was allowed for a workspace just now",
     )
-    session.add(claim)
-    await uow.flush_or_conflict(f"the mail domain {name} was allowed for a workspace just now")
-    return claim
 
 
 async def revoke_email_domain(uow: UnitOfWork, workspace_id: int, domain: str) -> None:
@@ -119,12 +122,7 @@ async def all_email_domains(session: AsyncSession) -> list[tuple[t.EmailDomain, 
 
 async def list_email_domains(session: AsyncSession, principal: Principal) -> list[t.EmailDomain]:
     require_role(principal, Role.ADMIN)
-    rows = await session.execute(
-        select(t.EmailDomain)
-        .where(t.EmailDomain.workspace_id == principal.workspace_id)
-        .order_by(t.EmailDomain.domain)
-    )
-    return list(rows.scalars())
+    return await list_scoped(session, t.EmailDomain, principal.workspace_id, t.EmailDomain.domain)
 
 
 async def require_domain_allowed(session: AsyncSession, workspace_id: int, address: str) -> None:

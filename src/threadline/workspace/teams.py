@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.core.lookups import get_scoped
+from threadline.core.lookups import get_scoped, list_scoped
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import agent_view, team_view
 from threadline.domain.errors import Conflict, DomainError, NotFound
@@ -31,15 +31,7 @@ async def member_ids_of(session: AsyncSession, team_ids: list[int]) -> dict[int,
 
 
 async def list_teams(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
-    teams = list(
-        (
-            await session.execute(
-                select(t.Team)
-                .where(t.Team.workspace_id == principal.workspace_id)
-                .order_by(t.Team.name)
-            )
-        ).scalars()
-    )
+    teams = await list_scoped(session, t.Team, principal.workspace_id, t.Team.name)
     members = await member_ids_of(session, [team.id for team in teams])
     return [team_view(team, members[team.id]) for team in teams]
 

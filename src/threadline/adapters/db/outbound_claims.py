@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from threadline.adapters.db.leases import lock_if_still_leased
 from threadline.adapters.db.tables import OutboundJob
 
 PENDING = "pending"
@@ -129,17 +130,7 @@ def _in_doubt_since_when_claimed() -> ColumnElement[datetime | None]:
 async def lock_if_still_ours(session: AsyncSession, job: ClaimedJob) -> OutboundJob | None:
     """The job row, locked for update, only if our lease on it is still the current one
     (not taken over by another worker, nor settled meanwhile by a delivery report)."""
-    return (
-        await session.execute(
-            select(OutboundJob)
-            .where(
-                OutboundJob.id == job.id,
-                OutboundJob.status == SENDING,
-                OutboundJob.locked_until == job.locked_until,
-            )
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
+    return await lock_if_still_leased(session, OutboundJob, job.id, SENDING, job.locked_until)
 
 
 async def lock_if_in_doubt(session: AsyncSession, job_id: int) -> OutboundJob | None:

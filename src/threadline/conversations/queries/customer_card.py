@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.adapters.db import tables as t
 from threadline.conversations.queries.conversation_views import conversation_views
 from threadline.conversations.queries.visibility import visible_conversations
-from threadline.core.lookups import get_scoped
+from threadline.core.lookups import customer_rows_newest_first, get_scoped
 from threadline.core.views import customer_view, note_view, offer_view, task_view
 from threadline.customers.identities import identities_of
 from threadline.domain.conversations import ConversationStatus
@@ -28,8 +28,12 @@ async def customer_card(
     ws = principal.workspace_id
     customer = await get_scoped(session, t.Customer, ws, customer_id)
     identities = await identities_of(session, ws, customer.id)
-    notes = await _latest_notes(session, customer)
-    offers = await _latest_offers(session, customer)
+    notes = await customer_rows_newest_first(
+        session, t.Note, ws, customer.id, limit=CARD_LIST_LIMIT
+    )
+    offers = await customer_rows_newest_first(
+        session, t.Offer, ws, customer.id, limit=CARD_LIST_LIMIT
+    )
     tasks = await _open_tasks(session, customer)
     conversations = await _visible_matters(session, principal, customer)
     return {
@@ -43,26 +47,6 @@ async def customer_card(
             "recent": await conversation_views(session, conversations[:CARD_LIST_LIMIT]),
         },
     }
-
-
-async def _latest_notes(session: AsyncSession, customer: t.Customer) -> list[t.Note]:
-    rows = await session.execute(
-        select(t.Note)
-        .where(t.Note.workspace_id == customer.workspace_id, t.Note.customer_id == customer.id)
-        .order_by(t.Note.created_at.desc(), t.Note.id.desc())
-        .limit(CARD_LIST_LIMIT)
-    )
-    return list(rows.scalars())
-
-
-async def _latest_offers(session: AsyncSession, customer: t.Customer) -> list[t.Offer]:
-    rows = await session.execute(
-        select(t.Offer)
-        .where(t.Offer.workspace_id == customer.workspace_id, t.Offer.customer_id == customer.id)
-        .order_by(t.Offer.created_at.desc(), t.Offer.id.desc())
-        .limit(CARD_LIST_LIMIT)
-    )
-    return list(rows.scalars())
 
 
 async def _open_tasks(session: AsyncSession, customer: t.Customer) -> list[t.Task]:

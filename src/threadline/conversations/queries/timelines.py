@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
@@ -35,24 +35,9 @@ async def customer_timeline(
     ws = principal.workspace_id
     size = page_size(limit)
     customer = await get_scoped(session, t.Customer, ws, customer_id)
-    statement = (
-        select(t.Message)
-        .join(t.Conversation, t.Conversation.id == t.Message.conversation_id)
-        .where(
-            t.Message.workspace_id == ws,
-            t.Conversation.workspace_id == ws,
-            t.Conversation.customer_id == customer.id,
-            visible_conversations(principal),
-        )
-    )
+    statement = _visible_messages(principal, t.Conversation.customer_id == customer.id)
     if before_id is not None:
-        anchor = await get_scoped(session, t.Message, ws, before_id)
-        statement = statement.where(
-            or_(
-                t.Message.created_at < anchor.created_at,
-                and_(t.Message.created_at == anchor.created_at, t.Message.id < anchor.id),
-            )
-        )
+        statement = statement.where(_before(await get_scoped(session, t.Message, ws, before_id)))
     messages = list(
         (
             await session.execute(
@@ -158,31 +143,9 @@ async def _thread_messages(
     """Up to `limit` messages of a conversation the principal may see, by (created_at, id):
     after `anchor` oldest first, or before it newest first (an ordered scan of
     ix_messages_conversation_created either way)."""
-    ws = principal.workspace_id
-    statement = (
-        select(t.Message)
-        .join(t.Conversation, t.Conversation.id == t.Message.conversation_id)
-        .where(
-            t.Message.workspace_id == ws,
-            t.Message.conversation_id == conversation_id,
-            t.Conversation.workspace_id == ws,
-            visible_conversations(principal),
-        )
-    )
-    if anchor is not None and newest_first:
-        statement = statement.where(
-            or_(
-                t.Message.created_at < anchor.created_at,
-                and_(t.Message.created_at == anchor.created_at, t.Message.id < anchor.id),
-            )
-        )
-    elif anchor is not None:
-        statement = statement.where(
-            or_(
-                t.Message.created_at > anchor.created_at,
-                and_(t.Message.created_at == anchor.created_at, t.Message.id > anchor.id),
-            )
-        )
+    statement = _visible_messages(principal, t.Message.conversation_id == conversation_id)
+    if anchor is not None:
+        statement = statement.where(_before(anchor) if newest_first else _after(anchor))
     order = (
         (t.Message.created_at.desc(), t.Message.id.desc())
         if newest_first
@@ -190,3 +153,34 @@ async def _thread_messages(
     )
     rows = await session.execute(statement.order_by(*order).limit(limit))
     return list(rows.scalars())
+
+
+def _visible_messages(principal: Principal, which: ColumnElement[bool]) -> Select[t.Message]:
+    """The workspace's messages matching `which`, in conversations the principal may see."""
+    ws = principal.workspace_id
+    return (
+        select(t.Message)
+        .join(t.Conversation, t.Conversation.id == t.Message.conversation_id)
+        .where(
+            t.Message.workspace_id == ws,
+            t.Conversation.workspace_id == ws,
+            which,
+            visible_conversations(principal),
+        )
+    )
+
+
+def _before(anchor: t.Message) -> ColumnElement[bool]:
+    """Messages before `anchor` by (created_at, id)."""
+    return or_(
+        t.Message.created_at < anchor.created_at,
+        and_(t.Message.created_at == anchor.created_at, t.Message.id < anchor.id),
+    )
+
+
+def _after(anchor: t.Message) -> ColumnElement[bool]:
+    """Messages after `anchor` by (created_at, id)."""
+    return or_(
+        t.Message.created_at > anchor.created_at,
+        and_(t.Message.created_at == anchor.created_at, t.Message.id > anchor.id),
+    )

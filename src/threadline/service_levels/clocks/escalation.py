@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from threadline.adapters.db import tables as t
+from threadline.core.lookups import find_scoped
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import conversation_scope, conversation_view
 from threadline.domain.events import ConversationUpdated, SlaBreached, SlaEscalated, SlaWarning
@@ -24,13 +25,7 @@ async def _locked_clock(
     clock_id = payload.get("clock_id")
     if not isinstance(clock_id, int):
         return None
-    return (
-        await uow.session.execute(
-            select(t.SlaClock)
-            .where(t.SlaClock.id == clock_id, t.SlaClock.workspace_id == workspace_id)
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
+    return await find_scoped(uow.session, t.SlaClock, workspace_id, clock_id, lock=True)
 
 
 async def on_warning_due(
