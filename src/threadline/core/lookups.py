@@ -62,6 +62,20 @@ async def get_scoped(
     return row
 
 
+async def name_taken(
+    session: AsyncSession,
+    model: type[t.Team] | type[t.Inbox],
+    workspace_id: int,
+    name: str,
+    except_id: int | None = None,
+) -> bool:
+    """Whether another of the workspace's rows of the model (not `except_id`) has this name."""
+    query = select(model.id).where(model.workspace_id == workspace_id, model.name == name)
+    if except_id is not None:
+        query = query.where(model.id != except_id)
+    return (await session.execute(query)).first() is not None
+
+
 async def list_scoped(
     session: AsyncSession, model: type[Row], workspace_id: int, *order_by: Any
 ) -> list[Row]:

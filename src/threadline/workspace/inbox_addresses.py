@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
+from threadline.core.lookups import name_taken
 from threadline.domain.channels import Channel
 from threadline.domain.errors import Conflict
 from threadline.domain.messaging.inbox_addresses import (
@@ -96,9 +97,6 @@ async def _clash(
         holder = await _holder(session, address.lower(), inbox_id)
         if holder is not None:
             return _taken(address, holder, workspace_id)
-    query = select(t.Inbox.id).where(t.Inbox.workspace_id == workspace_id, t.Inbox.name == name)
-    if inbox_id is not None:
-        query = query.where(t.Inbox.id != inbox_id)
-    if (await session.execute(query)).first():
+    if await name_taken(session, t.Inbox, workspace_id, name, inbox_id):
         return Conflict(f"an inbox named {name!r} exists already in this workspace")
     return None

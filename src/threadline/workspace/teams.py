@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
-from threadline.core.lookups import get_scoped, list_scoped
+from threadline.core.lookups import get_scoped, list_scoped, name_taken
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import agent_view, team_view
 from threadline.domain.errors import Conflict, DomainError, NotFound
@@ -42,10 +42,7 @@ async def _check_name_free(
     name = name.strip()
     if not name:
         raise DomainError("a team needs a name")
-    query = select(t.Team.id).where(t.Team.workspace_id == workspace_id, t.Team.name == name)
-    if except_id is not None:
-        query = query.where(t.Team.id != except_id)
-    if (await session.execute(query)).first():
+    if await name_taken(session, t.Team, workspace_id, name, except_id):
         raise Conflict(f"a team named {name!r} exists already in this workspace")
     return name
 

@@ -19,20 +19,25 @@ from threadline.domain.service_levels.sla import EscalationAction, raised_priori
 from threadline.service_levels.clocks.views import clock_view
 
 
-async def _locked_clock(
+async def _running_clock(
     uow: UnitOfWork, workspace_id: int, payload: dict[str, Any]
 ) -> t.SlaClock | None:
+    """The timer's clock, locked, unless it is gone, stopped or paused (then a stage due on
+    it has nothing to escalate)."""
     clock_id = payload.get("clock_id")
     if not isinstance(clock_id, int):
         return None
-    return await find_scoped(uow.session, t.SlaClock, workspace_id, clock_id, lock=True)
+    clock = await find_scoped(uow.session, t.SlaClock, workspace_id, clock_id, lock=True)
+    if clock is None or clock.stopped_at or clock.paused_at:
+        return None
+    return clock
 
 
 async def on_warning_due(
     uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
 ) -> None:
-    clock = await _locked_clock(uow, workspace_id, payload)
-    if clock is None or clock.stopped_at or clock.paused_at or clock.warned_at:
+    clock = await _running_clock(uow, workspace_id, payload)
+    if clock is None or clock.warned_at:
         return
     clock.warned_at = fired_at
     await _escalate(uow, clock, "warning", SlaWarning)
@@ -41,8 +46,8 @@ async def on_warning_due(
 async def on_breach_due(
     uow: UnitOfWork, workspace_id: int, payload: dict[str, Any], fired_at: datetime
 ) -> None:
-    clock = await _locked_clock(uow, workspace_id, payload)
-    if clock is None or clock.stopped_at or clock.paused_at or clock.breached_at:
+    clock = await _running_clock(uow, workspace_id, payload)
+    if clock is None or clock.breached_at:
         return
     # The breach happened at the deadline, even if a worker was down and fires it late.
     clock.breached_at = min(fired_at, clock.due_at)
