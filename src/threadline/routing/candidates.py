@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, union_all
+from sqlalchemy import ColumnElement, Select, Subquery, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from threadline.adapters.db import tables as t
 from threadline.adapters.db.id_lists import among
@@ -83,42 +84,51 @@ async def past_contacts_of_customers(
     if not agent_ids or not customer_ids:
         return found
     limit = PAST_CONTACTS_LIMIT * len(customer_ids)
-    assigned = (
-        select(
-            t.Conversation.customer_id.label("customer_id"),
-            t.Assignment.agent_id.label("agent_id"),
-            t.Assignment.assigned_at.label("at"),
-        )
-        .join(t.Conversation, t.Conversation.id == t.Assignment.conversation_id)
-        .where(
-            among(session, t.Conversation.customer_id, customer_ids),
-            among(session, t.Assignment.agent_id, agent_ids),
-        )
-        .order_by(t.Assignment.assigned_at.desc())
-        .limit(limit)
-        .subquery()
+    assigned = _latest_contacts(
+        t.Assignment.agent_id,
+        t.Assignment.assigned_at,
+        t.Assignment.conversation_id,
+        among(session, t.Conversation.customer_id, customer_ids),
+        among(session, t.Assignment.agent_id, agent_ids),
+        limit=limit,
     )
-    replied = (
-        select(
-            t.Conversation.customer_id.label("customer_id"),
-            t.Message.author_agent_id.label("agent_id"),
-            t.Message.created_at.label("at"),
-        )
-        .join(t.Conversation, t.Conversation.id == t.Message.conversation_id)
-        .where(
-            among(session, t.Conversation.customer_id, customer_ids),
-            t.Message.direction == "outbound",
-            among(session, t.Message.author_agent_id, agent_ids),
-        )
-        .order_by(t.Message.created_at.desc())
-        .limit(limit)
-        .subquery()
+    replied = _latest_contacts(
+        t.Message.author_agent_id,
+        t.Message.created_at,
+        t.Message.conversation_id,
+        among(session, t.Conversation.customer_id, customer_ids),
+        t.Message.direction == "outbound",
+        among(session, t.Message.author_agent_id, agent_ids),
+        limit=limit,
     )
     rows = await session.execute(union_all(select(assigned), select(replied)))
     for customer_id, agent_id, at in rows:
         if agent_id is not None:
             found.setdefault(customer_id, {}).setdefault(agent_id, []).append(at)
     return found
+
+
+def _latest_contacts(
+    agent: QueryableAttribute[Any],
+    at: QueryableAttribute[datetime],
+    conversation_id: QueryableAttribute[int],
+    *conditions: ColumnElement[bool],
+    limit: int,
+) -> Subquery:
+    """(customer_id, agent_id, at) of the newest `limit` rows where an agent handled one of
+    the customer's conversations, from one table (assignments or replies)."""
+    return (
+        select(
+            t.Conversation.customer_id.label("customer_id"),
+            agent.label("agent_id"),
+            at.label("at"),
+        )
+        .join(t.Conversation, t.Conversation.id == conversation_id)
+        .where(*conditions)
+        .order_by(at.desc())
+        .limit(limit)
+        .subquery()
+    )
 
 
 async def agent_states(
