@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from tests.conftest import WorkspaceFixture, make_workspace
 from tests.support.delivery import agent_replies
 from tests.support.delivery_workers import WorkerProcesses, wait_until_all_sent
-from tests.support.receiver import Answer, Receiver, running_receiver
+from tests.support.receiver import Answer, Receiver
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
@@ -43,12 +43,6 @@ async def pg_runtime(postgres_database: str) -> AsyncIterator[Runtime]:
     runtime = build_runtime(Settings(database_url=postgres_database, run_outbound_worker=False))
     yield runtime
     await runtime.close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
 
 
 @pytest.fixture
