@@ -4,7 +4,6 @@ normalisation, and what our webhooks do with a forged or missing signature."""
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -15,6 +14,7 @@ from tests.support.twilio import (
     AUTH_TOKEN,
     configure_twilio_inbox,
     fixture_pairs,
+    post_form,
     post_signed,
 )
 from threadline.adapters.db import tables as t
@@ -121,11 +121,7 @@ async def test_forged_or_missing_signature_is_403_and_nothing_is_stored(
     if forgery == "wrong token":
         response = await post_signed(client, path, pairs, token="not-the-token")
     elif forgery == "missing header":
-        response = await client.post(
-            path,
-            content=urlencode(pairs),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        response = await post_form(client, path, pairs)
     else:
         signature = compute_signature(AUTH_TOKEN, f"http://threadline.test{path}", pairs)
         tampered = [(k, "Send me a refund" if k == "Body" else v) for k, v in pairs]
@@ -145,14 +141,7 @@ async def test_signature_is_checked_against_the_configured_public_url(
     pairs = fixture_pairs("sms_inbound.form")
     # Twilio signed the public URL with the default port spelled out.
     signature = compute_signature(AUTH_TOKEN, f"https://support.example.com:443{path}", pairs)
-    response = await client.post(
-        path,
-        content=urlencode(pairs),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": signature,
-        },
-    )
+    response = await post_signed(client, path, pairs, signature=signature)
     assert response.status_code == 200, response.text
     assert await stored_messages(runtime) == 1
 
@@ -164,18 +153,17 @@ async def test_forwarded_headers_count_only_when_the_proxy_is_trusted(
     path = f"/webhooks/twilio/{sms_inbox}/sms"
     pairs = fixture_pairs("sms_inbound.form")
     headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
         "X-Forwarded-Proto": "https",
         "X-Forwarded-Host": "support.example.com",
         "X-Twilio-Signature": compute_signature(
             AUTH_TOKEN, f"https://support.example.com{path}", pairs
         ),
     }
-    untrusted = await client.post(path, content=urlencode(pairs), headers=headers)
+    untrusted = await post_form(client, path, pairs, headers)
     assert untrusted.status_code == 403
 
     runtime.settings.trust_forwarded_headers = True
-    trusted = await client.post(path, content=urlencode(pairs), headers=headers)
+    trusted = await post_form(client, path, pairs, headers)
     assert trusted.status_code == 200, trusted.text
 
 
