@@ -4,45 +4,31 @@ status follows it (queued -> sent -> delivered), through retries and refusals.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import select, update
 
-from tests.conftest import WorkspaceFixture, login
-from tests.support.receiver import Answer, Receiver, running_receiver
+from tests.conftest import WorkspaceFixture, customer_writes, login
+from tests.support.delivery import POLICY, agent_replies, deliver
+from tests.support.receiver import Answer, Receiver
 from threadline.adapters.channels.base import OutboundAdapters
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.conversations.replies import ReplyRequest, reply
-from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
-from threadline.domain.security.access import Principal, Role
+from threadline.delivery.outbound import deliver_due
 from threadline.entrypoints.outbound_worker import run_outbound_worker
 from threadline.integrations.api.sender import sign, verify_signature
-from threadline.integrations.senders import build_outbound_adapters
 
 pytestmark = pytest.mark.anyio
-
-POLICY = DeliveryPolicy(lease=timedelta(seconds=60), max_attempts=3, backoff_seconds=10)
 
 
 async def inbound(
     client: httpx.AsyncClient, ws: WorkspaceFixture, channel: str, kind: str, value: str
 ) -> int:
-    response = await client.post(
-        "/api/v1/inbound/messages",
-        headers={"X-API-Key": ws.api_key},
-        json={
-            "inbox_id": ws.inboxes[channel],
-            "sender": {"kind": kind, "value": value},
-            "text": "Hello, where is my order?",
-        },
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["conversation_id"])
+    written = await customer_writes(client, ws, channel, kind, value, "Hello, where is my order?")
+    return int(written["conversation_id"])
 
 
 async def point_api_inbox_at(runtime: Runtime, ws: WorkspaceFixture, url: str | None) -> str:
@@ -57,22 +43,6 @@ async def point_api_inbox_at(runtime: Runtime, ws: WorkspaceFixture, url: str | 
         inbox = await session.get(t.Inbox, ws.inboxes["api"])
         assert inbox is not None and inbox.secret
         return inbox.secret
-
-
-async def agent_replies(
-    runtime: Runtime, ws: WorkspaceFixture, conversation_id: int, text: str
-) -> int:
-    principal = Principal(workspace_id=ws.id, role=Role.AGENT, agent_id=ws.agent_id)
-    async with runtime.uow() as uow:
-        message = await reply(uow, principal, ReplyRequest(conversation_id, text))
-        await uow.commit()
-    return message.id
-
-
-async def deliver(runtime: Runtime, policy: DeliveryPolicy = POLICY) -> DeliveryReport:
-    return await deliver_due(
-        runtime.uow, build_outbound_adapters(runtime.settings), policy, runtime.clock.now()
-    )
 
 
 async def message(runtime: Runtime, message_id: int) -> t.Message:
@@ -95,12 +65,6 @@ async def statuses_announced(runtime: Runtime, message_id: int) -> list[str]:
         return [
             p["message"]["delivery_status"] for p in payloads if p["message"]["id"] == message_id
         ]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
 
 
 async def api_setup(

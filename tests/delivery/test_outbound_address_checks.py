@@ -17,7 +17,6 @@ import subprocess
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -26,37 +25,28 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from tests.conftest import LOOPBACK_NETWORKS, WorkspaceFixture, login
+from tests.conftest import LOOPBACK_NETWORKS, WorkspaceFixture, customer_writes, login
+from tests.support.delivery import agent_replies, deliver, message_and_job
 from tests.support.meta import configure_meta, fixture_bytes, messages, post_webhook
 from tests.support.meta_graph import GraphServer, running_graph
-from tests.support.receiver import Receiver, running_receiver
+from tests.support.receiver import Receiver
 from tests.support.smtp_sink import SmtpSink, running_smtp_sink
 from tests.support.twilio import configure_twilio_inbox, fixture_pairs, post_signed
 from threadline.adapters.db import tables as t
 from threadline.adapters.egress.http import checked_client
 from threadline.bootstrap import Runtime
 from threadline.config import Settings
-from threadline.conversations.replies import ReplyRequest, reply
-from threadline.delivery.outbound import DeliveryPolicy, deliver_due
-from threadline.domain.security.access import Principal, Role
 from threadline.domain.security.egress import EgressPolicy, EgressRefused
 from threadline.integrations.email.imap_poller import poll_inbox
-from threadline.integrations.senders import build_outbound_adapters
 
 pytestmark = pytest.mark.anyio
 
-POLICY = DeliveryPolicy(lease=timedelta(seconds=60), max_attempts=3, backoff_seconds=10)
-
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(settings: Settings) -> Settings:
     """The product's default installation: no internal network allowed."""
-    return Settings(
-        database_url=database_url,
-        redis_url="",
-        run_outbound_worker=False,
-        outbound_allowed_networks=[],
-    )
+    settings.outbound_allowed_networks = []
+    return settings
 
 
 # --- when the setting is saved -----------------------------------------------------------
@@ -165,44 +155,16 @@ async def store_settings(runtime: Runtime, inbox_id: int, **values: Any) -> str:
 
 
 async def customer_then_agent_reply(
-    runtime: Runtime, client: httpx.AsyncClient, ws: WorkspaceFixture, channel: str, **sender: str
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    ws: WorkspaceFixture,
+    channel: str,
+    *,
+    kind: str,
+    value: str,
 ) -> int:
-    response = await client.post(
-        "/api/v1/inbound/messages",
-        headers={"X-API-Key": ws.api_key},
-        json={"inbox_id": ws.inboxes[channel], "sender": sender, "text": "Where is my order?"},
-    )
-    assert response.status_code == 201, response.text
-    principal = Principal(workspace_id=ws.id, role=Role.AGENT, agent_id=ws.agent_id)
-    async with runtime.uow() as uow:
-        message = await reply(
-            uow, principal, ReplyRequest(response.json()["conversation_id"], "Today.")
-        )
-        await uow.commit()
-    return message.id
-
-
-async def deliver(runtime: Runtime, settings: Settings | None = None) -> None:
-    adapters = build_outbound_adapters(settings or runtime.settings)
-    await deliver_due(runtime.uow, adapters, POLICY, runtime.clock.now())
-
-
-async def outcome(runtime: Runtime, message_id: int) -> tuple[t.Message, t.OutboundJob]:
-    async with runtime.sessionmaker() as session:
-        message = await session.get(t.Message, message_id)
-        job = (
-            await session.execute(
-                select(t.OutboundJob).where(t.OutboundJob.message_id == message_id)
-            )
-        ).scalar_one()
-        assert message is not None
-        return message, job
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
+    written = await customer_writes(client, ws, channel, kind, value, "Where is my order?")
+    return await agent_replies(runtime, ws, written["conversation_id"], "Today.")
 
 
 async def test_a_webhook_to_loopback_fails_at_send_time_and_is_delivered_once_allowed(
@@ -218,7 +180,7 @@ async def test_a_webhook_to_loopback_fails_at_send_time_and_is_delivered_once_al
 
     await deliver(runtime)
 
-    message, job = await outcome(runtime, refused_id)
+    message, job = await message_and_job(runtime, refused_id)
     assert message.delivery_status == "failed"
     assert message.failure_reason is not None
     assert message.failure_reason.startswith("webhook_url refused: 127.0.0.1 is in the loopback")
@@ -230,9 +192,9 @@ async def test_a_webhook_to_loopback_fails_at_send_time_and_is_delivered_once_al
     delivered_id = await customer_then_agent_reply(
         runtime, client, workspace, "api", kind="external", value="app-user-7"
     )
-    await deliver(runtime, lan)
+    await deliver(runtime, settings=lan)
 
-    message, job = await outcome(runtime, delivered_id)
+    message, job = await message_and_job(runtime, delivered_id)
     assert message.delivery_status == "sent" and job.status == "done"
     [received] = receiver.requests
     assert received.signature_ok and received.body["message"]["id"] == delivered_id
@@ -252,7 +214,7 @@ async def test_mail_through_a_loopback_smtp_host_fails_at_send_time(
             runtime, client, workspace, "email", kind="email", value="jane@customer.example"
         )
         await deliver(runtime)
-        message, job = await outcome(runtime, message_id)
+        message, job = await message_and_job(runtime, message_id)
         assert message.delivery_status == "failed" and job.status == "failed"
         assert message.failure_reason is not None
         assert message.failure_reason.startswith("smtp_host refused: 127.0.0.1 is in the loopback")
@@ -268,8 +230,8 @@ async def sink_accepts_when_allowed(
     message_id = await customer_then_agent_reply(
         runtime, client, workspace, "email", kind="email", value="jane@customer.example"
     )
-    await deliver(runtime, lan)
-    message, _ = await outcome(runtime, message_id)
+    await deliver(runtime, settings=lan)
+    message, _ = await message_and_job(runtime, message_id)
     assert message.delivery_status == "sent", message.failure_reason
     [mail] = sink.received
     assert mail.rcpt_tos == ["jane@customer.example"]

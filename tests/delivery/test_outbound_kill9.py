@@ -7,10 +7,6 @@ sending to a real local HTTP receiver; the test only queues replies and watches.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -18,18 +14,18 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from tests.conftest import WorkspaceFixture, make_workspace
-from tests.support.receiver import Answer, Receiver, running_receiver
+from tests.support.delivery import agent_replies
+from tests.support.delivery_workers import WorkerProcesses, wait_until_all_sent
+from tests.support.receiver import Answer, Receiver
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
 from threadline.conversations.receive import receive_message
-from threadline.conversations.replies import ReplyRequest, reply
 from threadline.domain.channels import IdentityKind
 from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
-from threadline.domain.security.access import Principal, Role
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres_only, pytest.mark.slow]
 
@@ -50,59 +46,9 @@ async def pg_runtime(postgres_database: str) -> AsyncIterator[Runtime]:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as running:
-        yield running
-
-
-class WorkerProcesses:
-    """Starts outbound workers as separate processes; stops whatever is left at the end."""
-
-    def __init__(self, database_url: str, log_dir: Path) -> None:
-        self.database_url = database_url
-        self.log_dir = log_dir
-        self.started: list[subprocess.Popen[bytes]] = []
-
-    def start(self, name: str, lease_seconds: float, timeout_seconds: float = 10) -> Path:
-        log_path = self.log_dir / f"{name}.log"
-        env = {
-            **os.environ,
-            "THREADLINE_DATABASE_URL": self.database_url,
-            "THREADLINE_REDIS_URL": "",
-            "THREADLINE_OUTBOUND_LEASE_SECONDS": str(lease_seconds),
-            "THREADLINE_OUTBOUND_TIMEOUT_SECONDS": str(timeout_seconds),
-            "PYTHONUNBUFFERED": "1",
-        }
-        with log_path.open("wb") as log_file:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "threadline.entrypoints.outbound_worker"],
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        self.started.append(process)
-        return log_path
-
-    def kill_hard(self, index: int) -> None:
-        process = self.started[index]
-        os.kill(process.pid, signal.SIGKILL)
-        assert process.wait(10) == -signal.SIGKILL
-
-    def stop_all(self) -> None:
-        for process in self.started:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.started:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait(5)
-
-
-@pytest.fixture
 def workers(postgres_database: str, tmp_path: Path) -> Iterator[WorkerProcesses]:
-    started = WorkerProcesses(postgres_database, tmp_path)
+    # A worker gives the app 10 s unless a test says otherwise.
+    started = WorkerProcesses(postgres_database, tmp_path, outbound_timeout_seconds=10)
     yield started
     started.stop_all()
 
@@ -132,28 +78,7 @@ async def queue_reply(runtime: Runtime, ws: WorkspaceFixture, customer: str, tex
             text="Where is my parcel?",
         ),
     )
-    principal = Principal(workspace_id=ws.id, role=Role.AGENT, agent_id=ws.agent_id)
-    async with runtime.uow() as uow:
-        message = await reply(uow, principal, ReplyRequest(received.conversation_id, text))
-        await uow.commit()
-    return message.id
-
-
-async def wait_until_all_sent(runtime: Runtime, count: int, within: float) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        async with runtime.sessionmaker() as session:
-            done = (
-                await session.execute(
-                    select(func.count())
-                    .select_from(t.Message)
-                    .where(t.Message.direction == "outbound", t.Message.delivery_status == "sent")
-                )
-            ).scalar_one()
-        if done >= count:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"only {done} of {count} replies were sent within {within}s")
+    return await agent_replies(runtime, ws, received.conversation_id, text)
 
 
 async def sent_announcements(runtime: Runtime) -> Counter[int]:
@@ -175,7 +100,7 @@ async def test_a_worker_killed_mid_send_is_replaced_and_the_reply_is_sent_once(
     message_id = await queue_reply(pg_runtime, ws, "app-user-1", "Your parcel left today.")
 
     # The first worker hangs on the app; its lease is short so a successor need not wait long.
-    workers.start("first", lease_seconds=3, timeout_seconds=30)
+    workers.start("first", outbound_lease_seconds=3, outbound_timeout_seconds=30)
     await asyncio.to_thread(receiver.wait_for_requests, 1, 30)
     workers.kill_hard(0)
 
@@ -186,7 +111,7 @@ async def test_a_worker_killed_mid_send_is_replaced_and_the_reply_is_sent_once(
         message = await session.get(t.Message, message_id)
         assert message is not None and message.delivery_status == "queued"
 
-    workers.start("second", lease_seconds=2, timeout_seconds=1)
+    workers.start("second", outbound_lease_seconds=2, outbound_timeout_seconds=1)
     await wait_until_all_sent(pg_runtime, 1, within=30)
 
     keys = receiver.keys()
@@ -205,7 +130,7 @@ async def test_two_workers_share_fifty_replies_and_send_each_once(
     ws = await prepare(pg_runtime, receiver)
     # A slightly slow app, so that both workers have work in flight at once.
     receiver.default = Answer(delay=0.05)
-    logs = [workers.start(name, lease_seconds=30) for name in ("one", "two")]
+    logs = [workers.start(name, outbound_lease_seconds=30) for name in ("one", "two")]
     for log in logs:
         await asyncio.to_thread(_wait_for_text, log, "outbound.worker_started", 30)
 

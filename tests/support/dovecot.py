@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.delivery_workers import wait_or_kill
 from tests.support.smtp_sink import free_port
 
 PASSWORD = "imap-test-password"
@@ -143,9 +144,5 @@ def running_dovecot() -> Iterator[Dovecot]:
     finally:
         if process.poll() is None:
             process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            wait_or_kill(process)
         shutil.rmtree(root, ignore_errors=True)

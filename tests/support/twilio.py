@@ -71,12 +71,20 @@ async def post_signed(
     signature: str | None = None,
 ) -> httpx.Response:
     """POST the form as Twilio does: X-Twilio-Signature over the full URL + sorted params."""
-    url = BASE_URL + path
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    headers["X-Twilio-Signature"] = (
-        signature if signature is not None else compute_signature(token, url, pairs)
-    )
-    return await client.post(path, content=urlencode(pairs), headers=headers)
+    if signature is None:
+        signature = compute_signature(token, BASE_URL + path, pairs)
+    return await post_form(client, path, pairs, {"X-Twilio-Signature": signature})
+
+
+async def post_form(
+    client: httpx.AsyncClient,
+    path: str,
+    pairs: list[tuple[str, str]],
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """POST the pairs form-encoded, with `headers` (a signature, proxy headers) if any."""
+    sent = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
+    return await client.post(path, content=urlencode(pairs), headers=sent)
 
 
 async def configure_twilio_inbox(runtime: Runtime, inbox_id: int, **settings: Any) -> None:

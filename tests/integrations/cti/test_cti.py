@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 
-from tests.conftest import WorkspaceFixture
+from tests.conftest import WorkspaceFixture, customer_writes
+from tests.support.cti import calls, due_after, tasks
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
@@ -66,17 +66,6 @@ async def post_event(
     )
 
 
-async def calls(runtime: Runtime) -> list[t.Message]:
-    async with runtime.sessionmaker() as session:
-        rows = await session.execute(select(t.Message).where(t.Message.channel == "voice"))
-        return list(rows.scalars())
-
-
-async def tasks(runtime: Runtime) -> list[t.Task]:
-    async with runtime.sessionmaker() as session:
-        return list((await session.execute(select(t.Task))).scalars())
-
-
 async def test_answered_call_is_one_entry_with_duration_and_recording_and_no_task(
     runtime: Runtime, client: httpx.AsyncClient, voice_inbox: int
 ) -> None:
@@ -112,9 +101,7 @@ async def test_missed_call_creates_one_callback_task_due_in_an_hour(
     assert first.json()["callback_task_id"] == again.json()["callback_task_id"] is not None
     [task] = await tasks(runtime)
     assert task.kind == "callback" and task.channel == "voice"
-    assert task.due_at.replace(tzinfo=None) == (clock.now() + timedelta(hours=1)).replace(
-        tzinfo=None
-    )
+    assert due_after(task, clock.now()) == timedelta(hours=1)
 
 
 async def test_missed_call_with_a_recording_is_a_voicemail(
@@ -130,19 +117,12 @@ async def test_missed_call_with_a_recording_is_a_voicemail(
 async def test_the_caller_is_the_same_customer_as_on_other_channels(
     runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture, voice_inbox: int
 ) -> None:
-    sms = await client.post(
-        "/api/v1/inbound/messages",
-        headers={"X-API-Key": workspace.api_key},
-        json={
-            "inbox_id": workspace.inboxes["sms"],
-            "sender": {"kind": "phone", "value": "501 234 567"},
-            "text": "I tried calling you",
-        },
+    sms = await customer_writes(
+        client, workspace, "sms", "phone", "501 234 567", "I tried calling you"
     )
-    assert sms.status_code == 201
     call = await post_event(client, voice_inbox, "call.missed")
-    assert call.json()["customer_id"] == sms.json()["customer_id"]
-    assert call.json()["conversation_id"] == sms.json()["conversation_id"]
+    assert call.json()["customer_id"] == sms["customer_id"]
+    assert call.json()["conversation_id"] == sms["conversation_id"]
 
 
 @pytest.mark.parametrize("forgery", ["wrong secret", "stale timestamp", "no signature"])

@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import WorkspaceFixture
+from tests.support.delivery import agent_replies, deliver
+from tests.support.email_inbound import stored_message
 from tests.support.smtp_sink import PERMANENT, TEMPORARY, SmtpSink, free_port, running_smtp_sink
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.conversations.replies import ReplyRequest, reply
-from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
-from threadline.domain.security.access import Principal, Role
+from threadline.delivery.outbound import DeliveryPolicy, deliver_due
 from threadline.integrations.email.addresses import reply_address
 from threadline.integrations.email.ingest import ingest_raw_email
 from threadline.integrations.senders import build_outbound_adapters
@@ -29,6 +29,7 @@ pytestmark = pytest.mark.anyio
 POLICY = DeliveryPolicy(lease=timedelta(seconds=60), max_attempts=4, backoff_seconds=10)
 INBOX_ADDRESS = "support@acme.example.com"
 CUSTOMER = "jane@customer.example"
+REPLY = "A new one is on its way.\n\nOlek"
 
 
 @pytest.fixture
@@ -89,28 +90,6 @@ async def point_email_inbox_at(
         return inbox_id, inbox.secret
 
 
-async def agent_replies(runtime: Runtime, ws: WorkspaceFixture, conversation_id: int) -> int:
-    principal = Principal(workspace_id=ws.id, role=Role.AGENT, agent_id=ws.agent_id)
-    async with runtime.uow() as uow:
-        message = await reply(
-            uow, principal, ReplyRequest(conversation_id, "A new one is on its way.\n\nOlek")
-        )
-        await uow.commit()
-    return message.id
-
-
-async def deliver(runtime: Runtime) -> DeliveryReport:
-    adapters = build_outbound_adapters(runtime.settings)
-    return await deliver_due(runtime.uow, adapters, POLICY, runtime.clock.now())
-
-
-async def message(runtime: Runtime, message_id: int) -> t.Message:
-    async with runtime.sessionmaker() as session:
-        row = await session.get(t.Message, message_id)
-        assert row is not None
-        return row
-
-
 async def first_contact(runtime: Runtime, ws: WorkspaceFixture, sink: SmtpSink) -> tuple[int, str]:
     """The customer writes in; returns (conversation id, inbox secret)."""
     inbox_id, secret = await point_email_inbox_at(runtime, ws, sink.port)
@@ -132,9 +111,9 @@ async def test_a_reply_leaves_with_the_headers_that_thread_it(
     runtime: Runtime, workspace: WorkspaceFixture, sink: SmtpSink
 ) -> None:
     conversation_id, secret = await first_contact(runtime, workspace, sink)
-    message_id = await agent_replies(runtime, workspace, conversation_id)
+    message_id = await agent_replies(runtime, workspace, conversation_id, REPLY)
 
-    report = await deliver(runtime)
+    report = await deliver(runtime, POLICY)
 
     assert report.sent == 1, report.failures
     [received] = sink.received
@@ -154,10 +133,10 @@ async def test_a_reply_leaves_with_the_headers_that_thread_it(
     assert parts["text/plain"].replace("\r\n", "\n").strip() == "A new one is on its way.\n\nOlek"
     assert "<p>A new one is on its way.</p>" in parts["text/html"]
 
-    sent = await message(runtime, message_id)
+    sent = await stored_message(runtime, message_id)
     assert sent.delivery_status == "sent"
     assert sent.provider_message_id == our_id.strip("<>")
-    assert (await deliver(runtime)).claimed == 0
+    assert (await deliver(runtime, POLICY)).claimed == 0
     assert len(sink.received) == 1
 
 
@@ -165,26 +144,26 @@ async def test_temporary_refusals_are_retried_and_the_mail_is_delivered_once(
     runtime: Runtime, workspace: WorkspaceFixture, sink: SmtpSink, clock: ManualClock
 ) -> None:
     conversation_id, _ = await first_contact(runtime, workspace, sink)
-    message_id = await agent_replies(runtime, workspace, conversation_id)
+    message_id = await agent_replies(runtime, workspace, conversation_id, REPLY)
     sink.refuse_next(TEMPORARY, times=2)
 
-    first = await deliver(runtime)
+    first = await deliver(runtime, POLICY)
     assert first.retrying == 1
-    queued = await message(runtime, message_id)
+    queued = await stored_message(runtime, message_id)
     assert queued.delivery_status == "queued"
     assert "451" in queued.meta["last_delivery_error"]
     clock.advance(timedelta(seconds=10))
-    assert (await deliver(runtime)).retrying == 1
+    assert (await deliver(runtime, POLICY)).retrying == 1
     clock.advance(timedelta(seconds=20))
-    assert (await deliver(runtime)).sent == 1
+    assert (await deliver(runtime, POLICY)).sent == 1
 
     assert sink.attempts == 3
     [received] = sink.received
-    sent = await message(runtime, message_id)
+    sent = await stored_message(runtime, message_id)
     assert sent.delivery_status == "sent"
     assert sent.provider_message_id == received.message["Message-ID"].strip("<>")
     clock.advance(timedelta(hours=1))
-    assert (await deliver(runtime)).claimed == 0
+    assert (await deliver(runtime, POLICY)).claimed == 0
     assert len(sink.received) == 1
 
 
@@ -192,13 +171,13 @@ async def test_a_permanent_refusal_fails_the_message_with_the_servers_reason(
     runtime: Runtime, workspace: WorkspaceFixture, sink: SmtpSink
 ) -> None:
     conversation_id, _ = await first_contact(runtime, workspace, sink)
-    message_id = await agent_replies(runtime, workspace, conversation_id)
+    message_id = await agent_replies(runtime, workspace, conversation_id, REPLY)
     sink.refuse_next(PERMANENT)
 
-    report = await deliver(runtime)
+    report = await deliver(runtime, POLICY)
 
     assert report.failed == 1
-    failed = await message(runtime, message_id)
+    failed = await stored_message(runtime, message_id)
     assert failed.delivery_status == "failed"
     assert failed.failure_reason is not None
     assert "550" in failed.failure_reason and "No such user here" in failed.failure_reason
@@ -210,12 +189,12 @@ async def test_an_unreachable_relay_is_retried_later(
 ) -> None:
     conversation_id, _ = await first_contact(runtime, workspace, sink)
     await point_email_inbox_at(runtime, workspace, free_port())  # nobody listens there
-    message_id = await agent_replies(runtime, workspace, conversation_id)
+    message_id = await agent_replies(runtime, workspace, conversation_id, REPLY)
 
-    report = await deliver(runtime)
+    report = await deliver(runtime, POLICY)
 
     assert report.retrying == 1
-    queued = await message(runtime, message_id)
+    queued = await stored_message(runtime, message_id)
     assert queued.delivery_status == "queued"
     assert "could not reach the SMTP relay" in queued.meta["last_delivery_error"]
 
@@ -243,15 +222,23 @@ async def second_open_matter(runtime: Runtime, ws: WorkspaceFixture, conversatio
     return other_id
 
 
+async def our_reply_then_another_matter(
+    runtime: Runtime, ws: WorkspaceFixture, sink: SmtpSink
+) -> tuple[int, EmailMessage, int]:
+    """The customer writes, our reply goes out through the sink, and the customer opens a
+    second matter: the first conversation, our mail as sent, and the second conversation."""
+    conversation_id, _ = await first_contact(runtime, ws, sink)
+    await agent_replies(runtime, ws, conversation_id, REPLY)
+    assert (await deliver(runtime, POLICY)).sent == 1
+    ours = sink.received[0].message
+    return conversation_id, ours, await second_open_matter(runtime, ws, conversation_id)
+
+
 @pytest.mark.parametrize("our_address_in", ["to", "cc"])
 async def test_the_customers_answer_threads_back_to_the_conversation(
     runtime: Runtime, workspace: WorkspaceFixture, sink: SmtpSink, our_address_in: str
 ) -> None:
-    conversation_id, _ = await first_contact(runtime, workspace, sink)
-    await agent_replies(runtime, workspace, conversation_id)
-    assert (await deliver(runtime)).sent == 1
-    ours = sink.received[0].message
-    other_id = await second_open_matter(runtime, workspace, conversation_id)
+    conversation_id, ours, other_id = await our_reply_then_another_matter(runtime, workspace, sink)
 
     to, cc = (
         (INBOX_ADDRESS, None)
@@ -276,11 +263,7 @@ async def test_the_customers_answer_threads_back_to_the_conversation(
 async def test_an_answer_without_thread_headers_threads_by_the_reply_address_in_cc(
     runtime: Runtime, workspace: WorkspaceFixture, sink: SmtpSink
 ) -> None:
-    conversation_id, _ = await first_contact(runtime, workspace, sink)
-    await agent_replies(runtime, workspace, conversation_id)
-    assert (await deliver(runtime)).sent == 1
-    ours = sink.received[0].message
-    other_id = await second_open_matter(runtime, workspace, conversation_id)
+    conversation_id, ours, other_id = await our_reply_then_another_matter(runtime, workspace, sink)
 
     # A client that drops In-Reply-To/References; our reply address only in Cc.
     answer = customer_mail(
@@ -312,11 +295,11 @@ async def test_inboxes_without_their_own_relay_use_the_configured_one(
             update(t.Inbox).where(t.Inbox.id == workspace.inboxes["email"]).values(settings={})
         )
         await session.commit()
-    first_id = await agent_replies(runtime, workspace, conversation_id)
+    first_id = await agent_replies(runtime, workspace, conversation_id, REPLY)
 
     # No relay anywhere: the agent is told what to configure.
-    assert (await deliver(runtime)).failed == 1
-    unsent = await message(runtime, first_id)
+    assert (await deliver(runtime, POLICY)).failed == 1
+    unsent = await stored_message(runtime, first_id)
     assert unsent.failure_reason is not None and "smtp_host" in unsent.failure_reason
 
     relay = runtime.settings.model_copy(
@@ -326,7 +309,7 @@ async def test_inboxes_without_their_own_relay_use_the_configured_one(
             "smtp_relay_starttls": False,
         }
     )
-    second_id = await agent_replies(runtime, workspace, conversation_id)
+    second_id = await agent_replies(runtime, workspace, conversation_id, REPLY)
     adapters = build_outbound_adapters(relay)
     report = await deliver_due(runtime.uow, adapters, POLICY, runtime.clock.now())
 
@@ -335,4 +318,4 @@ async def test_inboxes_without_their_own_relay_use_the_configured_one(
     assert received.rcpt_tos == [CUSTOMER]
     # Without a display name the inbox's own name stands in From.
     assert parseaddr(received.message["From"]) == ("Olek Agent via email inbox", INBOX_ADDRESS)
-    assert (await message(runtime, second_id)).delivery_status == "sent"
+    assert (await stored_message(runtime, second_id)).delivery_status == "sent"

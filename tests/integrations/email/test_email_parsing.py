@@ -195,11 +195,16 @@ def mail_runtime(runtime: Runtime, tmp_path: Path) -> Runtime:
     return runtime
 
 
+@pytest.fixture
+async def inbox(mail_runtime: Runtime, workspace: WorkspaceFixture) -> t.Inbox:
+    """The workspace's email inbox, at SUPPORT_ADDRESS."""
+    return await give_email_inbox_an_address(mail_runtime, workspace)
+
+
 @pytest.mark.anyio
 async def test_ingested_mail_keeps_files_original_and_full_text(
-    mail_runtime: Runtime, workspace: WorkspaceFixture
+    mail_runtime: Runtime, workspace: WorkspaceFixture, inbox: t.Inbox
 ) -> None:
-    inbox = await give_email_inbox_an_address(mail_runtime, workspace)
     result = await ingest_raw_email(
         mail_runtime, inbox, load_fixture("email", "apple_mail_inline_image.eml")
     )
@@ -221,10 +226,9 @@ async def test_ingested_mail_keeps_files_original_and_full_text(
 
 @pytest.mark.anyio
 async def test_oversized_attachment_is_refused_and_nothing_is_stored(
-    mail_runtime: Runtime, workspace: WorkspaceFixture
+    mail_runtime: Runtime, workspace: WorkspaceFixture, inbox: t.Inbox
 ) -> None:
     mail_runtime.settings.max_attachment_bytes = 40
-    inbox = await give_email_inbox_an_address(mail_runtime, workspace)
     result = await ingest_raw_email(
         mail_runtime, inbox.id, load_fixture("email", "attachment_rfc2231_pdf.eml")
     )
@@ -236,9 +240,8 @@ async def test_oversized_attachment_is_refused_and_nothing_is_stored(
 
 @pytest.mark.anyio
 async def test_our_own_loop_header_is_refused(
-    mail_runtime: Runtime, workspace: WorkspaceFixture
+    mail_runtime: Runtime, workspace: WorkspaceFixture, inbox: t.Inbox
 ) -> None:
-    inbox = await give_email_inbox_an_address(mail_runtime, workspace)
     raw = simple_mail(extra_headers=f"X-Threadline-Loop: {SUPPORT_ADDRESS}\r\n")
     result = await ingest_raw_email(mail_runtime, inbox, raw)
     assert result.rejection is not None and "mail loop" in result.rejection
@@ -249,9 +252,8 @@ async def test_our_own_loop_header_is_refused(
 
 @pytest.mark.anyio
 async def test_an_autoresponder_answering_itself_is_cut_off(
-    mail_runtime: Runtime, workspace: WorkspaceFixture
+    mail_runtime: Runtime, workspace: WorkspaceFixture, inbox: t.Inbox
 ) -> None:
-    inbox = await give_email_inbox_an_address(mail_runtime, workspace)
     outcomes = []
     for n in range(8):
         raw = simple_mail(
@@ -269,9 +271,8 @@ async def test_an_autoresponder_answering_itself_is_cut_off(
 
 @pytest.mark.anyio
 async def test_reply_token_recipient_joins_its_conversation(
-    mail_runtime: Runtime, workspace: WorkspaceFixture
+    mail_runtime: Runtime, workspace: WorkspaceFixture, inbox: t.Inbox
 ) -> None:
-    inbox = await give_email_inbox_an_address(mail_runtime, workspace)
     first = await ingest_raw_email(mail_runtime, inbox, simple_mail(message_id="<a@example.net>"))
     assert first.conversation_id is not None
     # A second matter of the same customer (the first one resolved long ago is not needed:
@@ -291,9 +292,8 @@ async def test_reply_token_recipient_joins_its_conversation(
 
 @pytest.mark.anyio
 async def test_a_bounce_lands_on_the_customer_it_is_about_and_reopens_nothing(
-    mail_runtime: Runtime, workspace: WorkspaceFixture
+    mail_runtime: Runtime, workspace: WorkspaceFixture, inbox: t.Inbox
 ) -> None:
-    inbox = await give_email_inbox_an_address(mail_runtime, workspace)
     first = await ingest_raw_email(mail_runtime, inbox, simple_mail(sender="nobody@example.org"))
     assert first.conversation_id is not None
     async with mail_runtime.sessionmaker() as session:

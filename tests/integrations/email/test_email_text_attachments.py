@@ -9,10 +9,6 @@ SMTP server over a real socket, on both databases.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import aiosmtplib
 import httpx
 import pytest
 
@@ -21,9 +17,10 @@ from tests.support.email_inbound import (
     SUPPORT_ADDRESS,
     give_email_inbox_an_address,
 )
+from tests.support.email_smtp import send_mail
 from tests.support.fixtures import load_fixture
 from threadline.bootstrap import Runtime
-from threadline.entrypoints.smtp_server import SmtpServerHandle, start_smtp_server
+from threadline.entrypoints.smtp_server import SmtpServerHandle
 
 pytestmark = pytest.mark.anyio
 
@@ -36,22 +33,13 @@ LOG_LINES = (
 )
 
 
-@pytest.fixture
-async def smtp(runtime: Runtime, tmp_path: Path) -> AsyncIterator[SmtpServerHandle]:
-    runtime.settings.attachments_dir = str(tmp_path)
-    handle = await start_smtp_server(runtime, host="127.0.0.1", port=0)
-    yield handle
-    await handle.close()
-
-
 async def test_an_inline_text_file_is_an_attachment_on_the_message_and_not_in_its_text(
     runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture, smtp: SmtpServerHandle
 ) -> None:
     await give_email_inbox_an_address(runtime, workspace)
-    async with aiosmtplib.SMTP(hostname=smtp.host, port=smtp.port, start_tls=False) as sender:
-        refused, answer = await sender.sendmail(
-            "piotr.nowak@example.pl", [SUPPORT_ADDRESS], load_fixture("email", FIXTURE)
-        )
+    refused, answer = await send_mail(
+        smtp, "piotr.nowak@example.pl", [SUPPORT_ADDRESS], load_fixture("email", FIXTURE)
+    )
     assert refused == {} and answer.endswith("OK: stored")  # 250: stored first
 
     agent = await login(client, workspace.slug, "agent")

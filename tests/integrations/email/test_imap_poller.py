@@ -41,6 +41,11 @@ def mail(number: int, sender: str = "jane@customer.example") -> bytes:
     ).encode()
 
 
+def question_ids(*numbers: int) -> list[str]:
+    """The Message-IDs of `mail(number)` for each number, as stored (without <>)."""
+    return [f"q{number}@customer.example" for number in numbers]
+
+
 def mailbox(dovecot: Dovecot, user: str) -> Any:
     return MailBoxUnencrypted(dovecot.host, dovecot.port).login(user, PASSWORD)
 
@@ -112,20 +117,12 @@ async def test_new_mail_is_stored_once_flagged_seen_and_the_cursor_follows(
     user = dovecot.new_user()
     inbox_id = await point_inbox_at(runtime, workspace, dovecot, user)
     append(dovecot, user, mail(1), mail(2), mail(3))
-    assert seen_flags(dovecot, user) == {
-        "q1@customer.example": False,
-        "q2@customer.example": False,
-        "q3@customer.example": False,
-    }
+    assert seen_flags(dovecot, user) == dict.fromkeys(question_ids(1, 2, 3), False)
 
     [report] = await poll_all(runtime)
 
     assert (report.fetched, report.stored, report.duplicates) == (3, 3, 0)
-    assert await stored_ids(runtime, workspace) == [
-        "q1@customer.example",
-        "q2@customer.example",
-        "q3@customer.example",
-    ]
+    assert await stored_ids(runtime, workspace) == question_ids(1, 2, 3)
     assert all(seen_flags(dovecot, user).values())
     position = await cursor(runtime, inbox_id)
     assert position.last_uid == 3 and position.uidvalidity
@@ -171,11 +168,7 @@ async def test_a_poller_that_died_after_storing_loses_and_duplicates_nothing(
     resumed = await poll_inbox(runtime, inbox_id)
 
     assert (resumed.fetched, resumed.stored, resumed.duplicates) == (2, 1, 1)
-    assert await stored_ids(runtime, workspace) == [
-        "q1@customer.example",
-        "q2@customer.example",
-        "q3@customer.example",
-    ]
+    assert await stored_ids(runtime, workspace) == question_ids(1, 2, 3)
     assert all(seen_flags(dovecot, user).values())
     assert (await cursor(runtime, inbox_id)).last_uid == 3
 
@@ -215,8 +208,4 @@ async def test_a_renumbered_folder_starts_over_without_storing_anything_twice(
     assert (renumbered.stored, renumbered.duplicates) == (1, 1)
     after = await cursor(runtime, inbox_id, "Support")
     assert after.uidvalidity != before.uidvalidity and after.last_uid == 2
-    assert sorted(await stored_ids(runtime, workspace)) == [
-        "q1@customer.example",
-        "q2@customer.example",
-        "q3@customer.example",
-    ]
+    assert sorted(await stored_ids(runtime, workspace)) == question_ids(1, 2, 3)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import aiosmtplib
 import pytest
@@ -25,26 +23,19 @@ from tests.support.email_inbound import (
     simple_mail,
     stored_conversation,
 )
+from tests.support.email_smtp import send_mail
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.conversations.replies import ReplyRequest, reply
 from threadline.domain.security.access import Principal, Role
 from threadline.entrypoints.api.app import start_background_workers
-from threadline.entrypoints.smtp_server import SmtpServerHandle, start_smtp_server
+from threadline.entrypoints.smtp_server import SmtpServerHandle
 from threadline.integrations.email.addresses import reply_address
 
 pytestmark = pytest.mark.anyio
 
 CUSTOMER = "jane@customer.example"
-
-
-@pytest.fixture
-async def smtp(runtime: Runtime, tmp_path: Path) -> AsyncIterator[SmtpServerHandle]:
-    runtime.settings.attachments_dir = str(tmp_path)
-    handle = await start_smtp_server(runtime, host="127.0.0.1", port=0)
-    yield handle
-    await handle.close()
 
 
 def free_port() -> int:
@@ -56,8 +47,7 @@ def free_port() -> int:
 async def send(
     smtp: SmtpServerHandle, raw: bytes, to: list[str], sender: str = CUSTOMER
 ) -> tuple[dict[str, aiosmtplib.SMTPResponse], str]:
-    async with aiosmtplib.SMTP(hostname=smtp.host, port=smtp.port, start_tls=False) as client:
-        return await client.sendmail(sender, to, raw)
+    return await send_mail(smtp, sender, to, raw)
 
 
 def customer_mail(message_id: str, **headers: str) -> bytes:

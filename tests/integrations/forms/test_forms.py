@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import WorkspaceFixture
+from tests.conftest import WorkspaceFixture, customer_writes
 from threadline.adapters.attachments import attachment_path
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
@@ -20,6 +20,16 @@ from threadline.domain.channels import Channel
 from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio
+
+# A filled-in contact form with one field of the site's own (order_number).
+WARRANTY_CLAIM = {
+    "name": "Jan Kowalski",
+    "email": "Jan.Kowalski@Example.com",
+    "phone": "+48 601 234 567",
+    "subject": "Warranty",
+    "message": "My kettle stopped working.",
+    "order_number": "A-118",
+}
 
 
 async def form_inbox(
@@ -31,6 +41,12 @@ async def form_inbox(
         )
         await uow.commit()
     return inbox.id
+
+
+@pytest.fixture
+async def website_form(runtime: Runtime, workspace: WorkspaceFixture) -> int:
+    """A form inbox with the default settings: its id."""
+    return await form_inbox(runtime, workspace)
 
 
 async def form_messages(runtime: Runtime) -> list[t.Message]:
@@ -54,21 +70,12 @@ async def customer_identities(runtime: Runtime, conversation_id: int) -> list[tu
 
 
 async def test_browser_post_is_stored_with_its_fields_and_thanked(
-    runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
+    runtime: Runtime, client: httpx.AsyncClient, website_form: int
 ) -> None:
-    inbox_id = await form_inbox(runtime, workspace)
-
     response = await client.post(
-        f"/forms/{inbox_id}",
-        data={
-            "name": "Jan Kowalski",
-            "email": "Jan.Kowalski@Example.com",
-            "phone": "+48 601 234 567",
-            "subject": "Warranty",
-            "message": "My kettle stopped working.",
-            "order_number": "A-118",
-            "website": "",
-        },
+        f"/forms/{website_form}",
+        # The honeypot field comes along empty, as from a person's browser.
+        data={**WARRANTY_CLAIM, "website": ""},
         headers={"Referer": "https://acme.example.com/contact"},
     )
 
@@ -77,14 +84,7 @@ async def test_browser_post_is_stored_with_its_fields_and_thanked(
     [stored] = await form_messages(runtime)
     assert stored.text == "My kettle stopped working."
     assert stored.sender_identity == "jan.kowalski@example.com"
-    assert stored.meta["form"] == {
-        "name": "Jan Kowalski",
-        "email": "Jan.Kowalski@Example.com",
-        "phone": "+48 601 234 567",
-        "subject": "Warranty",
-        "message": "My kettle stopped working.",
-        "order_number": "A-118",
-    }
+    assert stored.meta["form"] == WARRANTY_CLAIM
     assert stored.meta["form_custom_fields"] == ["order_number"]
     assert stored.meta["form_page"] == "https://acme.example.com/contact"
     assert await customer_identities(runtime, stored.conversation_id) == [
@@ -111,14 +111,17 @@ async def test_browser_post_redirects_to_the_thank_you_url(
 
 
 async def test_multipart_post_with_a_file_stores_the_file(
-    runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture, tmp_path: Path
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    workspace: WorkspaceFixture,
+    tmp_path: Path,
+    website_form: int,
 ) -> None:
     runtime.settings.attachments_dir = str(tmp_path)
-    inbox_id = await form_inbox(runtime, workspace)
     content = b"\x89PNG\r\n\x1a\n\x00 receipt \r\n--not-a-boundary\r\n"
 
     response = await client.post(
-        f"/forms/{inbox_id}",
+        f"/forms/{website_form}",
         data={"name": "Zofia Łukasik", "email": "zofia@example.com", "message": "Zażółć gęślą"},
         files={"file": ("receipt.png", content, "image/png")},
     )
@@ -135,7 +138,7 @@ async def test_multipart_post_with_a_file_stores_the_file(
 
     runtime.settings.max_attachment_bytes = 10
     too_large = await client.post(
-        f"/forms/{inbox_id}",
+        f"/forms/{website_form}",
         data={"email": "zofia@example.com", "message": "again"},
         files={"file": ("receipt.png", content, "image/png")},
     )
@@ -145,12 +148,10 @@ async def test_multipart_post_with_a_file_stores_the_file(
 
 
 async def test_json_post_answers_with_the_message_and_conversation(
-    runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
+    runtime: Runtime, client: httpx.AsyncClient, website_form: int
 ) -> None:
-    inbox_id = await form_inbox(runtime, workspace)
-
     response = await client.post(
-        f"/forms/{inbox_id}",
+        f"/forms/{website_form}",
         json={"name": "Piotr", "phone": "601 234 567", "message": "Call me", "newsletter": True},
     )
 
@@ -163,14 +164,14 @@ async def test_json_post_answers_with_the_message_and_conversation(
 
 
 async def test_without_email_or_phone_the_form_is_refused(
-    runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
+    runtime: Runtime, client: httpx.AsyncClient, website_form: int
 ) -> None:
-    inbox_id = await form_inbox(runtime, workspace)
-
-    as_json = await client.post(f"/forms/{inbox_id}", json={"name": "Anon", "message": "Hi"})
-    as_form = await client.post(f"/forms/{inbox_id}", data={"name": "<b>Anon</b>", "message": "x"})
+    as_json = await client.post(f"/forms/{website_form}", json={"name": "Anon", "message": "Hi"})
+    as_form = await client.post(
+        f"/forms/{website_form}", data={"name": "<b>Anon</b>", "message": "x"}
+    )
     bad_email = await client.post(
-        f"/forms/{inbox_id}", json={"email": "not-an-address", "message": "Hi"}
+        f"/forms/{website_form}", json={"email": "not-an-address", "message": "Hi"}
     )
 
     assert as_json.status_code == 422
@@ -185,10 +186,9 @@ async def test_without_email_or_phone_the_form_is_refused(
 
 
 async def test_malformed_submissions_are_refused_with_the_reason(
-    runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
+    runtime: Runtime, client: httpx.AsyncClient, website_form: int
 ) -> None:
-    inbox_id = await form_inbox(runtime, workspace)
-    url = f"/forms/{inbox_id}"
+    url = f"/forms/{website_form}"
     json_type = {"Content-Type": "application/json"}
 
     broken = await client.post(url, content=b'{"email": ', headers=json_type)
@@ -208,16 +208,14 @@ async def test_malformed_submissions_are_refused_with_the_reason(
 
 
 async def test_filled_honeypot_looks_accepted_but_stores_nothing(
-    runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
+    runtime: Runtime, client: httpx.AsyncClient, website_form: int
 ) -> None:
-    inbox_id = await form_inbox(runtime, workspace)
-
     browser = await client.post(
-        f"/forms/{inbox_id}",
+        f"/forms/{website_form}",
         data={"email": "bot@example.com", "message": "Buy now", "website": "http://spam.example"},
     )
     script = await client.post(
-        f"/forms/{inbox_id}",
+        f"/forms/{website_form}",
         json={"email": "bot@example.com", "message": "Buy now", "website": "x"},
     )
 
@@ -250,30 +248,21 @@ async def test_rate_limit_per_client_refuses_past_the_limit_until_the_window_pas
 
 
 async def test_form_joins_the_open_conversation_of_the_customer_with_that_email(
-    runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
+    runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture, website_form: int
 ) -> None:
-    earlier = await client.post(
-        "/api/v1/inbound/messages",
-        headers={"X-API-Key": workspace.api_key},
-        json={
-            "inbox_id": workspace.inboxes["email"],
-            "sender": {"kind": "email", "value": "ann@example.com"},
-            "text": "Where is my order?",
-        },
+    earlier = await customer_writes(
+        client, workspace, "email", "email", "ann@example.com", "Where is my order?"
     )
-    assert earlier.status_code == 201, earlier.text
-    inbox_id = await form_inbox(runtime, workspace)
-
     response = await client.post(
-        f"/forms/{inbox_id}", json={"email": "ANN@example.com", "message": "Any news?"}
+        f"/forms/{website_form}", json={"email": "ANN@example.com", "message": "Any news?"}
     )
 
     assert response.status_code == 201, response.text
-    assert response.json()["conversation_id"] == earlier.json()["conversation_id"]
+    assert response.json()["conversation_id"] == earlier["conversation_id"]
     async with runtime.sessionmaker() as session:
         conversation = await session.get(t.Conversation, response.json()["conversation_id"])
         assert conversation is not None
-        assert conversation.customer_id == earlier.json()["customer_id"]
+        assert conversation.customer_id == earlier["customer_id"]
         assert conversation.last_inbound_channel == "form"
 
 

@@ -10,28 +10,24 @@ sending them again (tests/delivery/test_outbound_kill9.py does the same for the 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tests.conftest import make_workspace
+from tests.support.delivery import agent_replies
+from tests.support.delivery_workers import WorkerProcesses, wait_until_all_sent
 from tests.support.twilio import FakeTwilio, configure_twilio_inbox, running_fake_twilio
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime, build_runtime
 from threadline.config import Settings
 from threadline.conversations.receive import receive_message
-from threadline.conversations.replies import ReplyRequest, reply
 from threadline.domain.channels import Channel, IdentityKind
 from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
-from threadline.domain.security.access import Principal, Role
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -54,52 +50,17 @@ def twilio() -> Iterator[FakeTwilio]:
         yield fake
 
 
-class Workers:
-    def __init__(self, database_url: str, twilio_url: str, log_dir: Path) -> None:
-        self.env = {
-            **os.environ,
-            "THREADLINE_DATABASE_URL": database_url,
-            "THREADLINE_REDIS_URL": "",
-            "THREADLINE_TWILIO_API_BASE": twilio_url,
-            "THREADLINE_PUBLIC_BASE_URL": "",
-            "THREADLINE_OUTBOUND_LEASE_SECONDS": str(LEASE_SECONDS),
-            "THREADLINE_OUTBOUND_TIMEOUT_SECONDS": "1.5",
-            "THREADLINE_OUTBOUND_BACKOFF_SECONDS": "0.2",
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.log_dir = log_dir
-        self.started: list[subprocess.Popen[bytes]] = []
-
-    def start(self) -> None:
-        with (self.log_dir / f"worker-{len(self.started)}.log").open("wb") as log:
-            self.started.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "threadline.entrypoints.outbound_worker"],
-                    env=self.env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-
-    def kill_hard(self, index: int) -> None:
-        os.kill(self.started[index].pid, signal.SIGKILL)
-        assert self.started[index].wait(10) == -signal.SIGKILL
-
-    def stop_all(self) -> None:
-        for process in self.started:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.started:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait(5)
-
-
 @pytest.fixture
-def workers(database_url: str, twilio: FakeTwilio, tmp_path: Path) -> Iterator[Workers]:
-    started = Workers(database_url, twilio.url, tmp_path)
+def workers(database_url: str, twilio: FakeTwilio, tmp_path: Path) -> Iterator[WorkerProcesses]:
+    started = WorkerProcesses(
+        database_url,
+        tmp_path,
+        twilio_api_base=twilio.url,
+        public_base_url="",
+        outbound_lease_seconds=LEASE_SECONDS,
+        outbound_timeout_seconds=1.5,
+        outbound_backoff_seconds=0.2,
+    )
     yield started
     started.stop_all()
 
@@ -109,7 +70,6 @@ async def queue_replies(runtime: Runtime) -> dict[str, int]:
     reply ids by their text."""
     ws = await make_workspace(runtime, "acme", region="US")
     await configure_twilio_inbox(runtime, ws.inboxes["sms"])
-    principal = Principal(workspace_id=ws.id, role=Role.AGENT, agent_id=ws.agent_id)
     replies: dict[str, int] = {}
     for n in range(REPLIES):
         received = await receive_message(
@@ -123,12 +83,9 @@ async def queue_replies(runtime: Runtime) -> dict[str, int]:
             ),
         )
         text = f"Reply number {n}: it ships today."
-        async with runtime.uow() as uow:
-            message = await reply(
-                uow, principal, ReplyRequest(received.conversation_id, text, channel=Channel.SMS)
-            )
-            await uow.commit()
-        replies[text] = message.id
+        replies[text] = await agent_replies(
+            runtime, ws, received.conversation_id, text, Channel.SMS
+        )
     return replies
 
 
@@ -139,26 +96,8 @@ def wait_for_unanswered(twilio: FakeTwilio, at_least: int, within: float) -> Non
         time.sleep(0.005)
 
 
-async def wait_until_all_sent(runtime: Runtime, within: float) -> None:
-    deadline = time.monotonic() + within
-    done = 0
-    while time.monotonic() < deadline:
-        async with runtime.sessionmaker() as session:
-            done = (
-                await session.execute(
-                    select(func.count())
-                    .select_from(t.Message)
-                    .where(t.Message.direction == "outbound", t.Message.delivery_status == "sent")
-                )
-            ).scalar_one()
-        if done >= REPLIES:
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"only {done} of {REPLIES} replies were sent within {within}s")
-
-
 async def test_sms_workers_killed_mid_send_leave_no_reply_sent_twice(
-    real_time_runtime: Runtime, twilio: FakeTwilio, workers: Workers
+    real_time_runtime: Runtime, twilio: FakeTwilio, workers: WorkerProcesses
 ) -> None:
     runtime = real_time_runtime
     replies = await queue_replies(runtime)
@@ -172,7 +111,7 @@ async def test_sms_workers_killed_mid_send_leave_no_reply_sent_twice(
         left_in_doubt += twilio.unanswered
     assert left_in_doubt >= 2
     workers.start()
-    await wait_until_all_sent(runtime, within=60)
+    await wait_until_all_sent(runtime, REPLIES, within=60, poll_seconds=0.2)
 
     taken = Counter(twilio.accepted_bodies())
     twice = sorted(text for text, times in taken.items() if times > 1)

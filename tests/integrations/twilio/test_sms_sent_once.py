@@ -16,28 +16,23 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture
+from tests.support.delivery import POLICY, deliver_over_one_client, message_and_job
 from tests.support.twilio import (
     BASE_URL,
     CUSTOMER_NUMBER,
     OUR_NUMBER,
     FakeTwilio,
-    configure_twilio_inbox,
     fixture_pairs,
     post_signed,
     running_fake_twilio,
 )
+from tests.support.twilio_sms import answer_a_customer_sms, sms_inbox_on
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.conversations.replies import ReplyRequest, reply
-from threadline.delivery.outbound import DeliveryPolicy, DeliveryReport, deliver_due
-from threadline.domain.channels import Channel
-from threadline.domain.security.access import Principal, Role
-from threadline.integrations.senders import build_outbound_adapters
 
 pytestmark = pytest.mark.anyio
 
-POLICY = DeliveryPolicy(lease=timedelta(seconds=60), max_attempts=3, backoff_seconds=10)
 TEXT = "Your parcel left the warehouse today."
 
 
@@ -51,10 +46,7 @@ def twilio(clock: ManualClock) -> Iterator[FakeTwilio]:
 
 @pytest.fixture
 async def sms_inbox(runtime: Runtime, workspace: WorkspaceFixture, twilio: FakeTwilio) -> int:
-    inbox_id = workspace.inboxes["sms"]
-    await configure_twilio_inbox(runtime, inbox_id)
-    runtime.settings.twilio_api_base = twilio.url
-    runtime.settings.public_base_url = ""
+    inbox_id = await sms_inbox_on(runtime, workspace, twilio)
     # Twilio "answers after our timeout": the stand-in holds its answer for 2 s.
     runtime.settings.outbound_timeout_seconds = 0.3
     return inbox_id
@@ -63,41 +55,7 @@ async def sms_inbox(runtime: Runtime, workspace: WorkspaceFixture, twilio: FakeT
 async def reply_by_sms(
     runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture, sms_inbox: int
 ) -> int:
-    inbound = await post_signed(
-        client, f"/webhooks/twilio/{sms_inbox}/sms", fixture_pairs("sms_inbound.form")
-    )
-    assert inbound.status_code == 200, inbound.text
-    async with runtime.sessionmaker() as session:
-        conversation_id = (await session.execute(select(t.Conversation.id))).scalar_one()
-    principal = Principal(workspace_id=workspace.id, role=Role.AGENT, agent_id=workspace.agent_id)
-    async with runtime.uow() as uow:
-        message = await reply(
-            uow, principal, ReplyRequest(conversation_id, TEXT, channel=Channel.SMS)
-        )
-        await uow.commit()
-    return message.id
-
-
-async def deliver(runtime: Runtime) -> DeliveryReport:
-    async with httpx.AsyncClient() as http:
-        return await deliver_due(
-            runtime.uow,
-            build_outbound_adapters(runtime.settings, http),
-            POLICY,
-            runtime.clock.now(),
-        )
-
-
-async def stored(runtime: Runtime, message_id: int) -> tuple[t.Message, t.OutboundJob]:
-    async with runtime.sessionmaker() as session:
-        message = await session.get(t.Message, message_id)
-        job = (
-            await session.execute(
-                select(t.OutboundJob).where(t.OutboundJob.message_id == message_id)
-            )
-        ).scalar_one()
-        assert message is not None
-        return message, job
+    return await answer_a_customer_sms(runtime, client, workspace, sms_inbox, TEXT)
 
 
 async def sent_announcements(runtime: Runtime, message_id: int) -> int:
@@ -125,18 +83,18 @@ async def test_twilio_answering_after_our_timeout_gets_one_sms_shown_sent_with_i
     message_id = await reply_by_sms(runtime, client, workspace, sms_inbox)
     twilio.misbehave_next(failure)
 
-    first = await deliver(runtime)
+    first = await deliver_over_one_client(runtime)
 
     # Twilio has the message, but we never heard so: in doubt, not failed, not resent yet.
     assert (first.unconfirmed, first.sent, first.retrying) == (1, 0, 0)
     assert twilio.accepted_bodies() == [TEXT]
-    message, job = await stored(runtime, message_id)
+    message, job = await message_and_job(runtime, message_id)
     assert message.delivery_status == "queued"
     assert job.status == "unconfirmed" and job.in_doubt_since == clock.now()
     assert "checking with the provider" in message.meta["last_delivery_error"]
 
     clock.advance(POLICY.backoff(1) + timedelta(seconds=1))
-    second = await deliver(runtime)
+    second = await deliver_over_one_client(runtime)
 
     assert (second.sent, second.adopted) == (1, 1)
     assert len(twilio.messages_posted()) == 1, "the SMS was posted to Twilio twice"
@@ -149,14 +107,14 @@ async def test_twilio_answering_after_our_timeout_gets_one_sms_shown_sent_with_i
         "DateSent>": "2026-11-02",
         "PageSize": "50",
     }
-    message, job = await stored(runtime, message_id)
+    message, job = await message_and_job(runtime, message_id)
     assert message.delivery_status == "sent"
     assert message.provider_message_id == twilio.accepted[0]["sid"]
     assert (job.status, job.in_doubt_since) == ("done", None)
     assert await sent_announcements(runtime, message_id) == 1
 
     clock.advance(timedelta(hours=1))
-    assert (await deliver(runtime)).claimed == 0
+    assert (await deliver_over_one_client(runtime)).claimed == 0
     assert len(twilio.messages_posted()) == 1
 
 
@@ -170,17 +128,17 @@ async def test_a_send_twilio_never_took_is_sent_after_the_lookup_finds_nothing(
 ) -> None:
     message_id = await reply_by_sms(runtime, client, workspace, sms_inbox)
     twilio.misbehave_next("lose")
-    assert (await deliver(runtime)).unconfirmed == 1
+    assert (await deliver_over_one_client(runtime)).unconfirmed == 1
     assert twilio.accepted_bodies() == []
 
     clock.advance(POLICY.backoff(1) + timedelta(seconds=1))
-    report = await deliver(runtime)
+    report = await deliver_over_one_client(runtime)
 
     assert (report.sent, report.adopted) == (1, 0)
     assert len(twilio.lookups()) == 1
     assert len(twilio.messages_posted()) == 2
     assert twilio.accepted_bodies() == [TEXT]
-    message, job = await stored(runtime, message_id)
+    message, job = await message_and_job(runtime, message_id)
     assert message.delivery_status == "sent"
     assert message.provider_message_id == twilio.accepted[0]["sid"]
     assert job.status == "done"
@@ -197,7 +155,7 @@ async def test_a_status_callback_naming_our_key_settles_the_send_without_a_looku
     runtime.settings.public_base_url = BASE_URL
     message_id = await reply_by_sms(runtime, client, workspace, sms_inbox)
     twilio.misbehave_next("hang")
-    assert (await deliver(runtime)).unconfirmed == 1
+    assert (await deliver_over_one_client(runtime)).unconfirmed == 1
     [posted] = twilio.messages_posted()
     sid = twilio.accepted[0]["sid"]
 
@@ -210,10 +168,10 @@ async def test_a_status_callback_naming_our_key_settles_the_send_without_a_looku
     )
     assert response.status_code == 200, response.text
 
-    message, job = await stored(runtime, message_id)
+    message, job = await message_and_job(runtime, message_id)
     assert (message.delivery_status, message.provider_message_id) == ("delivered", sid)
     assert job.status == "done"
     clock.advance(timedelta(hours=1))
-    assert (await deliver(runtime)).claimed == 0
+    assert (await deliver_over_one_client(runtime)).claimed == 0
     assert twilio.lookups() == []
     assert len(twilio.messages_posted()) == 1

@@ -4,7 +4,6 @@ normalisation, and what our webhooks do with a forged or missing signature."""
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -15,6 +14,7 @@ from tests.support.twilio import (
     AUTH_TOKEN,
     configure_twilio_inbox,
     fixture_pairs,
+    post_form,
     post_signed,
 )
 from threadline.adapters.db import tables as t
@@ -104,32 +104,28 @@ async def stored_messages(runtime: Runtime) -> int:
 
 
 @pytest.fixture
-async def sms_inbox(runtime: Runtime, workspace: WorkspaceFixture) -> int:
+async def sms_path(runtime: Runtime, workspace: WorkspaceFixture) -> str:
+    """The SMS webhook of the workspace's Twilio-configured SMS inbox, its path as posted."""
     await configure_twilio_inbox(runtime, workspace.inboxes["sms"])
     runtime.settings.public_base_url = ""
     runtime.settings.trust_forwarded_headers = False
-    return workspace.inboxes["sms"]
+    return f"/webhooks/twilio/{workspace.inboxes['sms']}/sms"
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("forgery", ["wrong token", "missing header", "tampered body"])
 async def test_forged_or_missing_signature_is_403_and_nothing_is_stored(
-    runtime: Runtime, client: httpx.AsyncClient, sms_inbox: int, forgery: str
+    runtime: Runtime, client: httpx.AsyncClient, sms_path: str, forgery: str
 ) -> None:
     pairs = fixture_pairs("sms_inbound.form")
-    path = f"/webhooks/twilio/{sms_inbox}/sms"
     if forgery == "wrong token":
-        response = await post_signed(client, path, pairs, token="not-the-token")
+        response = await post_signed(client, sms_path, pairs, token="not-the-token")
     elif forgery == "missing header":
-        response = await client.post(
-            path,
-            content=urlencode(pairs),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        response = await post_form(client, sms_path, pairs)
     else:
-        signature = compute_signature(AUTH_TOKEN, f"http://threadline.test{path}", pairs)
+        signature = compute_signature(AUTH_TOKEN, f"http://threadline.test{sms_path}", pairs)
         tampered = [(k, "Send me a refund" if k == "Body" else v) for k, v in pairs]
-        response = await post_signed(client, path, tampered, signature=signature)
+        response = await post_signed(client, sms_path, tampered, signature=signature)
 
     assert response.status_code == 403
     assert "X-Twilio-Signature" in response.json()["detail"]
@@ -138,53 +134,43 @@ async def test_forged_or_missing_signature_is_403_and_nothing_is_stored(
 
 @pytest.mark.anyio
 async def test_signature_is_checked_against_the_configured_public_url(
-    runtime: Runtime, client: httpx.AsyncClient, sms_inbox: int
+    runtime: Runtime, client: httpx.AsyncClient, sms_path: str
 ) -> None:
     runtime.settings.public_base_url = "https://support.example.com"
-    path = f"/webhooks/twilio/{sms_inbox}/sms"
     pairs = fixture_pairs("sms_inbound.form")
     # Twilio signed the public URL with the default port spelled out.
-    signature = compute_signature(AUTH_TOKEN, f"https://support.example.com:443{path}", pairs)
-    response = await client.post(
-        path,
-        content=urlencode(pairs),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": signature,
-        },
-    )
+    signature = compute_signature(AUTH_TOKEN, f"https://support.example.com:443{sms_path}", pairs)
+    response = await post_signed(client, sms_path, pairs, signature=signature)
     assert response.status_code == 200, response.text
     assert await stored_messages(runtime) == 1
 
 
 @pytest.mark.anyio
 async def test_forwarded_headers_count_only_when_the_proxy_is_trusted(
-    runtime: Runtime, client: httpx.AsyncClient, sms_inbox: int
+    runtime: Runtime, client: httpx.AsyncClient, sms_path: str
 ) -> None:
-    path = f"/webhooks/twilio/{sms_inbox}/sms"
     pairs = fixture_pairs("sms_inbound.form")
     headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
         "X-Forwarded-Proto": "https",
         "X-Forwarded-Host": "support.example.com",
         "X-Twilio-Signature": compute_signature(
-            AUTH_TOKEN, f"https://support.example.com{path}", pairs
+            AUTH_TOKEN, f"https://support.example.com{sms_path}", pairs
         ),
     }
-    untrusted = await client.post(path, content=urlencode(pairs), headers=headers)
+    untrusted = await post_form(client, sms_path, pairs, headers)
     assert untrusted.status_code == 403
 
     runtime.settings.trust_forwarded_headers = True
-    trusted = await client.post(path, content=urlencode(pairs), headers=headers)
+    trusted = await post_form(client, sms_path, pairs, headers)
     assert trusted.status_code == 200, trusted.text
 
 
 @pytest.mark.anyio
 async def test_json_webhook_with_body_hash_is_accepted_and_a_wrong_hash_refused(
-    runtime: Runtime, client: httpx.AsyncClient, sms_inbox: int
+    runtime: Runtime, client: httpx.AsyncClient, sms_path: str
 ) -> None:
     body = json.dumps(dict(fixture_pairs("sms_inbound.form"))).encode()
-    path = f"/webhooks/twilio/{sms_inbox}/sms?bodySHA256={body_sha256(body)}"
+    path = f"{sms_path}?bodySHA256={body_sha256(body)}"
     signature = compute_signature(AUTH_TOKEN, f"http://threadline.test{path}")
     headers = {"Content-Type": "application/json", "X-Twilio-Signature": signature}
 
@@ -197,15 +183,14 @@ async def test_json_webhook_with_body_hash_is_accepted_and_a_wrong_hash_refused(
 
 @pytest.mark.anyio
 async def test_malformed_sms_payload_is_400_with_the_reason_and_nothing_stored(
-    runtime: Runtime, client: httpx.AsyncClient, sms_inbox: int
+    runtime: Runtime, client: httpx.AsyncClient, sms_path: str
 ) -> None:
-    path = f"/webhooks/twilio/{sms_inbox}/sms"
     pairs = [(k, v) for k, v in fixture_pairs("sms_inbound.form") if k != "From"]
-    response = await post_signed(client, path, pairs)
+    response = await post_signed(client, sms_path, pairs)
     assert response.status_code == 400 and "From" in response.json()["detail"]
 
     bad_media = [(k, "two" if k == "NumMedia" else v) for k, v in fixture_pairs("sms_inbound.form")]
-    response = await post_signed(client, path, bad_media)
+    response = await post_signed(client, sms_path, bad_media)
     assert response.status_code == 400 and "NumMedia" in response.json()["detail"]
     assert await stored_messages(runtime) == 0
 

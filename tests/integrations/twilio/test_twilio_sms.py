@@ -11,7 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import WorkspaceFixture
+from tests.conftest import WorkspaceFixture, customer_writes
+from tests.support.delivery import deliver_over_one_client
 from tests.support.twilio import (
     CUSTOMER_NUMBER,
     OUR_NUMBER,
@@ -22,20 +23,15 @@ from tests.support.twilio import (
     post_signed,
     running_fake_twilio,
 )
+from tests.support.twilio_sms import answer_a_customer_sms, post_sms, sms_inbox_on
 from threadline.adapters.attachments import attachment_path
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.conversations.replies import ReplyRequest, reply
-from threadline.delivery.outbound import DeliveryPolicy, deliver_due
 from threadline.domain.channels import Channel
-from threadline.domain.security.access import Principal, Role
-from threadline.integrations.senders import build_outbound_adapters
 from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio
-
-POLICY = DeliveryPolicy(lease=timedelta(seconds=60), max_attempts=3, backoff_seconds=10)
 
 
 @pytest.fixture
@@ -46,11 +42,7 @@ def twilio() -> Iterator[FakeTwilio]:
 
 @pytest.fixture
 async def sms_inbox(runtime: Runtime, workspace: WorkspaceFixture, twilio: FakeTwilio) -> int:
-    inbox_id = workspace.inboxes["sms"]
-    await configure_twilio_inbox(runtime, inbox_id)
-    runtime.settings.twilio_api_base = twilio.url
-    runtime.settings.public_base_url = ""
-    return inbox_id
+    return await sms_inbox_on(runtime, workspace, twilio)
 
 
 async def messages(runtime: Runtime, **where: object) -> list[t.Message]:
@@ -66,12 +58,23 @@ async def count(runtime: Runtime, model: type[t.Base]) -> int:
         return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
 
 
+async def a_reply_sent(
+    runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture, sms_inbox: int
+) -> tuple[int, str]:
+    """An agent's SMS reply that Twilio took: its id and Twilio's SID for it."""
+    message_id = await answer_a_customer_sms(
+        runtime, client, workspace, sms_inbox, "It ships today."
+    )
+    await deliver_over_one_client(runtime)
+    [sent] = await messages(runtime, id=message_id)
+    assert sent.delivery_status == "sent" and sent.provider_message_id
+    return message_id, sent.provider_message_id
+
+
 async def test_inbound_sms_fixture_is_stored_on_the_phone_customer_and_answered_with_twiml(
     runtime: Runtime, client: httpx.AsyncClient, sms_inbox: int
 ) -> None:
-    response = await post_signed(
-        client, f"/webhooks/twilio/{sms_inbox}/sms", fixture_pairs("sms_inbound.form")
-    )
+    response = await post_sms(client, sms_inbox)
 
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/xml")
@@ -88,7 +91,7 @@ async def test_redelivered_sms_stores_nothing_new(
 ) -> None:
     pairs = fixture_pairs("sms_inbound.form")
     for _ in range(3):
-        response = await post_signed(client, f"/webhooks/twilio/{sms_inbox}/sms", pairs)
+        response = await post_sms(client, sms_inbox, pairs)
         assert response.status_code == 200
     assert len(await messages(runtime)) == 1
     assert await count(runtime, t.Conversation) == 1
@@ -113,7 +116,7 @@ async def test_mms_fixture_media_is_fetched_with_account_credentials_and_stored(
         "application/pdf",
     )
 
-    response = await post_signed(client, f"/webhooks/twilio/{sms_inbox}/sms", pairs)
+    response = await post_sms(client, sms_inbox, pairs)
 
     assert response.status_code == 200, response.text
     [stored] = await messages(runtime)
@@ -134,19 +137,10 @@ async def test_sms_whatsapp_and_voice_from_one_number_are_one_customer_one_conve
     await configure_twilio_inbox(runtime, voice_inbox)
     call = fixture_pairs("voice_inbound.form")
     assert (await post_signed(client, f"/webhooks/twilio/{voice_inbox}/voice", call)).is_success
-    whatsapp = await client.post(
-        "/api/v1/inbound/messages",
-        headers={"X-API-Key": workspace.api_key},
-        json={
-            "inbox_id": workspace.inboxes["whatsapp"],
-            "sender": {"kind": "phone", "value": "+1 (415) 555-2671"},
-            "text": "Also on WhatsApp",
-        },
+    await customer_writes(
+        client, workspace, "whatsapp", "phone", "+1 (415) 555-2671", "Also on WhatsApp"
     )
-    assert whatsapp.status_code == 201, whatsapp.text
-    sms = await post_signed(
-        client, f"/webhooks/twilio/{sms_inbox}/sms", fixture_pairs("sms_inbound.form")
-    )
+    sms = await post_sms(client, sms_inbox)
     assert sms.status_code == 200
 
     stored = await messages(runtime)
@@ -175,12 +169,9 @@ async def test_status_callback_fixture_moves_our_outbound_sms(
     expected: str,
     reason: str | None,
 ) -> None:
-    message_id = await reply_by_sms(runtime, client, workspace, sms_inbox, "It ships today.")
-    await deliver(runtime)
-    sent = (await messages(runtime, id=message_id))[0]
-    assert sent.delivery_status == "sent" and sent.provider_message_id
+    message_id, sid = await a_reply_sent(runtime, client, workspace, sms_inbox)
 
-    pairs = fixture_pairs(fixture, SID=sent.provider_message_id)
+    pairs = fixture_pairs(fixture, SID=sid)
     response = await post_signed(client, f"/webhooks/twilio/{sms_inbox}/sms-status", pairs)
 
     assert response.status_code == 200, response.text
@@ -210,10 +201,7 @@ async def test_a_status_callback_to_another_number_leaves_our_sms_alone(
 ) -> None:
     """A message SID belongs to the number that sent it: a callback arriving on the
     workspace's second Twilio number (its own account and token) does not move it."""
-    message_id = await reply_by_sms(runtime, client, workspace, sms_inbox, "It ships today.")
-    await deliver(runtime)
-    [sent] = await messages(runtime, id=message_id)
-    assert sent.delivery_status == "sent" and sent.provider_message_id
+    message_id, sid = await a_reply_sent(runtime, client, workspace, sms_inbox)
     async with runtime.uow() as uow:
         second = await create_inbox(
             uow, workspace.id, name="Second number", channel=Channel.SMS, address="+48223074001"
@@ -221,43 +209,12 @@ async def test_a_status_callback_to_another_number_leaves_our_sms_alone(
         await uow.commit()
     await configure_twilio_inbox(runtime, second.id, from_number="+48223074001")
 
-    pairs = fixture_pairs("sms_status_failed.form", SID=sent.provider_message_id)
+    pairs = fixture_pairs("sms_status_failed.form", SID=sid)
     response = await post_signed(client, f"/webhooks/twilio/{second.id}/sms-status", pairs)
 
     assert response.status_code == 200, response.text
     [after] = await messages(runtime, id=message_id)
     assert (after.delivery_status, after.failure_reason) == ("sent", None)
-
-
-async def reply_by_sms(
-    runtime: Runtime,
-    client: httpx.AsyncClient,
-    workspace: WorkspaceFixture,
-    sms_inbox: int,
-    text: str,
-) -> int:
-    inbound = await post_signed(
-        client, f"/webhooks/twilio/{sms_inbox}/sms", fixture_pairs("sms_inbound.form")
-    )
-    assert inbound.status_code == 200
-    [first] = await messages(runtime)
-    principal = Principal(workspace_id=workspace.id, role=Role.AGENT, agent_id=workspace.agent_id)
-    async with runtime.uow() as uow:
-        message = await reply(
-            uow, principal, ReplyRequest(first.conversation_id, text, channel=Channel.SMS)
-        )
-        await uow.commit()
-    return message.id
-
-
-async def deliver(runtime: Runtime) -> None:
-    async with httpx.AsyncClient() as http:
-        await deliver_due(
-            runtime.uow,
-            build_outbound_adapters(runtime.settings, http),
-            POLICY,
-            runtime.clock.now(),
-        )
 
 
 async def test_outbound_sms_is_posted_in_twilios_format_and_records_the_sid(
@@ -267,10 +224,12 @@ async def test_outbound_sms_is_posted_in_twilios_format_and_records_the_sid(
     sms_inbox: int,
     twilio: FakeTwilio,
 ) -> None:
-    message_id = await reply_by_sms(runtime, client, workspace, sms_inbox, "It ships today.")
+    message_id = await answer_a_customer_sms(
+        runtime, client, workspace, sms_inbox, "It ships today."
+    )
     runtime.settings.public_base_url = "https://support.example.com"
 
-    await deliver(runtime)
+    await deliver_over_one_client(runtime)
 
     [posted] = twilio.messages_posted()
     assert posted.authorized
@@ -302,17 +261,17 @@ async def test_twilio_outage_is_retried_and_the_sms_is_sent_once(
     twilio: FakeTwilio,
     clock: ManualClock,
 ) -> None:
-    message_id = await reply_by_sms(runtime, client, workspace, sms_inbox, "Retry me")
+    message_id = await answer_a_customer_sms(runtime, client, workspace, sms_inbox, "Retry me")
     twilio.answer_next((500, {"code": 20500, "message": "Internal Server Error", "status": 500}))
 
-    await deliver(runtime)
+    await deliver_over_one_client(runtime)
     [after_outage] = await messages(runtime, id=message_id)
     assert after_outage.delivery_status == "queued"
     assert "HTTP 500" in after_outage.meta["last_delivery_error"]
 
     clock.advance(timedelta(seconds=11))
-    await deliver(runtime)
-    await deliver(runtime)
+    await deliver_over_one_client(runtime)
+    await deliver_over_one_client(runtime)
 
     assert len(twilio.messages_posted()) == 2
     assert twilio.sent == 1
@@ -339,10 +298,10 @@ async def test_rest_error_fixture_is_a_clear_permanent_or_retryable_failure(
     outcome: str,
     text: str,
 ) -> None:
-    message_id = await reply_by_sms(runtime, client, workspace, sms_inbox, "Hello")
+    message_id = await answer_a_customer_sms(runtime, client, workspace, sms_inbox, "Hello")
     twilio.answer_next((status, fixture_json(fixture)))
 
-    await deliver(runtime)
+    await deliver_over_one_client(runtime)
 
     [after] = await messages(runtime, id=message_id)
     assert after.delivery_status == outcome

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture
+from tests.support.cti import calls, due_after, tasks
 from tests.support.twilio import (
     CUSTOMER_NUMBER,
     configure_twilio_inbox,
@@ -34,17 +35,6 @@ async def voice_inbox(runtime: Runtime, workspace: WorkspaceFixture) -> int:
     inbox_id = workspace.inboxes["voice"]
     await configure_twilio_inbox(runtime, inbox_id)
     return inbox_id
-
-
-async def calls(runtime: Runtime) -> list[t.Message]:
-    async with runtime.sessionmaker() as session:
-        rows = await session.execute(select(t.Message).where(t.Message.channel == "voice"))
-        return list(rows.scalars())
-
-
-async def tasks(runtime: Runtime) -> list[t.Task]:
-    async with runtime.sessionmaker() as session:
-        return list((await session.execute(select(t.Task))).scalars())
 
 
 async def events(runtime: Runtime, kind: str) -> list[dict[str, object]]:
@@ -144,9 +134,7 @@ async def test_missed_call_creates_one_callback_task_due_in_an_hour(
     [task] = await tasks(runtime)
     assert task.kind == "callback" and task.channel == "voice" and task.status == "open"
     assert task.conversation_id == entry.conversation_id
-    assert task.due_at.replace(tzinfo=None) == (clock.now() + timedelta(hours=1)).replace(
-        tzinfo=None
-    )
+    assert due_after(task, clock.now()) == timedelta(hours=1)
     assert CUSTOMER_NUMBER in task.title
     [created] = await events(runtime, "task.created")
     assert created["task"]["kind"] == "callback"  # type: ignore[index]
@@ -158,9 +146,7 @@ async def test_callback_due_time_is_configurable_per_inbox(
     await configure_twilio_inbox(runtime, voice_inbox, callback_due_minutes=15)
     await callback(client, voice_inbox, "voice-status", "call_status_busy.form")
     [task] = await tasks(runtime)
-    assert task.due_at.replace(tzinfo=None) == (clock.now() + timedelta(minutes=15)).replace(
-        tzinfo=None
-    )
+    assert due_after(task, clock.now()) == timedelta(minutes=15)
 
 
 async def test_full_sequence_of_an_answered_call_is_one_entry_with_duration_and_recording(
@@ -213,39 +199,41 @@ async def test_voicemail_recording_fixture_makes_the_call_a_voicemail_with_a_cal
     assert task.kind == "callback"
 
 
-async def test_caller_hanging_up_on_the_voicemail_prompt_is_a_missed_call(
-    runtime: Runtime, client: httpx.AsyncClient, voice_inbox: int
+# (endpoint, fixture, fields that override the fixture's) of each callback, in order.
+Callbacks = list[tuple[str, str, dict[str, str]]]
+
+
+@pytest.mark.parametrize(
+    "sequence",
+    [
+        pytest.param(
+            [
+                ("voice", "voice_inbound.form", {}),
+                ("voice-status", "call_status_in-progress.form", {}),
+                ("voice-status", "call_status_completed.form", {}),
+            ],
+            id="caller_hanging_up_on_the_voicemail_prompt",
+        ),
+        pytest.param(
+            [
+                ("voice", "voice_inbound.form", {}),
+                ("voice-status", "call_status_completed.form", {"QueueResult": "hangup"}),
+            ],
+            id="hang_up_in_the_queue",
+        ),
+        pytest.param(
+            [("voice-status", "call_status_in-progress.form", {"DialCallStatus": "no-answer"})],
+            id="unanswered_dial",
+        ),
+    ],
+)
+async def test_a_call_nobody_took_is_a_missed_call_with_a_callback_task(
+    runtime: Runtime, client: httpx.AsyncClient, voice_inbox: int, sequence: Callbacks
 ) -> None:
-    await callback(client, voice_inbox, "voice", "voice_inbound.form")
-    await callback(client, voice_inbox, "voice-status", "call_status_in-progress.form")
-    await callback(client, voice_inbox, "voice-status", "call_status_completed.form")
+    for endpoint, fixture, fields in sequence:
+        await callback(client, voice_inbox, endpoint, fixture, **fields)
     [entry] = await calls(runtime)
     assert entry.call is not None and entry.call["outcome"] == "missed"
-    assert len(await tasks(runtime)) == 1
-
-
-async def test_hang_up_in_the_queue_is_a_missed_call(
-    runtime: Runtime, client: httpx.AsyncClient, voice_inbox: int
-) -> None:
-    await callback(client, voice_inbox, "voice", "voice_inbound.form")
-    await callback(
-        client, voice_inbox, "voice-status", "call_status_completed.form", QueueResult="hangup"
-    )
-    [entry] = await calls(runtime)
-    assert entry.call is not None and entry.call["outcome"] == "missed"
-    assert len(await tasks(runtime)) == 1
-
-
-async def test_unanswered_dial_is_a_missed_call(
-    runtime: Runtime, client: httpx.AsyncClient, voice_inbox: int
-) -> None:
-    await callback(
-        client,
-        voice_inbox,
-        "voice-status",
-        "call_status_in-progress.form",
-        DialCallStatus="no-answer",
-    )
     assert len(await tasks(runtime)) == 1
 
 
