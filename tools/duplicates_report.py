@@ -57,9 +57,13 @@ class Kind:
     paths: tuple[str, ...]
     line_patterns: tuple[re.Pattern[str], ...]
     identical_too: bool
+    # A pair of files looked at and found alike only in form (every shape pair between them).
+    files: frozenset[str] = frozenset()
 
     def covers(self, pair: Pair) -> bool:
         sides = (pair.one, pair.other)
+        if self.files and pair.by_shape:
+            return {pair.one.path, pair.other.path} == self.files
         if self.paths and (pair.by_shape or self.identical_too):
             if all(any(fnmatch(side.path, glob) for glob in self.paths) for side in sides):
                 return True
@@ -81,6 +85,15 @@ def declared_kinds() -> list[Kind]:
             identical_too=bool(entry.get("identical_too", False)),
         )
         for entry in table["kind"]
+    ] + [
+        Kind(
+            name="looked at, alike in form only",
+            paths=(),
+            line_patterns=(),
+            identical_too=False,
+            files=frozenset(entry["files"]),
+        )
+        for entry in table.get("looked_at", [])
     ]
 
 
@@ -131,6 +144,11 @@ def kind_of(pair: Pair, kinds: list[Kind]) -> str | None:
     for kind in kinds:
         if kind.covers(pair):
             return kind.name
+    # A run may change kind halfway (the end of an import list, two constants, a record).
+    every_pattern = tuple(p for kind in kinds for p in kind.line_patterns)
+    mixed = Kind("declarations of several kinds", (), every_pattern, identical_too=False)
+    if mixed.covers(pair):
+        return mixed.name
     return MARKED_BY_THE_TOOL if pair.marked_boilerplate else None
 
 

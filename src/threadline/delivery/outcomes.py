@@ -50,10 +50,9 @@ async def record_outcome(
     now: datetime,
     report: DeliveryReport,
 ) -> None:
-    result = attempt.result
     async with uow_factory() as uow:
         row = await lock_if_still_ours(uow.session, job)
-        if row is None and isinstance(result, Sent):
+        if row is None and isinstance(attempt.result, Sent):
             # Our lease ran out and the job was taken for interrupted, but the provider's
             # answer came after all: while nobody is sending it again, that settles it.
             row = await lock_if_in_doubt(uow.session, job.id)
@@ -78,7 +77,7 @@ async def record_outcome(
         job_id=job.id,
         message_id=job.message_id,
         attempt=job.attempts,
-        outcome=type(result).__name__.lstrip("_"),
+        outcome=type(attempt.result).__name__.lstrip("_"),
         in_doubt=attempt.in_doubt_since is not None,
     )
 
