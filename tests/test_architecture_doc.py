@@ -97,7 +97,7 @@ def _folder_map() -> list[tuple[Path, str]]:
                 current = parent
                 rows.append((current, line.strip()))
                 continue
-            if parent == PACKAGE and m.group(1) in ("benchmarks/", "tests/"):
+            if parent == PACKAGE and m.group(1) in ("benchmarks/", "tests/", "tools/"):
                 parent = ROOT
             current = parent / m.group(1).rstrip("/")
             stack.append((depth, current))
