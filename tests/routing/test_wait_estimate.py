@@ -12,13 +12,12 @@ import pytest
 
 from tests.conftest import WorkspaceFixture, login
 from tests.support.routing import add_agent, add_handled_history, arrive
+from tests.support.widget import widget_key
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel
 from threadline.domain.routing.wait_estimate import MIN_SAMPLES, estimate_wait
-from threadline.domain.security.access import Principal, Role
 from threadline.entrypoints.widget import visitor_api
 from threadline.entrypoints.widget._texts import TEXTS
-from threadline.web_chat.widget_inboxes import widget_admin_view
 
 pytestmark = pytest.mark.anyio
 
@@ -34,10 +33,7 @@ def fresh_rate_limits() -> None:
 async def visitor_waiting(
     client: httpx.AsyncClient, runtime: Runtime, ws: WorkspaceFixture
 ) -> dict[str, Any]:
-    async with runtime.uow() as uow:
-        admin = Principal(ws.id, Role.ADMIN, ws.admin_id)
-        key = (await widget_admin_view(uow, admin, ws.inboxes["web_chat"]))["public_key"]
-        await uow.commit()
+    key = await widget_key(runtime, ws)
     session = (await client.post("/api/v1/widget/session", json={"inbox": key})).json()
     token = {"X-Visitor-Token": session["token"]}
     sent = await client.post("/api/v1/widget/messages", json={"text": "Hello?"}, headers=token)

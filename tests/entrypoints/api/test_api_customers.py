@@ -96,29 +96,19 @@ async def test_creating_a_customer_checks_and_normalises_identities(
     values = sorted(i["value"] for i in created.json()["identities"])
     assert values == ["+48601234567", "ewa@example.com"]
 
-    bad_phone = await client.post(
-        "/api/v1/customers",
-        json={"name": "X", "identities": [{"kind": "phone", "value": "12"}]},
-        headers=headers,
+    refusals = (
+        ("X", "phone", "12", 422, "invalid phone number"),
+        ("X", "email", "not-an-address", 422, "invalid email address"),
+        ("Someone else", "phone", "0048601234567", 409, "+48601234567"),
     )
-    assert bad_phone.status_code == 422
-    assert "invalid phone number" in bad_phone.json()["detail"]
-
-    bad_email = await client.post(
-        "/api/v1/customers",
-        json={"name": "X", "identities": [{"kind": "email", "value": "not-an-address"}]},
-        headers=headers,
-    )
-    assert bad_email.status_code == 422
-    assert "invalid email address" in bad_email.json()["detail"]
-
-    taken = await client.post(
-        "/api/v1/customers",
-        json={"name": "Someone else", "identities": [{"kind": "phone", "value": "0048601234567"}]},
-        headers=headers,
-    )
-    assert taken.status_code == 409
-    assert "+48601234567" in taken.json()["detail"]
+    for name, kind, value, status, detail in refusals:
+        refused = await client.post(
+            "/api/v1/customers",
+            json={"name": name, "identities": [{"kind": kind, "value": value}]},
+            headers=headers,
+        )
+        assert refused.status_code == status, value
+        assert detail in refused.json()["detail"]
 
 
 async def test_card_shows_identities_conversations_and_edits(
@@ -240,67 +230,44 @@ async def test_an_agent_adds_an_email_the_customer_gave_on_the_phone_and_can_rep
     client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
     headers = await login(client, workspace.slug, "agent")
-    call = await client.post(
-        "/api/v1/inbound/messages",
-        headers={"X-API-Key": workspace.api_key},
-        json={
-            "inbox_id": workspace.inboxes["voice"],
-            "channel": "voice",
-            "sender": {"kind": "phone", "value": "+48 601 234 567"},
-            "text": "Please email me the invoice",
-        },
+    call = await customer_writes(
+        client, workspace, "voice", "phone", "+48 601 234 567", "Please email me the invoice"
     )
-    customer_id = call.json()["customer_id"]
-    no_email = await client.post(
-        f"/api/v1/conversations/{call.json()['conversation_id']}/replies",
-        headers=headers,
-        json={"text": "Invoice attached", "channel": "email"},
-    )
+    customer_id = call["customer_id"]
+
+    async def add_identity(kind: str, value: str) -> httpx.Response:
+        return await client.post(
+            f"/api/v1/customers/{customer_id}/identities",
+            headers=headers,
+            json={"kind": kind, "value": value},
+        )
+
+    async def reply_by_email() -> httpx.Response:
+        return await client.post(
+            f"/api/v1/conversations/{call['conversation_id']}/replies",
+            headers=headers,
+            json={"text": "Invoice attached", "channel": "email"},
+        )
+
+    no_email = await reply_by_email()
     assert no_email.status_code == 422
 
-    added = await client.post(
-        f"/api/v1/customers/{customer_id}/identities",
-        headers=headers,
-        json={"kind": "email", "value": " Jan.Kowalski@Example.com "},
-    )
+    added = await add_identity("email", " Jan.Kowalski@Example.com ")
     assert added.status_code == 201, added.text
     assert {"kind": "email", "value": "jan.kowalski@example.com"} in [
         {"kind": i["kind"], "value": i["value"]} for i in added.json()["identities"]
     ]
-    by_email = await client.post(
-        f"/api/v1/conversations/{call.json()['conversation_id']}/replies",
-        headers=headers,
-        json={"text": "Invoice attached", "channel": "email"},
-    )
+    by_email = await reply_by_email()
     assert by_email.status_code == 201, by_email.text
 
-    again = await client.post(
-        f"/api/v1/customers/{customer_id}/identities",
-        headers=headers,
-        json={"kind": "email", "value": "jan.kowalski@example.com"},
-    )
+    again = await add_identity("email", "jan.kowalski@example.com")
     assert again.status_code == 201  # already theirs: nothing changes
 
-    other = await client.post(
-        "/api/v1/inbound/messages",
-        headers={"X-API-Key": workspace.api_key},
-        json={
-            "inbox_id": workspace.inboxes["email"],
-            "channel": "email",
-            "sender": {"kind": "email", "value": "someone.else@example.com"},
-            "text": "Hello",
-        },
+    other = await customer_writes(
+        client, workspace, "email", "email", "someone.else@example.com", "Hello"
     )
-    taken = await client.post(
-        f"/api/v1/customers/{customer_id}/identities",
-        headers=headers,
-        json={"kind": "email", "value": "someone.else@example.com"},
-    )
+    taken = await add_identity("email", "someone.else@example.com")
     assert taken.status_code == 409
-    assert f"already belongs to customer {other.json()['customer_id']}" in taken.json()["detail"]
-    invalid = await client.post(
-        f"/api/v1/customers/{customer_id}/identities",
-        headers=headers,
-        json={"kind": "phone", "value": "12"},
-    )
+    assert f"already belongs to customer {other['customer_id']}" in taken.json()["detail"]
+    invalid = await add_identity("phone", "12")
     assert invalid.status_code == 422

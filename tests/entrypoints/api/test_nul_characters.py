@@ -16,12 +16,12 @@ from sqlalchemy import func, select
 from tests.conftest import PASSWORD, WorkspaceFixture, customer_writes, login
 from tests.support.meta import APP_SECRET, configure_meta, fixture_bytes, post_webhook
 from tests.support.meta_graph import GraphServer, running_graph
-from tests.support.twilio import configure_twilio_inbox, fixture_pairs, post_signed
+from tests.support.twilio import fixture_pairs, post_signed
+from tests.support.twilio_inbox import twilio_inbox
+from tests.support.widget import widget_key
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel
-from threadline.domain.security.access import Principal, Role
-from threadline.web_chat.widget_inboxes import widget_admin_view
 from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio
@@ -60,9 +60,7 @@ def graph() -> Iterator[GraphServer]:
 async def test_a_twilio_sms_with_nul_is_stored_once_and_acknowledged(
     runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
-    inbox_id = workspace.inboxes["sms"]
-    await configure_twilio_inbox(runtime, inbox_id)
-    runtime.settings.public_base_url = ""
+    inbox_id = await twilio_inbox(runtime, workspace, "sms")
     pairs = [
         (name, f"Is my order{NUL} on its way?" if name == "Body" else value)
         for name, value in fixture_pairs("sms_inbound.form")
@@ -82,9 +80,7 @@ async def test_a_twilio_sms_with_nul_is_stored_once_and_acknowledged(
 async def test_a_twilio_sms_with_a_nul_in_its_sid_is_recognised_when_redelivered(
     runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
-    inbox_id = workspace.inboxes["sms"]
-    await configure_twilio_inbox(runtime, inbox_id)
-    runtime.settings.public_base_url = ""
+    inbox_id = await twilio_inbox(runtime, workspace, "sms")
     pairs = [
         (name, value + NUL if name in {"MessageSid", "SmsMessageSid"} else value)
         for name, value in fixture_pairs("sms_inbound.form")
@@ -169,14 +165,8 @@ async def test_a_whatsapp_message_with_nul_is_stored_and_acknowledged(
 async def test_a_widget_message_with_nul_is_stored(
     runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
-    async with runtime.uow() as uow:
-        view = await widget_admin_view(
-            uow,
-            Principal(workspace.id, Role.ADMIN, workspace.admin_id),
-            workspace.inboxes["web_chat"],
-        )
-        await uow.commit()
-    session = await client.post("/api/v1/widget/session", json={"inbox": view["public_key"]})
+    key = await widget_key(runtime, workspace)
+    session = await client.post("/api/v1/widget/session", json={"inbox": key})
     token = session.json()["token"]
 
     response = await client.post(

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import update
 
 from tests.conftest import PASSWORD, WorkspaceFixture, customer_writes, login
+from tests.support.web_sign_in import CSRF_INPUT, sign_in_with_the_form
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
@@ -24,7 +25,6 @@ from threadline.entrypoints.sign_in_throttle import PAIR_FAILURES, WINDOW_SECOND
 pytestmark = pytest.mark.anyio
 
 BASE = "http://threadline.test"
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
 
 
@@ -38,21 +38,7 @@ async def browser(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
 
 async def sign_in(client: httpx.AsyncClient, email: str, workspace: str = "") -> str:
     """Signs in through the login form; returns the page's CSRF token for API calls."""
-    form = await client.get("/app/login")
-    assert form.status_code == 200
-    token = CSRF_INPUT.search(form.text)
-    assert token is not None
-    response = await client.post(
-        "/app/login",
-        data={
-            "email": email,
-            "password": PASSWORD,
-            "workspace": workspace,
-            "csrf_token": token.group(1),
-        },
-    )
-    assert response.status_code == 303, response.text
-    assert response.headers["location"] == "/app/conversations"
+    await sign_in_with_the_form(client, email, workspace)
     page = await client.get("/app/conversations")
     assert page.status_code == 200
     meta = CSRF_META.search(page.text)

@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
 from tests.support.server import next_frame, subscribed, token_of, wait_ready
+from tests.support.widget import widget_key
 from threadline.adapters.db import tables as t
 from threadline.adapters.pubsub.base import workspace_topic
 from threadline.bootstrap import Runtime
@@ -26,7 +27,6 @@ from threadline.core.event_feed import events_since
 from threadline.core.typing_signals import publish_typing
 from threadline.domain.security.access import Principal, Role
 from threadline.entrypoints.widget import _hub, visitor_api
-from threadline.web_chat.widget_inboxes import widget_admin_view
 
 pytestmark = pytest.mark.anyio
 WAIT = 5
@@ -70,15 +70,6 @@ async def quiet(ws: ClientConnection, seconds: float = 0.4) -> list[dict[str, An
             extra.append(await frame(ws, seconds))
     except TimeoutError:
         return extra
-
-
-async def widget_key(runtime: Runtime, ws: WorkspaceFixture) -> str:
-    async with runtime.uow() as uow:
-        view = await widget_admin_view(
-            uow, Principal(ws.id, Role.ADMIN, ws.admin_id), ws.inboxes["web_chat"]
-        )
-        await uow.commit()
-    return str(view["public_key"])
 
 
 async def visitor(
