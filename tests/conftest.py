@@ -173,14 +173,20 @@ def clock() -> ManualClock:
     return ManualClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings_for(database_url: str, **overrides: Any) -> Settings:
+    """The tests' installation: no Redis, no outbound worker, outbound to loopback only."""
     return Settings(
         database_url=database_url,
         redis_url="",
         run_outbound_worker=False,
         outbound_allowed_networks=LOOPBACK_NETWORKS,
+        **overrides,
     )
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return settings_for(database_url)
 
 
 @pytest.fixture
@@ -216,30 +222,21 @@ class WorkspaceFixture:
 async def make_workspace(runtime: Runtime, slug: str, region: str = "PL") -> WorkspaceFixture:
     async with runtime.uow() as uow:
         ws = await create_workspace(uow, name=slug.title(), slug=slug, default_region=region)
-        admin = await create_agent(
-            uow,
-            ws.id,
-            email=f"admin@{slug}.example.com",
-            name="Ada Admin",
-            role=Role.ADMIN,
-            password=PASSWORD,
-        )
-        agent = await create_agent(
-            uow,
-            ws.id,
-            email=f"agent@{slug}.example.com",
-            name="Olek Agent",
-            role=Role.AGENT,
-            password=PASSWORD,
-        )
-        supervisor = await create_agent(
-            uow,
-            ws.id,
-            email=f"super@{slug}.example.com",
-            name="Sue Supervisor",
-            role=Role.SUPERVISOR,
-            password=PASSWORD,
-        )
+        people = {}
+        for who, name, role in (
+            ("admin", "Ada Admin", Role.ADMIN),
+            ("agent", "Olek Agent", Role.AGENT),
+            ("super", "Sue Supervisor", Role.SUPERVISOR),
+        ):
+            person = await create_agent(
+                uow,
+                ws.id,
+                email=f"{who}@{slug}.example.com",
+                name=name,
+                role=role,
+                password=PASSWORD,
+            )
+            people[who] = person.id
         inboxes = {}
         for channel in (
             Channel.API,
@@ -253,7 +250,9 @@ async def make_workspace(runtime: Runtime, slug: str, region: str = "PL") -> Wor
             inboxes[channel.value] = inbox.id
         _, key = await create_api_key(uow.session, ws.id, "tests", uow.clock.now())
         await uow.commit()
-        return WorkspaceFixture(ws.id, slug, admin.id, agent.id, supervisor.id, inboxes, key)
+        return WorkspaceFixture(
+            ws.id, slug, people["admin"], people["agent"], people["super"], inboxes, key
+        )
 
 
 @pytest.fixture
