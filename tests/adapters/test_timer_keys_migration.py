@@ -12,7 +12,14 @@ from alembic import command
 
 from tests.conftest import make_workspace, settings_for
 from tests.support.own_database import add_workspace, database_at_revision, run
-from tests.support.routing import add_agent, arrive, pending_offer_id, resolve, set_steps
+from tests.support.routing import (
+    add_agent,
+    arrive,
+    pending_offer_id,
+    resolve,
+    set_steps,
+    skill_inbox,
+)
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db.migrate import alembic_config, upgrade_to_head
 from threadline.bootstrap import Runtime, build_runtime
@@ -21,7 +28,6 @@ from threadline.domain.security.access import Principal, Role
 from threadline.routing import decline_offer
 from threadline.service_levels.calendars import list_calendars, update_calendar
 from threadline.service_levels.defaults import seed_default_sla
-from threadline.workspace.create import create_inbox
 
 BEFORE = "0014_assignment_channel_index"
 
@@ -90,24 +96,18 @@ async def _armed_before_the_upgrade(runtime: Runtime) -> dict[str, int]:
     ws = workspace.id
     async with runtime.uow() as uow:
         await seed_default_sla(uow, ws)
-        inbox = await create_inbox(
-            uow,
-            ws,
-            name="billing mail",
-            channel=Channel.EMAIL,
-            settings={"routing": {"required_skills": {"billing": 8}}},
-        )
         await uow.commit()
+    inbox = await skill_inbox(runtime, ws, "billing mail", Channel.EMAIL, {"billing": 8})
     await set_steps(runtime, ws, offer_mode=True, offer_timeout_seconds=30, relax_after_seconds=120)
     ola = await add_agent(runtime, ws, "Ola Chat", competences={"web_chat": 9})
-    mail = await arrive(runtime, ws, inbox.id, Channel.EMAIL, "anna@example.com")
+    mail = await arrive(runtime, ws, inbox, Channel.EMAIL, "anna@example.com")
     chat = await arrive(runtime, ws, workspace.inboxes["web_chat"], Channel.WEB_CHAT, "v-1")
     return {
         "ws": ws,
         "admin": workspace.admin_id,
         "ola": ola,
         "mail": mail,
-        "mail_inbox": inbox.id,
+        "mail_inbox": inbox,
         "chat": chat,
         "offer": await pending_offer_id(runtime, chat),
     }
