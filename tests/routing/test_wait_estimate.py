@@ -43,6 +43,18 @@ async def visitor_waiting(
     return {"conversation_id": sent.json()["conversation_id"], "queue": status.json()["queue"]}
 
 
+async def olga_online_with_history(
+    runtime: Runtime, ws: int, chat_durations: list[timedelta]
+) -> int:
+    """Olga online, having handled emails over EMAIL_DAYS and chats for `chat_durations`."""
+    olga = await add_agent(runtime, ws, "Olga Online")
+    await add_handled_history(
+        runtime, ws, olga, Channel.EMAIL, [timedelta(days=d) for d in EMAIL_DAYS]
+    )
+    await add_handled_history(runtime, ws, olga, Channel.WEB_CHAT, chat_durations)
+    return olga
+
+
 async def queue_position(
     client: httpx.AsyncClient, headers: dict[str, str], conversation_id: int
 ) -> dict[str, Any]:
@@ -58,13 +70,7 @@ async def test_a_chat_visitor_is_told_minutes_when_emails_take_days(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture
 ) -> None:
     ws = workspace.id
-    olga = await add_agent(runtime, ws, "Olga Online")
-    await add_handled_history(
-        runtime, ws, olga, Channel.EMAIL, [timedelta(days=d) for d in EMAIL_DAYS]
-    )
-    await add_handled_history(
-        runtime, ws, olga, Channel.WEB_CHAT, [timedelta(minutes=m) for m in CHAT_MINUTES]
-    )
+    await olga_online_with_history(runtime, ws, [timedelta(minutes=m) for m in CHAT_MINUTES])
 
     chat = await visitor_waiting(client, runtime, workspace)
 
@@ -87,14 +93,8 @@ async def test_without_chat_history_a_chat_visitor_gets_no_estimate(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture
 ) -> None:
     ws = workspace.id
-    olga = await add_agent(runtime, ws, "Olga Online")
     # Plenty of email history, and fewer chats than the minimum: still nothing to say.
-    await add_handled_history(
-        runtime, ws, olga, Channel.EMAIL, [timedelta(days=d) for d in EMAIL_DAYS]
-    )
-    await add_handled_history(
-        runtime, ws, olga, Channel.WEB_CHAT, [timedelta(minutes=4)] * (MIN_SAMPLES - 1)
-    )
+    await olga_online_with_history(runtime, ws, [timedelta(minutes=4)] * (MIN_SAMPLES - 1))
 
     chat = await visitor_waiting(client, runtime, workspace)
 
