@@ -18,6 +18,7 @@ os.environ["THREADLINE_OUTBOUND_ALLOWED_NETWORKS"] = "127.0.0.0/8,::1/128"
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -265,11 +266,25 @@ async def other_workspace(runtime: Runtime) -> WorkspaceFixture:
     return await make_workspace(runtime, "globex")
 
 
+@asynccontextmanager
+async def app_client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app of `runtime`, with a cookie jar of its own."""
+    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://threadline.test") as c:
+        yield c
+
+
 @pytest.fixture
 async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(runtime=runtime)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://threadline.test") as c:
+    async with app_client(runtime) as c:
+        yield c
+
+
+@pytest.fixture
+async def browser(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """An agent's browser: a second client, its cookies apart from `client`'s. (The tests under
+    tests/browser import a real browser of this name instead.)"""
+    async with app_client(runtime) as c:
         yield c
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import quote
@@ -19,21 +18,12 @@ from tests.support.web_sign_in import CSRF_INPUT, sign_in_with_the_form
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.entrypoints.api.app import create_app
 from threadline.entrypoints.sign_in_throttle import PAIR_FAILURES, WINDOW_SECONDS
 
 pytestmark = pytest.mark.anyio
 
 BASE = "http://threadline.test"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
-
-
-@pytest.fixture
-async def browser(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    """A second client with its own cookie jar, like a separate browser."""
-    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as c:
-        yield c
 
 
 async def sign_in(client: httpx.AsyncClient, email: str, workspace: str = "") -> str:
