@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture, customer_writes
-from tests.support.conversations_api import signed_in
+from tests.support.conversations_api import signed_in, wrap_up
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
@@ -39,10 +39,7 @@ async def resolved_matter(
 ) -> int:
     received = await customer_writes(client, ws, "email", "email", "jan@example.com", "Refund?")
     cid = int(received["conversation_id"])
-    body: dict[str, Any] = {"code": "solved", "summary": SUMMARY}
-    if follow_up:
-        body["follow_up"] = follow_up
-    wrapped = await client.post(f"/api/v1/conversations/{cid}/wrap-up", json=body, headers=agent)
+    wrapped = await wrap_up(client, agent, cid, "solved", SUMMARY, follow_up or None)
     assert wrapped.status_code == 200, wrapped.text
     assert wrapped.json()["conversation"]["wrap_up_code"] == "solved"
     return cid

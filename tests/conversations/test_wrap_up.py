@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture, customer_writes
-from tests.support.conversations_api import add_team, signed_in
+from tests.support.conversations_api import add_team, signed_in, wrap_up
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
@@ -55,20 +55,6 @@ async def conversation_once_due(
     clock.set(moment)
     await fire_due_timers(runtime.uow, clock.now())
     return await conversation(client, key(ws), cid)
-
-
-async def wrap_up(
-    client: httpx.AsyncClient,
-    agent: dict[str, str],
-    cid: int,
-    code: str,
-    summary: str,
-    follow_up: dict[str, Any] | None = None,
-) -> httpx.Response:
-    body: dict[str, Any] = {"code": code, "summary": summary}
-    if follow_up is not None:
-        body["follow_up"] = follow_up
-    return await client.post(f"/api/v1/conversations/{cid}/wrap-up", json=body, headers=agent)
 
 
 async def event_types(runtime: Runtime, ws: WorkspaceFixture, after_seq: int) -> list[str]:

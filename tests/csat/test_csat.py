@@ -68,6 +68,22 @@ async def surveys_after(
     return await surveys_sent(client, ws, cid)
 
 
+async def the_survey_after_resolving(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    clock: ManualClock,
+    ws: WorkspaceFixture,
+    message: tuple[str, str, str, str],
+) -> Any:
+    """The one survey sent for a matter: the customer writes (channel, identity kind, value,
+    text), the agent resolves it, and DELAY passes."""
+    received = await customer_writes(client, ws, *message)
+    cid = int(received["conversation_id"])
+    await resolved_by_agent(client, ws, cid)
+    [survey] = await surveys_after(client, runtime, clock, ws, cid)
+    return survey
+
+
 async def status_of(client: httpx.AsyncClient, ws: WorkspaceFixture, cid: int) -> str:
     response = await client.get(f"/api/v1/conversations/{cid}", headers=key(ws))
     body = response.json()
@@ -189,12 +205,9 @@ async def test_an_sms_digit_reply_is_a_score_not_a_new_matter(
 async def test_web_chat_gets_an_inline_survey(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
-    received = await customer_writes(
-        client, workspace, "web_chat", "web_visitor", "visitor-42", "Hello?"
+    survey = await the_survey_after_resolving(
+        client, runtime, clock, workspace, ("web_chat", "web_visitor", "visitor-42", "Hello?")
     )
-    cid = int(received["conversation_id"])
-    await resolved_by_agent(client, workspace, cid)
-    [survey] = await surveys_after(client, runtime, clock, workspace, cid)
     assert survey["channel"] == "web_chat"
     assert survey["meta"]["csat"]["inline"] is True
     assert survey["meta"]["csat"]["scale"] == [1, 5]
@@ -206,12 +219,9 @@ async def test_web_chat_gets_an_inline_survey(
 async def test_duplicate_and_late_link_answers(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
-    received = await customer_writes(
-        client, workspace, "email", "email", "ola@example.com", "Invoice"
+    survey = await the_survey_after_resolving(
+        client, runtime, clock, workspace, ("email", "email", "ola@example.com", "Invoice")
     )
-    cid = int(received["conversation_id"])
-    await resolved_by_agent(client, workspace, cid)
-    [survey] = await surveys_after(client, runtime, clock, workspace, cid)
     token = token_in(survey["text"])
 
     first = await client.post(f"/csat/{token}", json={"score": 2, "comment": "slow"})
@@ -230,10 +240,8 @@ async def test_duplicate_and_late_link_answers(
     assert bad.status_code == 422
 
     # An unanswered survey closes after 7 days.
-    other = await customer_writes(client, workspace, "email", "email", "ewa@example.com", "Hi")
-    await resolved_by_agent(client, workspace, int(other["conversation_id"]))
-    [late_survey] = await surveys_after(
-        client, runtime, clock, workspace, int(other["conversation_id"])
+    late_survey = await the_survey_after_resolving(
+        client, runtime, clock, workspace, ("email", "email", "ewa@example.com", "Hi")
     )
     late_token = token_in(late_survey["text"])
     clock.advance(timedelta(days=7, minutes=1))

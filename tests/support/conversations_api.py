@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.conftest import WorkspaceFixture, login
@@ -27,3 +29,18 @@ async def set_reopen_window(runtime: Runtime, ws: WorkspaceFixture, seconds: int
         workspace = await session.get(t.Workspace, ws.id)
         assert workspace is not None
         workspace.reopen_window_seconds = seconds
+
+
+async def wrap_up(
+    client: httpx.AsyncClient,
+    agent: dict[str, str],
+    cid: int,
+    code: str,
+    summary: str,
+    follow_up: dict[str, Any] | None = None,
+) -> httpx.Response:
+    """Resolves conversation `cid` with a wrap-up code and summary, and a follow-up if given."""
+    body: dict[str, Any] = {"code": code, "summary": summary}
+    if follow_up is not None:
+        body["follow_up"] = follow_up
+    return await client.post(f"/api/v1/conversations/{cid}/wrap-up", json=body, headers=agent)
