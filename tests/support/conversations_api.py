@@ -44,3 +44,15 @@ async def wrap_up(
     if follow_up is not None:
         body["follow_up"] = follow_up
     return await client.post(f"/api/v1/conversations/{cid}/wrap-up", json=body, headers=agent)
+
+
+async def resolve_as_answered(
+    client: httpx.AsyncClient, headers: dict[str, str], conversation_id: int
+) -> None:
+    """Sets the status to resolved, with the wrap-up an answered question gets."""
+    resolved = await client.post(
+        f"/api/v1/conversations/{conversation_id}/status",
+        json={"status": "resolved", "wrap_up_code": "solved", "summary": "Answered."},
+        headers=headers,
+    )
+    assert resolved.status_code == 200, resolved.text

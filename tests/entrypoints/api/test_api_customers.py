@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
-from tests.support.conversations_api import set_reopen_window, signed_in
+from tests.support.conversations_api import resolve_as_answered, set_reopen_window, signed_in
 from threadline.adapters.clock import ManualClock
 from threadline.bootstrap import Runtime
 
 pytestmark = pytest.mark.anyio
+
+
+async def create_customer(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    name: str | None,
+    identities: list[tuple[str, str]] | None = None,
+) -> httpx.Response:
+    """POST /customers with the name (None: none sent) and (kind, value) identities given."""
+    body: dict[str, Any] = {} if name is None else {"name": name}
+    if identities:
+        body["identities"] = [{"kind": kind, "value": value} for kind, value in identities]
+    return await client.post("/api/v1/customers", json=body, headers=headers)
 
 
 async def test_search_finds_a_customer_by_a_phone_written_another_way(
@@ -33,16 +47,11 @@ async def test_search_by_email_in_capitals_and_by_part_of_the_name(
     client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
     headers = await signed_in(client, workspace, "agent")
-    created = await client.post(
-        "/api/v1/customers",
-        json={
-            "name": "Jan Kowalski",
-            "identities": [{"kind": "email", "value": "jan.kowalski@example.com"}],
-        },
-        headers=headers,
+    created = await create_customer(
+        client, headers, "Jan Kowalski", [("email", "jan.kowalski@example.com")]
     )
     assert created.status_code == 201, created.text
-    other = await client.post("/api/v1/customers", json={"name": "Ola Nowak"}, headers=headers)
+    other = await create_customer(client, headers, "Ola Nowak")
     assert other.status_code == 201, other.text
 
     by_email = await client.get(
@@ -59,9 +68,7 @@ async def test_search_pages_with_a_cursor(
 ) -> None:
     headers = await signed_in(client, workspace, "agent")
     for n in range(5):
-        response = await client.post(
-            "/api/v1/customers", json={"name": f"Smith {n}"}, headers=headers
-        )
+        response = await create_customer(client, headers, f"Smith {n}")
         assert response.status_code == 201
     seen: list[str] = []
     cursor: str | None = None
@@ -81,16 +88,8 @@ async def test_creating_a_customer_checks_and_normalises_identities(
     client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
     headers = await signed_in(client, workspace, "agent")
-    created = await client.post(
-        "/api/v1/customers",
-        json={
-            "name": "Ewa",
-            "identities": [
-                {"kind": "phone", "value": "601 234 567"},
-                {"kind": "email", "value": "Ewa@Example.com"},
-            ],
-        },
-        headers=headers,
+    created = await create_customer(
+        client, headers, "Ewa", [("phone", "601 234 567"), ("email", "Ewa@Example.com")]
     )
     assert created.status_code == 201, created.text
     values = sorted(i["value"] for i in created.json()["identities"])
@@ -102,11 +101,7 @@ async def test_creating_a_customer_checks_and_normalises_identities(
         ("Someone else", "phone", "0048601234567", 409, "+48601234567"),
     )
     for name, kind, value, status, detail in refusals:
-        refused = await client.post(
-            "/api/v1/customers",
-            json={"name": name, "identities": [{"kind": kind, "value": value}]},
-            headers=headers,
-        )
+        refused = await create_customer(client, headers, name, [(kind, value)])
         assert refused.status_code == status, value
         assert detail in refused.json()["detail"]
 
@@ -168,12 +163,7 @@ async def test_timeline_is_newest_first_across_conversations_and_channels(
         "two",
         other_identities=[{"kind": "phone", "value": "+48601234567"}],
     )
-    resolved = await client.post(
-        f"/api/v1/conversations/{first['conversation_id']}/status",
-        json={"status": "resolved", "wrap_up_code": "solved", "summary": "Answered."},
-        headers=headers,
-    )
-    assert resolved.status_code == 200, resolved.text
+    await resolve_as_answered(client, headers, first["conversation_id"])
     clock.advance(timedelta(hours=2))
     second = await customer_writes(client, workspace, "web_chat", "phone", "601234567", "three")
     clock.advance(timedelta(minutes=1))
@@ -218,11 +208,7 @@ async def test_another_workspace_cannot_see_or_edit_the_customer(
     search = await client.get("/api/v1/customers", params={"q": "+48601234567"}, headers=outsider)
     assert search.json()["items"] == []
     # The same number is a different, new person in the other workspace.
-    created = await client.post(
-        "/api/v1/customers",
-        json={"identities": [{"kind": "phone", "value": "+48601234567"}]},
-        headers=outsider,
-    )
+    created = await create_customer(client, outsider, None, [("phone", "+48601234567")])
     assert created.status_code == 201
 
 

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from tests.conftest import PASSWORD, WorkspaceFixture, customer_writes, login
+from tests.support.conversations_api import resolve_as_answered
 from tests.support.web_sign_in import CSRF_INPUT, sign_in_with_the_form
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
@@ -467,12 +468,7 @@ async def test_the_card_shows_csat_of_resolved_matters_and_the_page_only_its_own
         await db.commit()
     admin = await login(client, workspace.slug, "admin")
     first = await customer_writes(client, workspace, "sms", "phone", phone, "First matter")
-    resolved = await client.post(
-        f"/api/v1/conversations/{first['conversation_id']}/status",
-        json={"status": "resolved", "wrap_up_code": "solved", "summary": "Answered."},
-        headers=admin,
-    )
-    assert resolved.status_code == 200, resolved.text
+    await resolve_as_answered(client, admin, first["conversation_id"])
     clock.advance(timedelta(seconds=1))
     second = await customer_writes(client, workspace, "email", "email", "c@example.com", "Other")
     third = await customer_writes(client, workspace, "sms", "phone", phone, "Second matter")
