@@ -48,6 +48,15 @@ async def customer_of(runtime: Runtime, message: t.Message) -> t.Customer:
         return customer
 
 
+async def assert_stored_with_replacements(
+    runtime: Runtime, channel: str, text: str, customer_name: str
+) -> None:
+    """One message arrived on `channel`: its text and its customer's name as given."""
+    [stored] = await stored_messages(runtime, channel)
+    assert stored.text == text
+    assert (await customer_of(runtime, stored)).name == customer_name
+
+
 @pytest.fixture
 def graph() -> Iterator[GraphServer]:
     with running_graph() as server:
@@ -129,9 +138,9 @@ async def test_a_telegram_update_with_nul_is_stored_and_acknowledged(
     )
 
     assert response.status_code == 200, response.text
-    [stored] = await stored_messages(runtime, "telegram")
-    assert stored.text == f"Hello{REPLACED}, my parcel"
-    assert (await customer_of(runtime, stored)).name == f"Te{REPLACED}st"
+    await assert_stored_with_replacements(
+        runtime, "telegram", f"Hello{REPLACED}, my parcel", f"Te{REPLACED}st"
+    )
 
 
 async def test_a_whatsapp_message_with_nul_is_stored_and_acknowledged(
@@ -154,9 +163,9 @@ async def test_a_whatsapp_message_with_nul_is_stored_and_acknowledged(
 
     assert response.status_code == 200, response.text
     assert response.json()["stored"] == 1
-    [stored] = await stored_messages(runtime, "whatsapp")
-    assert stored.text == f"Zepsuty{REPLACED} czajnik"
-    assert (await customer_of(runtime, stored)).name == f"Zofia{REPLACED} Nowak"
+    await assert_stored_with_replacements(
+        runtime, "whatsapp", f"Zepsuty{REPLACED} czajnik", f"Zofia{REPLACED} Nowak"
+    )
 
 
 # --- Public routes -----------------------------------------------------------------------------
@@ -176,9 +185,9 @@ async def test_a_widget_message_with_nul_is_stored(
     )
 
     assert response.status_code == 201, response.text
-    [stored] = await stored_messages(runtime, "web_chat")
-    assert stored.text == f"Is the kettle{REPLACED} in stock?"
-    assert (await customer_of(runtime, stored)).name == f"O{REPLACED}la"
+    await assert_stored_with_replacements(
+        runtime, "web_chat", f"Is the kettle{REPLACED} in stock?", f"O{REPLACED}la"
+    )
 
 
 async def test_a_contact_form_with_nul_is_stored_from_a_browser_and_from_json(
