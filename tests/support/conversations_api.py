@@ -56,3 +56,15 @@ async def resolve_as_answered(
         headers=headers,
     )
     assert resolved.status_code == 200, resolved.text
+
+
+async def assign_to(
+    client: httpx.AsyncClient, headers: dict[str, str], conversation_id: int, agent_id: int
+) -> None:
+    """Assigns the conversation to the agent, and checks it was."""
+    assigned = await client.post(
+        f"/api/v1/conversations/{conversation_id}/assign",
+        json={"assignee_id": agent_id},
+        headers=headers,
+    )
+    assert assigned.status_code == 200, assigned.text

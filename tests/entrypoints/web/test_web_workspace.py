@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from tests.conftest import PASSWORD, WorkspaceFixture, customer_writes, login
-from tests.support.conversations_api import resolve_as_answered
+from tests.support.conversations_api import assign_to, resolve_as_answered
 from tests.support.web_sign_in import CSRF_INPUT, sign_in_with_the_form
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
@@ -293,12 +293,7 @@ async def test_the_list_filters_and_never_shows_another_workspace(
     assert made.status_code == 201, made.text
     mine = await customer_writes(client, workspace, "email", "email", "a@example.com", "Mine")
     nobody = await customer_writes(client, workspace, "sms", "phone", "+48600000001", "Nobody")
-    assigned = await client.post(
-        f"/api/v1/conversations/{mine['conversation_id']}/assign",
-        json={"assignee_id": workspace.agent_id},
-        headers=admin,
-    )
-    assert assigned.status_code == 200
+    await assign_to(client, admin, mine["conversation_id"], workspace.agent_id)
     await sign_in(browser, f"agent@{workspace.slug}.example.com")
 
     def rows(page: httpx.Response) -> set[int]:

@@ -17,6 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
+from tests.support.conversations_api import assign_to
 from tests.support.server import next_frame, subscribed, token_of, wait_ready
 from tests.support.widget import widget_key
 from threadline.adapters.db import tables as t
@@ -325,12 +326,7 @@ async def test_a_back_fill_sends_one_queue_frame_however_many_changes_it_passes(
         assert [f["type"] for f in live].count("queue") == 0
         # ...and a change of the conversation's assignee sends the new state.
         supervisor = await login(client, workspace.slug, "super")
-        assigned = await client.post(
-            f"/api/v1/conversations/{chat['conversation_id']}/assign",
-            json={"assignee_id": workspace.supervisor_id},
-            headers=supervisor,
-        )
-        assert assigned.status_code == 200, assigned.text
+        await assign_to(client, supervisor, chat["conversation_id"], workspace.supervisor_id)
         changed = await until(ws, "queue")
         changed += await quiet(ws)
         queue = [f for f in changed if f["type"] == "queue"]
