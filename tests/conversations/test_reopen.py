@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture, customer_writes
-from tests.support.conversations_api import signed_in, wrap_up
+from tests.support.conversations_api import last_seq, signed_in, timeline, wrap_up
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
@@ -45,13 +45,6 @@ async def resolved_matter(
     return cid
 
 
-async def last_seq(runtime: Runtime, ws: WorkspaceFixture) -> int:
-    async with runtime.sessionmaker() as session:
-        workspace = await session.get(t.Workspace, ws.id)
-        assert workspace is not None
-        return workspace.event_seq
-
-
 async def resolved_an_hour_ago(
     client: httpx.AsyncClient,
     runtime: Runtime,
@@ -63,13 +56,6 @@ async def resolved_an_hour_ago(
     cid = await resolved_matter(client, ws, agent)
     clock.advance(timedelta(hours=1))
     return cid, await last_seq(runtime, ws)
-
-
-async def timeline(client: httpx.AsyncClient, ws: WorkspaceFixture, cid: int) -> list[Any]:
-    response = await client.get(f"/api/v1/conversations/{cid}/messages", headers=key(ws))
-    assert response.status_code == 200, response.text
-    items: list[Any] = response.json()["items"]
-    return items
 
 
 async def events_since(runtime: Runtime, ws: WorkspaceFixture, seq: int) -> list[t.Event]:
@@ -96,7 +82,7 @@ async def assert_reopened(
     assert shown["status"] == "open" and shown["resolved_at"] is None
     assert (shown["wrap_up_code"], shown["wrap_up_summary"]) == (None, None)
 
-    entries = [m for m in await timeline(client, ws, cid) if (m["meta"] or {}).get("reopened")]
+    entries = [m for m in await timeline(client, key(ws), cid) if (m["meta"] or {}).get("reopened")]
     assert [m["text"] for m in entries] == [f"Re-opened: {sentence}. {EARLIER}"]
     assert entries[0]["direction"] == "system"
     kept = entries[0]["meta"]["reopened"]
@@ -135,7 +121,7 @@ async def test_the_customer_writing_again_keeps_the_old_wrap_up_in_the_timeline(
         "the customer wrote again",
     )
     # The record of the re-opening comes before the message that caused it.
-    texts = [m["text"] for m in await timeline(client, workspace, cid)]
+    texts = [m["text"] for m in await timeline(client, key(workspace), cid)]
     assert texts[-2:] == [f"Re-opened: the customer wrote again. {EARLIER}", "It has not arrived"]
 
 
@@ -155,7 +141,9 @@ async def test_an_agent_replying_to_a_resolved_matter_clears_its_wrap_up(
     await assert_reopened(
         client, runtime, workspace, cid, since, ReopenCause.AGENT_REPLIED, "an agent replied"
     )
-    entry = next(m for m in await timeline(client, workspace, cid) if m["direction"] == "system")
+    entry = next(
+        m for m in await timeline(client, key(workspace), cid) if m["direction"] == "system"
+    )
     assert entry["author_agent_id"] == workspace.agent_id
 
 
@@ -222,7 +210,7 @@ async def test_the_customer_writing_to_a_snoozed_matter_wakes_it_and_drops_the_s
     # Woken by the customer, not by the clock: no stale wake-up time is left behind.
     assert "snoozed_until" not in shown["attributes"]
     # Nothing was resolved, so nothing is recorded as re-opened.
-    assert [m["direction"] for m in await timeline(client, workspace, cid)] == [
+    assert [m["direction"] for m in await timeline(client, key(workspace), cid)] == [
         "inbound",
         "inbound",
     ]

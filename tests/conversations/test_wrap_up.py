@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture, customer_writes
-from tests.support.conversations_api import add_team, signed_in, wrap_up
+from tests.support.conversations_api import add_team, last_seq, signed_in, timeline, wrap_up
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
@@ -36,13 +36,6 @@ async def conversation(client: httpx.AsyncClient, headers: dict[str, str], cid: 
     return body.get("conversation", body)
 
 
-async def timeline(client: httpx.AsyncClient, headers: dict[str, str], cid: int) -> list[Any]:
-    response = await client.get(f"/api/v1/conversations/{cid}/messages", headers=headers)
-    assert response.status_code == 200, response.text
-    items: list[Any] = response.json()["items"]
-    return items
-
-
 async def conversation_once_due(
     client: httpx.AsyncClient,
     runtime: Runtime,
@@ -65,13 +58,6 @@ async def event_types(runtime: Runtime, ws: WorkspaceFixture, after_seq: int) ->
             .order_by(t.Event.seq)
         )
         return list(rows.scalars())
-
-
-async def last_seq(runtime: Runtime, ws: WorkspaceFixture) -> int:
-    async with runtime.sessionmaker() as session:
-        workspace = await session.get(t.Workspace, ws.id)
-        assert workspace is not None
-        return workspace.event_seq
 
 
 async def test_resolving_without_a_wrap_up_code_is_refused_with_the_reason(

@@ -68,3 +68,19 @@ async def assign_to(
         headers=headers,
     )
     assert assigned.status_code == 200, assigned.text
+
+
+async def last_seq(runtime: Runtime, ws: WorkspaceFixture) -> int:
+    """The workspace's latest event sequence number: what comes after it is new."""
+    async with runtime.sessionmaker() as session:
+        workspace = await session.get(t.Workspace, ws.id)
+        assert workspace is not None
+        return workspace.event_seq
+
+
+async def timeline(client: httpx.AsyncClient, headers: dict[str, str], cid: int) -> list[Any]:
+    """The conversation's messages, oldest first."""
+    response = await client.get(f"/api/v1/conversations/{cid}/messages", headers=headers)
+    assert response.status_code == 200, response.text
+    items: list[Any] = response.json()["items"]
+    return items
