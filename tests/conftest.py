@@ -18,6 +18,7 @@ os.environ["THREADLINE_OUTBOUND_ALLOWED_NETWORKS"] = "127.0.0.0/8,::1/128"
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,14 +174,20 @@ def clock() -> ManualClock:
     return ManualClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings_for(database_url: str, **overrides: Any) -> Settings:
+    """The tests' installation: no Redis, no outbound worker, outbound to loopback only."""
     return Settings(
         database_url=database_url,
         redis_url="",
         run_outbound_worker=False,
         outbound_allowed_networks=LOOPBACK_NETWORKS,
+        **overrides,
     )
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return settings_for(database_url)
 
 
 @pytest.fixture
@@ -216,30 +223,21 @@ class WorkspaceFixture:
 async def make_workspace(runtime: Runtime, slug: str, region: str = "PL") -> WorkspaceFixture:
     async with runtime.uow() as uow:
         ws = await create_workspace(uow, name=slug.title(), slug=slug, default_region=region)
-        admin = await create_agent(
-            uow,
-            ws.id,
-            email=f"admin@{slug}.example.com",
-            name="Ada Admin",
-            role=Role.ADMIN,
-            password=PASSWORD,
-        )
-        agent = await create_agent(
-            uow,
-            ws.id,
-            email=f"agent@{slug}.example.com",
-            name="Olek Agent",
-            role=Role.AGENT,
-            password=PASSWORD,
-        )
-        supervisor = await create_agent(
-            uow,
-            ws.id,
-            email=f"super@{slug}.example.com",
-            name="Sue Supervisor",
-            role=Role.SUPERVISOR,
-            password=PASSWORD,
-        )
+        people = {}
+        for who, name, role in (
+            ("admin", "Ada Admin", Role.ADMIN),
+            ("agent", "Olek Agent", Role.AGENT),
+            ("super", "Sue Supervisor", Role.SUPERVISOR),
+        ):
+            person = await create_agent(
+                uow,
+                ws.id,
+                email=f"{who}@{slug}.example.com",
+                name=name,
+                role=role,
+                password=PASSWORD,
+            )
+            people[who] = person.id
         inboxes = {}
         for channel in (
             Channel.API,
@@ -253,7 +251,9 @@ async def make_workspace(runtime: Runtime, slug: str, region: str = "PL") -> Wor
             inboxes[channel.value] = inbox.id
         _, key = await create_api_key(uow.session, ws.id, "tests", uow.clock.now())
         await uow.commit()
-        return WorkspaceFixture(ws.id, slug, admin.id, agent.id, supervisor.id, inboxes, key)
+        return WorkspaceFixture(
+            ws.id, slug, people["admin"], people["agent"], people["super"], inboxes, key
+        )
 
 
 @pytest.fixture
@@ -266,11 +266,25 @@ async def other_workspace(runtime: Runtime) -> WorkspaceFixture:
     return await make_workspace(runtime, "globex")
 
 
+@asynccontextmanager
+async def app_client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app of `runtime`, with a cookie jar of its own."""
+    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://threadline.test") as c:
+        yield c
+
+
 @pytest.fixture
 async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(runtime=runtime)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://threadline.test") as c:
+    async with app_client(runtime) as c:
+        yield c
+
+
+@pytest.fixture
+async def browser(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """An agent's browser: a second client, its cookies apart from `client`'s. (The tests under
+    tests/browser import a real browser of this name instead.)"""
+    async with app_client(runtime) as c:
         yield c
 
 

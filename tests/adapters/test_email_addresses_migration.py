@@ -3,19 +3,13 @@ working, and shared addresses stopped with a reason a person can act on."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
-import sqlalchemy as sa
-from alembic import command
 
-from tests.conftest import PG_ADMIN_DSN
-from threadline.adapters.db.migrate import alembic_config, sync_database_url, upgrade_to_head
+from tests.support.own_database import add_workspace, database_at_revision, run
+from threadline.adapters.db.migrate import upgrade_to_head
 
 BEFORE = "0011_revoked_tokens"
 
@@ -23,44 +17,7 @@ BEFORE = "0011_revoked_tokens"
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database of its own at the revision before 0012 (the shared test ones are at head)."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'upgrade.db'}"
-        command.upgrade(alembic_config(url), BEFORE)
-        yield url
-        return
-    request.getfixturevalue("postgres_database")  # skips (or fails in CI) without PostgreSQL
-    name = f"threadline_upgrade_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
-    url = f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
-        command.upgrade(alembic_config(url), BEFORE)
-        yield url
-    finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def run(url: str, statement: str, **params: object) -> list[sa.Row[*tuple[Any, ...]]]:
-    engine = sa.create_engine(sync_database_url(url))
-    try:
-        with engine.begin() as conn:
-            result = conn.execute(sa.text(statement), params)
-            return list(result.all()) if result.returns_rows else []
-    finally:
-        engine.dispose()
-
-
-def add_workspace(url: str, slug: str) -> int:
-    run(
-        url,
-        "INSERT INTO workspaces (name, slug, default_region, timezone, reopen_window_seconds,"
-        " agents_see_all, event_seq, created_at)"
-        " VALUES (:slug, :slug, 'PL', 'UTC', 3600, true, 0, '2026-01-01 00:00:00')",
-        slug=slug,
-    )
-    return int(run(url, "SELECT id FROM workspaces WHERE slug = :slug", slug=slug)[0][0])
+    yield from database_at_revision(request, tmp_path, BEFORE)
 
 
 def add_inbox(url: str, workspace_id: int, name: str, channel: str, address: str) -> None:

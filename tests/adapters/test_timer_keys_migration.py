@@ -3,31 +3,31 @@ format (core/timers.py: timer_key), so the new code still moves and cancels them
 
 from __future__ import annotations
 
-import os
-import shutil
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
-import sqlalchemy as sa
 from alembic import command
 
-from tests.conftest import LOOPBACK_NETWORKS, PG_ADMIN_DSN, make_workspace
-from tests.support.routing import add_agent, arrive, pending_offer_id, resolve, set_steps
+from tests.conftest import make_workspace, settings_for
+from tests.support.own_database import add_workspace, database_at_revision, run
+from tests.support.routing import (
+    add_agent,
+    arrive,
+    pending_offer_id,
+    resolve,
+    set_steps,
+    skill_inbox,
+)
 from threadline.adapters.clock import ManualClock
-from threadline.adapters.db.migrate import alembic_config, sync_database_url, upgrade_to_head
+from threadline.adapters.db.migrate import alembic_config, upgrade_to_head
 from threadline.bootstrap import Runtime, build_runtime
-from threadline.config import Settings
 from threadline.domain.channels import Channel
 from threadline.domain.security.access import Principal, Role
 from threadline.routing import decline_offer
 from threadline.service_levels.calendars import list_calendars, update_calendar
 from threadline.service_levels.defaults import seed_default_sla
-from threadline.workspace.create import create_inbox
 
 BEFORE = "0014_assignment_channel_index"
 
@@ -35,33 +35,7 @@ BEFORE = "0014_assignment_channel_index"
 @pytest.fixture(params=["sqlite", "postgresql"])
 def own_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database of its own at head, free to be downgraded (the shared ones are not)."""
-    if request.param == "sqlite":
-        path = tmp_path / "upgrade.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite+aiosqlite:///{path}"
-        return
-    request.getfixturevalue("postgres_database")  # skips (or fails in CI) without PostgreSQL
-    name = f"threadline_upgrade_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
-    url = f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
-    try:
-        upgrade_to_head(url)
-        yield url
-    finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def run(url: str, statement: str, **params: object) -> list[sa.Row[*tuple[Any, ...]]]:
-    engine = sa.create_engine(sync_database_url(url))
-    try:
-        with engine.begin() as conn:
-            result = conn.execute(sa.text(statement), params)
-            return list(result.all()) if result.returns_rows else []
-    finally:
-        engine.dispose()
+    yield from database_at_revision(request, tmp_path)
 
 
 def keys_by_status(url: str) -> set[tuple[str, str, str]]:
@@ -75,13 +49,7 @@ def test_old_keys_are_renamed_whatever_their_status_and_back_on_downgrade(
     own_database: str,
 ) -> None:
     command.downgrade(alembic_config(own_database), BEFORE)
-    run(
-        own_database,
-        "INSERT INTO workspaces (name, slug, default_region, timezone, reopen_window_seconds,"
-        " agents_see_all, event_seq, created_at)"
-        " VALUES ('Acme', 'acme', 'PL', 'UTC', 3600, true, 0, '2026-01-01 00:00:00')",
-    )
-    [(workspace_id,)] = run(own_database, "SELECT id FROM workspaces")
+    workspace_id = add_workspace(own_database, "acme", name="Acme")
     before = {
         ("sla.warning", "sla:12:warning", "armed"),
         ("sla.breach", "sla:12:breach", "armed"),
@@ -121,15 +89,6 @@ def test_old_keys_are_renamed_whatever_their_status_and_back_on_downgrade(
     assert keys_by_status(own_database) == before
 
 
-def _settings(url: str) -> Settings:
-    return Settings(
-        database_url=url,
-        redis_url="",
-        run_outbound_worker=False,
-        outbound_allowed_networks=LOOPBACK_NETWORKS,
-    )
-
-
 async def _armed_before_the_upgrade(runtime: Runtime) -> dict[str, int]:
     """A workspace with the demo SLA policies in offer mode: a mail nobody may take (its step
     timer and its SLA clock's timers) and a chat offered to Ola (its offer timer)."""
@@ -137,24 +96,18 @@ async def _armed_before_the_upgrade(runtime: Runtime) -> dict[str, int]:
     ws = workspace.id
     async with runtime.uow() as uow:
         await seed_default_sla(uow, ws)
-        inbox = await create_inbox(
-            uow,
-            ws,
-            name="billing mail",
-            channel=Channel.EMAIL,
-            settings={"routing": {"required_skills": {"billing": 8}}},
-        )
         await uow.commit()
+    inbox = await skill_inbox(runtime, ws, "billing mail", Channel.EMAIL, {"billing": 8})
     await set_steps(runtime, ws, offer_mode=True, offer_timeout_seconds=30, relax_after_seconds=120)
     ola = await add_agent(runtime, ws, "Ola Chat", competences={"web_chat": 9})
-    mail = await arrive(runtime, ws, inbox.id, Channel.EMAIL, "anna@example.com")
+    mail = await arrive(runtime, ws, inbox, Channel.EMAIL, "anna@example.com")
     chat = await arrive(runtime, ws, workspace.inboxes["web_chat"], Channel.WEB_CHAT, "v-1")
     return {
         "ws": ws,
         "admin": workspace.admin_id,
         "ola": ola,
         "mail": mail,
-        "mail_inbox": inbox.id,
+        "mail_inbox": inbox,
         "chat": chat,
         "offer": await pending_offer_id(runtime, chat),
     }
@@ -165,7 +118,7 @@ async def test_timers_armed_under_the_old_keys_are_still_moved_and_cancelled(
     own_database: str,
 ) -> None:
     clock = ManualClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))  # Monday 10:00 in Warsaw
-    runtime = build_runtime(_settings(own_database), clock=clock)
+    runtime = build_runtime(settings_for(own_database), clock=clock)
     try:
         ids = await _armed_before_the_upgrade(runtime)
     finally:
@@ -185,7 +138,7 @@ async def test_timers_armed_under_the_old_keys_are_still_moved_and_cancelled(
     } <= armed
     upgrade_to_head(own_database)
 
-    runtime = build_runtime(_settings(own_database), clock=clock)
+    runtime = build_runtime(settings_for(own_database), clock=clock)
     try:
         await _moved_and_cancelled_after_the_upgrade(runtime, clock, own_database, ids, mail_clock)
     finally:

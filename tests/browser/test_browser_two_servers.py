@@ -33,6 +33,7 @@ from tests.support.browser import (
     sign_in,
     watch,
 )
+from tests.support.processes import stop
 from threadline.bootstrap import build_runtime
 from threadline.config import Settings
 
@@ -52,12 +53,7 @@ def serve_process(env: dict[str, str], log: Path) -> Iterator[str]:
         try:
             yield f"http://127.0.0.1:{port}"
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 async def wait_until_up(base_url: str, log: Path) -> None:

@@ -16,6 +16,18 @@ from threadline.bootstrap import Runtime
 pytestmark = pytest.mark.anyio
 
 
+async def resolved_now(runtime: Runtime, clock: ManualClock, conversation_id: int) -> str:
+    """Resolves the conversation in the database (how is not what these tests are about);
+    the status it had before."""
+    async with runtime.sessionmaker() as session, session.begin():
+        conversation = await session.get(t.Conversation, conversation_id)
+        assert conversation is not None
+        before = conversation.status
+        conversation.status = "resolved"
+        conversation.resolved_at = clock.now()
+        return before
+
+
 async def test_call_then_email_then_chat_is_one_conversation_in_order(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
@@ -59,11 +71,8 @@ async def test_after_resolve_and_reopen_window_a_new_conversation_starts(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
     first = await customer_writes(client, workspace, "sms", "phone", "+48601234567", "Order 1 late")
-    async with runtime.sessionmaker() as session, session.begin():
-        conversation = await session.get(t.Conversation, first["conversation_id"])
-        assert conversation is not None
-        conversation.status = "resolved"
-        conversation.resolved_at = clock.now()
+    await resolved_now(runtime, clock, first["conversation_id"])
+    async with runtime.sessionmaker() as session:
         window = (await session.get(t.Workspace, workspace.id)).reopen_window_seconds  # type: ignore[union-attr]
 
     clock.advance(timedelta(seconds=window - 60))
@@ -72,11 +81,7 @@ async def test_after_resolve_and_reopen_window_a_new_conversation_starts(
     )
     assert reopened["conversation_id"] == first["conversation_id"]
 
-    async with runtime.sessionmaker() as session, session.begin():
-        conversation = await session.get(t.Conversation, first["conversation_id"])
-        assert conversation is not None and conversation.status == "open"
-        conversation.status = "resolved"
-        conversation.resolved_at = clock.now()
+    assert await resolved_now(runtime, clock, first["conversation_id"]) == "open"
 
     clock.advance(timedelta(seconds=window + 60))
     later = await customer_writes(client, workspace, "sms", "phone", "+48601234567", "New matter")
@@ -88,11 +93,7 @@ async def test_an_auto_reply_is_recorded_but_does_not_reopen_or_change_the_reply
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
     first = await customer_writes(client, workspace, "sms", "phone", "+48601234567", "Where is it?")
-    async with runtime.sessionmaker() as session, session.begin():
-        conversation = await session.get(t.Conversation, first["conversation_id"])
-        assert conversation is not None
-        conversation.status = "resolved"
-        conversation.resolved_at = clock.now()
+    await resolved_now(runtime, clock, first["conversation_id"])
 
     clock.advance(timedelta(minutes=5))
     auto = await customer_writes(

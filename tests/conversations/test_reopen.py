@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture, customer_writes
-from tests.support.conversations_api import signed_in
+from tests.support.conversations_api import last_seq, signed_in, timeline, wrap_up
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
@@ -39,20 +39,23 @@ async def resolved_matter(
 ) -> int:
     received = await customer_writes(client, ws, "email", "email", "jan@example.com", "Refund?")
     cid = int(received["conversation_id"])
-    body: dict[str, Any] = {"code": "solved", "summary": SUMMARY}
-    if follow_up:
-        body["follow_up"] = follow_up
-    wrapped = await client.post(f"/api/v1/conversations/{cid}/wrap-up", json=body, headers=agent)
+    wrapped = await wrap_up(client, agent, cid, "solved", SUMMARY, follow_up or None)
     assert wrapped.status_code == 200, wrapped.text
     assert wrapped.json()["conversation"]["wrap_up_code"] == "solved"
     return cid
 
 
-async def last_seq(runtime: Runtime, ws: WorkspaceFixture) -> int:
-    async with runtime.sessionmaker() as session:
-        workspace = await session.get(t.Workspace, ws.id)
-        assert workspace is not None
-        return workspace.event_seq
+async def resolved_an_hour_ago(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    clock: ManualClock,
+    ws: WorkspaceFixture,
+    agent: dict[str, str],
+) -> tuple[int, int]:
+    """A matter resolved an hour ago, and the event sequence number now."""
+    cid = await resolved_matter(client, ws, agent)
+    clock.advance(timedelta(hours=1))
+    return cid, await last_seq(runtime, ws)
 
 
 async def events_since(runtime: Runtime, ws: WorkspaceFixture, seq: int) -> list[t.Event]:
@@ -79,8 +82,7 @@ async def assert_reopened(
     assert shown["status"] == "open" and shown["resolved_at"] is None
     assert (shown["wrap_up_code"], shown["wrap_up_summary"]) == (None, None)
 
-    messages = (await client.get(f"/api/v1/conversations/{cid}/messages", headers=key(ws))).json()
-    entries = [m for m in messages["items"] if (m["meta"] or {}).get("reopened")]
+    entries = [m for m in await timeline(client, key(ws), cid) if (m["meta"] or {}).get("reopened")]
     assert [m["text"] for m in entries] == [f"Re-opened: {sentence}. {EARLIER}"]
     assert entries[0]["direction"] == "system"
     kept = entries[0]["meta"]["reopened"]
@@ -102,9 +104,7 @@ async def test_the_customer_writing_again_keeps_the_old_wrap_up_in_the_timeline(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
     agent = await signed_in(client, workspace, "agent")
-    cid = await resolved_matter(client, workspace, agent)
-    clock.advance(timedelta(hours=1))
-    since = await last_seq(runtime, workspace)
+    cid, since = await resolved_an_hour_ago(client, runtime, clock, workspace, agent)
 
     again = await customer_writes(
         client, workspace, "email", "email", "jan@example.com", "It has not arrived"
@@ -121,8 +121,7 @@ async def test_the_customer_writing_again_keeps_the_old_wrap_up_in_the_timeline(
         "the customer wrote again",
     )
     # The record of the re-opening comes before the message that caused it.
-    items = await client.get(f"/api/v1/conversations/{cid}/messages", headers=key(workspace))
-    texts = [m["text"] for m in items.json()["items"]]
+    texts = [m["text"] for m in await timeline(client, key(workspace), cid)]
     assert texts[-2:] == [f"Re-opened: the customer wrote again. {EARLIER}", "It has not arrived"]
 
 
@@ -130,9 +129,7 @@ async def test_an_agent_replying_to_a_resolved_matter_clears_its_wrap_up(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
     agent = await signed_in(client, workspace, "agent")
-    cid = await resolved_matter(client, workspace, agent)
-    clock.advance(timedelta(hours=1))
-    since = await last_seq(runtime, workspace)
+    cid, since = await resolved_an_hour_ago(client, runtime, clock, workspace, agent)
 
     sent = await client.post(
         f"/api/v1/conversations/{cid}/replies",
@@ -144,8 +141,9 @@ async def test_an_agent_replying_to_a_resolved_matter_clears_its_wrap_up(
     await assert_reopened(
         client, runtime, workspace, cid, since, ReopenCause.AGENT_REPLIED, "an agent replied"
     )
-    messages = await client.get(f"/api/v1/conversations/{cid}/messages", headers=key(workspace))
-    entry = next(m for m in messages.json()["items"] if m["direction"] == "system")
+    entry = next(
+        m for m in await timeline(client, key(workspace), cid) if m["direction"] == "system"
+    )
     assert entry["author_agent_id"] == workspace.agent_id
 
 
@@ -212,8 +210,10 @@ async def test_the_customer_writing_to_a_snoozed_matter_wakes_it_and_drops_the_s
     # Woken by the customer, not by the clock: no stale wake-up time is left behind.
     assert "snoozed_until" not in shown["attributes"]
     # Nothing was resolved, so nothing is recorded as re-opened.
-    messages = await client.get(f"/api/v1/conversations/{cid}/messages", headers=key(workspace))
-    assert [m["direction"] for m in messages.json()["items"]] == ["inbound", "inbound"]
+    assert [m["direction"] for m in await timeline(client, key(workspace), cid)] == [
+        "inbound",
+        "inbound",
+    ]
 
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture, customer_writes
-from tests.support.conversations_api import add_team, signed_in
+from tests.support.conversations_api import add_team, last_seq, signed_in, timeline, wrap_up
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
@@ -36,11 +36,18 @@ async def conversation(client: httpx.AsyncClient, headers: dict[str, str], cid: 
     return body.get("conversation", body)
 
 
-async def timeline(client: httpx.AsyncClient, headers: dict[str, str], cid: int) -> list[Any]:
-    response = await client.get(f"/api/v1/conversations/{cid}/messages", headers=headers)
-    assert response.status_code == 200, response.text
-    items: list[Any] = response.json()["items"]
-    return items
+async def conversation_once_due(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    clock: ManualClock,
+    ws: WorkspaceFixture,
+    cid: int,
+    moment: datetime,
+) -> Any:
+    """The conversation once the clock reads `moment` and the timers due by then have fired."""
+    clock.set(moment)
+    await fire_due_timers(runtime.uow, clock.now())
+    return await conversation(client, key(ws), cid)
 
 
 async def event_types(runtime: Runtime, ws: WorkspaceFixture, after_seq: int) -> list[str]:
@@ -51,13 +58,6 @@ async def event_types(runtime: Runtime, ws: WorkspaceFixture, after_seq: int) ->
             .order_by(t.Event.seq)
         )
         return list(rows.scalars())
-
-
-async def last_seq(runtime: Runtime, ws: WorkspaceFixture) -> int:
-    async with runtime.sessionmaker() as session:
-        workspace = await session.get(t.Workspace, ws.id)
-        assert workspace is not None
-        return workspace.event_seq
 
 
 async def test_resolving_without_a_wrap_up_code_is_refused_with_the_reason(
@@ -74,9 +74,7 @@ async def test_resolving_without_a_wrap_up_code_is_refused_with_the_reason(
     assert detail.startswith("resolving needs a wrap-up code: one of ")
     assert "solved" in detail and "no_action_needed" in detail
 
-    unknown = await client.post(
-        f"{base}/wrap-up", json={"code": "made_up", "summary": "x"}, headers=agent
-    )
+    unknown = await wrap_up(client, agent, cid, "made_up", "x")
     assert unknown.status_code == 422
     assert "'made_up' is not an active wrap-up code" in unknown.json()["detail"]
 
@@ -87,10 +85,8 @@ async def test_resolving_without_a_wrap_up_code_is_refused_with_the_reason(
     assert "summary" in no_summary.json()["detail"]
     assert (await conversation(client, key(workspace), cid))["status"] == "open"
 
-    resolved = await client.post(
-        f"{base}/wrap-up",
-        json={"code": "solved", "summary": "Refund was sent on Monday; gave the reference."},
-        headers=agent,
+    resolved = await wrap_up(
+        client, agent, cid, "solved", "Refund was sent on Monday; gave the reference."
     )
     assert resolved.status_code == 200, resolved.text
     shown = resolved.json()["conversation"]
@@ -165,19 +161,18 @@ async def test_a_planned_follow_up_reopens_the_conversation_on_time_for_the_agen
     cid = await new_matter(client, workspace, "The replacement kettle has not arrived")
     base = f"/api/v1/conversations/{cid}"
     due = clock.now() + timedelta(days=2)
-    wrapped = await client.post(
-        f"{base}/wrap-up",
-        json={
-            "code": "follow_up_planned",
-            "summary": "Courier delayed; promised to check on Wednesday.",
-            "follow_up": {
-                "due_at": due.isoformat(),
-                "channel": "sms",
-                "note": "check the courier tracking",
-                "assignee": "me",
-            },
+    wrapped = await wrap_up(
+        client,
+        agent,
+        cid,
+        "follow_up_planned",
+        "Courier delayed; promised to check on Wednesday.",
+        {
+            "due_at": due.isoformat(),
+            "channel": "sms",
+            "note": "check the courier tracking",
+            "assignee": "me",
         },
-        headers=agent,
     )
     assert wrapped.status_code == 200, wrapped.text
     task = wrapped.json()["follow_up"]
@@ -186,9 +181,11 @@ async def test_a_planned_follow_up_reopens_the_conversation_on_time_for_the_agen
     # Meanwhile a supervisor hands the conversation to nobody in particular.
     await client.post(f"{base}/assign", json={"assignee_id": None}, headers=sup)
 
-    clock.set(due - timedelta(minutes=1))
-    await fire_due_timers(runtime.uow, clock.now())
-    assert (await conversation(client, key(workspace), cid))["status"] == "resolved"
+    assert (
+        await conversation_once_due(
+            client, runtime, clock, workspace, cid, due - timedelta(minutes=1)
+        )
+    )["status"] == "resolved"
 
     before = await last_seq(runtime, workspace)
     clock.set(due)
@@ -222,44 +219,37 @@ async def test_cancelled_follow_up_never_fires_and_a_replanned_one_fires_at_its_
     first = await new_matter(client, workspace, "Invoice question")
     due = clock.now() + timedelta(hours=3)
     plan = {"due_at": due.isoformat(), "note": "send the corrected invoice"}
-    wrapped = await client.post(
-        f"/api/v1/conversations/{first}/wrap-up",
-        json={"code": "solved", "summary": "Invoice to be corrected.", "follow_up": plan},
-        headers=agent,
-    )
+    wrapped = await wrap_up(client, agent, first, "solved", "Invoice to be corrected.", plan)
     task_id = wrapped.json()["follow_up"]["id"]
     cancelled = await client.patch(
         f"/api/v1/tasks/{task_id}", json={"status": "cancelled"}, headers=agent
     )
     assert cancelled.status_code == 200, cancelled.text
-    clock.set(due + timedelta(minutes=5))
-    await fire_due_timers(runtime.uow, clock.now())
-    assert (await conversation(client, key(workspace), first))["status"] == "resolved"
+    assert (
+        await conversation_once_due(
+            client, runtime, clock, workspace, first, due + timedelta(minutes=5)
+        )
+    )["status"] == "resolved"
 
     second = await customer_writes(client, workspace, "sms", "phone", "+48601234567", "Hi")
     cid = int(second["conversation_id"])
     due = clock.now() + timedelta(hours=1)
-    wrapped = await client.post(
-        f"/api/v1/conversations/{cid}/wrap-up",
-        json={
-            "code": "solved",
-            "summary": "Will call back.",
-            "follow_up": {"due_at": due.isoformat(), "note": "call back", "channel": "voice"},
-        },
-        headers=agent,
-    )
+    call_back = {"due_at": due.isoformat(), "note": "call back", "channel": "voice"}
+    wrapped = await wrap_up(client, agent, cid, "solved", "Will call back.", call_back)
     task_id = wrapped.json()["follow_up"]["id"]
     later = due + timedelta(days=1)
     moved = await client.patch(
         f"/api/v1/tasks/{task_id}", json={"due_at": later.isoformat()}, headers=agent
     )
     assert moved.status_code == 200, moved.text
-    clock.set(due + timedelta(minutes=1))
-    await fire_due_timers(runtime.uow, clock.now())
-    assert (await conversation(client, key(workspace), cid))["status"] == "resolved"
-    clock.set(later)
-    await fire_due_timers(runtime.uow, clock.now())
-    assert (await conversation(client, key(workspace), cid))["status"] == "open"
+    assert (
+        await conversation_once_due(
+            client, runtime, clock, workspace, cid, due + timedelta(minutes=1)
+        )
+    )["status"] == "resolved"
+    assert (await conversation_once_due(client, runtime, clock, workspace, cid, later))[
+        "status"
+    ] == "open"
 
 
 async def test_a_team_follow_up_goes_back_to_the_teams_queue(
@@ -274,21 +264,14 @@ async def test_a_team_follow_up_goes_back_to_the_teams_queue(
         f"{base}/assign", json={"team_id": team, "assignee_id": workspace.agent_id}, headers=sup
     )
     due = clock.now() + timedelta(days=1)
-    wrapped = await client.post(
-        f"{base}/wrap-up",
-        json={
-            "code": "solved",
-            "summary": "Refund approved; bank transfer pending.",
-            "follow_up": {"due_at": due.isoformat(), "note": "confirm", "assignee": "team"},
-        },
-        headers=agent,
+    confirm = {"due_at": due.isoformat(), "note": "confirm", "assignee": "team"}
+    wrapped = await wrap_up(
+        client, agent, cid, "solved", "Refund approved; bank transfer pending.", confirm
     )
     assert wrapped.status_code == 200, wrapped.text
     assert wrapped.json()["follow_up"]["team_id"] == team
     assert wrapped.json()["follow_up"]["assignee_id"] is None
-    clock.set(due)
-    await fire_due_timers(runtime.uow, clock.now())
-    back = await conversation(client, key(workspace), cid)
+    back = await conversation_once_due(client, runtime, clock, workspace, cid, due)
     assert back["status"] == "open" and back["team_id"] == team and back["assignee_id"] is None
 
 
@@ -297,15 +280,8 @@ async def test_a_follow_up_in_the_past_is_refused_and_nothing_is_resolved(
 ) -> None:
     agent = await signed_in(client, workspace, "agent")
     cid = await new_matter(client, workspace, "Question")
-    refused = await client.post(
-        f"/api/v1/conversations/{cid}/wrap-up",
-        json={
-            "code": "solved",
-            "summary": "ok",
-            "follow_up": {"due_at": (clock.now() - timedelta(hours=1)).isoformat(), "note": "x"},
-        },
-        headers=agent,
-    )
+    in_the_past = {"due_at": (clock.now() - timedelta(hours=1)).isoformat(), "note": "x"}
+    refused = await wrap_up(client, agent, cid, "solved", "ok", in_the_past)
     assert refused.status_code == 422
     assert "future" in refused.json()["detail"]
     assert (await conversation(client, key(workspace), cid))["status"] == "open"

@@ -54,6 +54,36 @@ async def surveys_sent(client: httpx.AsyncClient, ws: WorkspaceFixture, cid: int
     return [m for m in await messages(client, ws, cid) if "csat" in (m["meta"] or {})]
 
 
+async def surveys_after(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    clock: ManualClock,
+    ws: WorkspaceFixture,
+    cid: int,
+    wait: timedelta = DELAY,
+) -> list[Any]:
+    """The surveys sent once `wait` has passed and the timers due by then have fired."""
+    clock.advance(wait)
+    await fire_due_timers(runtime.uow, clock.now())
+    return await surveys_sent(client, ws, cid)
+
+
+async def the_survey_after_resolving(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    clock: ManualClock,
+    ws: WorkspaceFixture,
+    message: tuple[str, str, str, str],
+) -> Any:
+    """The one survey sent for a matter: the customer writes (channel, identity kind, value,
+    text), the agent resolves it, and DELAY passes."""
+    received = await customer_writes(client, ws, *message)
+    cid = int(received["conversation_id"])
+    await resolved_by_agent(client, ws, cid)
+    [survey] = await surveys_after(client, runtime, clock, ws, cid)
+    return survey
+
+
 async def status_of(client: httpx.AsyncClient, ws: WorkspaceFixture, cid: int) -> str:
     response = await client.get(f"/api/v1/conversations/{cid}", headers=key(ws))
     body = response.json()
@@ -83,13 +113,12 @@ async def test_an_email_survey_goes_out_after_the_delay_and_its_link_answer_is_k
     resolved = await resolved_by_agent(client, workspace, cid)
     assert resolved["status"] == "resolved"
 
-    clock.advance(DELAY - timedelta(seconds=1))
-    await fire_due_timers(runtime.uow, clock.now())
-    assert await surveys_sent(client, workspace, cid) == []
+    assert (
+        await surveys_after(client, runtime, clock, workspace, cid, DELAY - timedelta(seconds=1))
+        == []
+    )
 
-    clock.advance(timedelta(seconds=1))
-    await fire_due_timers(runtime.uow, clock.now())
-    [survey] = await surveys_sent(client, workspace, cid)
+    [survey] = await surveys_after(client, runtime, clock, workspace, cid, timedelta(seconds=1))
     assert survey["channel"] == "email" and survey["direction"] == "outbound"
     assert survey["author_agent_id"] is None and survey["delivery_status"] == "queued"
     assert survey["meta"]["recipient"] == "jan@example.com"
@@ -144,9 +173,7 @@ async def test_an_sms_digit_reply_is_a_score_not_a_new_matter(
     received = await customer_writes(client, workspace, "sms", "phone", phone, "Order status?")
     cid = int(received["conversation_id"])
     await resolved_by_agent(client, workspace, cid)
-    clock.advance(timedelta(minutes=10))
-    await fire_due_timers(runtime.uow, clock.now())
-    [survey] = await surveys_sent(client, workspace, cid)
+    [survey] = await surveys_after(client, runtime, clock, workspace, cid, timedelta(minutes=10))
     assert survey["channel"] == "sms" and survey["meta"]["recipient"] == phone
     assert "Reply with one digit from 1 (poor) to 5 (excellent)" in survey["text"]
     assert "/csat/" in survey["text"]
@@ -178,14 +205,9 @@ async def test_an_sms_digit_reply_is_a_score_not_a_new_matter(
 async def test_web_chat_gets_an_inline_survey(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
-    received = await customer_writes(
-        client, workspace, "web_chat", "web_visitor", "visitor-42", "Hello?"
+    survey = await the_survey_after_resolving(
+        client, runtime, clock, workspace, ("web_chat", "web_visitor", "visitor-42", "Hello?")
     )
-    cid = int(received["conversation_id"])
-    await resolved_by_agent(client, workspace, cid)
-    clock.advance(DELAY)
-    await fire_due_timers(runtime.uow, clock.now())
-    [survey] = await surveys_sent(client, workspace, cid)
     assert survey["channel"] == "web_chat"
     assert survey["meta"]["csat"]["inline"] is True
     assert survey["meta"]["csat"]["scale"] == [1, 5]
@@ -197,14 +219,9 @@ async def test_web_chat_gets_an_inline_survey(
 async def test_duplicate_and_late_link_answers(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
-    received = await customer_writes(
-        client, workspace, "email", "email", "ola@example.com", "Invoice"
+    survey = await the_survey_after_resolving(
+        client, runtime, clock, workspace, ("email", "email", "ola@example.com", "Invoice")
     )
-    cid = int(received["conversation_id"])
-    await resolved_by_agent(client, workspace, cid)
-    clock.advance(DELAY)
-    await fire_due_timers(runtime.uow, clock.now())
-    [survey] = await surveys_sent(client, workspace, cid)
     token = token_in(survey["text"])
 
     first = await client.post(f"/csat/{token}", json={"score": 2, "comment": "slow"})
@@ -223,11 +240,9 @@ async def test_duplicate_and_late_link_answers(
     assert bad.status_code == 422
 
     # An unanswered survey closes after 7 days.
-    other = await customer_writes(client, workspace, "email", "email", "ewa@example.com", "Hi")
-    await resolved_by_agent(client, workspace, int(other["conversation_id"]))
-    clock.advance(DELAY)
-    await fire_due_timers(runtime.uow, clock.now())
-    [late_survey] = await surveys_sent(client, workspace, int(other["conversation_id"]))
+    late_survey = await the_survey_after_resolving(
+        client, runtime, clock, workspace, ("email", "email", "ewa@example.com", "Hi")
+    )
     late_token = token_in(late_survey["text"])
     clock.advance(timedelta(days=7, minutes=1))
     late = await client.post(
@@ -250,17 +265,11 @@ async def test_only_the_latest_resolution_is_surveyed(
     clock.advance(timedelta(minutes=10))
     # The customer writes back before the survey: the matter re-opens, no survey for it.
     await customer_writes(client, workspace, "email", "email", email, "One more thing")
-    clock.advance(timedelta(minutes=25))
-    await fire_due_timers(runtime.uow, clock.now())
-    assert await surveys_sent(client, workspace, cid) == []
+    assert await surveys_after(client, runtime, clock, workspace, cid, timedelta(minutes=25)) == []
 
     await resolved_by_agent(client, workspace, cid)
-    clock.advance(DELAY)
-    await fire_due_timers(runtime.uow, clock.now())
-    assert len(await surveys_sent(client, workspace, cid)) == 1
-    clock.advance(timedelta(days=1))
-    await fire_due_timers(runtime.uow, clock.now())
-    assert len(await surveys_sent(client, workspace, cid)) == 1
+    assert len(await surveys_after(client, runtime, clock, workspace, cid)) == 1
+    assert len(await surveys_after(client, runtime, clock, workspace, cid, timedelta(days=1))) == 1
 
 
 async def test_surveys_can_be_switched_off(
@@ -272,6 +281,4 @@ async def test_surveys_can_be_switched_off(
     received = await customer_writes(client, workspace, "email", "email", "a@example.com", "Hi")
     cid = int(received["conversation_id"])
     await resolved_by_agent(client, workspace, cid)
-    clock.advance(timedelta(hours=2))
-    await fire_due_timers(runtime.uow, clock.now())
-    assert await surveys_sent(client, workspace, cid) == []
+    assert await surveys_after(client, runtime, clock, workspace, cid, timedelta(hours=2)) == []

@@ -184,6 +184,17 @@ async def two_customers(
     )
 
 
+async def merge_into(
+    client: httpx.AsyncClient, headers: dict[str, str], target: int, source: int
+) -> httpx.Response:
+    """Asks for customer `source` to be merged into customer `target`."""
+    return await client.post(
+        f"/api/v1/customers/{target}/merge",
+        headers=headers,
+        json={"source_customer_id": source},
+    )
+
+
 async def event_payloads(runtime: Runtime, ws: WorkspaceFixture, type_: str) -> list[Any]:
     async with runtime.sessionmaker() as session:
         rows = await session.execute(
@@ -203,11 +214,7 @@ async def test_merge_then_undo_restores_both_customers_exactly(
     assert len(jan_before.messages) == 3 and len(anna_before.messages) == 2
 
     supervisor = await login(client, workspace.slug, "super")
-    response = await client.post(
-        f"/api/v1/customers/{people.anna}/merge",
-        headers=supervisor,
-        json={"source_customer_id": people.jan},
-    )
+    response = await merge_into(client, supervisor, people.anna, people.jan)
     assert response.status_code == 201, response.text
     merge = response.json()
     assert merge["source_customer_id"] == people.jan
@@ -306,26 +313,14 @@ async def test_only_supervisors_and_admins_merge_and_undo(
 ) -> None:
     people = await two_customers(client, runtime, workspace, clock)
     agent = await login(client, workspace.slug, "agent")
-    refused = await client.post(
-        f"/api/v1/customers/{people.anna}/merge",
-        headers=agent,
-        json={"source_customer_id": people.jan},
-    )
+    refused = await merge_into(client, agent, people.anna, people.jan)
     assert refused.status_code == 403
-    by_key = await client.post(
-        f"/api/v1/customers/{people.anna}/merge",
-        headers={"X-API-Key": workspace.api_key},
-        json={"source_customer_id": people.jan},
-    )
+    by_key = await merge_into(client, {"X-API-Key": workspace.api_key}, people.anna, people.jan)
     assert by_key.status_code == 403
     assert (await customer_row(runtime, people.jan)).merged_into_id is None
 
     admin = await login(client, workspace.slug, "admin")
-    merge = await client.post(
-        f"/api/v1/customers/{people.anna}/merge",
-        headers=admin,
-        json={"source_customer_id": people.jan},
-    )
+    merge = await merge_into(client, admin, people.anna, people.jan)
     assert merge.status_code == 201, merge.text
     undo = await client.post(f"/api/v1/merges/{merge.json()['id']}/undo", headers=agent)
     assert undo.status_code == 403
@@ -340,11 +335,7 @@ async def test_merge_refuses_self_merged_away_and_unknown_customers(
     supervisor = await login(client, workspace.slug, "super")
 
     async def merge(target: int, source: int) -> httpx.Response:
-        return await client.post(
-            f"/api/v1/customers/{target}/merge",
-            headers=supervisor,
-            json={"source_customer_id": source},
-        )
+        return await merge_into(client, supervisor, target, source)
 
     assert (await merge(people.anna, people.anna)).status_code == 422
     assert (await merge(people.anna, 999_999)).status_code == 404
@@ -369,24 +360,12 @@ async def test_other_workspaces_customers_and_merges_are_not_found(
     acme = await login(client, workspace.slug, "super")
     globex = await login(client, other_workspace.slug, "super")
 
-    cross = await client.post(
-        f"/api/v1/customers/{people.anna}/merge",
-        headers=acme,
-        json={"source_customer_id": outsider["customer_id"]},
-    )
+    cross = await merge_into(client, acme, people.anna, outsider["customer_id"])
     assert cross.status_code == 404
-    foreign = await client.post(
-        f"/api/v1/customers/{people.anna}/merge",
-        headers=globex,
-        json={"source_customer_id": people.jan},
-    )
+    foreign = await merge_into(client, globex, people.anna, people.jan)
     assert foreign.status_code == 404
 
-    merge = await client.post(
-        f"/api/v1/customers/{people.anna}/merge",
-        headers=acme,
-        json={"source_customer_id": people.jan},
-    )
+    merge = await merge_into(client, acme, people.anna, people.jan)
     assert merge.status_code == 201
     merge_id = merge.json()["id"]
     assert (await client.get(f"/api/v1/merges/{merge_id}", headers=globex)).status_code == 404
@@ -454,11 +433,7 @@ async def test_orders_move_with_a_merge_and_return_on_undo(
     assert (await record(people.jan, "SO-JAN")).status_code == 201
     assert (await record(people.anna, "SO-ANNA")).status_code == 201
 
-    merge = await client.post(
-        f"/api/v1/customers/{people.anna}/merge",
-        headers=supervisor,
-        json={"source_customer_id": people.jan},
-    )
+    merge = await merge_into(client, supervisor, people.anna, people.jan)
     assert merge.status_code == 201, merge.text
     assert await order_numbers(people.anna) == ["SO-ANNA", "SO-JAN"]
     assert await order_numbers(people.jan) == []

@@ -3,7 +3,6 @@ accepted or declined any more, and a durable timer stores the expiry and tells t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -17,17 +16,8 @@ from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.core.timers import fire_due_timers
-from threadline.entrypoints.api.app import create_app
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def browser(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    """An agent's browser: its own cookie jar, apart from the API client."""
-    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://threadline.test") as c:
-        yield c
 
 
 async def offer_valid_for(
@@ -56,6 +46,17 @@ async def stored_status(runtime: Runtime, offer_id: int) -> str:
         return offer.status
 
 
+async def asked_and_offered(
+    client: httpx.AsyncClient, ws: WorkspaceFixture, clock: ManualClock, asked: str, s: int
+) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+    """A customer asks; the agent offers them the blue kettle for `s` seconds. The agent's
+    headers, the customer's message as stored and the offer."""
+    contact = await post_inbound(client, ws, text=asked)
+    agent = await login(client, ws.slug, "agent")
+    offer = await offer_valid_for(client, agent, contact["customer_id"], clock, s)
+    return agent, contact, offer
+
+
 async def test_an_offer_valid_for_3_s_cannot_be_accepted_5_s_later(
     client: httpx.AsyncClient,
     browser: httpx.AsyncClient,
@@ -63,17 +64,16 @@ async def test_an_offer_valid_for_3_s_cannot_be_accepted_5_s_later(
     workspace: WorkspaceFixture,
     clock: ManualClock,
 ) -> None:
-    contact = await post_inbound(client, workspace, text="Is the blue kettle on offer?")
-    customer_id = contact["customer_id"]
-    agent = await login(client, workspace.slug, "agent")
-    offer = await offer_valid_for(client, agent, customer_id, clock, 3)
+    agent, contact, offer = await asked_and_offered(
+        client, workspace, clock, "Is the blue kettle on offer?", 3
+    )
 
     clock.advance(timedelta(seconds=5))
     # No timer has run yet: what every read says comes from the clock.
     assert await stored_status(runtime, offer["id"]) == "proposed"
-    listed = await client.get(f"/api/v1/customers/{customer_id}/offers", headers=agent)
+    listed = await client.get(f"/api/v1/customers/{contact['customer_id']}/offers", headers=agent)
     assert [o["status"] for o in listed.json()] == ["expired"]
-    card = await client.get(f"/api/v1/customers/{customer_id}", headers=agent)
+    card = await client.get(f"/api/v1/customers/{contact['customer_id']}", headers=agent)
     assert [o["status"] for o in card.json()["offers"]] == ["expired"]
     await sign_in(browser, f"agent@{workspace.slug}.example.com")
     page = await browser.get(f"/app/conversations/{contact['conversation_id']}")
@@ -94,9 +94,7 @@ async def test_an_offer_valid_for_3_s_cannot_be_accepted_5_s_later(
 async def test_the_expiry_is_stored_by_a_timer_and_announced(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
-    contact = await post_inbound(client, workspace, text="And the red one?")
-    agent = await login(client, workspace.slug, "agent")
-    offer = await offer_valid_for(client, agent, contact["customer_id"], clock, 60)
+    agent, _, offer = await asked_and_offered(client, workspace, clock, "And the red one?", 60)
 
     clock.advance(timedelta(seconds=59))
     await fire_due_timers(runtime.uow, clock.now())
@@ -117,9 +115,7 @@ async def test_the_expiry_is_stored_by_a_timer_and_announced(
 async def test_an_offer_answered_in_time_stays_answered(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
-    contact = await post_inbound(client, workspace, text="I'll take it")
-    agent = await login(client, workspace.slug, "agent")
-    offer = await offer_valid_for(client, agent, contact["customer_id"], clock, 3)
+    agent, contact, offer = await asked_and_offered(client, workspace, clock, "I'll take it", 3)
 
     clock.advance(timedelta(seconds=2))
     accepted = await client.patch(

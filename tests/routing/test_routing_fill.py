@@ -21,6 +21,7 @@ from tests.support.routing import (
     history,
     set_mode,
     set_presence,
+    skill_inbox,
 )
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
@@ -32,7 +33,6 @@ from threadline.domain.conversations import Priority
 from threadline.entrypoints.timer_worker import run_timer_worker
 from threadline.routing.filling.fill_plan import MIN_SCAN
 from threadline.workspace.agents import update_agent
-from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio
 
@@ -50,15 +50,7 @@ async def test_agents_coming_online_together_share_the_queue_by_score(
 ) -> None:
     ws = workspace.id
     await set_mode(runtime, ws, "auto")
-    async with runtime.uow() as uow:
-        billing = await create_inbox(
-            uow,
-            ws,
-            name="Billing chat",
-            channel=Channel.WEB_CHAT,
-            settings={"routing": {"required_skills": {"billing": 5}}},
-        )
-        await uow.commit()
+    billing = await skill_inbox(runtime, ws, "Billing chat", Channel.WEB_CHAT, {"billing": 5})
     chat_only = {"budget": 100, "costs": {"web_chat": 50}}
     bea = await add_agent(
         runtime, ws, "Bea Billing", skills={"billing": 8}, capacity=chat_only, online=False
@@ -69,7 +61,7 @@ async def test_agents_coming_online_together_share_the_queue_by_score(
     waiting = []
     for inbox, sender in [
         (general, "v1"),
-        (billing.id, "v2"),
+        (billing, "v2"),
         (general, "v3"),
         (general, "v4"),
     ]:

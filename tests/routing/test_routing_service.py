@@ -19,27 +19,14 @@ from tests.support.routing import (
     resolve,
     set_mode,
     set_presence,
+    skill_inbox,
 )
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel
-from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio
-
-
-async def _skill_inbox(runtime: Runtime, ws: int, name: str, channel: Channel, skill: str) -> int:
-    async with runtime.uow() as uow:
-        inbox = await create_inbox(
-            uow,
-            ws,
-            name=name,
-            channel=channel,
-            settings={"routing": {"required_skills": {skill: 5}}},
-        )
-        await uow.commit()
-        return inbox.id
 
 
 async def test_each_assignment_is_the_one_a_supervisor_would_expect(
@@ -63,8 +50,8 @@ async def test_each_assignment_is_the_one_a_supervisor_would_expect(
         skills={"billing": 6, "tech": 6},
         competences={"email": 10, "web_chat": 2},
     )
-    billing_chat = await _skill_inbox(runtime, ws, "billing chat", Channel.WEB_CHAT, "billing")
-    tech_mail = await _skill_inbox(runtime, ws, "tech mail", Channel.EMAIL, "tech")
+    billing_chat = await skill_inbox(runtime, ws, "billing chat", Channel.WEB_CHAT, {"billing": 5})
+    tech_mail = await skill_inbox(runtime, ws, "tech mail", Channel.EMAIL, {"tech": 5})
     await set_mode(runtime, ws, "auto")
 
     # Billing on chat: Basia knows billing best and is good on chat; Tomek lacks the skill.

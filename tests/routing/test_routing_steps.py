@@ -21,6 +21,7 @@ from tests.support.routing import (
     set_mode,
     set_presence,
     set_steps,
+    skill_inbox,
 )
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
@@ -38,7 +39,6 @@ from threadline.domain.routing.steps import (
     relaxed,
 )
 from threadline.routing import put_team_routing, route
-from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio
 
@@ -175,16 +175,7 @@ async def test_skills_relax_step_by_step_then_the_work_overflows_to_another_team
     olek = await add_agent(runtime, ws, "Olek Overflow", skills={"billing": 9}, online=False)
     billing = await make_team(runtime, ws, "Billing", [basia])
     overflow = await make_team(runtime, ws, "Overflow", [olek])
-    async with runtime.uow() as uow:
-        inbox = await create_inbox(
-            uow,
-            ws,
-            name="billing mail",
-            channel=Channel.EMAIL,
-            settings={"routing": {"required_skills": {"billing": 8}}},
-        )
-        inbox.team_id = billing
-        await uow.commit()
+    inbox = await skill_inbox(runtime, ws, "billing mail", Channel.EMAIL, {"billing": 8}, billing)
     await set_steps(
         runtime,
         ws,
@@ -198,7 +189,7 @@ async def test_skills_relax_step_by_step_then_the_work_overflows_to_another_team
     await set_presence(runtime, ws, olek, online=True)
 
     # Billing 8 needed; Basia (5) is the only one in the team: the mail waits.
-    first = await arrive(runtime, ws, inbox.id, Channel.EMAIL, "first@example.com")
+    first = await arrive(runtime, ws, inbox, Channel.EMAIL, "first@example.com")
     assert await assignee_of(runtime, first) is None
     # 120 s: the need drops to 6, still above Basia; 240 s: to 4, and Basia takes it.
     clock.advance(timedelta(seconds=120))
@@ -216,7 +207,7 @@ async def test_skills_relax_step_by_step_then_the_work_overflows_to_another_team
     # Basia goes away. A second mail waits, relaxes twice in vain, then overflows to the
     # other team 300 s after the last step, where Olek takes it.
     await set_presence(runtime, ws, basia, online=False)
-    second = await arrive(runtime, ws, inbox.id, Channel.EMAIL, "second@example.com")
+    second = await arrive(runtime, ws, inbox, Channel.EMAIL, "second@example.com")
     for _ in range(2):
         clock.advance(timedelta(seconds=120))
         assert await fire_due_timers(runtime.uow, clock.now()) == 1

@@ -12,13 +12,12 @@ import pytest
 
 from tests.conftest import WorkspaceFixture, login
 from tests.support.routing import add_agent, add_handled_history, arrive
+from tests.support.widget import widget_key
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel
 from threadline.domain.routing.wait_estimate import MIN_SAMPLES, estimate_wait
-from threadline.domain.security.access import Principal, Role
 from threadline.entrypoints.widget import visitor_api
 from threadline.entrypoints.widget._texts import TEXTS
-from threadline.web_chat.widget_inboxes import widget_admin_view
 
 pytestmark = pytest.mark.anyio
 
@@ -34,10 +33,7 @@ def fresh_rate_limits() -> None:
 async def visitor_waiting(
     client: httpx.AsyncClient, runtime: Runtime, ws: WorkspaceFixture
 ) -> dict[str, Any]:
-    async with runtime.uow() as uow:
-        admin = Principal(ws.id, Role.ADMIN, ws.admin_id)
-        key = (await widget_admin_view(uow, admin, ws.inboxes["web_chat"]))["public_key"]
-        await uow.commit()
+    key = await widget_key(runtime, ws)
     session = (await client.post("/api/v1/widget/session", json={"inbox": key})).json()
     token = {"X-Visitor-Token": session["token"]}
     sent = await client.post("/api/v1/widget/messages", json={"text": "Hello?"}, headers=token)
@@ -45,6 +41,18 @@ async def visitor_waiting(
     status = await client.get("/api/v1/widget/status", headers=token)
     assert status.status_code == 200, status.text
     return {"conversation_id": sent.json()["conversation_id"], "queue": status.json()["queue"]}
+
+
+async def olga_online_with_history(
+    runtime: Runtime, ws: int, chat_durations: list[timedelta]
+) -> int:
+    """Olga online, having handled emails over EMAIL_DAYS and chats for `chat_durations`."""
+    olga = await add_agent(runtime, ws, "Olga Online")
+    await add_handled_history(
+        runtime, ws, olga, Channel.EMAIL, [timedelta(days=d) for d in EMAIL_DAYS]
+    )
+    await add_handled_history(runtime, ws, olga, Channel.WEB_CHAT, chat_durations)
+    return olga
 
 
 async def queue_position(
@@ -62,13 +70,7 @@ async def test_a_chat_visitor_is_told_minutes_when_emails_take_days(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture
 ) -> None:
     ws = workspace.id
-    olga = await add_agent(runtime, ws, "Olga Online")
-    await add_handled_history(
-        runtime, ws, olga, Channel.EMAIL, [timedelta(days=d) for d in EMAIL_DAYS]
-    )
-    await add_handled_history(
-        runtime, ws, olga, Channel.WEB_CHAT, [timedelta(minutes=m) for m in CHAT_MINUTES]
-    )
+    await olga_online_with_history(runtime, ws, [timedelta(minutes=m) for m in CHAT_MINUTES])
 
     chat = await visitor_waiting(client, runtime, workspace)
 
@@ -91,14 +93,8 @@ async def test_without_chat_history_a_chat_visitor_gets_no_estimate(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture
 ) -> None:
     ws = workspace.id
-    olga = await add_agent(runtime, ws, "Olga Online")
     # Plenty of email history, and fewer chats than the minimum: still nothing to say.
-    await add_handled_history(
-        runtime, ws, olga, Channel.EMAIL, [timedelta(days=d) for d in EMAIL_DAYS]
-    )
-    await add_handled_history(
-        runtime, ws, olga, Channel.WEB_CHAT, [timedelta(minutes=4)] * (MIN_SAMPLES - 1)
-    )
+    await olga_online_with_history(runtime, ws, [timedelta(minutes=4)] * (MIN_SAMPLES - 1))
 
     chat = await visitor_waiting(client, runtime, workspace)
 

@@ -18,11 +18,33 @@ from threadline.domain.conversations import ConversationStatus
 from threadline.domain.messaging.inbound import InboundMessage, SenderIdentity
 from threadline.domain.security.access import Principal, Role
 from threadline.workspace.agents import update_agent
-from threadline.workspace.create import create_agent
+from threadline.workspace.create import create_agent, create_inbox
 
 
 def admin_of(workspace_id: int) -> Principal:
     return Principal(workspace_id=workspace_id, role=Role.ADMIN, agent_id=None)
+
+
+async def skill_inbox(
+    runtime: Runtime,
+    workspace_id: int,
+    name: str,
+    channel: Channel,
+    required_skills: dict[str, int],
+    team_id: int | None = None,
+) -> int:
+    """An inbox whose conversations go only to agents with these skills; its id."""
+    async with runtime.uow() as uow:
+        inbox = await create_inbox(
+            uow,
+            workspace_id,
+            name=name,
+            channel=channel,
+            settings={"routing": {"required_skills": required_skills}},
+        )
+        inbox.team_id = team_id
+        await uow.commit()
+        return inbox.id
 
 
 async def add_agent(

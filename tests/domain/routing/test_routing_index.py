@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.agent_states import agent_state
 from threadline.domain.channels import Channel
 from threadline.domain.errors import Conflict
 from threadline.domain.routing import index as index_module
@@ -211,20 +212,7 @@ def test_after_any_changes_decide_still_matches(score_all_below: int, seed: int)
 
 
 def agent(agent_id: int, **overrides: object) -> AgentState:
-    values: dict[str, object] = {
-        "agent_id": agent_id,
-        "name": f"agent {agent_id}",
-        "online": True,
-        "available_channels": None,
-        "skills": {},
-        "competences": {channel: 5 for channel in Channel},
-        "languages": frozenset({"pl", "en"}),
-        "capacity": Capacity(),
-        "open_work": {},
-        "idle_since": NOW - timedelta(minutes=5),
-    }
-    values.update(overrides)
-    return AgentState(**values)  # type: ignore[arg-type]
+    return agent_state(agent_id, f"agent {agent_id}", NOW, **overrides)
 
 
 def test_the_customers_past_agent_wins_and_the_explanation_says_why() -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.support.agent_states import agent_state
 from threadline.domain.channels import Channel
 from threadline.domain.conversations import Priority
 from threadline.domain.routing.capacity import Capacity
@@ -52,21 +53,7 @@ def test_taking_work_never_exceeds_the_budget(
 
 
 def agent(agent_id: int, name: str, **overrides: object) -> AgentState:
-    values: dict[str, object] = {
-        "agent_id": agent_id,
-        "name": name,
-        "online": True,
-        "available_channels": None,
-        "skills": {},
-        "competences": {channel: 5 for channel in Channel},
-        "languages": frozenset({"pl", "en"}),
-        "capacity": Capacity(),
-        "open_work": {},
-        "idle_since": NOW - timedelta(minutes=5),
-        "past_contacts": (),
-    }
-    values.update(overrides)
-    return AgentState(**values)  # type: ignore[arg-type]
+    return agent_state(agent_id, name, NOW, **overrides)
 
 
 def test_the_scenario_a_supervisor_would_expect() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -13,6 +15,12 @@ from threadline.bootstrap import Runtime
 pytestmark = pytest.mark.anyio
 
 NEW_AGENT = {"email": "nina@acme.example.com", "name": "Nina New", "password": PASSWORD}
+
+
+async def patch_agent(
+    client: httpx.AsyncClient, headers: dict[str, str], agent_id: int, changes: dict[str, Any]
+) -> httpx.Response:
+    return await client.patch(f"/api/v1/agents/{agent_id}", headers=headers, json=changes)
 
 
 @pytest.mark.parametrize(
@@ -43,17 +51,11 @@ async def test_an_agent_cannot_change_roles_not_even_their_own(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture
 ) -> None:
     agent = await login(client, workspace.slug, "agent")
-    own = await client.patch(
-        f"/api/v1/agents/{workspace.agent_id}", headers=agent, json={"role": "admin"}
-    )
+    own = await patch_agent(client, agent, workspace.agent_id, {"role": "admin"})
     assert_problem(own, 403, "own role")
-    other = await client.patch(
-        f"/api/v1/agents/{workspace.supervisor_id}", headers=agent, json={"role": "agent"}
-    )
+    other = await patch_agent(client, agent, workspace.supervisor_id, {"role": "agent"})
     assert_problem(other, 403, "only an admin")
-    other_profile = await client.patch(
-        f"/api/v1/agents/{workspace.supervisor_id}", headers=agent, json={"name": "Sue"}
-    )
+    other_profile = await patch_agent(client, agent, workspace.supervisor_id, {"name": "Sue"})
     assert_problem(other_profile, 403, "only an admin")
     me = await client.get("/api/v1/auth/me", headers=agent)
     assert me.json()["role"] == "agent"
@@ -64,16 +66,12 @@ async def test_an_admin_changes_roles_of_others_but_not_their_own(
     client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
     admin = await login(client, workspace.slug, "admin")
-    promoted = await client.patch(
-        f"/api/v1/agents/{workspace.agent_id}", headers=admin, json={"role": "supervisor"}
-    )
+    promoted = await patch_agent(client, admin, workspace.agent_id, {"role": "supervisor"})
     assert promoted.status_code == 200 and promoted.json()["role"] == "supervisor"
     agent = await login(client, workspace.slug, "agent")
     assert (await client.get("/api/v1/auth/me", headers=agent)).json()["role"] == "supervisor"
 
-    own = await client.patch(
-        f"/api/v1/agents/{workspace.admin_id}", headers=admin, json={"role": "agent"}
-    )
+    own = await patch_agent(client, admin, workspace.admin_id, {"role": "agent"})
     assert_problem(own, 403, "own role")
 
 
@@ -87,18 +85,20 @@ async def test_an_agent_sets_their_own_presence_and_profile(
     assert online.status_code == 200, online.text
     assert online.json()["presence"] == "online"
 
-    profile = await client.patch(
-        f"/api/v1/agents/{workspace.agent_id}",
-        headers=agent,
-        json={"photo_url": "https://cdn.example.com/olek.jpg", "presence": "away"},
+    profile = await patch_agent(
+        client,
+        agent,
+        workspace.agent_id,
+        {"photo_url": "https://cdn.example.com/olek.jpg", "presence": "away"},
     )
     assert profile.status_code == 200, profile.text
     # What routing weighs is the supervisor's to set (tests/workspace/test_role_gaps.py).
     supervisor = await login(client, workspace.slug, "super")
-    routing = await client.patch(
-        f"/api/v1/agents/{workspace.agent_id}",
-        headers=supervisor,
-        json={
+    routing = await patch_agent(
+        client,
+        supervisor,
+        workspace.agent_id,
+        {
             "skills": {"kettles": 9, "toasters": 3},
             "channel_competences": {"voice": 8, "web_chat": 5},
             "languages": ["pl", "en"],
@@ -117,24 +117,18 @@ async def test_an_agent_sets_their_own_presence_and_profile(
     ]
     assert presences == ["online", "away", "away"]
 
-    too_good = await client.patch(
-        f"/api/v1/agents/{workspace.agent_id}",
-        headers=supervisor,
-        json={"skills": {"kettles": 11}},
+    too_good = await patch_agent(
+        client, supervisor, workspace.agent_id, {"skills": {"kettles": 11}}
     )
     assert_problem(too_good, 422, "skills.kettles")
-    bad_channel = await client.patch(
-        f"/api/v1/agents/{workspace.agent_id}",
-        headers=supervisor,
-        json={"channel_competences": {"pigeon": 5}},
+    bad_channel = await patch_agent(
+        client, supervisor, workspace.agent_id, {"channel_competences": {"pigeon": 5}}
     )
     assert_problem(bad_channel, 422, "channel_competences")
     # Capacity is what routing reads (budget, costs, channel_limits): anything else would be
     # stored and silently ignored, so it is refused with the keys that work.
-    ignored = await client.patch(
-        f"/api/v1/agents/{workspace.agent_id}",
-        headers=supervisor,
-        json={"capacity": {"web_chat": 3}},
+    ignored = await patch_agent(
+        client, supervisor, workspace.agent_id, {"capacity": {"web_chat": 3}}
     )
     assert_problem(ignored, 422, "unknown capacity setting 'web_chat'")
 
@@ -147,9 +141,7 @@ async def test_presence_of_another_agent_is_the_admins_to_set(
     admin = await login(client, workspace.slug, "admin")
     url = f"/api/v1/agents/{workspace.agent_id}"
 
-    colleague = await client.patch(
-        f"/api/v1/agents/{workspace.admin_id}", headers=agent, json={"presence": "offline"}
-    )
+    colleague = await patch_agent(client, agent, workspace.admin_id, {"presence": "offline"})
     assert_problem(colleague, 403, "only an admin can change another agent")
     missing = await client.patch("/api/v1/agents/999999", headers=admin, json={"presence": "away"})
     assert_problem(missing, 404, "agent 999999 not found")

@@ -311,24 +311,39 @@ async def test_another_workspace_gets_not_found_for_every_conversation_route(
     assert (await client.get(base, headers=agent)).json()["status"] == "open"
 
 
-async def test_when_agents_see_only_their_own_the_list_and_timeline_follow(
-    client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture
+async def route_to_the_vip_desk(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    ws: WorkspaceFixture,
+    admin: dict[str, str],
+    conversation_id: int,
 ) -> None:
-    team_id = await add_team(runtime, workspace, "VIP desk")
-    admin = await signed_in(client, workspace, "admin")
-    agent = await signed_in(client, workspace, "agent")
-    hidden = await customer_writes(client, workspace, "sms", "phone", "+48601234567", "Secret")
-    shown = await customer_writes(client, workspace, "email", "email", "ola@example.com", "Hi")
+    """To a team the agent is not in, so that agents seeing only their own do not see it."""
+    team_id = await add_team(runtime, ws, "VIP desk")
     routed = await client.post(
-        f"/api/v1/conversations/{hidden['conversation_id']}/assign",
+        f"/api/v1/conversations/{conversation_id}/assign",
         json={"team_id": team_id},
         headers=admin,
     )
     assert routed.status_code == 200
+
+
+async def let_agents_see_only_their_own(runtime: Runtime, ws: WorkspaceFixture) -> None:
     async with runtime.sessionmaker() as session, session.begin():
-        ws = await session.get(t.Workspace, workspace.id)
-        assert ws is not None
-        ws.agents_see_all = False
+        workspace = await session.get(t.Workspace, ws.id)
+        assert workspace is not None
+        workspace.agents_see_all = False
+
+
+async def test_when_agents_see_only_their_own_the_list_and_timeline_follow(
+    client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture
+) -> None:
+    admin = await signed_in(client, workspace, "admin")
+    agent = await signed_in(client, workspace, "agent")
+    hidden = await customer_writes(client, workspace, "sms", "phone", "+48601234567", "Secret")
+    shown = await customer_writes(client, workspace, "email", "email", "ola@example.com", "Hi")
+    await route_to_the_vip_desk(client, runtime, workspace, admin, hidden["conversation_id"])
+    await let_agents_see_only_their_own(runtime, workspace)
 
     assert await listed(client, agent) == [shown["conversation_id"]]
     hidden_url = f"/api/v1/conversations/{hidden['conversation_id']}"
@@ -345,16 +360,10 @@ async def test_when_agents_see_only_their_own_the_list_and_timeline_follow(
 async def test_when_agents_see_only_their_own_tasks_of_hidden_conversations_are_hidden_too(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture
 ) -> None:
-    team_id = await add_team(runtime, workspace, "VIP desk")
     admin = await signed_in(client, workspace, "admin")
     agent = await signed_in(client, workspace, "agent")
     hidden = await customer_writes(client, workspace, "sms", "phone", "+48601234567", "Secret")
-    routed = await client.post(
-        f"/api/v1/conversations/{hidden['conversation_id']}/assign",
-        json={"team_id": team_id},
-        headers=admin,
-    )
-    assert routed.status_code == 200
+    await route_to_the_vip_desk(client, runtime, workspace, admin, hidden["conversation_id"])
 
     async def task(title: str, **extra: Any) -> int:
         created = await client.post(
@@ -372,10 +381,7 @@ async def test_when_agents_see_only_their_own_tasks_of_hidden_conversations_are_
         assignee_id=workspace.agent_id,
     )
     general = await task("Restock the FAQ", customer_id=hidden["customer_id"])
-    async with runtime.sessionmaker() as session, session.begin():
-        ws = await session.get(t.Workspace, workspace.id)
-        assert ws is not None
-        ws.agents_see_all = False
+    await let_agents_see_only_their_own(runtime, workspace)
 
     seen = {row["id"] for row in (await client.get("/api/v1/tasks", headers=agent)).json()}
     assert seen == {given_to_olek, general}

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
-from tests.support.conversations_api import set_reopen_window, signed_in
+from tests.support.conversations_api import resolve_as_answered, set_reopen_window, signed_in
 from threadline.adapters.clock import ManualClock
 from threadline.bootstrap import Runtime
 
 pytestmark = pytest.mark.anyio
+
+
+async def create_customer(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    name: str | None,
+    identities: list[tuple[str, str]] | None = None,
+) -> httpx.Response:
+    """POST /customers with the name (None: none sent) and (kind, value) identities given."""
+    body: dict[str, Any] = {} if name is None else {"name": name}
+    if identities:
+        body["identities"] = [{"kind": kind, "value": value} for kind, value in identities]
+    return await client.post("/api/v1/customers", json=body, headers=headers)
 
 
 async def test_search_finds_a_customer_by_a_phone_written_another_way(
@@ -33,16 +47,11 @@ async def test_search_by_email_in_capitals_and_by_part_of_the_name(
     client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
     headers = await signed_in(client, workspace, "agent")
-    created = await client.post(
-        "/api/v1/customers",
-        json={
-            "name": "Jan Kowalski",
-            "identities": [{"kind": "email", "value": "jan.kowalski@example.com"}],
-        },
-        headers=headers,
+    created = await create_customer(
+        client, headers, "Jan Kowalski", [("email", "jan.kowalski@example.com")]
     )
     assert created.status_code == 201, created.text
-    other = await client.post("/api/v1/customers", json={"name": "Ola Nowak"}, headers=headers)
+    other = await create_customer(client, headers, "Ola Nowak")
     assert other.status_code == 201, other.text
 
     by_email = await client.get(
@@ -59,9 +68,7 @@ async def test_search_pages_with_a_cursor(
 ) -> None:
     headers = await signed_in(client, workspace, "agent")
     for n in range(5):
-        response = await client.post(
-            "/api/v1/customers", json={"name": f"Smith {n}"}, headers=headers
-        )
+        response = await create_customer(client, headers, f"Smith {n}")
         assert response.status_code == 201
     seen: list[str] = []
     cursor: str | None = None
@@ -81,44 +88,22 @@ async def test_creating_a_customer_checks_and_normalises_identities(
     client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
     headers = await signed_in(client, workspace, "agent")
-    created = await client.post(
-        "/api/v1/customers",
-        json={
-            "name": "Ewa",
-            "identities": [
-                {"kind": "phone", "value": "601 234 567"},
-                {"kind": "email", "value": "Ewa@Example.com"},
-            ],
-        },
-        headers=headers,
+    created = await create_customer(
+        client, headers, "Ewa", [("phone", "601 234 567"), ("email", "Ewa@Example.com")]
     )
     assert created.status_code == 201, created.text
     values = sorted(i["value"] for i in created.json()["identities"])
     assert values == ["+48601234567", "ewa@example.com"]
 
-    bad_phone = await client.post(
-        "/api/v1/customers",
-        json={"name": "X", "identities": [{"kind": "phone", "value": "12"}]},
-        headers=headers,
+    refusals = (
+        ("X", "phone", "12", 422, "invalid phone number"),
+        ("X", "email", "not-an-address", 422, "invalid email address"),
+        ("Someone else", "phone", "0048601234567", 409, "+48601234567"),
     )
-    assert bad_phone.status_code == 422
-    assert "invalid phone number" in bad_phone.json()["detail"]
-
-    bad_email = await client.post(
-        "/api/v1/customers",
-        json={"name": "X", "identities": [{"kind": "email", "value": "not-an-address"}]},
-        headers=headers,
-    )
-    assert bad_email.status_code == 422
-    assert "invalid email address" in bad_email.json()["detail"]
-
-    taken = await client.post(
-        "/api/v1/customers",
-        json={"name": "Someone else", "identities": [{"kind": "phone", "value": "0048601234567"}]},
-        headers=headers,
-    )
-    assert taken.status_code == 409
-    assert "+48601234567" in taken.json()["detail"]
+    for name, kind, value, status, detail in refusals:
+        refused = await create_customer(client, headers, name, [(kind, value)])
+        assert refused.status_code == status, value
+        assert detail in refused.json()["detail"]
 
 
 async def test_card_shows_identities_conversations_and_edits(
@@ -178,12 +163,7 @@ async def test_timeline_is_newest_first_across_conversations_and_channels(
         "two",
         other_identities=[{"kind": "phone", "value": "+48601234567"}],
     )
-    resolved = await client.post(
-        f"/api/v1/conversations/{first['conversation_id']}/status",
-        json={"status": "resolved", "wrap_up_code": "solved", "summary": "Answered."},
-        headers=headers,
-    )
-    assert resolved.status_code == 200, resolved.text
+    await resolve_as_answered(client, headers, first["conversation_id"])
     clock.advance(timedelta(hours=2))
     second = await customer_writes(client, workspace, "web_chat", "phone", "601234567", "three")
     clock.advance(timedelta(minutes=1))
@@ -228,11 +208,7 @@ async def test_another_workspace_cannot_see_or_edit_the_customer(
     search = await client.get("/api/v1/customers", params={"q": "+48601234567"}, headers=outsider)
     assert search.json()["items"] == []
     # The same number is a different, new person in the other workspace.
-    created = await client.post(
-        "/api/v1/customers",
-        json={"identities": [{"kind": "phone", "value": "+48601234567"}]},
-        headers=outsider,
-    )
+    created = await create_customer(client, outsider, None, [("phone", "+48601234567")])
     assert created.status_code == 201
 
 
@@ -240,67 +216,44 @@ async def test_an_agent_adds_an_email_the_customer_gave_on_the_phone_and_can_rep
     client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
     headers = await login(client, workspace.slug, "agent")
-    call = await client.post(
-        "/api/v1/inbound/messages",
-        headers={"X-API-Key": workspace.api_key},
-        json={
-            "inbox_id": workspace.inboxes["voice"],
-            "channel": "voice",
-            "sender": {"kind": "phone", "value": "+48 601 234 567"},
-            "text": "Please email me the invoice",
-        },
+    call = await customer_writes(
+        client, workspace, "voice", "phone", "+48 601 234 567", "Please email me the invoice"
     )
-    customer_id = call.json()["customer_id"]
-    no_email = await client.post(
-        f"/api/v1/conversations/{call.json()['conversation_id']}/replies",
-        headers=headers,
-        json={"text": "Invoice attached", "channel": "email"},
-    )
+    customer_id = call["customer_id"]
+
+    async def add_identity(kind: str, value: str) -> httpx.Response:
+        return await client.post(
+            f"/api/v1/customers/{customer_id}/identities",
+            headers=headers,
+            json={"kind": kind, "value": value},
+        )
+
+    async def reply_by_email() -> httpx.Response:
+        return await client.post(
+            f"/api/v1/conversations/{call['conversation_id']}/replies",
+            headers=headers,
+            json={"text": "Invoice attached", "channel": "email"},
+        )
+
+    no_email = await reply_by_email()
     assert no_email.status_code == 422
 
-    added = await client.post(
-        f"/api/v1/customers/{customer_id}/identities",
-        headers=headers,
-        json={"kind": "email", "value": " Jan.Kowalski@Example.com "},
-    )
+    added = await add_identity("email", " Jan.Kowalski@Example.com ")
     assert added.status_code == 201, added.text
     assert {"kind": "email", "value": "jan.kowalski@example.com"} in [
         {"kind": i["kind"], "value": i["value"]} for i in added.json()["identities"]
     ]
-    by_email = await client.post(
-        f"/api/v1/conversations/{call.json()['conversation_id']}/replies",
-        headers=headers,
-        json={"text": "Invoice attached", "channel": "email"},
-    )
+    by_email = await reply_by_email()
     assert by_email.status_code == 201, by_email.text
 
-    again = await client.post(
-        f"/api/v1/customers/{customer_id}/identities",
-        headers=headers,
-        json={"kind": "email", "value": "jan.kowalski@example.com"},
-    )
+    again = await add_identity("email", "jan.kowalski@example.com")
     assert again.status_code == 201  # already theirs: nothing changes
 
-    other = await client.post(
-        "/api/v1/inbound/messages",
-        headers={"X-API-Key": workspace.api_key},
-        json={
-            "inbox_id": workspace.inboxes["email"],
-            "channel": "email",
-            "sender": {"kind": "email", "value": "someone.else@example.com"},
-            "text": "Hello",
-        },
+    other = await customer_writes(
+        client, workspace, "email", "email", "someone.else@example.com", "Hello"
     )
-    taken = await client.post(
-        f"/api/v1/customers/{customer_id}/identities",
-        headers=headers,
-        json={"kind": "email", "value": "someone.else@example.com"},
-    )
+    taken = await add_identity("email", "someone.else@example.com")
     assert taken.status_code == 409
-    assert f"already belongs to customer {other.json()['customer_id']}" in taken.json()["detail"]
-    invalid = await client.post(
-        f"/api/v1/customers/{customer_id}/identities",
-        headers=headers,
-        json={"kind": "phone", "value": "12"},
-    )
+    assert f"already belongs to customer {other['customer_id']}" in taken.json()["detail"]
+    invalid = await add_identity("phone", "12")
     assert invalid.status_code == 422

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, WorkspaceFixture, customer_writes, login
+from tests.conftest import WorkspaceFixture, customer_writes, login
 from tests.support.api_v1 import assert_problem
 from tests.support.meta import APP_SECRET, configure_meta
 from tests.support.meta_graph import running_graph
-from tests.support.twilio import configure_twilio_inbox, post_signed
+from tests.support.twilio import post_signed
+from tests.support.twilio_inbox import twilio_inbox
+from tests.support.web_sign_in import sign_in_with_the_form
 from threadline.bootstrap import Runtime
 from threadline.config import Settings
 from threadline.entrypoints.api.app import create_app
@@ -178,19 +179,7 @@ async def test_dates_outside_the_calendar_or_without_a_time_zone_are_invalid(
 async def test_the_agent_pages_ignore_an_impossible_assignee_or_team_filter(
     client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
-    form = await client.get("/app/login")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert csrf is not None
-    signed_in = await client.post(
-        "/app/login",
-        data={
-            "email": f"agent@{workspace.slug}.example.com",
-            "password": PASSWORD,
-            "workspace": workspace.slug,
-            "csrf_token": csrf.group(1),
-        },
-    )
-    assert signed_in.status_code == 303, signed_in.text
+    await sign_in_with_the_form(client, f"agent@{workspace.slug}.example.com", workspace.slug)
 
     page = await client.get(
         "/app/conversations", params={"assignee": str(BEYOND_BIGINT), "team": "9" * 40}
@@ -204,9 +193,7 @@ async def test_the_agent_pages_ignore_an_impossible_assignee_or_team_filter(
 async def test_a_twilio_duration_beyond_a_count_is_a_malformed_callback(
     runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
-    inbox_id = workspace.inboxes["voice"]
-    await configure_twilio_inbox(runtime, inbox_id)
-    runtime.settings.public_base_url = ""
+    inbox_id = await twilio_inbox(runtime, workspace, "voice")
     pairs = [
         ("CallSid", "CA1234567890abcdef1234567890abcdef"),
         ("From", "+14155552671"),

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import WorkspaceFixture, customer_writes, login
+from tests.conftest import WorkspaceFixture, customer_writes, login, settings_for
 from tests.support.server import events_until_message, subscribed, wait_ready
 from threadline.config import Settings
 
@@ -19,12 +19,7 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     # Checked often, so the test need not wait the default 30 s.
-    return Settings(
-        database_url=database_url,
-        redis_url="",
-        run_outbound_worker=False,
-        socket_recheck_seconds=0.2,
-    )
+    return settings_for(database_url, socket_recheck_seconds=0.2)
 
 
 async def test_signing_out_closes_the_sockets_of_that_token(

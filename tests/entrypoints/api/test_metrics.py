@@ -18,6 +18,7 @@ from sqlalchemy import text, update
 from tests.conftest import WorkspaceFixture, customer_writes, login
 from tests.entrypoints.api.test_readiness import app_on, closed_port
 from tests.entrypoints.widget.test_widget_socket import until, visitor, widget_socket
+from tests.support.conversations_api import assign_to
 from tests.support.server import subscribed, token_of, wait_ready
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
@@ -160,12 +161,7 @@ async def test_queue_depth_counts_open_unassigned_conversations_by_channel(
     assert value(waiting, depth, channel="email") == 2
 
     admin = await login(client, workspace.slug, "admin")
-    assigned = await client.post(
-        f"/api/v1/conversations/{chat['conversation_id']}/assign",
-        json={"assignee_id": workspace.agent_id},
-        headers=admin,
-    )
-    assert assigned.status_code == 200, assigned.text
+    await assign_to(client, admin, chat["conversation_id"], workspace.agent_id)
     assert value(await scrape(client), depth, channel="email") == 1
 
 

@@ -16,12 +16,12 @@ from sqlalchemy import func, select
 from tests.conftest import PASSWORD, WorkspaceFixture, customer_writes, login
 from tests.support.meta import APP_SECRET, configure_meta, fixture_bytes, post_webhook
 from tests.support.meta_graph import GraphServer, running_graph
-from tests.support.twilio import configure_twilio_inbox, fixture_pairs, post_signed
+from tests.support.twilio import fixture_pairs, post_signed
+from tests.support.twilio_inbox import twilio_inbox
+from tests.support.widget import widget_key
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.domain.channels import Channel
-from threadline.domain.security.access import Principal, Role
-from threadline.web_chat.widget_inboxes import widget_admin_view
 from threadline.workspace.create import create_inbox
 
 pytestmark = pytest.mark.anyio
@@ -48,6 +48,15 @@ async def customer_of(runtime: Runtime, message: t.Message) -> t.Customer:
         return customer
 
 
+async def assert_stored_with_replacements(
+    runtime: Runtime, channel: str, text: str, customer_name: str
+) -> None:
+    """One message arrived on `channel`: its text and its customer's name as given."""
+    [stored] = await stored_messages(runtime, channel)
+    assert stored.text == text
+    assert (await customer_of(runtime, stored)).name == customer_name
+
+
 @pytest.fixture
 def graph() -> Iterator[GraphServer]:
     with running_graph() as server:
@@ -60,9 +69,7 @@ def graph() -> Iterator[GraphServer]:
 async def test_a_twilio_sms_with_nul_is_stored_once_and_acknowledged(
     runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
-    inbox_id = workspace.inboxes["sms"]
-    await configure_twilio_inbox(runtime, inbox_id)
-    runtime.settings.public_base_url = ""
+    inbox_id = await twilio_inbox(runtime, workspace, "sms")
     pairs = [
         (name, f"Is my order{NUL} on its way?" if name == "Body" else value)
         for name, value in fixture_pairs("sms_inbound.form")
@@ -82,9 +89,7 @@ async def test_a_twilio_sms_with_nul_is_stored_once_and_acknowledged(
 async def test_a_twilio_sms_with_a_nul_in_its_sid_is_recognised_when_redelivered(
     runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
-    inbox_id = workspace.inboxes["sms"]
-    await configure_twilio_inbox(runtime, inbox_id)
-    runtime.settings.public_base_url = ""
+    inbox_id = await twilio_inbox(runtime, workspace, "sms")
     pairs = [
         (name, value + NUL if name in {"MessageSid", "SmsMessageSid"} else value)
         for name, value in fixture_pairs("sms_inbound.form")
@@ -133,9 +138,9 @@ async def test_a_telegram_update_with_nul_is_stored_and_acknowledged(
     )
 
     assert response.status_code == 200, response.text
-    [stored] = await stored_messages(runtime, "telegram")
-    assert stored.text == f"Hello{REPLACED}, my parcel"
-    assert (await customer_of(runtime, stored)).name == f"Te{REPLACED}st"
+    await assert_stored_with_replacements(
+        runtime, "telegram", f"Hello{REPLACED}, my parcel", f"Te{REPLACED}st"
+    )
 
 
 async def test_a_whatsapp_message_with_nul_is_stored_and_acknowledged(
@@ -158,9 +163,9 @@ async def test_a_whatsapp_message_with_nul_is_stored_and_acknowledged(
 
     assert response.status_code == 200, response.text
     assert response.json()["stored"] == 1
-    [stored] = await stored_messages(runtime, "whatsapp")
-    assert stored.text == f"Zepsuty{REPLACED} czajnik"
-    assert (await customer_of(runtime, stored)).name == f"Zofia{REPLACED} Nowak"
+    await assert_stored_with_replacements(
+        runtime, "whatsapp", f"Zepsuty{REPLACED} czajnik", f"Zofia{REPLACED} Nowak"
+    )
 
 
 # --- Public routes -----------------------------------------------------------------------------
@@ -169,14 +174,8 @@ async def test_a_whatsapp_message_with_nul_is_stored_and_acknowledged(
 async def test_a_widget_message_with_nul_is_stored(
     runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
-    async with runtime.uow() as uow:
-        view = await widget_admin_view(
-            uow,
-            Principal(workspace.id, Role.ADMIN, workspace.admin_id),
-            workspace.inboxes["web_chat"],
-        )
-        await uow.commit()
-    session = await client.post("/api/v1/widget/session", json={"inbox": view["public_key"]})
+    key = await widget_key(runtime, workspace)
+    session = await client.post("/api/v1/widget/session", json={"inbox": key})
     token = session.json()["token"]
 
     response = await client.post(
@@ -186,9 +185,9 @@ async def test_a_widget_message_with_nul_is_stored(
     )
 
     assert response.status_code == 201, response.text
-    [stored] = await stored_messages(runtime, "web_chat")
-    assert stored.text == f"Is the kettle{REPLACED} in stock?"
-    assert (await customer_of(runtime, stored)).name == f"O{REPLACED}la"
+    await assert_stored_with_replacements(
+        runtime, "web_chat", f"Is the kettle{REPLACED} in stock?", f"O{REPLACED}la"
+    )
 
 
 async def test_a_contact_form_with_nul_is_stored_from_a_browser_and_from_json(

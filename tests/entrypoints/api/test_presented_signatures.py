@@ -4,7 +4,6 @@ form field) is no match: 401/403 with a reason, never a TypeError and a 500."""
 from __future__ import annotations
 
 import json
-import re
 import time
 
 import httpx
@@ -12,18 +11,18 @@ import pytest
 
 from tests.conftest import PASSWORD, WorkspaceFixture, customer_writes
 from tests.support.api_v1 import assert_problem
-from tests.support.twilio import configure_twilio_inbox, fixture_pairs
+from tests.support.twilio import fixture_pairs
+from tests.support.twilio_inbox import twilio_inbox
+from tests.support.web_sign_in import sign_in_with_the_form
+from tests.support.widget import widget_key
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.domain.security.access import Principal, Role
 from threadline.domain.security.signatures import presented_matches
-from threadline.web_chat.widget_inboxes import widget_admin_view
 
 pytestmark = pytest.mark.anyio
 
 # What a client sends as UTF-8 and the server reads as Latin-1 text: "Ã©Ã©".
 NOT_ASCII = "éé".encode()
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def test_presented_values_compare_as_bytes_whatever_they_hold() -> None:
@@ -39,9 +38,7 @@ def test_presented_values_compare_as_bytes_whatever_they_hold() -> None:
 async def test_a_twilio_signature_that_is_not_ascii_is_refused(
     runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
-    inbox_id = workspace.inboxes["sms"]
-    await configure_twilio_inbox(runtime, inbox_id)
-    runtime.settings.public_base_url = ""
+    inbox_id = await twilio_inbox(runtime, workspace, "sms")
     from urllib.parse import urlencode
 
     response = await client.post(
@@ -59,9 +56,7 @@ async def test_a_twilio_signature_that_is_not_ascii_is_refused(
 async def test_a_twilio_body_hash_that_is_not_ascii_is_refused(
     runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
-    inbox_id = workspace.inboxes["sms"]
-    await configure_twilio_inbox(runtime, inbox_id)
-    runtime.settings.public_base_url = ""
+    inbox_id = await twilio_inbox(runtime, workspace, "sms")
 
     response = await client.post(
         f"/webhooks/twilio/{inbox_id}/sms-status?bodySHA256=%C3%A9%C3%A9",
@@ -98,14 +93,8 @@ async def test_a_cti_signature_that_is_not_ascii_is_refused(
 async def test_a_visitor_token_with_a_signature_that_is_not_ascii_is_refused(
     runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
-    async with runtime.uow() as uow:
-        view = await widget_admin_view(
-            uow,
-            Principal(workspace.id, Role.ADMIN, workspace.admin_id),
-            workspace.inboxes["web_chat"],
-        )
-        await uow.commit()
-    session = await client.post("/api/v1/widget/session", json={"inbox": view["public_key"]})
+    key = await widget_key(runtime, workspace)
+    session = await client.post("/api/v1/widget/session", json={"inbox": key})
     claims = session.json()["token"].partition(".")[0]
 
     as_header = await client.post(
@@ -114,7 +103,7 @@ async def test_a_visitor_token_with_a_signature_that_is_not_ascii_is_refused(
         headers={"X-Visitor-Token": claims.encode() + b"." + NOT_ASCII},
     )
     in_the_body = await client.post(
-        "/api/v1/widget/session", json={"inbox": view["public_key"], "token": f"{claims}.éé"}
+        "/api/v1/widget/session", json={"inbox": key, "token": f"{claims}.éé"}
     )
 
     assert_problem(as_header, 401, "visitor token")
@@ -127,19 +116,7 @@ async def test_a_csrf_header_that_is_not_ascii_is_refused_with_the_session_cooki
     client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
     received = await customer_writes(client, workspace, "email", "email", "ann@example.com", "Hi")
-    form = await client.get("/app/login")
-    csrf = CSRF_INPUT.search(form.text)
-    assert csrf is not None
-    signed_in = await client.post(
-        "/app/login",
-        data={
-            "email": f"agent@{workspace.slug}.example.com",
-            "password": PASSWORD,
-            "workspace": workspace.slug,
-            "csrf_token": csrf.group(1),
-        },
-    )
-    assert signed_in.status_code == 303, signed_in.text
+    await sign_in_with_the_form(client, f"agent@{workspace.slug}.example.com", workspace.slug)
 
     response = await client.post(
         f"/api/v1/conversations/{received['conversation_id']}/notes",

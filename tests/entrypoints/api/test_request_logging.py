@@ -23,6 +23,7 @@ import pytest
 import structlog
 
 from tests.conftest import WorkspaceFixture
+from tests.support.processes import stop
 
 pytestmark = pytest.mark.anyio
 
@@ -140,12 +141,7 @@ def serving(database_url: str, log: Path) -> Iterator[str]:
         try:
             yield f"http://127.0.0.1:{port}"
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 async def wait_until_up(http: httpx.AsyncClient, log: Path) -> None:

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,22 +18,12 @@ from typer.testing import CliRunner
 
 from threadline.adapters.db.migrate import alembic_config, sync_database_url
 from threadline.bootstrap import build_runtime
-from threadline.config import Settings, get_settings
+from threadline.config import Settings
 from threadline.entrypoints.api.app import create_app
 from threadline.entrypoints.cli import app
 from threadline.seed import DEMO_PASSWORD, DEMO_SLUG
 
 SMALL_SEED = ["--customers", "20", "--conversations", "60"]
-
-
-@pytest.fixture(autouse=True)
-def isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    # The CLI writes --database-url into the environment for the processes it starts;
-    # monkeypatch puts the test process's own value back afterwards.
-    monkeypatch.setenv("THREADLINE_DATABASE_URL", "sqlite+aiosqlite:///unused-by-tests.db")
-    monkeypatch.setenv("THREADLINE_RUN_OUTBOUND_WORKER", "false")
-    yield
-    get_settings.cache_clear()
 
 
 def run_cli(*args: str, input: str | None = None) -> str:

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner, Result
 
 from threadline.adapters.db.migrate import sync_database_url
-from threadline.config import get_settings
 from threadline.entrypoints.cli import app
-
-
-@pytest.fixture(autouse=True)
-def isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    # The CLI writes --database-url into the environment; monkeypatch puts it back.
-    monkeypatch.setenv("THREADLINE_DATABASE_URL", "sqlite+aiosqlite:///unused-by-tests.db")
-    monkeypatch.setenv("THREADLINE_RUN_OUTBOUND_WORKER", "false")
-    yield
-    get_settings.cache_clear()
 
 
 def cli(database_url: str, *args: str) -> Result:
     return CliRunner().invoke(app, [*args, "--database-url", database_url])
+
+
+def email_domain(database_url: str, action: str, workspace: str, domain: str) -> Result:
+    """`threadline email-domain allow|revoke --workspace W --domain D`."""
+    return cli(database_url, "email-domain", action, "--workspace", workspace, "--domain", domain)
 
 
 def one_line(result: Result) -> str:
@@ -72,48 +64,20 @@ def test_the_operator_allows_lists_and_revokes_a_workspaces_mail_domain(
     make_workspace(database_url, "northwind")
     make_workspace(database_url, "contoso")
 
-    allowed = cli(
-        database_url,
-        "email-domain",
-        "allow",
-        "--workspace",
-        "northwind",
-        "--domain",
-        "@Mail.Northwind.Example",
-    )
+    allowed = email_domain(database_url, "allow", "northwind", "@Mail.Northwind.Example")
     assert allowed.exit_code == 0, allowed.output
     assert "may now use the mail domain mail.northwind.example" in one_line(allowed)
-    again = cli(
-        database_url,
-        "email-domain",
-        "allow",
-        "--workspace",
-        "northwind",
-        "--domain",
-        "mail.northwind.example",
-    )
+    again = email_domain(database_url, "allow", "northwind", "mail.northwind.example")
     assert again.exit_code == 0, again.output
 
-    taken = cli(
-        database_url,
-        "email-domain",
-        "allow",
-        "--workspace",
-        "contoso",
-        "--domain",
-        "mail.northwind.example",
-    )
+    taken = email_domain(database_url, "allow", "contoso", "mail.northwind.example")
     assert taken.exit_code == 1
     assert "allowed for workspace 'northwind' already" in one_line(taken)
     assert "email-domain revoke --workspace northwind" in one_line(taken)
 
-    nonsense = cli(
-        database_url, "email-domain", "allow", "--workspace", "contoso", "--domain", "not a domain"
-    )
+    nonsense = email_domain(database_url, "allow", "contoso", "not a domain")
     assert nonsense.exit_code == 1 and "not a usable mail domain" in one_line(nonsense)
-    nobody = cli(
-        database_url, "email-domain", "allow", "--workspace", "nobody", "--domain", "x.example.com"
-    )
+    nobody = email_domain(database_url, "allow", "nobody", "x.example.com")
     assert nobody.exit_code == 1 and "no workspace 'nobody'" in one_line(nobody)
 
     listed = cli(database_url, "email-domain", "list")
@@ -122,27 +86,11 @@ def test_the_operator_allows_lists_and_revokes_a_workspaces_mail_domain(
     assert "operator" in listed.output
 
     give_inbox_address(database_url, "northwind", "support@mail.northwind.example")
-    in_use = cli(
-        database_url,
-        "email-domain",
-        "revoke",
-        "--workspace",
-        "northwind",
-        "--domain",
-        "mail.northwind.example",
-    )
+    in_use = email_domain(database_url, "revoke", "northwind", "mail.northwind.example")
     assert in_use.exit_code == 1
     assert "support@mail.northwind.example" in one_line(in_use)
 
-    not_theirs = cli(
-        database_url,
-        "email-domain",
-        "revoke",
-        "--workspace",
-        "contoso",
-        "--domain",
-        "mail.northwind.example",
-    )
+    not_theirs = email_domain(database_url, "revoke", "contoso", "mail.northwind.example")
     assert not_theirs.exit_code == 1 and "not allowed for workspace 'contoso'" in one_line(
         not_theirs
     )
@@ -153,15 +101,7 @@ def test_the_operator_allows_lists_and_revokes_a_workspaces_mail_domain(
             conn.execute(sa.text("UPDATE inboxes SET address = NULL"))
     finally:
         engine.dispose()
-    revoked = cli(
-        database_url,
-        "email-domain",
-        "revoke",
-        "--workspace",
-        "northwind",
-        "--domain",
-        "mail.northwind.example",
-    )
+    revoked = email_domain(database_url, "revoke", "northwind", "mail.northwind.example")
     assert revoked.exit_code == 0, revoked.output
     assert "no longer use the mail domain mail.northwind.example" in one_line(revoked)
     assert "No mail domain is allowed" in cli(database_url, "email-domain", "list").output

@@ -5,7 +5,6 @@ API pages the same way, newest first with a `before_id` cursor."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +18,6 @@ from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.conversations.queries import TIMELINE_PAGE
-from threadline.entrypoints.api.app import create_app
 
 pytestmark = pytest.mark.anyio
 
@@ -28,13 +26,6 @@ HISTORY = 10_000
 MAX_PAGE_BYTES = 60_000
 LOAD_EARLIER = re.compile(r'<a href="(/app/conversations/\d+\?before=(\d+))" id="load-earlier"')
 ENTRY_ID = re.compile(r'data-testid="timeline-entry"[^>]*data-message-id="(\d+)"')
-
-
-@pytest.fixture
-async def browser(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://threadline.test") as c:
-        yield c
 
 
 async def long_conversation(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import quote
@@ -15,44 +14,22 @@ import pytest
 from sqlalchemy import update
 
 from tests.conftest import PASSWORD, WorkspaceFixture, customer_writes, login
+from tests.support.conversations_api import assign_to, resolve_as_answered
+from tests.support.web_sign_in import CSRF_INPUT, sign_in_with_the_form
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.entrypoints.api.app import create_app
 from threadline.entrypoints.sign_in_throttle import PAIR_FAILURES, WINDOW_SECONDS
 
 pytestmark = pytest.mark.anyio
 
 BASE = "http://threadline.test"
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
-
-
-@pytest.fixture
-async def browser(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    """A second client with its own cookie jar, like a separate browser."""
-    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as c:
-        yield c
 
 
 async def sign_in(client: httpx.AsyncClient, email: str, workspace: str = "") -> str:
     """Signs in through the login form; returns the page's CSRF token for API calls."""
-    form = await client.get("/app/login")
-    assert form.status_code == 200
-    token = CSRF_INPUT.search(form.text)
-    assert token is not None
-    response = await client.post(
-        "/app/login",
-        data={
-            "email": email,
-            "password": PASSWORD,
-            "workspace": workspace,
-            "csrf_token": token.group(1),
-        },
-    )
-    assert response.status_code == 303, response.text
-    assert response.headers["location"] == "/app/conversations"
+    await sign_in_with_the_form(client, email, workspace)
     page = await client.get("/app/conversations")
     assert page.status_code == 200
     meta = CSRF_META.search(page.text)
@@ -316,12 +293,7 @@ async def test_the_list_filters_and_never_shows_another_workspace(
     assert made.status_code == 201, made.text
     mine = await customer_writes(client, workspace, "email", "email", "a@example.com", "Mine")
     nobody = await customer_writes(client, workspace, "sms", "phone", "+48600000001", "Nobody")
-    assigned = await client.post(
-        f"/api/v1/conversations/{mine['conversation_id']}/assign",
-        json={"assignee_id": workspace.agent_id},
-        headers=admin,
-    )
-    assert assigned.status_code == 200
+    await assign_to(client, admin, mine["conversation_id"], workspace.agent_id)
     await sign_in(browser, f"agent@{workspace.slug}.example.com")
 
     def rows(page: httpx.Response) -> set[int]:
@@ -491,12 +463,7 @@ async def test_the_card_shows_csat_of_resolved_matters_and_the_page_only_its_own
         await db.commit()
     admin = await login(client, workspace.slug, "admin")
     first = await customer_writes(client, workspace, "sms", "phone", phone, "First matter")
-    resolved = await client.post(
-        f"/api/v1/conversations/{first['conversation_id']}/status",
-        json={"status": "resolved", "wrap_up_code": "solved", "summary": "Answered."},
-        headers=admin,
-    )
-    assert resolved.status_code == 200, resolved.text
+    await resolve_as_answered(client, admin, first["conversation_id"])
     clock.advance(timedelta(seconds=1))
     second = await customer_writes(client, workspace, "email", "email", "c@example.com", "Other")
     third = await customer_writes(client, workspace, "sms", "phone", phone, "Second matter")

@@ -13,27 +13,16 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture, customer_writes, login, make_workspace
+from tests.support.widget import widget_key  # its admin route is tested below
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.domain.security.access import Principal, Role
 from threadline.entrypoints.widget import visitor_api
 from threadline.seed.web_chat import seed_web_chat
-from threadline.web_chat.widget_inboxes import widget_admin_view
 
 pytestmark = pytest.mark.anyio
 
 XSS_NAME = '<img src=x onerror="alert(1)">Eve'
 XSS_TEXT = "<script>alert('pwned')</script> and <b onmouseover=alert(2)>bold</b>"
-
-
-async def widget_key(runtime: Runtime, ws: WorkspaceFixture) -> str:
-    """The embed key, as the admin's widget page makes it (that route is tested below)."""
-    async with runtime.uow() as uow:
-        view = await widget_admin_view(
-            uow, Principal(ws.id, Role.ADMIN, ws.admin_id), ws.inboxes["web_chat"]
-        )
-        await uow.commit()
-    return str(view["public_key"])
 
 
 async def start(client: httpx.AsyncClient, key: str, **extra: Any) -> dict[str, Any]:

@@ -17,7 +17,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
+from tests.support.conversations_api import assign_to
 from tests.support.server import next_frame, subscribed, token_of, wait_ready
+from tests.support.widget import widget_key
 from threadline.adapters.db import tables as t
 from threadline.adapters.pubsub.base import workspace_topic
 from threadline.bootstrap import Runtime
@@ -26,7 +28,6 @@ from threadline.core.event_feed import events_since
 from threadline.core.typing_signals import publish_typing
 from threadline.domain.security.access import Principal, Role
 from threadline.entrypoints.widget import _hub, visitor_api
-from threadline.web_chat.widget_inboxes import widget_admin_view
 
 pytestmark = pytest.mark.anyio
 WAIT = 5
@@ -70,15 +71,6 @@ async def quiet(ws: ClientConnection, seconds: float = 0.4) -> list[dict[str, An
             extra.append(await frame(ws, seconds))
     except TimeoutError:
         return extra
-
-
-async def widget_key(runtime: Runtime, ws: WorkspaceFixture) -> str:
-    async with runtime.uow() as uow:
-        view = await widget_admin_view(
-            uow, Principal(ws.id, Role.ADMIN, ws.admin_id), ws.inboxes["web_chat"]
-        )
-        await uow.commit()
-    return str(view["public_key"])
 
 
 async def visitor(
@@ -334,12 +326,7 @@ async def test_a_back_fill_sends_one_queue_frame_however_many_changes_it_passes(
         assert [f["type"] for f in live].count("queue") == 0
         # ...and a change of the conversation's assignee sends the new state.
         supervisor = await login(client, workspace.slug, "super")
-        assigned = await client.post(
-            f"/api/v1/conversations/{chat['conversation_id']}/assign",
-            json={"assignee_id": workspace.supervisor_id},
-            headers=supervisor,
-        )
-        assert assigned.status_code == 200, assigned.text
+        await assign_to(client, supervisor, chat["conversation_id"], workspace.supervisor_id)
         changed = await until(ws, "queue")
         changed += await quiet(ws)
         queue = [f for f in changed if f["type"] == "queue"]
