@@ -5,28 +5,20 @@ with a clear reason; a planned follow-up brings the matter back on time."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
+from tests.support.warsaw_time import warsaw
 from threadline.adapters.clock import ManualClock
 from threadline.bootstrap import Runtime
 from threadline.core.timers import fire_due_timers
 from threadline.service_levels.defaults import seed_default_sla
 
 pytestmark = pytest.mark.anyio
-
-WARSAW = ZoneInfo("Europe/Warsaw")
-
-
-def warsaw(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
-) -> datetime:
-    return datetime(year, month, day, hour, minute, second, tzinfo=WARSAW).astimezone(UTC)
 
 
 async def email_arrives(

@@ -4,14 +4,14 @@ fire once at the right moment, pauses while the customer is asked, met or missed
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import WorkspaceFixture, login
+from tests.support.warsaw_time import warsaw
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
@@ -27,14 +27,6 @@ from threadline.domain.service_levels.sla import ConversationFacts, PolicyRule, 
 from threadline.service_levels.defaults import seed_default_sla
 
 pytestmark = pytest.mark.anyio
-
-WARSAW = ZoneInfo("Europe/Warsaw")
-
-
-def warsaw(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
-) -> datetime:
-    return datetime(year, month, day, hour, minute, second, tzinfo=WARSAW).astimezone(UTC)
 
 
 # -- policy matching (pure) --------------------------------------------------------------------
@@ -98,6 +90,15 @@ async def _customer_writes(
     return received.conversation_id
 
 
+async def _chat_under_default_sla(
+    runtime: Runtime, ws: WorkspaceFixture, clock: ManualClock
+) -> tuple[datetime, int]:
+    """The default SLA seeded, then a visitor writing in by chat: (when, the conversation)."""
+    await _seed(runtime, ws)
+    start = clock.now()
+    return start, await _customer_writes(runtime, ws, Channel.WEB_CHAT)
+
+
 async def _clocks(runtime: Runtime, conversation_id: int) -> dict[str, t.SlaClock]:
     async with runtime.uow() as uow:
         rows = (
@@ -159,9 +160,7 @@ async def test_after_a_polish_public_holiday_the_deadline_is_the_next_working_da
 async def test_chat_warning_and_breach_fire_once_at_the_right_time_and_escalate(
     runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
-    await _seed(runtime, workspace)
-    start = clock.now()
-    conversation_id = await _customer_writes(runtime, workspace, Channel.WEB_CHAT)
+    start, conversation_id = await _chat_under_default_sla(runtime, workspace, clock)
     first = (await _clocks(runtime, conversation_id))["first_response"]
     assert first.due_at == start + timedelta(minutes=2)  # chat runs round the clock
 
@@ -210,9 +209,7 @@ async def test_a_reply_in_time_stops_the_clock_as_met_and_nothing_fires_later(
     clock: ManualClock,
     client: httpx.AsyncClient,
 ) -> None:
-    await _seed(runtime, workspace)
-    start = clock.now()
-    conversation_id = await _customer_writes(runtime, workspace, Channel.WEB_CHAT)
+    start, conversation_id = await _chat_under_default_sla(runtime, workspace, clock)
     clock.advance(timedelta(seconds=45))
     async with runtime.uow() as uow:
         await reply(uow, _agent(workspace), ReplyRequest(conversation_id, "Hi! Looking now."))
@@ -240,9 +237,7 @@ async def test_a_reply_in_time_stops_the_clock_as_met_and_nothing_fires_later(
 async def test_waiting_on_the_customer_pauses_the_clock_and_moves_the_deadline(
     runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
-    await _seed(runtime, workspace)
-    start = clock.now()
-    conversation_id = await _customer_writes(runtime, workspace, Channel.WEB_CHAT)
+    start, conversation_id = await _chat_under_default_sla(runtime, workspace, clock)
     clock.set(start + timedelta(seconds=60))
     async with runtime.uow() as uow:
         await change_status(uow, _agent(workspace), conversation_id, ConversationStatus.PENDING)
