@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select, update
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
 from tests.entrypoints.web.test_web_workspace import sign_in
+from tests.support.api_v1 import get_object
 from tests.support.twilio import (
     CUSTOMER_NUMBER,
     OUR_NUMBER,
@@ -61,12 +62,9 @@ async def the_conversation(runtime: Runtime) -> int:
 async def reply_options(
     client: httpx.AsyncClient, headers: dict[str, str], conversation_id: int
 ) -> dict[str, Any]:
-    response = await client.get(
-        f"/api/v1/conversations/{conversation_id}/reply-options", headers=headers
+    return await get_object(
+        client, f"/api/v1/conversations/{conversation_id}/reply-options", headers
     )
-    assert response.status_code == 200, response.text
-    options: dict[str, Any] = response.json()
-    return options
 
 
 async def outbound_count(runtime: Runtime) -> int:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, login
+from tests.support.api_v1 import get_object
 from tests.support.routing import add_agent, add_handled_history, arrive
 from tests.support.widget import widget_key
 from threadline.bootstrap import Runtime
@@ -58,12 +59,9 @@ async def olga_online_with_history(
 async def queue_position(
     client: httpx.AsyncClient, headers: dict[str, str], conversation_id: int
 ) -> dict[str, Any]:
-    response = await client.get(
-        f"/api/v1/conversations/{conversation_id}/queue-position", headers=headers
+    return await get_object(
+        client, f"/api/v1/conversations/{conversation_id}/queue-position", headers
     )
-    assert response.status_code == 200, response.text
-    place: dict[str, Any] = response.json()
-    return place
 
 
 async def test_a_chat_visitor_is_told_minutes_when_emails_take_days(

@@ -23,6 +23,17 @@ async def post_inbound(
     return await customer_writes(client, ws, channel, kind, value, text)
 
 
+async def get_object(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str]
+) -> dict[str, Any]:
+    """GET an API path that must answer 200 with a JSON object."""
+    response = await client.get(path, headers=headers)
+    assert response.status_code == 200, response.text
+    found = response.json()
+    assert isinstance(found, dict), found
+    return found
+
+
 async def event_types(runtime: Runtime, workspace_id: int) -> list[str]:
     async with runtime.sessionmaker() as session:
         rows = await session.execute(
