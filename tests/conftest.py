@@ -185,6 +185,13 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
     )
 
 
+def emptied_postgres_runtime(url: str) -> Runtime:
+    """A runtime on the PostgreSQL test database, every table emptied first: for tests whose
+    worker processes share that database (they close it themselves)."""
+    _truncate_postgres(url)
+    return build_runtime(settings_for(url))
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return settings_for(database_url)

@@ -155,12 +155,9 @@ async def test_a_crash_inside_the_handler_leaves_the_timer_due(
 async def test_two_worker_processes_fire_each_of_200_timers_exactly_once(
     postgres_database: str, tmp_path: Path
 ) -> None:
-    from tests.conftest import _truncate_postgres, make_workspace
+    from tests.conftest import emptied_postgres_runtime, make_workspace
 
-    _truncate_postgres(postgres_database)
-    runtime = build_runtime(
-        Settings(database_url=postgres_database, redis_url="", run_outbound_worker=False)
-    )
+    runtime = emptied_postgres_runtime(postgres_database)
     processes: list[subprocess.Popen[bytes]] = []
     try:
         await reset_fire_log(runtime.engine)

@@ -16,8 +16,6 @@ import pytest
 from sqlalchemy import select
 
 from threadline.adapters.db import tables as t
-from threadline.bootstrap import build_runtime
-from threadline.config import Settings
 from threadline.domain.routing.capacity import Capacity
 from threadline.domain.security.access import Role
 from threadline.workspace.create import create_agent
@@ -92,12 +90,9 @@ def test_the_sweep_finds_what_it_should() -> None:
 async def test_four_processes_never_overfill_an_agent_nor_double_assign(
     postgres_database: str, tmp_path: Path
 ) -> None:
-    from tests.conftest import _truncate_postgres, make_workspace
+    from tests.conftest import emptied_postgres_runtime, make_workspace
 
-    _truncate_postgres(postgres_database)
-    runtime = build_runtime(
-        Settings(database_url=postgres_database, redis_url="", run_outbound_worker=False)
-    )
+    runtime = emptied_postgres_runtime(postgres_database)
     try:
         ws = await make_workspace(runtime, "loaded")
         async with runtime.uow() as uow:
