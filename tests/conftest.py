@@ -29,6 +29,7 @@ import psycopg
 import pytest
 import redis
 
+from tests.support.email_smtp import running_smtp_server
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db.migrate import upgrade_to_head
 from threadline.adapters.db.tables import Base
@@ -38,6 +39,7 @@ from threadline.domain.channels import Channel
 from threadline.domain.security.access import Role
 from threadline.entrypoints.api.app import create_app
 from threadline.entrypoints.logging_setup import configure_logging
+from threadline.entrypoints.smtp_server import SmtpServerHandle
 from threadline.workspace.auth import create_api_key
 from threadline.workspace.create import create_agent, create_inbox, create_workspace
 
@@ -202,6 +204,13 @@ async def runtime(settings: Settings, clock: ManualClock) -> AsyncIterator[Runti
     built = build_runtime(settings, clock=clock)
     yield built
     await built.close()
+
+
+@pytest.fixture
+async def smtp(runtime: Runtime, tmp_path: Path) -> AsyncIterator[SmtpServerHandle]:
+    """The built-in SMTP server of `runtime`, on a free port of 127.0.0.1."""
+    async with running_smtp_server(runtime, tmp_path) as handle:
+        yield handle
 
 
 @pytest.fixture

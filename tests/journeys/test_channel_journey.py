@@ -5,7 +5,7 @@ outside the window and an SMS inside it all make one customer and one conversati
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
@@ -34,7 +34,7 @@ from threadline.bootstrap import Runtime
 from threadline.delivery.outbound import DeliveryReport
 from threadline.domain.channels import Channel
 from threadline.entrypoints.outbound_worker import deliver_once
-from threadline.entrypoints.smtp_server import SmtpServerHandle, start_smtp_server
+from threadline.entrypoints.smtp_server import SmtpServerHandle
 from threadline.integrations.senders import build_outbound_adapters
 from threadline.workspace.create import create_inbox
 
@@ -57,14 +57,6 @@ def graph() -> Iterator[GraphServer]:
 def relay() -> Iterator[SmtpSink]:
     with running_smtp_sink() as sink:
         yield sink
-
-
-@pytest.fixture
-async def smtp(runtime: Runtime, tmp_path: Path) -> AsyncIterator[SmtpServerHandle]:
-    runtime.settings.attachments_dir = str(tmp_path)
-    handle = await start_smtp_server(runtime, host="127.0.0.1", port=0)
-    yield handle
-    await handle.close()
 
 
 def from_customer(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:

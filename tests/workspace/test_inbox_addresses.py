@@ -7,8 +7,6 @@ the SMTP server delivered that company's mail to whichever inbox matched first.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiosmtplib
@@ -21,7 +19,7 @@ from tests.conftest import WorkspaceFixture, login
 from tests.support.email_inbound import simple_mail
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.entrypoints.smtp_server import SmtpServerHandle, start_smtp_server
+from threadline.entrypoints.smtp_server import SmtpServerHandle
 from threadline.integrations.email.addresses import reply_address
 from threadline.workspace.email_domains import allow_email_domain
 
@@ -64,14 +62,6 @@ async def new_email_inbox(
         headers=admin,
         json={"name": name, "channel": "email", "address": address},
     )
-
-
-@pytest.fixture
-async def smtp(runtime: Runtime, tmp_path: Path) -> AsyncIterator[SmtpServerHandle]:
-    runtime.settings.attachments_dir = str(tmp_path)
-    handle = await start_smtp_server(runtime, host="127.0.0.1", port=0)
-    yield handle
-    await handle.close()
 
 
 async def mail_to(smtp: SmtpServerHandle, recipient: str, message_id: str) -> None:
