@@ -13,10 +13,11 @@ from pathlib import Path
 import aiosmtplib
 import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from tests.conftest import WorkspaceFixture, login
 from tests.support.email_inbound import SUPPORT_ADDRESS, simple_mail
+from tests.support.inboxes import local_relay, set_inbox
 from tests.support.meta import configure_meta, send_key
 from tests.support.meta_graph import GraphServer, running_graph
 from tests.support.meta_workspace import assert_cloud_api_call, cloud_api_body, template_content
@@ -80,18 +81,11 @@ async def configure_channels(
     runtime.settings.public_base_url = PUBLIC_BASE
     await configure_meta(runtime, ws, graph, tmp_path)
     async with runtime.uow() as uow:
-        await uow.session.execute(
-            update(t.Inbox)
-            .where(t.Inbox.id == ws.inboxes["email"])
-            .values(
-                address=SUPPORT_ADDRESS,
-                settings={
-                    "smtp_host": "127.0.0.1",
-                    "smtp_port": relay.port,
-                    "starttls": False,
-                    "display_name": "Acme Support",
-                },
-            )
+        await set_inbox(
+            uow.session,
+            ws.inboxes["email"],
+            address=SUPPORT_ADDRESS,
+            settings=local_relay(relay.port),
         )
         form = await create_inbox(uow, ws.id, name="Website form", channel=Channel.FORM)
         await uow.commit()

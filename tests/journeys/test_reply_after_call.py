@@ -10,11 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
 from tests.entrypoints.web.test_web_workspace import sign_in
 from tests.support.api_v1 import get_object
+from tests.support.inboxes import set_inbox
 from tests.support.twilio import (
     CUSTOMER_NUMBER,
     OUR_NUMBER,
@@ -93,14 +94,8 @@ async def test_after_a_missed_call_the_reply_goes_by_sms_to_the_callers_number(
             created_at=uow.clock.now(),
         )
         uow.session.add(same_number)
-        await uow.session.execute(
-            update(t.Inbox).where(t.Inbox.id == voice_inbox).values(address=OUR_NUMBER)
-        )
-        await uow.session.execute(
-            update(t.Inbox)
-            .where(t.Inbox.id == workspace.inboxes["sms"])
-            .values(address="+15005550006")
-        )
+        await set_inbox(uow.session, voice_inbox, address=OUR_NUMBER)
+        await set_inbox(uow.session, workspace.inboxes["sms"], address="+15005550006")
         await uow.commit()
         sms_inbox = same_number.id
     await configure_twilio_inbox(runtime, sms_inbox)

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture
 from tests.support.fixtures import load_fixture
+from tests.support.inboxes import set_inbox
 from tests.support.meta_graph import ACCESS_TOKEN, VERSION, GraphServer
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
@@ -53,18 +54,16 @@ async def configure_meta(
     runtime.settings.meta_graph_version = VERSION
     runtime.settings.attachments_dir = str(tmp_path / "attachments")
     async with runtime.uow() as uow:
-        await uow.session.execute(
-            update(t.Inbox)
-            .where(t.Inbox.id == ws.inboxes["whatsapp"])
-            .values(
-                secret=APP_SECRET,
-                settings={
-                    "verify_token": VERIFY_TOKEN,
-                    "access_token": ACCESS_TOKEN,
-                    "phone_number_id": PHONE_NUMBER_ID,
-                    "templates": TEMPLATES,
-                },
-            )
+        await set_inbox(
+            uow.session,
+            ws.inboxes["whatsapp"],
+            secret=APP_SECRET,
+            settings={
+                "verify_token": VERIFY_TOKEN,
+                "access_token": ACCESS_TOKEN,
+                "phone_number_id": PHONE_NUMBER_ID,
+                "templates": TEMPLATES,
+            },
         )
         messenger = await create_inbox(
             uow,

@@ -10,11 +10,12 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tests.conftest import WorkspaceFixture
 from tests.support.delivery import agent_replies, deliver
 from tests.support.email_inbound import stored_message
+from tests.support.inboxes import local_relay, set_inbox
 from tests.support.smtp_sink import PERMANENT, TEMPORARY, SmtpSink, free_port, running_smtp_sink
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
@@ -71,19 +72,7 @@ async def point_email_inbox_at(
     """Give the email inbox its address and relay; returns (inbox id, inbox secret)."""
     inbox_id = ws.inboxes["email"]
     async with runtime.sessionmaker() as session:
-        await session.execute(
-            update(t.Inbox)
-            .where(t.Inbox.id == inbox_id)
-            .values(
-                address=INBOX_ADDRESS,
-                settings={
-                    "smtp_host": "127.0.0.1",
-                    "smtp_port": port,
-                    "starttls": False,
-                    "display_name": "Acme Support",
-                },
-            )
-        )
+        await set_inbox(session, inbox_id, address=INBOX_ADDRESS, settings=local_relay(port))
         await session.commit()
         inbox = await session.get(t.Inbox, inbox_id)
         assert inbox is not None and inbox.secret
@@ -291,9 +280,7 @@ async def test_inboxes_without_their_own_relay_use_the_configured_one(
 ) -> None:
     conversation_id, _ = await first_contact(runtime, workspace, sink)
     async with runtime.sessionmaker() as session:
-        await session.execute(
-            update(t.Inbox).where(t.Inbox.id == workspace.inboxes["email"]).values(settings={})
-        )
+        await set_inbox(session, workspace.inboxes["email"], settings={})
         await session.commit()
     first_id = await agent_replies(runtime, workspace, conversation_id, REPLY)
 

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 from imap_tools import MailBoxUnencrypted
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from tests.conftest import WorkspaceFixture
 from tests.support.dovecot import PASSWORD, Dovecot, running_dovecot
+from tests.support.inboxes import set_inbox
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.integrations.email.imap_poller import poll_all, poll_inbox
@@ -79,11 +80,7 @@ async def point_inbox_at(
         **extra,
     }
     async with runtime.sessionmaker() as session:
-        await session.execute(
-            update(t.Inbox)
-            .where(t.Inbox.id == inbox_id)
-            .values(address=INBOX_ADDRESS, settings=settings)
-        )
+        await set_inbox(session, inbox_id, address=INBOX_ADDRESS, settings=settings)
         await session.commit()
     return inbox_id
 
