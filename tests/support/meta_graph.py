@@ -16,10 +16,20 @@ import itertools
 import json
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from tests.support.local_http import (
+    QuietHandler,
+    ignoring_client_hang_ups,
+    read_body,
+    respond,
+    serving,
+)
 
 VERSION = "v21.0"
 ACCESS_TOKEN = "EAAG-test-access-token"
@@ -73,8 +83,7 @@ class GraphServer:
 
     def handle(self, handler: BaseHTTPRequestHandler) -> tuple[int, str, bytes] | None:
         path = urlsplit(handler.path).path
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length) if length else b""
+        raw = read_body(handler)
         body = json.loads(raw) if raw else None
         authorization = handler.headers.get("Authorization")
         with self.lock:
@@ -143,54 +152,24 @@ def _error(status: int, message: str, kind: str, code: int) -> tuple[int, str, b
     return status, "application/json", json.dumps(body).encode()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    graph: GraphServer
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
+class _Handler(QuietHandler[GraphServer]):
     def _answer(self) -> None:
-        try:
-            answer = self.server.graph.handle(self)
+        with ignoring_client_hang_ups():
+            answer = self.server.state.handle(self)
             if answer is None:
                 self.close_connection = True
                 return
             status, content_type, payload = answer
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+            respond(self, status, payload, content_type)
 
     do_GET = _answer
     do_POST = _answer
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
-
-class running_graph:
-    """Context manager: a GraphServer listening on a free port of 127.0.0.1."""
-
-    def __init__(self) -> None:
-        self.graph = GraphServer()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.graph = self.graph
-        host, port = self._server.server_address[:2]
-        assert isinstance(host, str)  # an AF_INET server bound to a str address
-        self.graph.base = f"http://{host}:{port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> GraphServer:
-        self._thread.start()
-        return self.graph
-
-    def __exit__(self, *exc: object) -> None:
-        self.graph.release.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+@contextmanager
+def running_graph() -> Iterator[GraphServer]:
+    """A GraphServer listening on a free port of 127.0.0.1."""
+    graph = GraphServer()
+    with serving(_Handler, graph, on_stop=graph.release.set) as base_url:
+        graph.base = base_url
+        yield graph

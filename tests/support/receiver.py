@@ -11,10 +11,19 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from tests.support.local_http import (
+    QuietHandler,
+    ignoring_client_hang_ups,
+    read_body,
+    respond,
+    serving,
+)
 from threadline.integrations.api.sender import verify_signature
 
 
@@ -65,8 +74,7 @@ class Receiver:
         raise AssertionError(f"receiver saw {len(self.requests)} requests, expected {count}")
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length)
+        raw = read_body(handler)
         signature_ok = verify_signature(
             self.secret,
             handler.headers.get("X-Threadline-Timestamp", ""),
@@ -97,50 +105,19 @@ class Receiver:
                     self.deliveries.append(key or "")
                 body = json.dumps({"id": f"app-{key}"})
         request.answered = status
-        payload = (body or "").encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(payload)))
-        handler.end_headers()
-        handler.wfile.write(payload)
+        respond(handler, status, (body or "").encode(), "application/json")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    receiver: Receiver
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
+class _Handler(QuietHandler[Receiver]):
     def do_POST(self) -> None:
-        try:
-            self.server.receiver._handle(self)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        with ignoring_client_hang_ups():
+            self.server.state._handle(self)
 
 
-class running_receiver:
-    """Context manager: a Receiver listening on a free port of 127.0.0.1."""
-
-    def __init__(self, secret: str = "") -> None:
-        self.receiver = Receiver(secret=secret)
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.receiver = self.receiver
-        host, port = self._server.server_address[:2]
-        assert isinstance(host, str)  # an AF_INET server bound to a str address
-        self.receiver.url = f"http://{host}:{port}/threadline/webhook"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Receiver:
-        self._thread.start()
-        return self.receiver
-
-    def __exit__(self, *exc: object) -> None:
-        self.receiver.release.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+@contextmanager
+def running_receiver(secret: str = "") -> Iterator[Receiver]:
+    """A Receiver listening on a free port of 127.0.0.1."""
+    receiver = Receiver(secret=secret)
+    with serving(_Handler, receiver, on_stop=receiver.release.set) as base_url:
+        receiver.url = f"{base_url}/threadline/webhook"
+        yield receiver

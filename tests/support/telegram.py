@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.local_http import QuietHandler, read_body, respond, respond_json, serving
 
 
 @dataclass
@@ -50,8 +54,7 @@ class FakeBotApi:
 
     def _answer(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(handler.path)
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length) if length else b""
+        raw = read_body(handler)
         body = json.loads(raw) if raw else None
         with self.lock:
             self.requests.append(BotRequest(method, parts.path, parse_qs(parts.query), body))
@@ -60,25 +63,19 @@ class FakeBotApi:
             wanted = parts.path[len(file_prefix) :]
             for file_path, content in self.files.values():
                 if file_path == wanted:
-                    return _send(handler, 200, content, "application/octet-stream")
-            return _json(handler, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                    return respond(handler, 200, content, "application/octet-stream")
+            return _refuse(handler, 404, "Not Found")
         if not parts.path.startswith(api_prefix):
-            return _json(
-                handler, 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
-            )
+            return _refuse(handler, 401, "Unauthorized")
         api_method = parts.path[len(api_prefix) :]
         with self.lock:
             scripted = self.script.popleft() if self.script else None
         if scripted is not None:
-            return _json(handler, scripted.status, scripted.body)
+            return respond_json(handler, scripted.status, scripted.body)
         if api_method == "getFile":
             file_id = parse_qs(parts.query).get("file_id", [""])[0]
             if file_id not in self.files:
-                return _json(
-                    handler,
-                    400,
-                    {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"},
-                )
+                return _refuse(handler, 400, "Bad Request: invalid file_id")
             file_path, content = self.files[file_id]
             result = {
                 "file_id": file_id,
@@ -86,7 +83,7 @@ class FakeBotApi:
                 "file_size": len(content),
                 "file_path": file_path,
             }
-            return _json(handler, 200, {"ok": True, "result": result})
+            return respond_json(handler, 200, {"ok": True, "result": result})
         if api_method == "sendMessage" and body is not None:
             with self.lock:
                 self.next_message_id += 1
@@ -98,56 +95,27 @@ class FakeBotApi:
                 "date": 1700000000,
                 "text": body.get("text"),
             }
-            return _json(handler, 200, {"ok": True, "result": result})
-        return _json(handler, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            return respond_json(handler, 200, {"ok": True, "result": result})
+        return _refuse(handler, 404, "Not Found")
 
 
-def _json(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
-    _send(handler, status, json.dumps(body).encode(), "application/json")
+def _refuse(handler: BaseHTTPRequestHandler, status: int, description: str) -> None:
+    """The Bot API's error answer: the HTTP status repeated as error_code."""
+    respond_json(handler, status, {"ok": False, "error_code": status, "description": description})
 
 
-def _send(handler: BaseHTTPRequestHandler, status: int, payload: bytes, content_type: str) -> None:
-    handler.send_response(status)
-    handler.send_header("Content-Type", content_type)
-    handler.send_header("Content-Length", str(len(payload)))
-    handler.end_headers()
-    handler.wfile.write(payload)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    api: FakeBotApi
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
+class _Handler(QuietHandler[FakeBotApi]):
     def do_GET(self) -> None:
-        self.server.api._answer(self, "GET")
+        self.server.state._answer(self, "GET")
 
     def do_POST(self) -> None:
-        self.server.api._answer(self, "POST")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.server.state._answer(self, "POST")
 
 
-class running_bot_api:
-    """Context manager: a FakeBotApi listening on a free port of 127.0.0.1."""
-
-    def __init__(self, token: str) -> None:
-        self.api = FakeBotApi(token=token)
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.api = self.api
-        port = self._server.server_address[1]
-        self.api.base_url = f"http://127.0.0.1:{port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeBotApi:
-        self._thread.start()
-        return self.api
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+@contextmanager
+def running_bot_api(token: str) -> Iterator[FakeBotApi]:
+    """A FakeBotApi listening on a free port of 127.0.0.1."""
+    api = FakeBotApi(token=token)
+    with serving(_Handler, api) as base_url:
+        api.base_url = base_url
+        yield api

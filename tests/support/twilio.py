@@ -23,11 +23,12 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
@@ -35,6 +36,13 @@ import httpx
 from sqlalchemy import update
 
 from tests.support.fixtures import load_fixture
+from tests.support.local_http import (
+    QuietHandler,
+    ignoring_client_hang_ups,
+    respond,
+    respond_json,
+    serving,
+)
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.integrations.twilio.signature import compute_signature
@@ -182,25 +190,20 @@ class FakeTwilio:
         with self.lock:
             self.requests.append(seen)
         if not authorized:
-            return self._reply(handler, 401, fixture_json("rest_error_20003.json"))
+            return respond_json(handler, 401, fixture_json("rest_error_20003.json"))
         if method == "GET" and handler.path in self.media:
             data, content_type = self.media[handler.path]
-            handler.send_response(200)
-            handler.send_header("Content-Type", content_type)
-            handler.send_header("Content-Length", str(len(data)))
-            handler.end_headers()
-            handler.wfile.write(data)
-            return None
+            return respond(handler, 200, data, content_type)
         if method == "GET" and split.path == MESSAGES_PATH:
-            return self._reply(handler, 200, self._list_page(query))
+            return respond_json(handler, 200, self._list_page(query))
         if method == "POST" and handler.path == MESSAGES_PATH:
             return self._create(handler, seen.form)
-        return self._reply(handler, 404, {"code": 20404, "message": "not found", "status": 404})
+        return respond_json(handler, 404, {"code": 20404, "message": "not found", "status": 404})
 
     def _create(self, handler: BaseHTTPRequestHandler, form: dict[str, str]) -> None:
         if not form.get("To"):
             error = {"code": 21604, "message": "A 'To' phone number is required.", "status": 400}
-            return self._reply(handler, 400, error)
+            return respond_json(handler, 400, error)
         with self.lock:
             mode = self.misbehave.popleft() if self.misbehave else None
             answer = self.script.popleft() if self.script and mode is None else None
@@ -221,7 +224,7 @@ class FakeTwilio:
         elif self.answer_delay and answer[0] == 201:
             time.sleep(self.answer_delay)
         try:
-            return self._reply(handler, *answer)
+            return respond_json(handler, *answer)
         finally:
             if answer[0] == 201:
                 self._answered()
@@ -280,15 +283,6 @@ class FakeTwilio:
             "uri": page_uri(page, query.get("PageToken")),
         }
 
-    @staticmethod
-    def _reply(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
-        payload = json.dumps(body).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(payload)))
-        handler.end_headers()
-        handler.wfile.write(payload)
-
 
 def _date(rfc2822: str) -> datetime:
     return parsedate_to_datetime(rfc2822)
@@ -318,42 +312,19 @@ def _listed(message: dict[str, Any], query: dict[str, str]) -> bool:
     return True
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeTwilio
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
+class _Handler(QuietHandler[FakeTwilio]):
     def do_POST(self) -> None:
-        try:
-            self.server.fake.handle(self, "POST")
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting (a timeout we were told to cause)
+        with ignoring_client_hang_ups():  # a timeout we were told to cause
+            self.server.state.handle(self, "POST")
 
     def do_GET(self) -> None:
-        self.server.fake.handle(self, "GET")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.server.state.handle(self, "GET")
 
 
-class running_fake_twilio:
-    def __init__(self) -> None:
-        self.fake = FakeTwilio()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self.fake
-        port = self._server.server_address[1]
-        self.fake.url = f"http://127.0.0.1:{port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeTwilio:
-        self._thread.start()
-        return self.fake
-
-    def __exit__(self, *exc: object) -> None:
-        self.fake.release.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+@contextmanager
+def running_fake_twilio() -> Iterator[FakeTwilio]:
+    """A FakeTwilio listening on a free port of 127.0.0.1."""
+    fake = FakeTwilio()
+    with serving(_Handler, fake, on_stop=fake.release.set) as base_url:
+        fake.url = base_url
+        yield fake
