@@ -20,6 +20,17 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     yield from database_at_revision(request, tmp_path, BEFORE)
 
 
+@pytest.fixture
+def acme(empty_database: str) -> int:
+    return add_workspace(empty_database, "acme")
+
+
+@pytest.fixture
+def globex(empty_database: str, acme: int) -> int:
+    # After acme, so that the workspace ids the upgrade's message names are 1 and 2.
+    return add_workspace(empty_database, "globex")
+
+
 def add_inbox(url: str, workspace_id: int, name: str, channel: str, address: str) -> None:
     run(
         url,
@@ -34,10 +45,8 @@ def add_inbox(url: str, workspace_id: int, name: str, channel: str, address: str
 
 
 def test_existing_addresses_are_normalised_and_their_domains_stay_usable(
-    empty_database: str,
+    empty_database: str, acme: int, globex: int
 ) -> None:
-    acme = add_workspace(empty_database, "acme")
-    globex = add_workspace(empty_database, "globex")
     add_inbox(empty_database, acme, "Support", "email", " Support@Acme.Example.com")
     add_inbox(empty_database, acme, "Team", "email", "acme.team@mail.example.net")
     add_inbox(empty_database, globex, "Sales", "email", "sales@globex.example.com")
@@ -69,10 +78,8 @@ def test_existing_addresses_are_normalised_and_their_domains_stay_usable(
 
 
 def test_an_address_two_inboxes_share_stops_the_upgrade_and_names_them(
-    empty_database: str,
+    empty_database: str, acme: int, globex: int
 ) -> None:
-    acme = add_workspace(empty_database, "acme")
-    globex = add_workspace(empty_database, "globex")
     add_inbox(empty_database, acme, "Support", "email", "support@acme.example.com")
     add_inbox(empty_database, globex, "Stolen", "email", "SUPPORT@acme.example.com")
 

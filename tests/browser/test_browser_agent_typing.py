@@ -11,19 +11,16 @@ from playwright.async_api import Browser, expect
 from tests.support.browser import (
     LIVE_MS,
     World,
-    browser,  # noqa: F401  (a fixture)
     opened_context,
     sign_in,
     watch,
-    world,  # noqa: F401  (a fixture)
 )
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_an_agent_sees_a_colleague_writing_a_reply_to_the_same_conversation(
-    browser: Browser,  # noqa: F811
-    world: World,  # noqa: F811
+    browser: Browser, world: World
 ) -> None:
     page_of = f"/app/conversations/{world.earlier_conversation_id}"
     async with opened_context(browser) as sue_context, opened_context(browser) as ada_context:

@@ -13,11 +13,9 @@ from sqlalchemy import insert, select
 from tests.support.browser import (
     LIVE_MS,
     World,
-    browser,  # noqa: F401  (a fixture)
     opened_context,
     sign_in,
     watch,
-    world,  # noqa: F401  (a fixture)
 )
 from threadline.adapters.db import tables as t
 from threadline.conversations.queries import TIMELINE_PAGE
@@ -28,8 +26,7 @@ MORE = 2 * TIMELINE_PAGE + 20
 
 
 async def test_load_earlier_prepends_and_a_live_refresh_keeps_them(
-    browser: Browser,  # noqa: F811
-    world: World,  # noqa: F811
+    browser: Browser, world: World
 ) -> None:
     conversation_id = world.earlier_conversation_id
     start = datetime.now(UTC) - timedelta(days=5)

@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import WorkspaceFixture, login
 from tests.entrypoints.web.test_web_workspace import sign_in
 from tests.support.api_v1 import assert_problem, events_of, post_inbound
+from tests.support.offers_api import post_offer
 from threadline.adapters.clock import ManualClock
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
@@ -23,10 +24,11 @@ pytestmark = pytest.mark.anyio
 async def offer_valid_for(
     client: httpx.AsyncClient, headers: dict[str, str], customer_id: int, clock: ManualClock, s: int
 ) -> dict[str, Any]:
-    made = await client.post(
-        f"/api/v1/customers/{customer_id}/offers",
-        headers=headers,
-        json={
+    made = await post_offer(
+        client,
+        headers,
+        customer_id,
+        {
             "product": "Blue kettle",
             "price": "39.90",
             "currency": "EUR",

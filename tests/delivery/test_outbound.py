@@ -8,9 +8,10 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from tests.conftest import WorkspaceFixture, customer_writes, login
+from tests.support.api_v1 import events_of
 from tests.support.delivery import POLICY, agent_replies, deliver
 from tests.support.receiver import Answer, Receiver
 from threadline.adapters.channels.base import OutboundAdapters
@@ -52,33 +53,30 @@ async def message(runtime: Runtime, message_id: int) -> t.Message:
         return row
 
 
-async def statuses_announced(runtime: Runtime, message_id: int) -> list[str]:
+async def statuses_announced(runtime: Runtime, ws: WorkspaceFixture, message_id: int) -> list[str]:
     """delivery_status of every message.updated event agents were sent about this message."""
-    async with runtime.sessionmaker() as session:
-        payloads = (
-            await session.execute(
-                select(t.Event.payload)
-                .where(t.Event.type == "message.updated")
-                .order_by(t.Event.seq)
-            )
-        ).scalars()
-        return [
-            p["message"]["delivery_status"] for p in payloads if p["message"]["id"] == message_id
-        ]
+    payloads = await events_of(runtime, ws.id, "message.updated")
+    return [p["message"]["delivery_status"] for p in payloads if p["message"]["id"] == message_id]
 
 
-async def api_setup(
-    runtime: Runtime, client: httpx.AsyncClient, ws: WorkspaceFixture, receiver: Receiver
+@pytest.fixture
+async def app_conversation(
+    runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture, receiver: Receiver
 ) -> int:
-    receiver.secret = await point_api_inbox_at(runtime, ws, receiver.url)
-    return await inbound(client, ws, "api", "external", "app-user-42")
+    """A conversation a user of the app behind the API inbox started; the inbox's webhook is
+    the receiver."""
+    receiver.secret = await point_api_inbox_at(runtime, workspace, receiver.url)
+    return await inbound(client, workspace, "api", "external", "app-user-42")
 
 
 async def test_reply_reaches_the_app_signed_and_is_then_reported_delivered(
-    runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture, receiver: Receiver
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    workspace: WorkspaceFixture,
+    receiver: Receiver,
+    app_conversation: int,
 ) -> None:
-    conversation_id = await api_setup(runtime, client, workspace, receiver)
-    message_id = await agent_replies(runtime, workspace, conversation_id, "It ships today.")
+    message_id = await agent_replies(runtime, workspace, app_conversation, "It ships today.")
     assert (await message(runtime, message_id)).delivery_status == "queued"
 
     report = await deliver(runtime)
@@ -90,11 +88,11 @@ async def test_reply_reaches_the_app_signed_and_is_then_reported_delivered(
     assert got.body["message"]["text"] == "It ships today."
     assert got.body["author"]["name"] == "Olek Agent"
     assert got.body["recipient"] == {"kind": "external", "value": "app-user-42"}
-    assert got.body["conversation_id"] == conversation_id
+    assert got.body["conversation_id"] == app_conversation
     sent = await message(runtime, message_id)
     assert sent.delivery_status == "sent"
     assert sent.provider_message_id == f"app-{got.key}"
-    assert await statuses_announced(runtime, message_id) == ["sent"]
+    assert await statuses_announced(runtime, workspace, message_id) == ["sent"]
     assert (await deliver(runtime)).claimed == 0
 
     response = await client.post(
@@ -114,14 +112,13 @@ async def test_reply_reaches_the_app_signed_and_is_then_reported_delivered(
 
 async def test_server_errors_are_retried_with_backoff_and_delivered_once(
     runtime: Runtime,
-    client: httpx.AsyncClient,
     workspace: WorkspaceFixture,
     receiver: Receiver,
     clock: ManualClock,
+    app_conversation: int,
 ) -> None:
-    conversation_id = await api_setup(runtime, client, workspace, receiver)
     receiver.answer_next(Answer(500, "busy"), Answer(503, "busy"))
-    message_id = await agent_replies(runtime, workspace, conversation_id, "Refund issued.")
+    message_id = await agent_replies(runtime, workspace, app_conversation, "Refund issued.")
 
     assert (await deliver(runtime)).retrying == 1
     retrying = await message(runtime, message_id)
@@ -143,19 +140,18 @@ async def test_server_errors_are_retried_with_backoff_and_delivered_once(
     assert receiver.deliveries == keys[:1]
     assert all(r.signature_ok for r in receiver.requests)
     assert (await message(runtime, message_id)).delivery_status == "sent"
-    assert (await statuses_announced(runtime, message_id)).count("sent") == 1
+    assert (await statuses_announced(runtime, workspace, message_id)).count("sent") == 1
 
 
 async def test_an_app_that_keeps_failing_gives_a_failed_message_with_the_reason(
     runtime: Runtime,
-    client: httpx.AsyncClient,
     workspace: WorkspaceFixture,
     receiver: Receiver,
     clock: ManualClock,
+    app_conversation: int,
 ) -> None:
-    conversation_id = await api_setup(runtime, client, workspace, receiver)
     receiver.default = Answer(500, "database down")
-    message_id = await agent_replies(runtime, workspace, conversation_id, "Hello?")
+    message_id = await agent_replies(runtime, workspace, app_conversation, "Hello?")
 
     for _ in range(POLICY.max_attempts):
         await deliver(runtime)
@@ -168,15 +164,14 @@ async def test_an_app_that_keeps_failing_gives_a_failed_message_with_the_reason(
     assert "gave up after 3 attempts" in failed.failure_reason
     assert "HTTP 500: database down" in failed.failure_reason
     assert len(receiver.requests) == 3
-    assert (await statuses_announced(runtime, message_id))[-1] == "failed"
+    assert (await statuses_announced(runtime, workspace, message_id))[-1] == "failed"
 
 
 async def test_a_refused_reply_fails_at_once_with_the_apps_answer(
-    runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture, receiver: Receiver
+    runtime: Runtime, workspace: WorkspaceFixture, receiver: Receiver, app_conversation: int
 ) -> None:
-    conversation_id = await api_setup(runtime, client, workspace, receiver)
     receiver.answer_next(Answer(400, '{"error": "unknown user app-user-42"}'))
-    message_id = await agent_replies(runtime, workspace, conversation_id, "Hi")
+    message_id = await agent_replies(runtime, workspace, app_conversation, "Hi")
 
     assert (await deliver(runtime)).failed == 1
 
@@ -219,14 +214,13 @@ async def test_reply_on_a_channel_without_an_adapter_fails_clearly(
 
 async def test_a_late_result_from_a_worker_whose_lease_ran_out_is_dropped(
     runtime: Runtime,
-    client: httpx.AsyncClient,
     workspace: WorkspaceFixture,
     receiver: Receiver,
     clock: ManualClock,
+    app_conversation: int,
 ) -> None:
-    conversation_id = await api_setup(runtime, client, workspace, receiver)
     receiver.answer_next(Answer(hang=True))
-    message_id = await agent_replies(runtime, workspace, conversation_id, "Slow one")
+    message_id = await agent_replies(runtime, workspace, app_conversation, "Slow one")
 
     stuck = asyncio.create_task(deliver(runtime))
     await asyncio.to_thread(receiver.wait_for_requests, 1)
@@ -241,18 +235,17 @@ async def test_a_late_result_from_a_worker_whose_lease_ran_out_is_dropped(
     assert len(keys) == 2 and len(set(keys)) == 1
     assert receiver.deliveries == keys[:1]
     assert (await message(runtime, message_id)).delivery_status == "sent"
-    assert await statuses_announced(runtime, message_id) == ["sent"]
+    assert await statuses_announced(runtime, workspace, message_id) == ["sent"]
 
 
 async def test_the_worker_sends_as_soon_as_a_reply_is_committed(
-    runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture, receiver: Receiver
+    runtime: Runtime, workspace: WorkspaceFixture, receiver: Receiver, app_conversation: int
 ) -> None:
-    conversation_id = await api_setup(runtime, client, workspace, receiver)
     # A long poll interval: only the wake-up set on commit can make this quick.
     worker = asyncio.create_task(run_outbound_worker(runtime, poll_interval=30))
     try:
         await asyncio.sleep(0.2)
-        message_id = await agent_replies(runtime, workspace, conversation_id, "On its way")
+        message_id = await agent_replies(runtime, workspace, app_conversation, "On its way")
         for _ in range(100):
             if (await message(runtime, message_id)).delivery_status == "sent":
                 break

@@ -27,6 +27,7 @@ from sqlalchemy import select, update
 
 from tests.conftest import LOOPBACK_NETWORKS, WorkspaceFixture, customer_writes, login
 from tests.support.delivery import agent_replies, deliver, message_and_job
+from tests.support.inboxes_api import new_api_inbox
 from tests.support.meta import configure_meta, fixture_bytes, messages, post_webhook
 from tests.support.meta_graph import GraphServer, running_graph
 from tests.support.receiver import Receiver
@@ -103,15 +104,7 @@ async def test_public_destinations_are_saved(
     client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
     admin = await login(client, workspace.slug, "admin")
-    api = await client.post(
-        "/api/v1/inboxes",
-        headers=admin,
-        json={
-            "name": "Shop app",
-            "channel": "api",
-            "settings": {"webhook_url": "https://app.example.com/threadline"},
-        },
-    )
+    api = await new_api_inbox(client, admin, "https://app.example.com/threadline")
     assert api.status_code == 201, api.text
     email = await client.patch(
         f"/api/v1/inboxes/{workspace.inboxes['email']}",

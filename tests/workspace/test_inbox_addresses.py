@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import WorkspaceFixture, login
 from tests.support.email_inbound import simple_mail
+from tests.support.email_smtp import send_mail
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 from threadline.entrypoints.smtp_server import SmtpServerHandle
@@ -44,6 +45,20 @@ async def operator_allows(runtime: Runtime, ws: WorkspaceFixture, domain: str) -
         await uow.commit()
 
 
+@pytest.fixture
+async def acme_allowed(runtime: Runtime, workspace: WorkspaceFixture) -> None:
+    """The operator has let the workspace use acme.example.com."""
+    await operator_allows(runtime, workspace, "acme.example.com")
+
+
+@pytest.fixture
+async def acme_support(
+    client: httpx.AsyncClient, workspace: WorkspaceFixture, acme_allowed: None
+) -> None:
+    """The workspace's email inbox is support@acme.example.com."""
+    assert (await set_address(client, workspace, ACME_SUPPORT)).status_code == 200
+
+
 async def set_address(
     client: httpx.AsyncClient, ws: WorkspaceFixture, address: str | None
 ) -> httpx.Response:
@@ -66,8 +81,7 @@ async def new_email_inbox(
 
 async def mail_to(smtp: SmtpServerHandle, recipient: str, message_id: str) -> None:
     raw = simple_mail(to=recipient, message_id=f"<{message_id}>", body=f"Mail {message_id}")
-    async with aiosmtplib.SMTP(hostname=smtp.host, port=smtp.port, start_tls=False) as client:
-        await client.sendmail("jane@customer.example", [recipient], raw)
+    await send_mail(smtp, "jane@customer.example", [recipient], raw)
 
 
 async def inbox_ids_of_messages(runtime: Runtime) -> dict[str, int | None]:
@@ -82,10 +96,8 @@ async def test_another_workspaces_address_cannot_be_taken_and_its_mail_stays_wit
     workspace: WorkspaceFixture,
     other_workspace: WorkspaceFixture,
     smtp: SmtpServerHandle,
+    acme_support: None,
 ) -> None:
-    await operator_allows(runtime, workspace, "acme.example.com")
-    assert (await set_address(client, workspace, ACME_SUPPORT)).status_code == 200
-
     for attempt in (ACME_SUPPORT, "Support@ACME.example.com", "sales@acme.example.com"):
         taken = await new_email_inbox(client, other_workspace, attempt)
         assert_problem(taken, 409, "acme.example.com", "another workspace")
@@ -152,8 +164,8 @@ async def test_two_admins_taking_one_address_at_once_get_one_inbox_and_a_409(
     runtime: Runtime,
     workspace: WorkspaceFixture,
     other_workspace: WorkspaceFixture,
+    acme_allowed: None,
 ) -> None:
-    await operator_allows(runtime, workspace, "acme.example.com")
     # The other admin's inbox is written but not yet committed when this request checks.
     async with runtime.sessionmaker() as first:
         first.add(
@@ -184,10 +196,9 @@ async def test_mail_reaches_each_workspaces_inbox_by_its_address_and_reply_addre
     workspace: WorkspaceFixture,
     other_workspace: WorkspaceFixture,
     smtp: SmtpServerHandle,
+    acme_support: None,
 ) -> None:
-    await operator_allows(runtime, workspace, "acme.example.com")
     await operator_allows(runtime, other_workspace, "globex.example.com")
-    assert (await set_address(client, workspace, ACME_SUPPORT)).status_code == 200
     assert (await set_address(client, other_workspace, GLOBEX_SUPPORT)).status_code == 200
     async with runtime.sessionmaker() as session:
         acme_inbox = await session.get(t.Inbox, workspace.inboxes["email"])
@@ -249,8 +260,8 @@ async def test_admins_see_their_workspaces_mail_domains(
     runtime: Runtime,
     workspace: WorkspaceFixture,
     other_workspace: WorkspaceFixture,
+    acme_allowed: None,
 ) -> None:
-    await operator_allows(runtime, workspace, "acme.example.com")
     await operator_allows(runtime, other_workspace, "globex.example.com")
     admin = await login(client, workspace.slug, "admin")
     listed = await client.get("/api/v1/email-domains", headers=admin)

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, login
+from tests.support.inboxes_api import new_api_inbox
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
 
@@ -193,15 +194,7 @@ async def test_a_webhook_url_with_a_password_in_it_is_refused(
     client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
     admin = await login(client, workspace.slug, "admin")
-    created = await client.post(
-        "/api/v1/inboxes",
-        headers=admin,
-        json={
-            "name": "Shop app",
-            "channel": "api",
-            "settings": {"webhook_url": "https://shop:hunter2-secret@app.example.com/hook"},
-        },
-    )
+    created = await new_api_inbox(client, admin, "https://shop:hunter2-secret@app.example.com/hook")
     assert created.status_code == 422, created.text
     assert "user name or password" in created.json()["detail"]
     assert "hunter2-secret" not in created.text

@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import PASSWORD, WorkspaceFixture, login
 from tests.support.api_v1 import assert_problem, events_of
+from tests.support.inboxes_api import new_api_inbox
 from tests.support.routing import make_team
 from threadline.bootstrap import Runtime
 
@@ -195,21 +196,21 @@ async def test_teams_are_created_renamed_and_staffed(
 ) -> None:
     admin = await login(client, workspace.slug, "admin")
     team = (await client.post("/api/v1/teams", headers=admin, json={"name": "Kettles"})).json()
+
+    async def staff(*agent_ids: int) -> httpx.Response:
+        return await client.put(
+            f"/api/v1/teams/{team['id']}/members",
+            headers=admin,
+            json={"agent_ids": list(agent_ids)},
+        )
+
     renamed = await client.patch(
         f"/api/v1/teams/{team['id']}", headers=admin, json={"name": "Small appliances"}
     )
     assert renamed.json()["name"] == "Small appliances"
-    staffed = await client.put(
-        f"/api/v1/teams/{team['id']}/members",
-        headers=admin,
-        json={"agent_ids": [workspace.agent_id, workspace.supervisor_id]},
-    )
+    staffed = await staff(workspace.agent_id, workspace.supervisor_id)
     assert staffed.status_code == 200
-    restaffed = await client.put(
-        f"/api/v1/teams/{team['id']}/members",
-        headers=admin,
-        json={"agent_ids": [workspace.agent_id]},
-    )
+    restaffed = await staff(workspace.agent_id)
     assert restaffed.json()["member_ids"] == [workspace.agent_id]
 
     agent = await login(client, workspace.slug, "agent")
@@ -225,9 +226,7 @@ async def test_teams_are_created_renamed_and_staffed(
     updates = await events_of(runtime, workspace.id, "agent.updated")
     assert [u["agent"]["id"] for u in updates].count(workspace.supervisor_id) == 2
 
-    unknown = await client.put(
-        f"/api/v1/teams/{team['id']}/members", headers=admin, json={"agent_ids": [987654]}
-    )
+    unknown = await staff(987654)
     assert_problem(unknown, 404, "987654")
     clash = await client.post("/api/v1/teams", headers=admin, json={"name": "Small appliances"})
     assert_problem(clash, 409, "exists already")
@@ -238,15 +237,8 @@ async def test_an_api_inbox_keeps_its_webhook_and_never_shows_its_secret(
 ) -> None:
     admin = await login(client, workspace.slug, "admin")
     secret = "s3cret-signing-key-for-the-shop"
-    created = await client.post(
-        "/api/v1/inboxes",
-        headers=admin,
-        json={
-            "name": "Shop app",
-            "channel": "api",
-            "settings": {"webhook_url": "https://shop.example.com/threadline"},
-            "secret": secret,
-        },
+    created = await new_api_inbox(
+        client, admin, "https://shop.example.com/threadline", secret=secret
     )
     assert created.status_code == 201, created.text
     inbox = created.json()

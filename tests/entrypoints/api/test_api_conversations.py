@@ -24,6 +24,12 @@ async def listed(client: httpx.AsyncClient, headers: dict[str, str], **params: A
     return [c["id"] for c in response.json()["items"]]
 
 
+async def sms_conversation(client: httpx.AsyncClient, ws: WorkspaceFixture, text: str) -> int:
+    """The id of the conversation a customer starts by texting `text` from +48601234567."""
+    written = await customer_writes(client, ws, "sms", "phone", "+48601234567", text)
+    return int(written["conversation_id"])
+
+
 async def test_list_filters_each_narrow_the_list(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture, clock: ManualClock
 ) -> None:
@@ -179,9 +185,7 @@ async def test_status_assign_priority_and_labels_round_trip(
 ) -> None:
     sup = await signed_in(client, workspace, "super")
     team_id = await add_team(runtime, workspace, "Billing")
-    conversation_id = (
-        await customer_writes(client, workspace, "sms", "phone", "+48601234567", "Bill wrong")
-    )["conversation_id"]
+    conversation_id = await sms_conversation(client, workspace, "Bill wrong")
     base = f"/api/v1/conversations/{conversation_id}"
 
     wrap_up = {"wrap_up_code": "solved", "summary": "Explained the warranty terms."}
@@ -249,9 +253,7 @@ async def test_a_plain_agent_may_take_a_conversation_but_not_hand_it_to_others(
 ) -> None:
     agent = await signed_in(client, workspace, "agent")
     admin = await signed_in(client, workspace, "admin")
-    conversation_id = (
-        await customer_writes(client, workspace, "sms", "phone", "+48601234567", "Help")
-    )["conversation_id"]
+    conversation_id = await sms_conversation(client, workspace, "Help")
     url = f"/api/v1/conversations/{conversation_id}/assign"
 
     to_other = await client.post(url, json={"assignee_id": workspace.admin_id}, headers=agent)
@@ -271,9 +273,7 @@ async def test_assigning_someone_outside_the_workspace_is_not_found(
     client: httpx.AsyncClient, workspace: WorkspaceFixture, other_workspace: WorkspaceFixture
 ) -> None:
     admin = await signed_in(client, workspace, "admin")
-    conversation_id = (
-        await customer_writes(client, workspace, "sms", "phone", "+48601234567", "Help")
-    )["conversation_id"]
+    conversation_id = await sms_conversation(client, workspace, "Help")
     response = await client.post(
         f"/api/v1/conversations/{conversation_id}/assign",
         json={"assignee_id": other_workspace.agent_id},

@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from tests.conftest import WorkspaceFixture, login
-from tests.support.api_v1 import assert_problem, events_of, post_inbound, row_counts
+from tests.support.api_v1 import assert_problem, events_of, post_inbound
+from tests.support.offers_api import assert_offer_refused, post_offer
 from threadline.adapters.clock import ManualClock
 from threadline.bootstrap import Runtime
 
@@ -23,10 +24,11 @@ async def test_an_offer_made_by_one_agent_is_on_the_customer_for_every_agent(
     supervisor = await login(client, workspace.slug, "super")
     valid_until = (clock.now() + timedelta(days=7)).isoformat()
 
-    made = await client.post(
-        f"/api/v1/customers/{contact['customer_id']}/offers",
-        headers=agent,
-        json={
+    made = await post_offer(
+        client,
+        agent,
+        contact["customer_id"],
+        {
             "product": "Blue kettle",
             "price": "39.90",
             "currency": "eur",
@@ -79,16 +81,8 @@ async def test_an_offer_with_a_bad_price_currency_or_validity_is_refused(
     change: dict[str, str],
     reason: str,
 ) -> None:
-    contact = await post_inbound(client, workspace)
-    agent = await login(client, workspace.slug, "agent")
-    before = await row_counts(runtime)
-    response = await client.post(
-        f"/api/v1/customers/{contact['customer_id']}/offers",
-        headers=agent,
-        json={"product": "Kettle", "price": "10.00", "currency": "EUR", **change},
-    )
-    assert_problem(response, 422, reason)
-    assert await row_counts(runtime) == before
+    offer = {"product": "Kettle", "price": "10.00", "currency": "EUR", **change}
+    await assert_offer_refused(client, runtime, workspace, offer, reason)
 
 
 async def test_notes_on_a_customer_are_listed_newest_first_and_announced(

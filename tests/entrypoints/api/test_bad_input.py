@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import WorkspaceFixture, login
 from tests.support.api_v1 import assert_problem, post_inbound, row_counts
+from tests.support.offers_api import assert_offer_refused
 from threadline.bootstrap import Runtime
 
 pytestmark = pytest.mark.anyio
@@ -85,16 +86,8 @@ async def test_unknown_fields_are_refused_by_name(
 async def test_an_unknown_field_on_an_offer_is_refused_by_name(
     client: httpx.AsyncClient, runtime: Runtime, workspace: WorkspaceFixture
 ) -> None:
-    contact = await post_inbound(client, workspace)
-    agent = await login(client, workspace.slug, "agent")
-    before = await row_counts(runtime)
-    response = await client.post(
-        f"/api/v1/customers/{contact['customer_id']}/offers",
-        headers=agent,
-        json={"product": "Kettle", "price": "9.99", "currency": "EUR", "discount": "50%"},
-    )
-    assert_problem(response, 422, "discount")
-    assert await row_counts(runtime) == before
+    offer = {"product": "Kettle", "price": "9.99", "currency": "EUR", "discount": "50%"}
+    await assert_offer_refused(client, runtime, workspace, offer, "discount")
 
 
 async def test_a_body_over_the_limit_is_refused_before_it_is_read(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -238,44 +239,57 @@ async def test_signing_in_with_nul_is_refused_as_a_failed_sign_in(
 # --- Agent routes, and lookups with the same replacement -----------------------------------
 
 
+@dataclass(frozen=True)
+class CustomerEdit:
+    customer_id: int
+    agent: dict[str, str]
+    patched: httpx.Response
+    card: httpx.Response
+
+
+async def jan_edited_as_sent(
+    client: httpx.AsyncClient, ws: WorkspaceFixture, content: str | bytes
+) -> CustomerEdit:
+    """Jan emails in; the agent sends `content` as the JSON body of an edit of his customer,
+    byte for byte, then reads his card back."""
+    contact = await customer_writes(client, ws, "email", "email", "jan@example.com", "Hi")
+    agent = await login(client, ws.slug, "agent")
+    url = f"/api/v1/customers/{contact['customer_id']}"
+    patched = await client.patch(
+        url, content=content, headers={**agent, "Content-Type": "application/json"}
+    )
+    card = await client.get(url, headers=agent)
+    return CustomerEdit(contact["customer_id"], agent, patched, card)
+
+
 async def test_an_agent_edit_with_nul_is_stored_and_found_by_the_same_search(
     client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
-    contact = await customer_writes(client, workspace, "email", "email", "jan@example.com", "Hi")
-    agent = await login(client, workspace.slug, "agent")
-
-    patched = await client.patch(
-        f"/api/v1/customers/{contact['customer_id']}",
-        content=json.dumps(
-            {"name": f"Jan{NUL} Kowalski", "attributes": {f"no{NUL}te": f"V{NUL}IP"}}
-        ),
-        headers={**agent, "Content-Type": "application/json"},
+    edit = await jan_edited_as_sent(
+        client,
+        workspace,
+        json.dumps({"name": f"Jan{NUL} Kowalski", "attributes": {f"no{NUL}te": f"V{NUL}IP"}}),
     )
-    card = await client.get(f"/api/v1/customers/{contact['customer_id']}", headers=agent)
-    found = await client.get("/api/v1/customers", params={"q": f"Jan{NUL} Kow"}, headers=agent)
+    found = await client.get("/api/v1/customers", params={"q": f"Jan{NUL} Kow"}, headers=edit.agent)
 
+    patched, card = edit.patched, edit.card
     assert patched.status_code == 200, patched.text
     customer = card.json()["customer"]
     assert customer["name"] == f"Jan{REPLACED} Kowalski"
     assert customer["attributes"] == {f"no{REPLACED}te": f"V{REPLACED}IP"}
     assert found.status_code == 200, found.text
-    assert [c["id"] for c in found.json()["items"]] == [contact["customer_id"]]
+    assert [c["id"] for c in found.json()["items"]] == [edit.customer_id]
 
 
 async def test_a_lone_surrogate_is_answered_and_stored_as_the_replacement_character(
     client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
     """JSON can escape half a UTF-16 pair (\\ud800), which no database (nor UTF-8) holds."""
-    contact = await customer_writes(client, workspace, "email", "email", "jan@example.com", "Hi")
-    agent = await login(client, workspace.slug, "agent")
-
-    patched = await client.patch(
-        f"/api/v1/customers/{contact['customer_id']}",
-        content=b'{"name": "Jan \\ud800", "attributes": {"\\udc00": "x"}}',
-        headers={**agent, "Content-Type": "application/json"},
+    edit = await jan_edited_as_sent(
+        client, workspace, b'{"name": "Jan \\ud800", "attributes": {"\\udc00": "x"}}'
     )
-    card = await client.get(f"/api/v1/customers/{contact['customer_id']}", headers=agent)
 
+    patched, card = edit.patched, edit.card
     assert patched.status_code == 200, patched.text
     assert patched.json()["name"] == f"Jan {REPLACED}"
     assert card.json()["customer"]["name"] == f"Jan {REPLACED}"

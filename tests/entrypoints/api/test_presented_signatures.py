@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -35,19 +36,31 @@ def test_presented_values_compare_as_bytes_whatever_they_hold() -> None:
     assert not presented_matches("abc", None)
 
 
+async def to_twilio_sms_inbox(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    ws: WorkspaceFixture,
+    route: str,
+    content: str | bytes,
+    headers: dict[str, str] | dict[bytes, bytes],
+) -> httpx.Response:
+    """A request to `route` of the webhook of the workspace's Twilio SMS inbox."""
+    inbox_id = await twilio_inbox(runtime, ws, "sms")
+    return await client.post(
+        f"/webhooks/twilio/{inbox_id}/{route}", content=content, headers=headers
+    )
+
+
 async def test_a_twilio_signature_that_is_not_ascii_is_refused(
     runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
-    inbox_id = await twilio_inbox(runtime, workspace, "sms")
-    from urllib.parse import urlencode
-
-    response = await client.post(
-        f"/webhooks/twilio/{inbox_id}/sms",
-        content=urlencode(fixture_pairs("sms_inbound.form")),
-        headers={
-            b"Content-Type": b"application/x-www-form-urlencoded",
-            b"X-Twilio-Signature": NOT_ASCII,
-        },
+    response = await to_twilio_sms_inbox(
+        runtime,
+        client,
+        workspace,
+        "sms",
+        urlencode(fixture_pairs("sms_inbound.form")),
+        {b"Content-Type": b"application/x-www-form-urlencoded", b"X-Twilio-Signature": NOT_ASCII},
     )
 
     assert_problem(response, 403, "X-Twilio-Signature")
@@ -56,12 +69,13 @@ async def test_a_twilio_signature_that_is_not_ascii_is_refused(
 async def test_a_twilio_body_hash_that_is_not_ascii_is_refused(
     runtime: Runtime, client: httpx.AsyncClient, workspace: WorkspaceFixture
 ) -> None:
-    inbox_id = await twilio_inbox(runtime, workspace, "sms")
-
-    response = await client.post(
-        f"/webhooks/twilio/{inbox_id}/sms-status?bodySHA256=%C3%A9%C3%A9",
-        content=b'{"MessageSid": "SM1", "MessageStatus": "delivered"}',
-        headers={"Content-Type": "application/json", "X-Twilio-Signature": "c2lnbmF0dXJl"},
+    response = await to_twilio_sms_inbox(
+        runtime,
+        client,
+        workspace,
+        "sms-status?bodySHA256=%C3%A9%C3%A9",
+        b'{"MessageSid": "SM1", "MessageStatus": "delivered"}',
+        {"Content-Type": "application/json", "X-Twilio-Signature": "c2lnbmF0dXJl"},
     )
 
     assert_problem(response, 403, "X-Twilio-Signature")
