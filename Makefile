@@ -1,8 +1,8 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   - create the virtualenv, install, migrate, seed demo data and serve
 #   make test   - create the virtualenv, install, lint, type-check and run the tests
-# Everything is installed from requirements.lock (exact versions and hashes); `make lock`
-# refreshes it on purpose, in a commit of its own.
+# Everything is installed from requirements.lock and package-lock.json (exact versions and
+# hashes); `make lock` refreshes them on purpose, in a commit of its own.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -35,16 +35,26 @@ $(STAMP): $(LOCK) pyproject.toml | $(UV)
 	$(UV) pip check --python $(BIN)/python
 	touch $(STAMP)
 
-install: $(STAMP)
+# The design system (Bootstrap, its icons, htmx) and axe-core, exactly as package-lock.json
+# pins them (with their hashes); `npm ci` refuses a lock that does not match package.json.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package-lock.json package.json
+	@command -v npm >/dev/null || { echo "npm (Node.js) is needed for the web assets"; exit 1; }
+	@echo "installing the web assets from package-lock.json into node_modules"
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
 
 # Refresh the lock to today's newest releases that pyproject.toml allows (commit it alone).
 lock: | $(UV)
+	npm install --package-lock-only --ignore-scripts --no-audit --no-fund
 	$(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 	  --generate-hashes --upgrade --quiet -o $(LOCK)
 	echo "uv==$(UV_VERSION)" | $(UV) pip compile - --universal --python-version 3.11 \
 	  --generate-hashes --quiet --no-header -o tools/uv.lock
 
-demo: $(STAMP)
+demo: $(STAMP) $(NODE_STAMP)
 	$(BIN)/threadline demo --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
@@ -56,7 +66,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict src tests tools
 
 # Two workers for the bulk of the suite, then the tests that must run alone (tests/conftest.py).
-pytest: $(STAMP)
+pytest: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest -n 2 -m "not serial" --durations=15
 	$(BIN)/pytest -m serial --durations=15
 
@@ -66,4 +76,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 
 clean:
-	rm -rf $(VENV) .venv-tools .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tools node_modules .pytest_cache .mypy_cache .ruff_cache

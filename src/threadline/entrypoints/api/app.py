@@ -22,6 +22,7 @@ from threadline.entrypoints.api.docs_pages import install_docs_pages
 from threadline.entrypoints.api.openapi import install_openapi
 from threadline.entrypoints.api.problems import install_problem_handlers
 from threadline.entrypoints.api.request_context import RequestContext
+from threadline.entrypoints.web.vendor import install_vendor_assets
 from threadline.integrations import WEBHOOK_MODULES
 from threadline.workspace import FAST_HASHING, FAST_HASHING_VARIABLE
 
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.include_router(importlib.import_module(module_name).router)
 
     app.mount("/app/static", StaticFiles(packages=[("threadline.entrypoints.web", "static")]))
+    install_vendor_assets(app)
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:
