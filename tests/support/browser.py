@@ -284,7 +284,8 @@ async def opened_context(browser: Browser) -> AsyncIterator[BrowserContext]:
 
 
 async def sign_in(page: Page, world: World, who: str = "agent") -> None:
-    """Sign in at /app/login as `who` (agent, admin, super) and land on the conversations."""
+    """Sign in at /app/login as `who` (agent, admin, super) and land on the conversations
+    (an admin lands on the console's get-started checklist)."""
     await page.goto(world.url("/app/login"))
     workspace_field = page.locator("input[name=workspace]")
     if await workspace_field.count():
@@ -294,7 +295,8 @@ async def sign_in(page: Page, world: World, who: str = "agent") -> None:
     # Press the login form's own button: the page has other forms (the language switcher).
     await page.click("form:has(input[name=password]) button[type=submit]")
     try:
-        await page.wait_for_url(re.compile(r"/app/conversations/?(\?.*)?$"))
+        landing = r"/app/admin" if who == "admin" else r"/app/conversations/?(\?.*)?"
+        await page.wait_for_url(re.compile(landing + "$"))
     except PlaywrightTimeout:
         body = await page.locator("body").inner_text()
         raise AssertionError(f"signing in failed at {page.url}: {body[:500]}") from None

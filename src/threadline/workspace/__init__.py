@@ -12,6 +12,7 @@ Code outside the package imports from here. Inside:
 - create.py           creating workspaces, agents and inboxes (the seed and the CLI)
 - reads.py            who is signed in; a workspace by slug or by an agent's email
 - mailboxes.py        email inboxes and their folder cursors, for the IMAP poller
+- setup.py            how far the set-up has come (the console's get-started checklist)
 """
 
 from typing import TYPE_CHECKING
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
         start_folder,
     )
     from threadline.workspace.reads import find_workspace, signed_in_agent, sole_workspace_of_email
+    from threadline.workspace.setup import SetupStep, setup_steps
     from threadline.workspace.teams import create_team, list_teams, rename_team, set_members
 else:
     from threadline.core.faces import lazy_face
@@ -80,6 +82,7 @@ else:
             "inboxes",
             "mailboxes",
             "reads",
+            "setup",
             "teams",
         ],
     )
@@ -91,6 +94,7 @@ __all__ = [
     "AuthenticationFailed",
     "FolderCursor",
     "NewAgent",
+    "SetupStep",
     "add_agent",
     "add_inbox",
     "advance_folder",
@@ -122,6 +126,7 @@ __all__ = [
     "revoke_email_domain",
     "set_members",
     "set_own_presence",
+    "setup_steps",
     "show_agent",
     "sign_in",
     "sign_out",

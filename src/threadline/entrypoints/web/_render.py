@@ -29,10 +29,17 @@ LANGUAGES = ("en", "pl")
 DEFAULT_LANGUAGE = "en"
 
 
+# The agent app's texts, then each area's own (locales/<area>/<language>.json).
+CATALOGUE_AREAS = ("", "admin")
+
+
 @cache
 def catalogue(language: str) -> dict[str, str]:
-    text = resources.files("threadline.entrypoints.web").joinpath("locales", f"{language}.json")
-    loaded: dict[str, str] = json.loads(text.read_text(encoding="utf-8"))
+    folder = resources.files("threadline.entrypoints.web").joinpath("locales")
+    loaded: dict[str, str] = {}
+    for area in CATALOGUE_AREAS:
+        text = (folder.joinpath(area) if area else folder).joinpath(f"{language}.json")
+        loaded.update(json.loads(text.read_text(encoding="utf-8")))
     return loaded
 
 

@@ -46,4 +46,5 @@ async def shell(runtime: RuntimeDep, session: PageSession) -> dict[str, Any]:
     return {
         "me": me,
         "is_supervisor": session.principal.role in (Role.SUPERVISOR, Role.ADMIN),
+        "is_admin": session.principal.role is Role.ADMIN,
     }

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from threadline.domain.security.access import Role
 from threadline.domain.security.signatures import presented_matches
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.sign_in_throttle import SignInThrottled, sign_in_attempt
@@ -20,6 +21,7 @@ from threadline.entrypoints.web._session import (
     csrf_matches,
 )
 from threadline.entrypoints.web._shell import HOME_PATH, LOGIN_PATH, read_form, secure
+from threadline.entrypoints.web.admin._console import CONSOLE_PATH
 from threadline.workspace import (
     AuthenticationFailed,
     issue_token,
@@ -100,7 +102,9 @@ async def login_submit(request: Request, runtime: RuntimeDep) -> Response:
     token = issue_token(
         agent, runtime.settings.secret_key, runtime.clock.now(), runtime.settings.token_ttl_seconds
     )
-    response = RedirectResponse(HOME_PATH, status_code=303)
+    # An admin lands on the console's get-started checklist; everyone else on their work.
+    landing = CONSOLE_PATH if agent.role == Role.ADMIN.value else HOME_PATH
+    response = RedirectResponse(landing, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,

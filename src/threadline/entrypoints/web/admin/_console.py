@@ -1,0 +1,80 @@
+"""What every console page shares: only admins open it (supervisors see the sections their
+role may change), and each page shows the console's section menu beside it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from threadline.domain.security.access import Role
+from threadline.entrypoints.api.deps import RuntimeDep
+from threadline.entrypoints.web._render import PageSession, page_session, render
+from threadline.entrypoints.web._shell import shell, to_login
+
+CONSOLE_PATH = "/app/admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    key: str
+    path: str
+    icon: str
+    roles: frozenset[Role] = frozenset({Role.ADMIN})
+
+
+SECTIONS = (
+    Section("start", CONSOLE_PATH, "bi-flag"),
+    Section("people", f"{CONSOLE_PATH}/people", "bi-people"),
+    Section("channels", f"{CONSOLE_PATH}/channels", "bi-plug"),
+    Section("audit", f"{CONSOLE_PATH}/audit", "bi-journal-text"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsolePage:
+    """A signed-in admin's console request: their session and the frame every page shows."""
+
+    session: PageSession
+    frame: dict[str, Any]
+
+    @property
+    def principal(self) -> Any:
+        return self.session.principal
+
+
+async def open_console(
+    request: Request, runtime: RuntimeDep, section: str
+) -> ConsolePage | Response:
+    """The console page for `section`, or where the visitor goes instead: the sign-in page
+    without a session, a 403 page for a role the section is not for."""
+    session = await page_session(request, runtime)
+    if session is None:
+        return to_login()
+    frame = await shell(runtime, session)
+    allowed = [s for s in SECTIONS if session.principal.role in s.roles]
+    if section not in {s.key for s in allowed}:
+        return render(
+            request, "forbidden.html", frame, status_code=403, csrf_token=session.csrf_token
+        )
+    frame = {**frame, "sections": allowed, "section": section}
+    return ConsolePage(session, frame)
+
+
+def console_render(
+    request: Request,
+    page: ConsolePage,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        template,
+        {**page.frame, **context},
+        status_code=status_code,
+        csrf_token=page.session.csrf_token,
+    )
