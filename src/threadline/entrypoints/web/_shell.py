@@ -23,15 +23,19 @@ def to_login() -> RedirectResponse:
     return RedirectResponse(LOGIN_PATH, status_code=303)
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    """A URL-encoded form post (all our forms are small; no files)."""
+async def read_form(request: Request, max_fields: int = 20) -> dict[str, str]:
+    """A URL-encoded form post (all our forms are small; no files). A post with more than
+    `max_fields` fields reads as empty, like one that is not a form at all."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media != "application/x-www-form-urlencoded":
         return {}
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         return {}
-    return dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=20))
+    try:
+        return dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=max_fields))
+    except ValueError:
+        return {}
 
 
 def secure(request: Request) -> bool:

@@ -7,12 +7,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from threadline.domain.security.access import Role
 from threadline.entrypoints.api.deps import RuntimeDep
-from threadline.entrypoints.web._render import PageSession, page_session, render
-from threadline.entrypoints.web._shell import shell, to_login
+from threadline.entrypoints.web._render import (
+    PageSession,
+    language_of,
+    page_session,
+    render,
+    translator,
+)
+from threadline.entrypoints.web._session import CSRF_FIELD, SESSION_COOKIE, csrf_matches
+from threadline.entrypoints.web._shell import read_form, shell, to_login
 
 CONSOLE_PATH = "/app/admin"
 
@@ -71,10 +78,47 @@ def console_render(
     *,
     status_code: int = 200,
 ) -> Response:
+    notice = notice_of(request, language_of(request))
     return render(
         request,
         template,
-        {**page.frame, **context},
+        {**page.frame, "notice": notice, **context},
         status_code=status_code,
         csrf_token=page.session.csrf_token,
     )
+
+
+class FormRefused(Exception):
+    """A console form post without this session's CSRF token (another site's form)."""
+
+
+async def console_form(
+    request: Request, runtime: RuntimeDep, max_fields: int = 20
+) -> dict[str, str]:
+    """The posted form, once its CSRF token is this session's; FormRefused otherwise."""
+    form = await read_form(request, max_fields)
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if not csrf_matches(token, runtime.settings.secret_key, form.get(CSRF_FIELD)):
+        raise FormRefused
+    return form
+
+
+def refused() -> Response:
+    return Response("CSRF token missing or wrong", status_code=403)
+
+
+def back_to(path: str, notice_key: str) -> RedirectResponse:
+    """After a change: the page again (303), saying what was done."""
+    where, hash_mark, fragment = path.partition("#")
+    separator = "&" if "?" in where else "?"
+    target = f"{where}{separator}done={notice_key}{hash_mark}{fragment}"
+    return RedirectResponse(target, status_code=303)
+
+
+def notice_of(request: Request, language: str) -> str | None:
+    """The notice a `back_to` redirect asked for (only known notice keys are shown)."""
+    key = request.query_params.get("done", "")
+    if not key.replace("_", "").isalnum():
+        return None
+    text = translator(language)(f"done.{key}")
+    return None if text == f"done.{key}" else text
