@@ -29,16 +29,15 @@ LANGUAGES = ("en", "pl")
 DEFAULT_LANGUAGE = "en"
 
 
-# The agent app's texts, then each area's own (locales/<area>/<language>.json).
-CATALOGUE_AREAS = ("", "admin")
-
-
 @cache
 def catalogue(language: str) -> dict[str, str]:
+    """The agent app's texts (locales/<language>.json), then each area's own, such as a
+    console section's (locales/<area>/<language>.json), so areas never edit one file."""
     folder = resources.files("threadline.entrypoints.web").joinpath("locales")
+    areas = sorted((entry for entry in folder.iterdir() if entry.is_dir()), key=str)
     loaded: dict[str, str] = {}
-    for area in CATALOGUE_AREAS:
-        text = (folder.joinpath(area) if area else folder).joinpath(f"{language}.json")
+    for place in (folder, *areas):
+        text = place.joinpath(f"{language}.json")
         loaded.update(json.loads(text.read_text(encoding="utf-8")))
     return loaded
 
