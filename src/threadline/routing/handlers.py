@@ -1,6 +1,7 @@
 """Routing reacts to what happens, inside the transaction that made it happen:
 work arrives (an inbound message on an unassigned conversation, in auto mode), a conversation
-is resolved or handed over (its assignment ends, freeing capacity for the queue), and an agent
+is resolved or handed over (its assignment ends, freeing capacity for the queue), an agent
+is deactivated (their work goes back to the queue: assignments/departure.py), and an agent
 comes online (their room is filled from the queue once the change commits: fill.py)."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from threadline.core.unit_of_work import UnitOfWork
 from threadline.domain.agent_profile import Presence
 from threadline.domain.conversations import ConversationStatus
 from threadline.domain.events import AgentUpdated, ConversationUpdated, MessageCreated
+from threadline.routing.assignments.departure import release_work_of
 from threadline.routing.assignments.load import lock_conversation
 from threadline.routing.events import emit_routing_update
 from threadline.routing.filling.fill import request_fill
@@ -55,7 +57,14 @@ async def on_message_created(uow: UnitOfWork, workspace_id: int, event: MessageC
 
 
 async def on_agent_updated(uow: UnitOfWork, workspace_id: int, event: AgentUpdated) -> None:
-    if event.presence == Presence.ONLINE.value and event.agent_id is not None:
+    if event.agent_id is None:
+        return
+    if event.agent.get("active") is False:
+        agent = await uow.session.get(t.Agent, event.agent_id)
+        if agent is not None and not agent.active:
+            await release_work_of(uow, workspace_id, agent)
+        return
+    if event.presence == Presence.ONLINE.value:
         await request_fill(uow, workspace_id, event.agent_id)
 
 

@@ -153,6 +153,9 @@ async def update_agent(
         elif name not in SELF_EDITABLE | ROUTING_FIELDS | ADMIN_ONLY:
             raise InvalidProfile(f"{name!r} is not a field of an agent's profile")
         setattr(agent, name, value)
+    if changes.get("active") is False:
+        # Nobody offers work to, or waits for, someone who has left.
+        agent.presence = Presence.OFFLINE.value
     await session.flush()
     teams = await team_ids_of(session, [agent.id])
     emit_agent_updated(uow, agent, teams[agent.id])
