@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     smtp_relay_username: str = ""
     smtp_relay_password: str = Field(default="", repr=False)
     smtp_relay_starttls: bool = True
+    # From address of a workspace's own mail (invitations, password resets) when it has no
+    # email inbox to send from.
+    account_mail_from: str = ""
     smtp_timeout_seconds: float = 30.0
     # IMAP polling of email inboxes with imap_host set (runs in `serve` and `worker`).
     imap_poll_enabled: bool = True

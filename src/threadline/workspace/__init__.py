@@ -13,6 +13,8 @@ Code outside the package imports from here. Inside:
 - reads.py            who is signed in; a workspace by slug or by an agent's email
 - mailboxes.py        email inboxes and their folder cursors, for the IMAP poller
 - setup.py            how far the set-up has come (the console's get-started checklist)
+- passwords.py        changing one's own password (other sessions end)
+- sign_up_links.py    invitations and password resets by a one-time link
 """
 
 from typing import TYPE_CHECKING
@@ -56,7 +58,12 @@ if TYPE_CHECKING:
         workspace_by_slug,
     )
     from threadline.workspace.inbox_addresses import email_inbox_for
-    from threadline.workspace.inboxes import add_inbox, list_inboxes, update_inbox
+    from threadline.workspace.inboxes import (
+        add_inbox,
+        list_inboxes,
+        mail_sending_inbox,
+        update_inbox,
+    )
     from threadline.workspace.mailboxes import (
         FolderCursor,
         advance_folder,
@@ -64,8 +71,21 @@ if TYPE_CHECKING:
         inbox_by_id,
         start_folder,
     )
+    from threadline.workspace.passwords import PasswordRefused, change_own_password
     from threadline.workspace.reads import find_workspace, signed_in_agent, sole_workspace_of_email
     from threadline.workspace.setup import SetupStep, setup_steps
+    from threadline.workspace.sign_up_links import (
+        IssuedLink,
+        LinkNotUsable,
+        invitations_of,
+        invite_again,
+        invite_agent,
+        open_link,
+        record_link_mail,
+        reset_link_asked_for,
+        reset_link_from_admin,
+        use_link,
+    )
     from threadline.workspace.teams import create_team, list_teams, rename_team, set_members
 else:
     from threadline.core.faces import lazy_face
@@ -81,8 +101,10 @@ else:
             "inbox_addresses",
             "inboxes",
             "mailboxes",
+            "passwords",
             "reads",
             "setup",
+            "sign_up_links",
             "teams",
         ],
     )
@@ -93,7 +115,10 @@ __all__ = [
     "FAST_HASHING_VARIABLE",
     "AuthenticationFailed",
     "FolderCursor",
+    "IssuedLink",
+    "LinkNotUsable",
     "NewAgent",
+    "PasswordRefused",
     "SetupStep",
     "add_agent",
     "add_inbox",
@@ -101,6 +126,7 @@ __all__ = [
     "all_email_domains",
     "allow_email_domain",
     "api_key_view",
+    "change_own_password",
     "create_agent",
     "create_inbox",
     "create_team",
@@ -112,6 +138,9 @@ __all__ = [
     "find_workspace",
     "hash_password",
     "inbox_by_id",
+    "invitations_of",
+    "invite_again",
+    "invite_agent",
     "issue_api_key",
     "issue_token",
     "list_agents",
@@ -119,9 +148,14 @@ __all__ = [
     "list_email_domains",
     "list_inboxes",
     "list_teams",
+    "mail_sending_inbox",
+    "open_link",
     "principal_for_agent",
     "principal_for_api_key",
+    "record_link_mail",
     "rename_team",
+    "reset_link_asked_for",
+    "reset_link_from_admin",
     "revoke_api_key",
     "revoke_email_domain",
     "set_members",
@@ -136,5 +170,6 @@ __all__ = [
     "team_ids_of",
     "update_agent",
     "update_inbox",
+    "use_link",
     "workspace_by_slug",
 ]

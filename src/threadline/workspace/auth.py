@@ -72,6 +72,7 @@ class TokenClaims:
     # None for tokens issued before tokens had ids: they cannot be revoked, only expire.
     token_id: str | None
     expires_at: datetime
+    issued_at: datetime
 
 
 def decode_token(token: str, secret_key: str, now: datetime) -> TokenClaims:
@@ -93,6 +94,7 @@ def decode_token(token: str, secret_key: str, now: datetime) -> TokenClaims:
             workspace_id=int(claims["ws"]),
             token_id=str(token_id) if token_id is not None else None,
             expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=UTC),
+            issued_at=datetime.fromtimestamp(int(claims["iat"]), tz=UTC),
         )
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise AuthenticationFailed("the token is invalid or has expired") from exc
@@ -132,6 +134,8 @@ async def principal_for_agent(session: AsyncSession, claims: TokenClaims) -> Pri
     agent, signed_out = found
     if signed_out:
         raise AuthenticationFailed("this token was signed out; sign in again")
+    if issued_before_password_change(claims, agent):
+        raise AuthenticationFailed("the password was changed since this token was issued")
     workspace = await session.get(t.Workspace, workspace_id)
     assert workspace is not None
     team_ids = (
@@ -144,6 +148,13 @@ async def principal_for_agent(session: AsyncSession, claims: TokenClaims) -> Pri
         team_ids=frozenset(team_ids),
         agents_see_all=workspace.agents_see_all,
     )
+
+
+def issued_before_password_change(claims: TokenClaims, agent: t.Agent) -> bool:
+    # `iat` has whole seconds: a token issued in the second of the change (the changing
+    # session's new one) still counts as after it.
+    changed = agent.password_changed_at
+    return changed is not None and claims.issued_at < changed.replace(microsecond=0)
 
 
 async def sign_out(session: AsyncSession, token: str, secret_key: str, now: datetime) -> None:
@@ -171,9 +182,14 @@ async def sign_out(session: AsyncSession, token: str, secret_key: str, now: date
     await session.commit()
 
 
+def token_digest(token: str) -> str:
+    # Keys and link tokens are long random strings, so a fast hash is enough to keep them
+    # unreadable at rest.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def hash_api_key(key: str) -> str:
-    # Keys are long random strings, so a fast hash is enough to keep them unreadable at rest.
-    return hashlib.sha256(key.encode()).hexdigest()
+    return token_digest(key)
 
 
 async def create_api_key(

@@ -158,3 +158,22 @@ async def _new_address(session: AsyncSession, inbox: t.Inbox, address: str | Non
         # Unchanged: an address kept from before domains were checked stays valid.
         return inbox.address
     return await claim_email_address(session, inbox.workspace_id, address, inbox_id=inbox.id)
+
+
+async def mail_sending_inbox(session: AsyncSession, workspace_id: int) -> t.Inbox | None:
+    """The email inbox the workspace's own mail (invitations, password resets) leaves from:
+    the first with its own SMTP relay, else the first with an address (it then uses the
+    installation's relay)."""
+    rows = await session.execute(
+        select(t.Inbox)
+        .where(
+            t.Inbox.workspace_id == workspace_id,
+            t.Inbox.channel == Channel.EMAIL.value,
+            t.Inbox.address.is_not(None),
+        )
+        .order_by(t.Inbox.id)
+    )
+    inboxes = list(rows.scalars())
+    with_relay = [i for i in inboxes if (i.settings or {}).get("smtp_host")]
+    chosen = with_relay or inboxes
+    return chosen[0] if chosen else None

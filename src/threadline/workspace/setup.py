@@ -38,7 +38,7 @@ async def setup_steps(session: AsyncSession, principal: Principal) -> list[Setup
     conversations = await _count(session, t.Conversation, workspace)
     return [
         SetupStep("channel", inboxes > 0, "/app/admin/channels"),
-        SetupStep("people", agents > 1, "/app/admin/people"),
+        SetupStep("people", agents > 1, "/app/admin/people#invite"),
         SetupStep("teams", teams > 0, "/app/admin/people#teams"),
         SetupStep("conversation", conversations > 0, "/app/conversations"),
     ]

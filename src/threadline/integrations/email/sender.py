@@ -16,9 +16,11 @@ from __future__ import annotations
 import html
 import re
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
+from typing import Any
 
 import aiosmtplib
 import httpx
@@ -63,13 +65,16 @@ class SmtpRelay:
 
 def relay_for(envelope: OutboundEnvelope, settings: Settings) -> SmtpRelay | None:
     """The inbox's own relay when it names one, else the process-wide relay, else None."""
-    own = envelope.inbox_settings
+    return inbox_relay(envelope.inbox_settings, envelope.inbox_secret, settings)
+
+
+def inbox_relay(
+    own: Mapping[str, Any], inbox_secret: str | None, settings: Settings
+) -> SmtpRelay | None:
     host = setting_text(own.get("smtp_host"))
     if host:
         username = setting_text(own.get("smtp_username"))
-        password = setting_text(own.get("smtp_password")) or (
-            envelope.inbox_secret if username else None
-        )
+        password = setting_text(own.get("smtp_password")) or (inbox_secret if username else None)
         use_tls = bool(own.get("ssl", False))
         starttls = own.get("starttls")
         return SmtpRelay(
@@ -192,52 +197,56 @@ class SmtpEmailAdapter:
         return _PreparedMail(mail, message_id, message.from_address, message.recipient, relay)
 
     async def _handed_to_relay(self, prepared: _PreparedMail) -> SendResult | None:
-        """None once the relay accepted the mail; otherwise the failure, retryable or not."""
-        relay = prepared.relay
-        sock: socket.socket | None = None
-        try:
-            if relay.chosen_by_workspace:
-                sock = await connect_checked(
-                    relay.host,
-                    relay.port,
-                    self.settings.egress_policy(),
-                    timeout_seconds=relay.timeout,
-                )
-            await aiosmtplib.send(
-                prepared.mail,
-                sender=prepared.sender,
-                recipients=[prepared.recipient],
-                # With a socket, the host is only the name TLS is verified for.
-                hostname=relay.host,
-                port=None if sock is not None else relay.port,
-                sock=sock,
-                username=relay.username,
-                password=relay.password,
-                use_tls=relay.use_tls,
-                start_tls=relay.start_tls,
-                timeout=relay.timeout,
+        return await hand_to_relay(
+            self.settings, prepared.relay, prepared.mail, prepared.sender, prepared.recipient
+        )
+
+
+async def hand_to_relay(
+    settings: Settings, relay: SmtpRelay, mail: EmailMessage, sender: str, recipient: str
+) -> SendResult | None:
+    """None once the relay accepted the mail; otherwise the failure, retryable or not."""
+    sock: socket.socket | None = None
+    try:
+        if relay.chosen_by_workspace:
+            sock = await connect_checked(
+                relay.host, relay.port, settings.egress_policy(), timeout_seconds=relay.timeout
             )
-        except EgressRefused as exc:
-            return PermanentFailure(f"smtp_host refused: {exc.reason}")
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            return _refused(exc.recipients)
-        except aiosmtplib.SMTPResponseException as exc:
-            return _answered(exc.code, exc.message)
-        except (aiosmtplib.SMTPTimeoutError, TimeoutError):
-            return RetryableFailure(f"the SMTP relay {relay.host} did not answer in time")
-        except aiosmtplib.SMTPNotSupported as exc:
-            # E.g. STARTTLS or AUTH required by the settings but not offered: a set-up error.
-            return PermanentFailure(f"the SMTP relay {relay.host}: {exc}"[:REASON_CHARS])
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            # Connection refused or dropped, DNS failure: the relay may be back soon.
-            return RetryableFailure(
-                f"could not reach the SMTP relay {relay.host}:{relay.port}: "
-                f"{type(exc).__name__}: {exc}"[:REASON_CHARS]
-            )
-        finally:
-            if sock is not None:
-                sock.close()  # aiosmtplib closed it when it connected; this covers when not
-        return None
+        await aiosmtplib.send(
+            mail,
+            sender=sender,
+            recipients=[recipient],
+            # With a socket, the host is only the name TLS is verified for.
+            hostname=relay.host,
+            port=None if sock is not None else relay.port,
+            sock=sock,
+            username=relay.username,
+            password=relay.password,
+            use_tls=relay.use_tls,
+            start_tls=relay.start_tls,
+            timeout=relay.timeout,
+        )
+    except EgressRefused as exc:
+        return PermanentFailure(f"smtp_host refused: {exc.reason}")
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        return _refused(exc.recipients)
+    except aiosmtplib.SMTPResponseException as exc:
+        return _answered(exc.code, exc.message)
+    except (aiosmtplib.SMTPTimeoutError, TimeoutError):
+        return RetryableFailure(f"the SMTP relay {relay.host} did not answer in time")
+    except aiosmtplib.SMTPNotSupported as exc:
+        # E.g. STARTTLS or AUTH required by the settings but not offered: a set-up error.
+        return PermanentFailure(f"the SMTP relay {relay.host}: {exc}"[:REASON_CHARS])
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        # Connection refused or dropped, DNS failure: the relay may be back soon.
+        return RetryableFailure(
+            f"could not reach the SMTP relay {relay.host}:{relay.port}: "
+            f"{type(exc).__name__}: {exc}"[:REASON_CHARS]
+        )
+    finally:
+        if sock is not None:
+            sock.close()  # aiosmtplib closed it when it connected; this covers when not
+    return None
 
 
 def _answered(code: int, text: str) -> SendResult:

@@ -45,6 +45,30 @@ class Agent(Base):
     presence: Mapped[str] = mapped_column(String(20), default="offline")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Tokens issued before this are refused: a new password signs out every other session.
+    password_changed_at: Mapped[datetime | None]
+
+
+class SignUpLink(Base):
+    """A one-time link mailed to an agent: an invitation (choose a password and join) or a
+    password reset. Only the token's SHA-256 is kept; the link works once, until it expires."""
+
+    __tablename__ = "sign_up_links"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = workspace_fk()
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    # invite | reset
+    purpose: Mapped[str] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    # The relay's answer when the mail could not be handed over (None: sent, or not tried).
+    mail_error: Mapped[str | None] = mapped_column(String(300))
+    mailed_at: Mapped[datetime | None]
 
 
 class Team(Base):
