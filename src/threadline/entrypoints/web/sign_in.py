@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -45,17 +45,13 @@ async def app_home() -> RedirectResponse:
     return RedirectResponse(HOME_PATH, status_code=303)
 
 
-def _login_page(
-    request: Request, error: str | None, workspace: str, email: str, status_code: int = 200
+def visitor_page(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
+    """A page for someone not signed in (sign-in, a link's page): its forms carry a token
+    from a cookie of their own, so another site cannot post them."""
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
-    response = render(
-        request,
-        "login.html",
-        {"error": error, "workspace": workspace, "email": email},
-        csrf_token=token,
-        status_code=status_code,
-    )
+    response = render(request, template, context, csrf_token=token, status_code=status_code)
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         token,
@@ -65,6 +61,43 @@ def _login_page(
         path="/app",
     )
     return response
+
+
+def visitor_form_matches(request: Request, form: dict[str, str]) -> bool:
+    return presented_matches(form.get(CSRF_FIELD, ""), request.cookies.get(LOGIN_CSRF_COOKIE))
+
+
+def _login_page(
+    request: Request, error: str | None, workspace: str, email: str, status_code: int = 200
+) -> HTMLResponse:
+    context = {"error": error, "workspace": workspace, "email": email}
+    return visitor_page(request, "login.html", context, status_code)
+
+
+def open_session(request: Request, runtime: RuntimeDep, agent: Any) -> RedirectResponse:
+    """The agent is signed in from now on, in this browser, and lands where they work: an
+    admin on the console's get-started checklist, everyone else on their conversations."""
+    landing = CONSOLE_PATH if agent.role == Role.ADMIN.value else HOME_PATH
+    response = RedirectResponse(landing, status_code=303)
+    keep_session(response, request, runtime, agent)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/app")
+    return response
+
+
+def keep_session(response: Response, request: Request, runtime: RuntimeDep, agent: Any) -> None:
+    """A new session token for `agent` in this browser's cookie."""
+    token = issue_token(
+        agent, runtime.settings.secret_key, runtime.clock.now(), runtime.settings.token_ttl_seconds
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=runtime.settings.token_ttl_seconds,
+        httponly=True,
+        samesite="strict",
+        secure=secure(request),
+        path="/",
+    )
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -86,9 +119,7 @@ async def login_submit(request: Request, runtime: RuntimeDep) -> Response:
     email = form.get("email", "")[:320]
     password = form.get("password", "")[:1000]
     workspace = form.get("workspace", "")[:100]
-    csrf_token = form.get(CSRF_FIELD, "")
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE)
-    if not presented_matches(csrf_token, expected):
+    if not visitor_form_matches(request, form):
         return _login_page(request, "login.expired", workspace, email, status_code=403)
     try:
         async with sign_in_attempt(request, runtime, email):
@@ -99,23 +130,7 @@ async def login_submit(request: Request, runtime: RuntimeDep) -> Response:
         return _login_page(request, "login.throttled", workspace, email, status_code=429)
     except AuthenticationFailed:
         return _login_page(request, "login.failed", workspace, email, status_code=401)
-    token = issue_token(
-        agent, runtime.settings.secret_key, runtime.clock.now(), runtime.settings.token_ttl_seconds
-    )
-    # An admin lands on the console's get-started checklist; everyone else on their work.
-    landing = CONSOLE_PATH if agent.role == Role.ADMIN.value else HOME_PATH
-    response = RedirectResponse(landing, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=runtime.settings.token_ttl_seconds,
-        httponly=True,
-        samesite="strict",
-        secure=secure(request),
-        path="/",
-    )
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/app")
-    return response
+    return open_session(request, runtime, agent)
 
 
 @router.post("/logout", response_model=None)

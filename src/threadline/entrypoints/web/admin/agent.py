@@ -29,7 +29,7 @@ from threadline.entrypoints.web.admin.agent_form import (
     skill_rows,
 )
 from threadline.entrypoints.web.admin.people import PEOPLE_PATH
-from threadline.workspace import show_agent, update_agent
+from threadline.workspace import invitations_of, show_agent, update_agent
 
 router = APIRouter(prefix=PEOPLE_PATH, include_in_schema=False)
 AgentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -46,8 +46,11 @@ async def _agent_page(
 ) -> Response:
     status = extra.pop("status_code", 200)
     form: dict[str, str] | None = extra.pop("form", None)
+    async with runtime.sessionmaker() as db:
+        invited = (await invitations_of(db, page.principal)).get(agent["id"])
     context = {
         "agent": agent,
+        "invited": invited,
         "roles": ROLES,
         "channels": AGENT_CHANNELS,
         "levels": range(MIN_LEVEL, MAX_LEVEL + 1),

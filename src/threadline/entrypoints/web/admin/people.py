@@ -20,7 +20,13 @@ from threadline.entrypoints.web.admin._console import (
     open_console,
     refused,
 )
-from threadline.workspace import create_team, list_agents, list_teams, set_members
+from threadline.workspace import (
+    create_team,
+    invitations_of,
+    list_agents,
+    list_teams,
+    set_members,
+)
 
 router = APIRouter(prefix=f"{CONSOLE_PATH}/people", include_in_schema=False)
 PEOPLE_PATH = f"{CONSOLE_PATH}/people"
@@ -33,10 +39,17 @@ async def _people_context(runtime: RuntimeDep, page: ConsolePage) -> dict[str, A
     async with runtime.sessionmaker() as db:
         agents = await list_agents(db, page.principal)
         teams = await list_teams(db, page.principal)
+        invitations = await invitations_of(db, page.principal)
     names = {a["id"]: a["name"] for a in agents}
     for team in teams:
         team["member_names"] = [names[i] for i in team.get("member_ids", []) if i in names]
-    return {"agents": agents, "teams": teams, "team_names": {t["id"]: t["name"] for t in teams}}
+    return {
+        "agents": agents,
+        "teams": teams,
+        "team_names": {t["id"]: t["name"] for t in teams},
+        "invitations": invitations,
+        "roles": ("agent", "supervisor", "admin"),
+    }
 
 
 @router.get("", response_class=HTMLResponse, response_model=None)
@@ -48,17 +61,20 @@ async def people_page(request: Request, runtime: RuntimeDep) -> Response:
     return console_render(request, page, "admin/people.html", context)
 
 
+async def people_page_with(
+    request: Request, runtime: RuntimeDep, page: ConsolePage, status_code: int, **shown: Any
+) -> Response:
+    """The People page as the answer to a post: with its problem, or what was done."""
+    context = await _people_context(runtime, page)
+    return console_render(
+        request, page, "admin/people.html", {**context, **shown}, status_code=status_code
+    )
+
+
 async def _problem(
     request: Request, runtime: RuntimeDep, page: ConsolePage, error: DomainError, **kept: Any
 ) -> Response:
-    context = await _people_context(runtime, page)
-    return console_render(
-        request,
-        page,
-        "admin/people.html",
-        {**context, "problem": str(error), **kept},
-        status_code=error.status,
-    )
+    return await people_page_with(request, runtime, page, error.status, problem=str(error), **kept)
 
 
 @router.post("/teams", response_model=None)
