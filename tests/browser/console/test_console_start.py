@@ -1,13 +1,13 @@
 """An admin signs in and lands on the console's get-started checklist, which knows what the
-workspace has already set up."""
+workspace has already set up; in Ukrainian too, chosen from the language menu."""
 
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.support.browser import World, opened_context, sign_in, watch
-from tests.support.console import review
+from tests.support.browser import ARTIFACTS, World, opened_context, sign_in, watch
+from tests.support.console import VIEWPORTS, review, serious_violations
 
 pytestmark = pytest.mark.anyio
 
@@ -29,6 +29,7 @@ async def test_an_admin_lands_on_the_checklist_and_an_agent_cannot_open_it(
             "href", "/app/admin/people#teams"
         )
         assert await review(admin, world, "start") == []
+        await check_in_ukrainian_from_the_menu(admin)
         assert seen.errors == [] and seen.refused == []
 
         agent = await agent_side.new_page()
@@ -36,3 +37,20 @@ async def test_an_admin_lands_on_the_checklist_and_an_agent_cannot_open_it(
         await expect(agent.get_by_test_id("nav-admin")).to_have_count(0)
         response = await agent.goto(world.url("/app/admin"))
         assert response is not None and response.status == 403
+
+
+async def check_in_ukrainian_from_the_menu(page: Page) -> None:
+    """The console's review covers English and Polish; Ukrainian gets this one look: chosen
+    from the language menu, no serious violation at either size, screenshots to look at."""
+    await page.get_by_test_id("language").click()
+    await page.get_by_test_id("language-uk").click()
+    await expect(page.locator("html")).to_have_attribute("lang", "uk")
+    await expect(page.get_by_role("heading", name="Початок роботи", exact=True)).to_be_visible()
+    await expect(page.get_by_test_id("step-teams")).to_contain_text("Створіть команди")
+    await expect(page.get_by_test_id("language")).to_contain_text("Українська")
+    ARTIFACTS.joinpath("console").mkdir(parents=True, exist_ok=True)
+    for size, (width, height) in VIEWPORTS.items():
+        await page.set_viewport_size({"width": width, "height": height})
+        shot = ARTIFACTS / "console" / f"start-uk-{size}.png"
+        await page.screenshot(path=str(shot), full_page=True)
+        assert await serious_violations(page) == [], size

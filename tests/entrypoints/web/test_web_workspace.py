@@ -282,6 +282,50 @@ async def test_the_conversation_page_shows_one_timeline_across_channels_in_engli
     assert "Nieprzypisane" in listing.text and "Otwarta" in listing.text
 
 
+async def test_ukrainian_comes_from_the_browser_or_from_the_menu_once_signed_in(
+    client: httpx.AsyncClient, browser: httpx.AsyncClient, workspace: WorkspaceFixture
+) -> None:
+    # The browser's languages decide the sign-in page: weights count, regions do not.
+    for header, shown in (
+        ("uk-UA,uk;q=0.9", "uk"),
+        ("de-DE,pl;q=0.5,uk;q=0.8", "uk"),
+        ("uk;q=0,pl;q=0.2", "pl"),
+        ("fr-FR,*;q=0.5", "en"),
+    ):
+        page = await client.get("/app/login", headers={"Accept-Language": header})
+        assert f'<html lang="{shown}">' in page.text, header
+    ukrainian = await client.get("/app/login", headers={"Accept-Language": "uk-UA,uk;q=0.9"})
+    for text in ("<title>Вхід", "Електронна пошта", "Пароль", "Увійти"):
+        assert text in ukrainian.text, text
+    assert "Sign in" not in ukrainian.text and "Password" not in ukrainian.text
+    # The menu names each language in that language, for whoever cannot read this one.
+    for code, name in (("en", "English"), ("pl", "Polski"), ("uk", "Українська")):
+        assert re.search(rf'value="{code}" lang="{code}"[^>]*>{name}</button>', ukrainian.text)
+
+    # An agent whose browser asks for Polish picks Ukrainian from the menu: it sticks.
+    browser.headers["Accept-Language"] = "pl-PL,pl;q=0.9"
+    csrf = await sign_in(browser, f"agent@{workspace.slug}.example.com")
+    polish = await browser.get("/app/tasks")
+    assert '<html lang="pl">' in polish.text and 'data-testid="language-uk"' in polish.text
+    chosen = await browser.post(
+        "/app/language", data={"language": "uk", "next": "/app/tasks", "csrf_token": csrf}
+    )
+    assert chosen.status_code == 303 and chosen.headers["location"] == "/app/tasks"
+    for path, texts in (
+        ("/app/tasks", ("<h1>Завдання</h1>", "Відкритих завдань немає.", "Вийти")),
+        ("/app/conversations", ("Розмови", ">Нікому<", "Скинути фільтри")),
+    ):
+        page = await browser.get(path)
+        assert '<html lang="uk">' in page.text, path
+        for text in texts:
+            assert text in page.text, (path, text)
+        assert "Wyloguj" not in page.text and "Sign out" not in page.text, path
+    unknown = await browser.post(
+        "/app/language", data={"language": "de", "next": "/app/tasks", "csrf_token": csrf}
+    )
+    assert unknown.status_code == 422 and "en, pl, uk" in unknown.text
+
+
 async def test_the_list_filters_and_never_shows_another_workspace(
     client: httpx.AsyncClient,
     browser: httpx.AsyncClient,
@@ -408,7 +452,7 @@ async def test_user_content_renders_inert_on_every_page(
 TRACKER = '<img src="https://tracker.example/open.gif?m=1" alt="logo">'
 
 
-def test_every_label_the_pages_show_exists_in_english_and_polish() -> None:
+def test_every_label_the_pages_show_exists_in_every_language() -> None:
     from importlib import resources
 
     from threadline.conversations.calls import CallOutcome
@@ -440,11 +484,10 @@ def test_every_label_the_pages_show_exists_in_english_and_polish() -> None:
         ("task.", TaskKind),
     ):
         used |= {prefix + v.value for v in values}
-    used |= {"language.en", "language.pl"}
     used |= {f"sla.state_{s}" for s in CLOCK_STATES}
     used |= {f"call.{o.value}" for o in CallOutcome} | {"call.unknown"}
     assert len(used) > 150
-    for language in ("en", "pl"):
+    for language in ("en", "pl", "uk"):
         missing = sorted(used - set(catalogue(language)))
         assert not missing, (language, missing)
     assert catalogue("pl")["reply.send"] != catalogue("en")["reply.send"]

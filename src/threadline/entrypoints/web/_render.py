@@ -25,8 +25,10 @@ from threadline.entrypoints.web._session import (
 )
 from threadline.workspace import AuthenticationFailed
 
-LANGUAGES = ("en", "pl")
+LANGUAGES = ("en", "pl", "uk")
 DEFAULT_LANGUAGE = "en"
+# Each language is named in itself, so whoever cannot read the page can still find theirs.
+LANGUAGE_NAMES = {"en": "English", "pl": "Polski", "uk": "Українська"}
 
 
 @cache
@@ -43,11 +45,37 @@ def catalogue(language: str) -> dict[str, str]:
 
 
 def language_of(request: Request) -> str:
+    """The language the agent chose (the `tl_lang` cookie), else the browser's most
+    preferred one we have, else English."""
     chosen = request.cookies.get(LANGUAGE_COOKIE, "")
     if chosen in LANGUAGES:
         return chosen
-    accepted = request.headers.get("accept-language", "").lower()
-    return "pl" if accepted.startswith("pl") else DEFAULT_LANGUAGE
+    return preferred_language(request.headers.get("accept-language", ""))
+
+
+def preferred_language(accept_language: str) -> str:
+    """The supported language the Accept-Language header ranks highest: by q-value, then by
+    order; a region (uk-UA) counts as its language; q=0 means "not this one"."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept_language.split(",")):
+        tag, *parameters = (piece.strip() for piece in part.split(";"))
+        primary = tag.lower().replace("_", "-").split("-", 1)[0]
+        weight = _q_value(parameters)
+        if primary in LANGUAGES and weight > 0:
+            ranked.append((-weight, position, primary))
+    return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
+
+
+def _q_value(parameters: list[str]) -> float:
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                weight = float(value)
+            except ValueError:
+                return 0.0  # a malformed weight is not a preference
+            return weight if 0 <= weight <= 1 else 0.0
+    return 1.0
 
 
 def translator(language: str) -> Any:
@@ -145,6 +173,7 @@ def render(
             t=translator(language),
             lang=language,
             languages=LANGUAGES,
+            language_names=LANGUAGE_NAMES,
             csrf_field=CSRF_FIELD,
             csrf_token=csrf_token,
             path=request.url.path,
