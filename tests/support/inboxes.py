@@ -8,6 +8,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
+from threadline.bootstrap import Runtime
 
 
 async def set_inbox(session: AsyncSession, inbox_id: int, **values: Any) -> None:
@@ -23,3 +24,12 @@ def local_relay(port: int) -> dict[str, Any]:
         "starttls": False,
         "display_name": "Acme Support",
     }
+
+
+async def mail_through_local_relay(
+    runtime: Runtime, inbox_id: int, address: str, relay_port: int
+) -> None:
+    """The set-up an admin did earlier: the email inbox has an address and its own relay."""
+    async with runtime.sessionmaker() as session:
+        await set_inbox(session, inbox_id, address=address, settings=local_relay(relay_port))
+        await session.commit()

@@ -14,7 +14,7 @@ from playwright.async_api import Browser, expect
 from tests.conftest import PASSWORD
 from tests.support.browser import World, opened_context, sign_in, watch
 from tests.support.console import review
-from tests.support.inboxes import local_relay, set_inbox
+from tests.support.inboxes import mail_through_local_relay
 from tests.support.smtp_sink import SmtpSink, running_smtp_sink
 
 pytestmark = pytest.mark.anyio
@@ -96,14 +96,9 @@ async def test_a_forgotten_password_is_reset_by_a_mailed_link(
 ) -> None:
     email = f"agent@{world.ws.slug}.example.com"
     with running_smtp_sink() as sink:
-        async with world.runtime.sessionmaker() as session:
-            await set_inbox(
-                session,
-                world.ws.inboxes["email"],
-                address=f"help@{world.ws.slug}.example.com",
-                settings=local_relay(sink.port),
-            )
-            await session.commit()
+        await mail_through_local_relay(
+            world.runtime, world.ws.inboxes["email"], f"help@{world.ws.slug}.example.com", sink.port
+        )
         async with opened_context(browser) as context:
             page = await context.new_page()
             seen = watch(page)

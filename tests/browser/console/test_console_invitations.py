@@ -13,7 +13,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.support.browser import World, opened_context, sign_in, watch
 from tests.support.console import review
-from tests.support.inboxes import local_relay, set_inbox
+from tests.support.inboxes import mail_through_local_relay
 from tests.support.routing import assignee_of, set_mode, set_presence
 from tests.support.smtp_sink import PERMANENT, SmtpSink, running_smtp_sink
 
@@ -24,15 +24,8 @@ NEW_PASSWORD = "a kettle on every desk"
 
 
 async def _workspace_mails_through(world: World, sink: SmtpSink) -> None:
-    """The set-up an admin did earlier: the email channel has an address and its relay."""
-    async with world.runtime.sessionmaker() as session:
-        await set_inbox(
-            session,
-            world.ws.inboxes["email"],
-            address=f"help@{world.ws.slug}.example.com",
-            settings=local_relay(sink.port),
-        )
-        await session.commit()
+    address = f"help@{world.ws.slug}.example.com"
+    await mail_through_local_relay(world.runtime, world.ws.inboxes["email"], address, sink.port)
 
 
 async def _invite(page: Page, name: str, email: str, role: str) -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.support.browser import World, admin_principal, opened_context, sign_in, watch
-from tests.support.console import review
+from tests.support.browser import World, admin_principal
+from tests.support.console import console_section, review
 from threadline.workspace import list_teams, show_agent
 
 pytestmark = pytest.mark.anyio
@@ -17,11 +17,7 @@ pytestmark = pytest.mark.anyio
 async def test_an_admin_makes_a_team_and_sets_an_agents_routing_profile(
     browser: Browser, world: World
 ) -> None:
-    async with opened_context(browser) as context:
-        page = await context.new_page()
-        seen = watch(page)
-        await sign_in(page, world, "admin")
-        await page.get_by_test_id("console-people").click()
+    async with console_section(browser, world, "people") as page:
         await expect(page.get_by_test_id("agent-row")).to_have_count(3)
         assert await review(page, world, "people") == []
 
@@ -49,7 +45,6 @@ async def test_an_admin_makes_a_team_and_sets_an_agents_routing_profile(
         await page.get_by_test_id("save-profile").click()
         await expect(page.get_by_test_id("problem")).to_have_text("skill 'toasters' needs a level")
         await expect(page.get_by_label("Skill 2", exact=True)).to_have_value("toasters")
-        assert seen.errors == [] and seen.refused == []
 
     async with world.runtime.sessionmaker() as db:
         olek = await show_agent(db, admin_principal(world.ws), world.ws.agent_id)

@@ -104,6 +104,29 @@ async def console_form(
     return form
 
 
+@dataclass(frozen=True, slots=True)
+class ConsolePost:
+    """A console form posted by a signed-in admin of the section, its CSRF token checked."""
+
+    page: ConsolePage
+    form: dict[str, str]
+
+
+async def console_post(
+    request: Request, runtime: RuntimeDep, section: str, max_fields: int = 20
+) -> ConsolePost | Response:
+    """The post to act on, or the answer instead: sign in, 403 for the role, 403 for a form
+    without this session's CSRF token."""
+    page = await open_console(request, runtime, section)
+    if not isinstance(page, ConsolePage):
+        return page
+    try:
+        form = await console_form(request, runtime, max_fields)
+    except FormRefused:
+        return refused()
+    return ConsolePost(page, form)
+
+
 def refused() -> Response:
     return Response("CSRF token missing or wrong", status_code=403)
 

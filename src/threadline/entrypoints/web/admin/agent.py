@@ -14,12 +14,11 @@ from threadline.domain.security.access import Role
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.web.admin._console import (
     ConsolePage,
-    FormRefused,
+    ConsolePost,
     back_to,
-    console_form,
+    console_post,
     console_render,
     open_console,
-    refused,
 )
 from threadline.entrypoints.web.admin.agent_form import (
     AGENT_CHANNELS,
@@ -79,13 +78,10 @@ async def agent_page(request: Request, runtime: RuntimeDep, agent_id: AgentId) -
 async def _change(
     request: Request, runtime: RuntimeDep, agent_id: int, changes_of: Any, done: str
 ) -> Response:
-    page = await open_console(request, runtime, "people")
-    if not isinstance(page, ConsolePage):
-        return page
-    try:
-        form = await console_form(request, runtime, MAX_AGENT_FIELDS)
-    except FormRefused:
-        return refused()
+    posted = await console_post(request, runtime, "people", MAX_AGENT_FIELDS)
+    if not isinstance(posted, ConsolePost):
+        return posted
+    page, form = posted.page, posted.form
     async with runtime.sessionmaker() as db:
         try:
             current = await show_agent(db, page.principal, agent_id)

@@ -16,11 +16,9 @@ from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.web._render import language_of
 from threadline.entrypoints.web.admin._console import (
     ConsolePage,
-    FormRefused,
+    ConsolePost,
     back_to,
-    console_form,
-    open_console,
-    refused,
+    console_post,
 )
 from threadline.entrypoints.web.admin.people import PEOPLE_PATH, people_page_with
 from threadline.entrypoints.web.link_mail import send_link
@@ -47,13 +45,10 @@ async def _sent(
 
 @router.post("/invite", response_model=None)
 async def invite(request: Request, runtime: RuntimeDep) -> Response:
-    page = await open_console(request, runtime, "people")
-    if not isinstance(page, ConsolePage):
-        return page
-    try:
-        form = await console_form(request, runtime)
-    except FormRefused:
-        return refused()
+    posted = await console_post(request, runtime, "people")
+    if not isinstance(posted, ConsolePost):
+        return posted
+    page, form = posted.page, posted.form
     kept = {key: form.get(key, "").strip()[:320] for key in ("invite_name", "invite_email")}
     try:
         role = Role(form.get("invite_role", ""))
@@ -87,13 +82,10 @@ async def reset_password(request: Request, runtime: RuntimeDep, agent_id: AgentI
 
 
 async def _link_for(request: Request, runtime: RuntimeDep, agent_id: int, purpose: str) -> Response:
-    page = await open_console(request, runtime, "people")
-    if not isinstance(page, ConsolePage):
-        return page
-    try:
-        await console_form(request, runtime)
-    except FormRefused:
-        return refused()
+    posted = await console_post(request, runtime, "people")
+    if not isinstance(posted, ConsolePost):
+        return posted
+    page = posted.page
     make = invite_again if purpose == "invite" else reset_link_from_admin
     try:
         async with runtime.uow() as uow:

@@ -13,12 +13,11 @@ from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.web.admin._console import (
     CONSOLE_PATH,
     ConsolePage,
-    FormRefused,
+    ConsolePost,
     back_to,
-    console_form,
+    console_post,
     console_render,
     open_console,
-    refused,
 )
 from threadline.workspace import (
     create_team,
@@ -79,13 +78,10 @@ async def _problem(
 
 @router.post("/teams", response_model=None)
 async def add_team(request: Request, runtime: RuntimeDep) -> Response:
-    page = await open_console(request, runtime, "people")
-    if not isinstance(page, ConsolePage):
-        return page
-    try:
-        form = await console_form(request, runtime)
-    except FormRefused:
-        return refused()
+    posted = await console_post(request, runtime, "people")
+    if not isinstance(posted, ConsolePost):
+        return posted
+    page, form = posted.page, posted.form
     name = form.get("team_name", "").strip()[:200]
     try:
         async with runtime.uow() as uow:
@@ -98,13 +94,10 @@ async def add_team(request: Request, runtime: RuntimeDep) -> Response:
 
 @router.post("/teams/{team_id}/members", response_model=None)
 async def save_members(request: Request, runtime: RuntimeDep, team_id: TeamId) -> Response:
-    page = await open_console(request, runtime, "people")
-    if not isinstance(page, ConsolePage):
-        return page
-    try:
-        form = await console_form(request, runtime, MAX_MEMBER_FIELDS)
-    except FormRefused:
-        return refused()
+    posted = await console_post(request, runtime, "people", MAX_MEMBER_FIELDS)
+    if not isinstance(posted, ConsolePost):
+        return posted
+    page, form = posted.page, posted.form
     chosen = [int(key[7:]) for key in form if key.startswith("member-") and key[7:].isdigit()]
     try:
         async with runtime.uow() as uow:
