@@ -14,6 +14,7 @@ Code outside the package imports from here. Inside:
 - mailboxes.py        email inboxes and their folder cursors, for the IMAP poller
 - setup.py            how far the set-up has come (the console's get-started checklist)
 - passwords.py        changing one's own password (other sessions end)
+- inbox_traffic.py    each inbox's latest traffic in and out (the console's channel list)
 - sign_up_links.py    invitations and password resets by a one-time link
 """
 
@@ -58,8 +59,10 @@ if TYPE_CHECKING:
         workspace_by_slug,
     )
     from threadline.workspace.inbox_addresses import email_inbox_for
+    from threadline.workspace.inbox_traffic import InboxTraffic, traffic_of
     from threadline.workspace.inboxes import (
         add_inbox,
+        inbox_for_check,
         list_inboxes,
         mail_sending_inbox,
         update_inbox,
@@ -99,6 +102,7 @@ else:
             "create",
             "email_domains",
             "inbox_addresses",
+            "inbox_traffic",
             "inboxes",
             "mailboxes",
             "passwords",
@@ -115,6 +119,7 @@ __all__ = [
     "FAST_HASHING_VARIABLE",
     "AuthenticationFailed",
     "FolderCursor",
+    "InboxTraffic",
     "IssuedLink",
     "LinkNotUsable",
     "NewAgent",
@@ -138,6 +143,7 @@ __all__ = [
     "find_workspace",
     "hash_password",
     "inbox_by_id",
+    "inbox_for_check",
     "invitations_of",
     "invite_again",
     "invite_agent",
@@ -168,6 +174,7 @@ __all__ = [
     "sole_workspace_of_email",
     "start_folder",
     "team_ids_of",
+    "traffic_of",
     "update_agent",
     "update_inbox",
     "use_link",

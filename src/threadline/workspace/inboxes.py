@@ -177,3 +177,10 @@ async def mail_sending_inbox(session: AsyncSession, workspace_id: int) -> t.Inbo
     with_relay = [i for i in inboxes if (i.settings or {}).get("smtp_host")]
     chosen = with_relay or inboxes
     return chosen[0] if chosen else None
+
+
+async def inbox_for_check(session: AsyncSession, principal: Principal, inbox_id: int) -> t.Inbox:
+    """An inbox with its secrets, for the console to try its relay or mailbox (admins only;
+    what it answers never shows the secrets)."""
+    require_role(principal, Role.ADMIN)
+    return await get_scoped(session, t.Inbox, principal.workspace_id, inbox_id)

@@ -31,6 +31,7 @@ from imap_tools.mailbox import BaseMailBox
 from threadline.adapters.egress.imap import PinnedMailBox, PinnedMailBoxUnencrypted
 from threadline.adapters.egress.resolve import checked_addresses
 from threadline.bootstrap import Runtime
+from threadline.config import Settings
 from threadline.domain.channels import Channel
 from threadline.domain.security.egress import EgressRefused
 from threadline.integrations.email.ingest import ingest_raw_email
@@ -278,3 +279,33 @@ async def _advance(runtime: Runtime, inbox_id: int, folder: str, uid: int) -> No
 
 async def _blocking(call: Callable[..., T], *args: Any) -> T:
     return await asyncio.to_thread(call, *args)
+
+
+async def check_mailbox(settings: Settings, inbox: MailboxSettings) -> tuple[bool, str]:
+    """Sign in to the inbox's mailbox and open its folder, as the poller would: whether it
+    worked, and the server's answer (for the console's "check mailbox" button)."""
+    account = imap_account(inbox)
+    if account is None:
+        return False, "set imap_host, imap_username and imap_password first"
+    try:
+        addresses = await checked_addresses(
+            account.host,
+            account.port,
+            settings.egress_policy(),
+            timeout_seconds=IMAP_TIMEOUT_SECONDS,
+        )
+        mailbox = await _blocking(_Mailbox, account, str(addresses[0]))
+    except EgressRefused as exc:
+        return False, f"imap_host refused: {exc.reason}"
+    except Exception as exc:  # the server's refusal, a timeout, TLS: all shown as they are
+        return False, f"{account.host}:{account.port}: {type(exc).__name__}: {exc}"[:300]
+    try:
+        status = await _blocking(mailbox.box.folder.status, account.folder, ["MESSAGES"])
+    except Exception as exc:
+        return False, f"{account.folder}: {type(exc).__name__}: {exc}"[:300]
+    finally:
+        await _blocking(mailbox.close)
+    return True, (
+        f"signed in to {account.host} as {account.username}; "
+        f"{account.folder} holds {int(status['MESSAGES'])} messages"
+    )

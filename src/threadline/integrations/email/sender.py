@@ -206,13 +206,22 @@ async def hand_to_relay(
     settings: Settings, relay: SmtpRelay, mail: EmailMessage, sender: str, recipient: str
 ) -> SendResult | None:
     """None once the relay accepted the mail; otherwise the failure, retryable or not."""
+    failure, _answer = await relay_answer(settings, relay, mail, sender, recipient)
+    return failure
+
+
+async def relay_answer(
+    settings: Settings, relay: SmtpRelay, mail: EmailMessage, sender: str, recipient: str
+) -> tuple[SendResult | None, str]:
+    """As hand_to_relay, with what the relay answered when it accepted ("2.0.0 Ok: queued")."""
     sock: socket.socket | None = None
+    answer = ""
     try:
         if relay.chosen_by_workspace:
             sock = await connect_checked(
                 relay.host, relay.port, settings.egress_policy(), timeout_seconds=relay.timeout
             )
-        await aiosmtplib.send(
+        _refusals, answer = await aiosmtplib.send(
             mail,
             sender=sender,
             recipients=[recipient],
@@ -227,26 +236,29 @@ async def hand_to_relay(
             timeout=relay.timeout,
         )
     except EgressRefused as exc:
-        return PermanentFailure(f"smtp_host refused: {exc.reason}")
+        return (PermanentFailure(f"smtp_host refused: {exc.reason}"), "")
     except aiosmtplib.SMTPRecipientsRefused as exc:
-        return _refused(exc.recipients)
+        return (_refused(exc.recipients), "")
     except aiosmtplib.SMTPResponseException as exc:
-        return _answered(exc.code, exc.message)
+        return (_answered(exc.code, exc.message), "")
     except (aiosmtplib.SMTPTimeoutError, TimeoutError):
-        return RetryableFailure(f"the SMTP relay {relay.host} did not answer in time")
+        return (RetryableFailure(f"the SMTP relay {relay.host} did not answer in time"), "")
     except aiosmtplib.SMTPNotSupported as exc:
         # E.g. STARTTLS or AUTH required by the settings but not offered: a set-up error.
-        return PermanentFailure(f"the SMTP relay {relay.host}: {exc}"[:REASON_CHARS])
+        return (PermanentFailure(f"the SMTP relay {relay.host}: {exc}"[:REASON_CHARS]), "")
     except (aiosmtplib.SMTPException, OSError) as exc:
         # Connection refused or dropped, DNS failure: the relay may be back soon.
-        return RetryableFailure(
-            f"could not reach the SMTP relay {relay.host}:{relay.port}: "
-            f"{type(exc).__name__}: {exc}"[:REASON_CHARS]
+        return (
+            RetryableFailure(
+                f"could not reach the SMTP relay {relay.host}:{relay.port}: "
+                f"{type(exc).__name__}: {exc}"[:REASON_CHARS]
+            ),
+            "",
         )
     finally:
         if sock is not None:
             sock.close()  # aiosmtplib closed it when it connected; this covers when not
-    return None
+    return None, answer
 
 
 def _answered(code: int, text: str) -> SendResult:

@@ -100,6 +100,8 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "inbox_id", "provider_message_id"),
         Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+        # The console's channel list: each inbox's latest message in and out.
+        Index("ix_messages_inbox_created", "inbox_id", "created_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = workspace_fk()
