@@ -51,6 +51,10 @@ class IssuedLink:
     agent_email: str
     expires_at: datetime
 
+    @property
+    def is_invitation(self) -> bool:
+        return self.purpose == INVITE
+
 
 async def invite_agent(
     uow: UnitOfWork, principal: Principal, *, email: str, name: str, role: Role

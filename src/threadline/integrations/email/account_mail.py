@@ -15,7 +15,7 @@ from typing import Any
 from threadline.adapters.channels.base import PermanentFailure, RetryableFailure
 from threadline.config import Settings
 from threadline.integrations.email.sender import hand_to_relay, inbox_relay
-from threadline.workspace.sign_up_links import INVITE, IssuedLink
+from threadline.workspace import IssuedLink
 
 # The mail's subject and text in each language an agent may use: {"en": {"invite.subject":
 # ..., "invite.body": ...}, ...}. Kept as data beside this module, like the app's catalogues.
@@ -25,7 +25,7 @@ TEXTS: dict[str, dict[str, str]] = json.loads(
 
 
 def link_url(base_url: str, link: IssuedLink) -> str:
-    path = "join" if link.purpose == INVITE else "reset"
+    path = "join" if link.is_invitation else "reset"
     return f"{base_url.rstrip('/')}/app/{path}/{link.token}"
 
 

@@ -34,7 +34,7 @@ async def _sent(
 ) -> Response:
     url, problem = await send_link(request, runtime, issued, language_of(request))
     if problem is None:
-        notice = "invitation_sent" if issued.purpose == "invite" else "reset_sent"
+        notice = "invitation_sent" if issued.is_invitation else "reset_sent"
         return back_to(PEOPLE_PATH, notice)
     # Not mailed: the link is shown on this answer only (never in a URL), to pass on by hand.
     sent: dict[str, Any] = {"purpose": issued.purpose, "name": issued.agent_name}
