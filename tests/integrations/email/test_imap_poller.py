@@ -15,8 +15,9 @@ from tests.support.dovecot import PASSWORD, Dovecot, running_dovecot
 from tests.support.inboxes import set_inbox
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
-from threadline.integrations.email.imap_poller import poll_all, poll_inbox
+from threadline.integrations.email.imap_poller import check_mailbox, poll_all, poll_inbox
 from threadline.integrations.email.ingest import ingest_raw_email
+from threadline.workspace import inbox_by_id
 
 pytestmark = pytest.mark.anyio
 
@@ -206,3 +207,30 @@ async def test_a_renumbered_folder_starts_over_without_storing_anything_twice(
     after = await cursor(runtime, inbox_id, "Support")
     assert after.uidvalidity != before.uidvalidity and after.last_uid == 2
     assert sorted(await stored_ids(runtime, workspace)) == question_ids(1, 2, 3)
+
+
+async def test_the_consoles_mailbox_check_signs_in_and_reports_the_servers_answer(
+    runtime: Runtime, workspace: WorkspaceFixture, dovecot: Dovecot
+) -> None:
+    append(dovecot, "check", mail(1), mail(2))
+    inbox_id = await point_inbox_at(runtime, workspace, dovecot, "check")
+    with mailbox(dovecot, "check") as box:
+        held = int(box.folder.status("INBOX")["MESSAGES"])
+    assert held >= 2
+    async with runtime.sessionmaker() as session:
+        inbox = await inbox_by_id(session, inbox_id)
+    assert inbox is not None
+    worked, answer = await check_mailbox(runtime.settings, inbox)
+    assert (worked, answer) == (
+        True,
+        f"signed in to {dovecot.host} as check; INBOX holds {held} messages",
+    )
+
+    await point_inbox_at(runtime, workspace, dovecot, "check", imap_password="wrong password")
+    async with runtime.sessionmaker() as session:
+        inbox = await inbox_by_id(session, inbox_id)
+    assert inbox is not None
+    worked, answer = await check_mailbox(runtime.settings, inbox)
+    assert not worked
+    assert "authentication failed" in answer.lower(), answer
+    assert "wrong password" not in answer
