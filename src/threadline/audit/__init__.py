@@ -12,15 +12,27 @@ Inside:
 
 from threadline.audit.capture import install
 from threadline.audit.facts import record_fact, record_sign_in
+from threadline.audit.reads import (
+    AuditFilters,
+    AuditPage,
+    export_audit_csv,
+    list_audit_entries,
+    require_audit_reader,
+)
 from threadline.audit.scope import AuditScope, act_as, acting, current_scope, request_scope
 
 __all__ = [
+    "AuditFilters",
+    "AuditPage",
     "AuditScope",
     "act_as",
     "acting",
     "current_scope",
+    "export_audit_csv",
     "install",
+    "list_audit_entries",
     "record_fact",
     "record_sign_in",
     "request_scope",
+    "require_audit_reader",
 ]
