@@ -35,7 +35,7 @@ async def test_admins_filter_and_page_the_log_newest_first(
     started = clock.now()
     clock.advance(timedelta(minutes=5))
     team_id = await _rename_team(client, admin, ["Kettles", "Toasters", "Small appliances"])
-    query = {"action": "team.", "object_id": str(team_id), "limit": 2}
+    query: dict[str, str | int] = {"action": "team.", "object_id": str(team_id), "limit": 2}
     first = await client.get("/api/v1/audit", headers=admin, params=query)
     assert first.status_code == 200, first.text
     page = first.json()

@@ -11,7 +11,7 @@ Inside:
 """
 
 from threadline.audit.capture import install
-from threadline.audit.facts import record_fact, record_sign_in
+from threadline.audit.facts import record_change, record_fact, record_sign_in
 from threadline.audit.reads import (
     AuditFilters,
     AuditPage,
@@ -31,6 +31,7 @@ __all__ = [
     "export_audit_csv",
     "install",
     "list_audit_entries",
+    "record_change",
     "record_fact",
     "record_sign_in",
     "request_scope",
