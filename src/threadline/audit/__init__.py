@@ -18,6 +18,7 @@ from threadline.audit.reads import (
     export_audit_csv,
     list_audit_entries,
     require_audit_reader,
+    workspace_time_zone,
 )
 from threadline.audit.scope import AuditScope, act_as, acting, current_scope, request_scope
 
@@ -36,4 +37,5 @@ __all__ = [
     "record_sign_in",
     "request_scope",
     "require_audit_reader",
+    "workspace_time_zone",
 ]

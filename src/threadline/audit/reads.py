@@ -182,3 +182,13 @@ async def export_audit_csv(
         if len(rows) < EXPORT_BATCH:
             return
         before = rows[-1].id
+
+
+async def workspace_time_zone(session: AsyncSession, principal: Principal) -> str:
+    """The zone the workspace's people read times in (its setting; UTC when unset)."""
+    zone = (
+        await session.execute(
+            select(t.Workspace.timezone).where(t.Workspace.id == principal.workspace_id)
+        )
+    ).scalar_one_or_none()
+    return zone or "UTC"
