@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
+import anyio
 import pytest
 from playwright.async_api import Browser, expect
 
@@ -49,7 +49,7 @@ async def test_an_admins_change_is_in_the_audit_log_filtered_and_exported(
         async with page.expect_download() as downloading:
             await page.get_by_test_id("audit-export").click()
         download = await downloading.value
-        exported = Path(await download.path()).read_text(encoding="utf-8")
+        exported = await anyio.Path(await download.path()).read_text(encoding="utf-8")
         assert seen.errors == [] and seen.refused == []
 
     rows = list(csv.DictReader(io.StringIO(exported)))
