@@ -129,16 +129,11 @@ def _fixed(url: str, body: Body = None) -> Example:
     return example
 
 
-def _on_conversation(tail: str, body: Body) -> Example:
+def _on(collection: str, made: Callable[[Admin], Awaitable[int]], tail: str, body: Body) -> Example:
+    """A call on the one object of `collection` the examples share (made when first needed)."""
+
     async def example(admin: Admin) -> tuple[str, Body]:
-        return f"/api/v1/conversations/{await admin.conversation()}/{tail}", body
-
-    return example
-
-
-def _on_customer(tail: str, body: Body) -> Example:
-    async def example(admin: Admin) -> tuple[str, Body]:
-        return f"/api/v1/customers/{await admin.customer()}{tail}", body
+        return f"/api/v1/{collection}/{await made(admin)}{tail}", body
 
     return example
 
@@ -235,13 +230,6 @@ def _answer_offer(answer: str) -> Example:
     return example
 
 
-def _on_team(tail: str, body: Body) -> Example:
-    async def example(admin: Admin) -> tuple[str, Body]:
-        return f"/api/v1/teams/{await admin.team()}{tail}", body
-
-    return example
-
-
 async def _widget(admin: Admin) -> tuple[str, Body]:
     inbox = admin.workspace.inboxes["web_chat"]
     return f"/api/v1/widget/inboxes/{inbox}", {"welcome_text": "Witamy!"}
@@ -293,27 +281,27 @@ EXAMPLES: dict[str, tuple[str, Example]] = {
     "POST /api/v1/conversations/{conversation_id}/assign": ("conversation.updated", _assign),
     "PUT /api/v1/conversations/{conversation_id}/labels": (
         "conversation_label.created",
-        _on_conversation("labels", {"labels": ["kettle"]}),
+        _on("conversations", Admin.conversation, "/labels", {"labels": ["kettle"]}),
     ),
     "POST /api/v1/conversations/{conversation_id}/notes": (
         "message.created",
-        _on_conversation("notes", {"text": "Checked the warranty."}),
+        _on("conversations", Admin.conversation, "/notes", {"text": "Checked the warranty."}),
     ),
     "POST /api/v1/conversations/{conversation_id}/priority": (
         "conversation.updated",
-        _on_conversation("priority", {"priority": "high"}),
+        _on("conversations", Admin.conversation, "/priority", {"priority": "high"}),
     ),
     "POST /api/v1/conversations/{conversation_id}/replies": (
         "message.created",
-        _on_conversation("replies", {"text": "We are sending a new one."}),
+        _on("conversations", Admin.conversation, "/replies", {"text": "We are sending a new one."}),
     ),
     "POST /api/v1/conversations/{conversation_id}/route": (
         "conversation.",
-        _on_conversation("route", None),
+        _on("conversations", Admin.conversation, "/route", None),
     ),
     "POST /api/v1/conversations/{conversation_id}/status": (
         "conversation.updated",
-        _on_conversation("status", {"status": "pending"}),
+        _on("conversations", Admin.conversation, "/status", {"status": "pending"}),
     ),
     "POST /api/v1/conversations/{conversation_id}/transfer": ("conversation.updated", _transfer),
     "POST /api/v1/conversations/{conversation_id}/wrap-up": ("conversation.updated", _wrap_up),
@@ -324,24 +312,34 @@ EXAMPLES: dict[str, tuple[str, Example]] = {
     "POST /api/v1/customers": ("customer.created", _fixed("/api/v1/customers", {"name": "Cy"})),
     "PATCH /api/v1/customers/{customer_id}": (
         "customer.updated",
-        _on_customer("", {"labels": ["vip"]}),
+        _on("customers", Admin.customer, "", {"labels": ["vip"]}),
     ),
     "POST /api/v1/customers/{customer_id}/identities": (
         "identity.created",
-        _on_customer("/identities", {"kind": "email", "value": "carla@example.com"}),
+        _on(
+            "customers",
+            Admin.customer,
+            "/identities",
+            {"kind": "email", "value": "carla@example.com"},
+        ),
     ),
     "POST /api/v1/customers/{customer_id}/merge": ("customer_merge.created", _merge),
     "POST /api/v1/customers/{customer_id}/notes": (
         "note.created",
-        _on_customer("/notes", {"text": "Prefers a call after 5 pm."}),
+        _on("customers", Admin.customer, "/notes", {"text": "Prefers a call after 5 pm."}),
     ),
     "POST /api/v1/customers/{customer_id}/offers": (
         "offer.created",
-        _on_customer("/offers", {"product": "Descaler", "price": "4.99", "currency": "EUR"}),
+        _on(
+            "customers",
+            Admin.customer,
+            "/offers",
+            {"product": "Descaler", "price": "4.99", "currency": "EUR"},
+        ),
     ),
     "POST /api/v1/customers/{customer_id}/orders": (
         "order.created",
-        _on_customer("/orders", {**ORDER, "number": "A-1002"}),
+        _on("customers", Admin.customer, "/orders", {**ORDER, "number": "A-1002"}),
     ),
     "POST /api/v1/inboxes": (
         "inbox.created",
@@ -410,11 +408,14 @@ EXAMPLES: dict[str, tuple[str, Example]] = {
         _on_new("tasks", TASK, body={"status": "done"}),
     ),
     "POST /api/v1/teams": ("team.created", _fixed("/api/v1/teams", {"name": "Returns"})),
-    "PATCH /api/v1/teams/{team_id}": ("team.updated", _on_team("", {"name": "Front desk"})),
+    "PATCH /api/v1/teams/{team_id}": (
+        "team.updated",
+        _on("teams", Admin.team, "", {"name": "Front desk"}),
+    ),
     "PUT /api/v1/teams/{team_id}/members": ("team_member.created", _members),
     "PUT /api/v1/teams/{team_id}/routing": (
         "team_routing.",
-        _on_team("/routing", {"capacity": {"budget": 50}, "steps": {}}),
+        _on("teams", Admin.team, "/routing", {"capacity": {"budget": 50}, "steps": {}}),
     ),
     "PUT /api/v1/widget/inboxes/{inbox_id}": ("inbox.updated", _widget),
     "POST /api/v1/wrap-up-codes": ("wrap_up_code.created", _fixed("/api/v1/wrap-up-codes", CODE)),

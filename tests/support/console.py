@@ -7,12 +7,15 @@ in the page through DevTools, so the page's own Content-Security-Policy stays in
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from playwright.async_api import Page
+from playwright.async_api import Browser, Page
 
-from tests.support.browser import ARTIFACTS, World
+from tests.support.browser import ARTIFACTS, Watched, World, opened_context, sign_in, watch
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 VIEWPORTS = {"desktop": (1440, 900), "mobile": (390, 844)}
@@ -64,3 +67,21 @@ async def review(page: Page, world: World, name: str) -> list[str]:
     await page.set_viewport_size({"width": 1440, "height": 900})
     await page.reload()
     return problems
+
+
+@dataclass(frozen=True)
+class Opened:
+    page: Page
+    seen: Watched
+
+
+@asynccontextmanager
+async def admin_at(browser: Browser, world: World, section: str) -> AsyncIterator[Opened]:
+    """A fresh browser profile with the admin signed in and on console `section` (its menu
+    entry clicked), and what the page logs watched; closed afterwards."""
+    async with opened_context(browser) as context:
+        page = await context.new_page()
+        seen = watch(page)
+        await sign_in(page, world, "admin")
+        await page.get_by_test_id(f"console-{section}").click()
+        yield Opened(page, seen)

@@ -112,29 +112,21 @@ async def sign_in(
             .where(t.Workspace.slug == workspace_slug, t.Agent.email == email.strip().lower())
         )
     ).scalar_one_or_none()
+    refusal: str | None = None
     if not verify_password(password, agent.password_hash if agent else None) or agent is None:
-        await record_sign_in(
-            session,
-            workspace_slug=workspace_slug,
-            email=email,
-            agent=agent,
-            succeeded=False,
-            now=now,
-        )
-        raise AuthenticationFailed("unknown workspace, email or password")
-    if not agent.active:
-        await record_sign_in(
-            session,
-            workspace_slug=workspace_slug,
-            email=email,
-            agent=agent,
-            succeeded=False,
-            now=now,
-        )
-        raise AuthenticationFailed("this agent account is deactivated")
+        refusal = "unknown workspace, email or password"
+    elif not agent.active:
+        refusal = "this agent account is deactivated"
     await record_sign_in(
-        session, workspace_slug=workspace_slug, email=email, agent=agent, succeeded=True, now=now
+        session,
+        workspace_slug=workspace_slug,
+        email=email,
+        agent=agent,
+        succeeded=refusal is None,
+        now=now,
     )
+    if refusal is not None or agent is None:
+        raise AuthenticationFailed(refusal or "unknown workspace, email or password")
     return agent
 
 

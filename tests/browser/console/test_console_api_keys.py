@@ -7,8 +7,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.support.browser import World, opened_context, sign_in, watch
-from tests.support.console import review
+from tests.support.browser import World
+from tests.support.console import admin_at, review
 
 pytestmark = pytest.mark.anyio
 
@@ -24,11 +24,8 @@ async def _shop_reads_its_conversation(world: World, key: str) -> int:
 async def test_an_admin_makes_a_key_the_shop_uses_it_and_revoking_it_shuts_the_shop_out(
     browser: Browser, world: World
 ) -> None:
-    async with opened_context(browser) as context:
-        page = await context.new_page()
-        seen = watch(page)
-        await sign_in(page, world, "admin")
-        await page.get_by_test_id("console-api_keys").click()
+    async with admin_at(browser, world, "api_keys") as opened:
+        page, seen = opened.page, opened.seen
         await page.get_by_label("Who uses it").fill("Shop orders")
         await page.get_by_role("button", name="Make a key").click()
         shown = page.get_by_test_id("new-key-value")

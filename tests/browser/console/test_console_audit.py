@@ -10,8 +10,8 @@ import anyio
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.support.browser import World, opened_context, sign_in, watch
-from tests.support.console import review
+from tests.support.browser import World
+from tests.support.console import admin_at, review
 
 pytestmark = pytest.mark.anyio
 
@@ -19,11 +19,8 @@ pytestmark = pytest.mark.anyio
 async def test_an_admins_change_is_in_the_audit_log_filtered_and_exported(
     browser: Browser, world: World
 ) -> None:
-    async with opened_context(browser) as context:
-        page = await context.new_page()
-        seen = watch(page)
-        await sign_in(page, world, "admin")
-        await page.get_by_test_id("console-people").click()
+    async with admin_at(browser, world, "people") as opened:
+        page, seen = opened.page, opened.seen
         await page.get_by_role("link", name="Olek Agent").click()
         await page.get_by_label("Load budget").fill("135")
         await page.get_by_test_id("save-profile").click()
