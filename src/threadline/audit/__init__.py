@@ -20,13 +20,21 @@ from threadline.audit.reads import (
     require_audit_reader,
     workspace_time_zone,
 )
-from threadline.audit.scope import AuditScope, act_as, acting, current_scope, request_scope
+from threadline.audit.scope import (
+    AuditScope,
+    act_as,
+    act_for_customer,
+    acting,
+    current_scope,
+    request_scope,
+)
 
 __all__ = [
     "AuditFilters",
     "AuditPage",
     "AuditScope",
     "act_as",
+    "act_for_customer",
     "acting",
     "current_scope",
     "export_audit_csv",

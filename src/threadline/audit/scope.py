@@ -70,6 +70,14 @@ def act_as(principal: Principal, clock: Clock) -> None:
     scope.workspace_id = principal.workspace_id
 
 
+def act_for_customer() -> None:
+    """What follows is a customer's traffic that an app relays (an inbound message, a
+    delivery report): no one's change, so not audited, and it pays nothing for the log."""
+    scope = _current.get()
+    if scope is not None:
+        scope.actor = None
+
+
 @contextmanager
 def acting(actor: Actor, clock: Clock) -> Iterator[AuditScope]:
     """Act as `actor` outside a request (the command line, a test): a scope of its own."""

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from threadline.audit import act_as
+from threadline.audit import act_as, act_for_customer
 from threadline.bootstrap import Runtime
 from threadline.domain.security.access import Principal, Role, require_api_key, require_role
 from threadline.entrypoints.web._session import CSRF_HEADER, SESSION_COOKIE, csrf_matches
@@ -105,7 +105,10 @@ SupervisorDep = Annotated[Principal, Depends(current_supervisor)]
 
 
 async def current_integration(principal: PrincipalDep) -> Principal:
+    """An app relaying a customer (inbound messages, delivery reports): the key's use is its
+    last use; what it relays is customer traffic, not an audited change."""
     require_api_key(principal)
+    act_for_customer()
     return principal
 
 
