@@ -103,3 +103,7 @@ async def test_the_csv_export_holds_the_filtered_entries_as_text(
     assert failed["actor_name"] == "'=1+1@evil.example"
     # The other workspace's sign-in is not this workspace's fact.
     assert everything.text.count("sign_in.succeeded") == 1
+    # Each export is a fact of the log too, with what it asked for.
+    exports = await client.get("/api/v1/audit", headers=admin, params={"action": "audit_log."})
+    asked = [e["after"] for e in exports.json()["items"]]
+    assert asked == [{}, {"action": "team."}]

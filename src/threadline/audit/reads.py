@@ -7,7 +7,7 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from threadline.adapters.db import tables as t
+from threadline.audit.facts import record_change
 from threadline.domain.bounds import row_id_from_text
 from threadline.domain.errors import DomainError
 from threadline.domain.security.access import Principal, Role, require_role
@@ -156,6 +157,13 @@ async def export_audit_csv(
     """Every matching entry as CSV lines, the newest first, read a batch at a time (each in a
     short session of its own, so a long download holds no transaction open)."""
     require_audit_reader(principal)
+    async with sessionmaker() as session:
+        # An export is itself a fact of the log (who took a copy of it, and of what).
+        asked = {name: value for name, value in asdict(filters).items() if value is not None}
+        await record_change(
+            session, principal.workspace_id, "audit_log.exported", "audit_log", None, after=asked
+        )
+        await session.commit()
     yield _csv_line(list(CSV_COLUMNS))
     before: int | None = None
     while True:
