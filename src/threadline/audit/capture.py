@@ -149,7 +149,8 @@ def write_entry(
             actor_name=actor.name[:320],
             action=action,
             object_type=object_type,
-            object_id=object_id,
+            # A composite key (a conversation and a label) can be long; the column holds 300.
+            object_id=object_id[:300] if object_id is not None else None,
             before=before,
             after=after,
             request_id=scope.request_id if scope else None,

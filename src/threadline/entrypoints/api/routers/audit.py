@@ -29,7 +29,7 @@ def audit_filters(
         str | None, Query(max_length=100, description='The start of the action, e.g. "agent."')
     ] = None,
     object_type: Annotated[str | None, Query(max_length=50)] = None,
-    object_id: Annotated[str | None, Query(max_length=100)] = None,
+    object_id: Annotated[str | None, Query(max_length=300)] = None,
     since: Annotated[Moment | None, Query(alias="from", description="At or after")] = None,
     until: Annotated[Moment | None, Query(alias="to", description="Before")] = None,
     q: Annotated[

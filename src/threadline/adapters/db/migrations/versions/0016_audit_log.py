@@ -58,7 +58,7 @@ def _create_table() -> None:
         sa.Column("actor_name", sa.String(length=320), nullable=False),
         sa.Column("action", sa.String(length=100), nullable=False),
         sa.Column("object_type", sa.String(length=50), nullable=False),
-        sa.Column("object_id", sa.String(length=100), nullable=True),
+        sa.Column("object_id", sa.String(length=300), nullable=True),
         sa.Column("before", json, nullable=True),
         sa.Column("after", json, nullable=True),
         sa.Column("request_id", sa.String(length=128), nullable=True),
