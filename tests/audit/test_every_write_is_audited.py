@@ -12,7 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.audit.write_examples import EXAMPLES, Admin
+from tests.audit.admin_at_work import Admin
+from tests.audit.write_examples import EXAMPLES
 from tests.conftest import WorkspaceFixture, login
 from threadline.adapters.db import tables as t
 from threadline.bootstrap import Runtime
