@@ -16,6 +16,7 @@ from threadline.adapters.clock import Clock, SystemClock
 from threadline.adapters.db.engine import create_engine, create_sessionmaker
 from threadline.adapters.pubsub.base import PubSub, workspace_topic
 from threadline.adapters.pubsub.memory import MemoryPubSub
+from threadline.audit import install as install_audit_log
 from threadline.config import Settings
 from threadline.core.handlers import Handler, gather_handlers
 from threadline.core.timers import gather_timer_handlers
@@ -98,6 +99,8 @@ def unit_of_work_factory(
 def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     sessionmaker = create_sessionmaker(engine)
+    # Every session's flushes now write the audit entries of the changes they carry.
+    install_audit_log()
     pubsub = build_pubsub(settings)
     wakeup = asyncio.Event()
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
+from threadline.audit import record_change
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.core.views import iso
 from threadline.domain.errors import NotFound
@@ -208,4 +209,13 @@ async def mark_all_read(uow: UnitOfWork, principal: Principal) -> int:
         )
         .values(read_at=uow.clock.now())
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    marked = int(getattr(result, "rowcount", 0) or 0)
+    await record_change(
+        uow.session,
+        principal.workspace_id,
+        "notification.all_read",
+        "notification",
+        None,
+        after={"marked_read": marked},
+    )
+    return marked

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
+from threadline.audit import record_change
 from threadline.core.lookups import get_visible_conversation
 from threadline.core.timers import schedule_timer
 from threadline.core.unit_of_work import UnitOfWork
@@ -254,4 +255,17 @@ async def route_conversation(
 async def route_now(uow: UnitOfWork, principal: Principal, conversation_id: int) -> RouteResult:
     require_role(principal, Role.SUPERVISOR)
     await get_visible_conversation(uow.session, principal, conversation_id)
-    return await route(uow, principal.workspace_id, conversation_id, mode="requested")
+    result = await route(uow, principal.workspace_id, conversation_id, mode="requested")
+    # Asked for, whatever came of it (an assignment is also the conversation's own entry).
+    await record_change(
+        uow.session,
+        principal.workspace_id,
+        "conversation.routing_requested",
+        "conversation",
+        str(conversation_id),
+        after={
+            "assignee_id": result.assignment.agent_id if result.assignment else None,
+            "explanation": result.explanation,
+        },
+    )
+    return result

@@ -23,6 +23,7 @@ def api_key_view(key: t.ApiKey) -> dict[str, Any]:
         "prefix": key.prefix,
         "created_at": iso(key.created_at),
         "revoked_at": iso(key.revoked_at),
+        "last_used_at": iso(key.last_used_at),
         "active": key.revoked_at is None,
     }
 

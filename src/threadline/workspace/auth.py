@@ -12,11 +12,13 @@ from typing import Any
 import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import delete, false, select
+from sqlalchemy import delete, false, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
 from threadline.adapters.db.inserts import insert_ignoring_conflict
+from threadline.audit.facts import record_fact, record_sign_in
+from threadline.domain.audit import Actor, ActorKind
 from threadline.domain.errors import DomainError
 from threadline.domain.security.access import Principal, Role
 
@@ -100,7 +102,11 @@ def decode_token(token: str, secret_key: str, now: datetime) -> TokenClaims:
         raise AuthenticationFailed("the token is invalid or has expired") from exc
 
 
-async def sign_in(session: AsyncSession, workspace_slug: str, email: str, password: str) -> t.Agent:
+async def sign_in(
+    session: AsyncSession, workspace_slug: str, email: str, password: str, now: datetime
+) -> t.Agent:
+    """The agent these credentials belong to. The attempt, whichever way it goes, is an audit
+    entry of the workspace (committed here: a refusal must stay recorded)."""
     agent = (
         await session.execute(
             select(t.Agent)
@@ -108,10 +114,21 @@ async def sign_in(session: AsyncSession, workspace_slug: str, email: str, passwo
             .where(t.Workspace.slug == workspace_slug, t.Agent.email == email.strip().lower())
         )
     ).scalar_one_or_none()
+    refusal: str | None = None
     if not verify_password(password, agent.password_hash if agent else None) or agent is None:
-        raise AuthenticationFailed("unknown workspace, email or password")
-    if not agent.active:
-        raise AuthenticationFailed("this agent account is deactivated")
+        refusal = "unknown workspace, email or password"
+    elif not agent.active:
+        refusal = "this agent account is deactivated"
+    await record_sign_in(
+        session,
+        workspace_slug=workspace_slug,
+        email=email,
+        agent=agent,
+        succeeded=refusal is None,
+        now=now,
+    )
+    if refusal is not None or agent is None:
+        raise AuthenticationFailed(refusal or "unknown workspace, email or password")
     return agent
 
 
@@ -179,6 +196,13 @@ async def sign_out(session: AsyncSession, token: str, secret_key: str, now: date
             "expires_at": claims.expires_at,
         },
     )
+    name = (
+        await session.execute(select(t.Agent.name).where(t.Agent.id == claims.agent_id))
+    ).scalar_one_or_none()
+    actor = Actor(ActorKind.AGENT, claims.agent_id, name or "")
+    await record_fact(
+        session, claims.workspace_id, actor, now, "sign_out", "agent", str(claims.agent_id)
+    )
     await session.commit()
 
 
@@ -209,7 +233,12 @@ async def create_api_key(
     return row, plaintext
 
 
-async def principal_for_api_key(session: AsyncSession, key: str) -> Principal:
+# An app's use of its key is audited as the key's last use, to the minute: one write a minute
+# per key at most, however often the app calls.
+LAST_USE_RESOLUTION = timedelta(minutes=1)
+
+
+async def principal_for_api_key(session: AsyncSession, key: str, now: datetime) -> Principal:
     row = (
         await session.execute(
             select(t.ApiKey).where(
@@ -219,4 +248,12 @@ async def principal_for_api_key(session: AsyncSession, key: str) -> Principal:
     ).scalar_one_or_none()
     if row is None:
         raise AuthenticationFailed("unknown or revoked API key")
-    return Principal(workspace_id=row.workspace_id, role=Role.INTEGRATION, agent_id=None)
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USE_RESOLUTION:
+        # Core, not the ORM: this is bookkeeping, not a change anyone made (no audit entry).
+        await session.execute(
+            update(t.ApiKey).where(t.ApiKey.id == row.id).values(last_used_at=now)
+        )
+        await session.commit()
+    return Principal(
+        workspace_id=row.workspace_id, role=Role.INTEGRATION, agent_id=None, api_key_id=row.id
+    )

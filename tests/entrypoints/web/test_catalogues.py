@@ -17,9 +17,12 @@ LOCALES = Path(str(resources.files("threadline.entrypoints.web").joinpath("local
 FOLDERS = [LOCALES, *sorted(entry for entry in LOCALES.iterdir() if entry.is_dir())]
 
 # Texts that are the same in every language: names of products and codes.
-SAME_EVERYWHERE = frozenset({"SMS", "WhatsApp", "Messenger", "Telegram", "CRM"})
+SAME_EVERYWHERE = frozenset({"SMS", "WhatsApp", "Messenger", "Telegram", "CRM", "—"})
 # Words a language happens to spell as English does.
-SAME_AS_ENGLISH = {"pl": frozenset({"Status", "Agent", "Menu"}), "uk": frozenset[str]()}
+SAME_AS_ENGLISH = {
+    "pl": frozenset({"Status", "Agent", "Menu", "System"}),
+    "uk": frozenset[str](),
+}
 
 
 def texts(folder: Path, language: str) -> dict[str, str]:

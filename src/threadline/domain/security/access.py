@@ -27,6 +27,8 @@ class Principal:
     team_ids: frozenset[int] = frozenset()
     # When false, plain agents see only their own, their teams' and unrouted conversations.
     agents_see_all: bool = True
+    # The workspace API key an app called with (role integration); None for agents.
+    api_key_id: int | None = None
 
 
 def require_role(principal: Principal, minimum: Role) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from threadline.audit import act_as, act_for_customer
 from threadline.bootstrap import Runtime
 from threadline.domain.security.access import Principal, Role, require_api_key, require_role
 from threadline.entrypoints.web._session import CSRF_HEADER, SESSION_COOKIE, csrf_matches
@@ -30,11 +31,15 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 async def resolve_principal(runtime: Runtime, credential: str) -> Principal:
+    """Who calls, named as the actor of whatever this request changes (the audit log)."""
     async with runtime.sessionmaker() as session:
         if credential.startswith(API_KEY_PREFIX):
-            return await principal_for_api_key(session, credential)
-        claims = decode_token(credential, runtime.settings.secret_key, runtime.clock.now())
-        return await principal_for_agent(session, claims)
+            principal = await principal_for_api_key(session, credential, runtime.clock.now())
+        else:
+            claims = decode_token(credential, runtime.settings.secret_key, runtime.clock.now())
+            principal = await principal_for_agent(session, claims)
+    act_as(principal, runtime.clock)
+    return principal
 
 
 async def current_credential(
@@ -100,7 +105,10 @@ SupervisorDep = Annotated[Principal, Depends(current_supervisor)]
 
 
 async def current_integration(principal: PrincipalDep) -> Principal:
+    """An app relaying a customer (inbound messages, delivery reports): the key's use is its
+    last use; what it relays is customer traffic, not an audited change."""
     require_api_key(principal)
+    act_for_customer()
     return principal
 
 

@@ -21,6 +21,7 @@ from starlette.routing import Match, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from threadline.adapters.metrics import HTTP_DURATION, HTTP_REQUESTS
+from threadline.audit import request_scope
 
 log = structlog.get_logger(__name__)
 
@@ -73,7 +74,12 @@ class RequestContext:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        with structlog.contextvars.bound_contextvars(request_id=request_id_of(scope)):
+        request_id = request_id_of(scope)
+        client = scope.get("client")
+        with (
+            structlog.contextvars.bound_contextvars(request_id=request_id),
+            request_scope(request_id, client[0] if client else None),
+        ):
             if scope["type"] == "http":
                 await self._http(scope, receive, send)
             else:

@@ -125,7 +125,7 @@ async def login_submit(request: Request, runtime: RuntimeDep) -> Response:
         async with sign_in_attempt(request, runtime, email):
             slug = workspace.strip() or await _workspace_of_email(runtime, email)
             async with runtime.sessionmaker() as db:
-                agent = await sign_in(db, slug, email, password)
+                agent = await sign_in(db, slug, email, password, runtime.clock.now())
     except SignInThrottled:
         return _login_page(request, "login.throttled", workspace, email, status_code=429)
     except AuthenticationFailed:

@@ -7,6 +7,7 @@ model, so `Base.metadata` is the whole schema Alembic compares the migrations wi
 
 from __future__ import annotations
 
+from threadline.adapters.db.tables.audit import AuditEntry
 from threadline.adapters.db.tables.base import Base
 from threadline.adapters.db.tables.content import (
     CannedResponse,
@@ -67,6 +68,7 @@ __all__ = [
     "ApiKey",
     "Assignment",
     "AttributeDefinition",
+    "AuditEntry",
     "Base",
     "BusinessCalendarRow",
     "CannedResponse",

@@ -100,6 +100,9 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # When an app last called with this key, to the minute (bumped at most once a minute, so
+    # a busy integration costs one write a minute, not one per request).
+    last_used_at: Mapped[datetime | None]
 
 
 class RevokedToken(Base):

@@ -27,7 +27,9 @@ class LoginBody(StrictBody):
 async def login(body: LoginBody, request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     async with sign_in_attempt(request, runtime, body.email):
         async with runtime.sessionmaker() as session:
-            agent = await sign_in(session, body.workspace, body.email, body.password)
+            agent = await sign_in(
+                session, body.workspace, body.email, body.password, runtime.clock.now()
+            )
     token = issue_token(
         agent, runtime.settings.secret_key, runtime.clock.now(), runtime.settings.token_ttl_seconds
     )
