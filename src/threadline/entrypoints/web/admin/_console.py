@@ -36,6 +36,7 @@ SECTIONS = (
     Section("start", CONSOLE_PATH, "bi-flag"),
     Section("people", f"{CONSOLE_PATH}/people", "bi-people"),
     Section("channels", f"{CONSOLE_PATH}/channels", "bi-plug"),
+    Section("service_levels", f"{CONSOLE_PATH}/service-levels", "bi-stopwatch"),
     Section("api_keys", f"{CONSOLE_PATH}/api-keys", "bi-key"),
     Section("audit", f"{CONSOLE_PATH}/audit", "bi-journal-text"),
 )
