@@ -10,9 +10,9 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from playwright.async_api import Page
+from playwright.async_api import BrowserContext, Page
 
-from tests.support.browser import ARTIFACTS, World
+from tests.support.browser import ARTIFACTS, Watched, World, sign_in, watch
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 VIEWPORTS = {"desktop": (1440, 900), "mobile": (390, 844)}
@@ -64,3 +64,15 @@ async def review(page: Page, world: World, name: str) -> list[str]:
     await page.set_viewport_size({"width": 1440, "height": 900})
     await page.reload()
     return problems
+
+
+async def admin_in_section(
+    context: BrowserContext, world: World, section: str
+) -> tuple[Page, Watched]:
+    """A new page of `context`, watched, where the admin has signed in and opened the
+    console's `section` (its key, e.g. "service_levels") from the menu."""
+    page = await context.new_page()
+    seen = watch(page)
+    await sign_in(page, world, "admin")
+    await page.get_by_test_id(f"console-{section}").click()
+    return page, seen

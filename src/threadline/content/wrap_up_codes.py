@@ -159,9 +159,14 @@ async def update_code(
 
 
 async def check_wrap_up(
-    session: AsyncSession, conversation: t.Conversation, wrap_up: WrapUp | None
+    session: AsyncSession,
+    conversation: t.Conversation,
+    wrap_up: WrapUp | None,
+    *,
+    with_follow_up: bool = False,
 ) -> WrapUp:
-    """Resolving needs an active code offered to the conversation's team and a short summary."""
+    """Resolving needs an active code offered to the conversation's team and a short summary;
+    a code that needs a follow-up, one planned with it (`with_follow_up`)."""
     offered = await list_codes(
         session, conversation.workspace_id, team_id=conversation.team_id, active_only=True
     )
@@ -171,10 +176,16 @@ async def check_wrap_up(
     if wrap_up is None or not wrap_up.code.strip():
         raise DomainError(f"resolving needs a wrap-up code: one of {choices}")
     code = wrap_up.code.strip().lower()
-    if code not in {c.code for c in offered}:
+    chosen = [c for c in offered if c.code == code]
+    if not chosen:
         raise DomainError(
             f"{wrap_up.code!r} is not an active wrap-up code for this conversation: "
             f"resolving needs a wrap-up code: one of {choices}"
+        )
+    if not with_follow_up and any(c.follow_up_required for c in chosen):
+        raise DomainError(
+            f"the wrap-up code {code!r} needs a follow-up: plan when and how to come back "
+            "to the customer as you resolve"
         )
     summary = wrap_up.summary.strip()
     if not summary:
@@ -182,17 +193,3 @@ async def check_wrap_up(
     if len(summary) > MAX_SUMMARY_LENGTH:
         raise DomainError(f"the wrap-up summary is limited to {MAX_SUMMARY_LENGTH} characters")
     return WrapUp(code, summary)
-
-
-async def requires_follow_up(
-    session: AsyncSession, conversation: t.Conversation, code: str
-) -> bool:
-    """Whether the code offered to this conversation asks for a planned follow-up."""
-    offered = await list_codes(
-        session, conversation.workspace_id, team_id=conversation.team_id, active_only=True
-    )
-    return any(
-        c.follow_up_required
-        for c in offered
-        if c.code == code.strip().lower() and c.team_id in (None, conversation.team_id)
-    )

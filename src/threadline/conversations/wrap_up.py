@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from threadline.adapters.db import tables as t
-from threadline.content.wrap_up_codes import WrapUp, requires_follow_up
+from threadline.content.wrap_up_codes import WrapUp
 from threadline.conversations.actions import ConversationState, change_status
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.domain.channels import Channel
@@ -53,16 +53,16 @@ async def wrap_up_conversation(
     if follow_up is not None:
         _check_follow_up(follow_up, uow.clock.now())
     state = await change_status(
-        uow, principal, conversation_id, ConversationStatus.RESOLVED, wrap_up=wrap_up
+        uow,
+        principal,
+        conversation_id,
+        ConversationStatus.RESOLVED,
+        wrap_up=wrap_up,
+        with_follow_up=follow_up is not None,
     )
-    conversation = state.conversation
     if follow_up is None:
-        if await requires_follow_up(uow.session, conversation, wrap_up.code):
-            raise DomainError(
-                f"the wrap-up code {wrap_up.code!r} needs a follow-up: plan when and how to "
-                "come back to the customer"
-            )
         return WrappedUp(state, None)
+    conversation = state.conversation
     assignee_id: int | None = None
     team_id: int | None = None
     if follow_up.owner is FollowUpOwner.ME:

@@ -18,14 +18,15 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import customer_writes, login
-from tests.support.browser import World, opened_context, sign_in, watch
-from tests.support.console import review
+from tests.support.browser import World, opened_context, sign_in
+from tests.support.console import admin_in_section, review
 from tests.support.warsaw_time import WARSAW
 
 pytestmark = pytest.mark.anyio
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 SPLIT_SHIFTS = (("08:00", "12:00"), ("13:00", "17:00"))
+DASH = "\u2013"  # between a shift's start and end in the preview
 
 
 async def _first_response_due(world: World, conversation_id: int) -> datetime:
@@ -75,15 +76,12 @@ async def test_closing_the_day_a_reply_is_due_moves_its_deadline(
     browser: Browser, world: World
 ) -> None:
     async with opened_context(browser) as context:
-        page = await context.new_page()
-        seen = watch(page)
-        await sign_in(page, world, "admin")
-        await page.get_by_test_id("console-service_levels").click()
+        page, seen = await admin_in_section(context, world, "service_levels")
         assert await review(page, world, "service-levels") == []
         await _make_split_shift_calendar(page)
         preview = page.get_by_test_id("preview-day")
         await expect(preview).to_have_count(14)
-        open_days = preview.filter(has_text="08:00–12:00, 13:00–17:00")
+        open_days = preview.filter(has_text=f"08:00{DASH}12:00, 13:00{DASH}17:00")
         assert await open_days.count() >= 10  # every day but Polish public holidays
         assert await review(page, world, "service-levels-calendar") == []
         await _make_email_policy(page)
@@ -94,9 +92,9 @@ async def test_closing_the_day_a_reply_is_due_moves_its_deadline(
         due = await _first_response_due(world, conversation_id)
         due_day = due.astimezone(WARSAW).date()
         local = due.astimezone(WARSAW).time()
-        assert any(
-            start <= local.strftime("%H:%M") <= end for start, end in SPLIT_SHIFTS
-        ), f"the deadline {due} is not in the open hours"
+        assert any(start <= local.strftime("%H:%M") <= end for start, end in SPLIT_SHIFTS), (
+            f"the deadline {due} is not in the open hours"
+        )
 
         await page.get_by_test_id("console-service_levels").click()
         await page.get_by_role("link", name="Shop hours").click()
@@ -121,6 +119,21 @@ async def _codes_the_shop_sees(world: World) -> dict[str, dict[str, Any]]:
     return {code["code"]: code for code in answer.json()}
 
 
+async def _agent_resolves(world: World, conversation_id: int) -> httpx.Response:
+    """The agent resolves by setting the status with the code, as the API allows."""
+    async with httpx.AsyncClient(base_url=world.base_url) as agent:
+        headers = await login(agent, world.ws.slug, "agent")
+        return await agent.post(
+            f"/api/v1/conversations/{conversation_id}/status",
+            headers=headers,
+            json={
+                "status": "resolved",
+                "wrap_up_code": "callback_promised",
+                "summary": "Promised a call back",
+            },
+        )
+
+
 async def _agent_wraps_up(world: World, conversation_id: int, **body: Any) -> httpx.Response:
     async with httpx.AsyncClient(base_url=world.base_url) as agent:
         headers = await login(agent, world.ws.slug, "agent")
@@ -136,10 +149,7 @@ async def test_a_wrap_up_code_that_needs_a_follow_up_is_offered_and_kept_to(
 ) -> None:
     conversation_id = await _customer_emails(world, "callme@example.com")
     async with opened_context(browser) as context:
-        admin = await context.new_page()
-        seen = watch(admin)
-        await sign_in(admin, world, "admin")
-        await admin.get_by_test_id("console-service_levels").click()
+        admin, seen = await admin_in_section(context, world, "service_levels")
         await admin.get_by_label("Code", exact=True).fill("callback_promised")
         await admin.get_by_label("Name agents see").fill("Callback promised")
         await admin.locator("#new-code-follow-up").check()
@@ -160,9 +170,12 @@ async def test_a_wrap_up_code_that_needs_a_follow_up_is_offered_and_kept_to(
         option = agent.locator("#wrap-code option[value=callback_promised]")
         await expect(option).to_have_text("Callback promised (plan a follow-up)")
 
-    refused = await _agent_wraps_up(world, conversation_id)
-    assert refused.status_code == 422, refused.text
-    assert "follow-up" in refused.json()["detail"]
+    for refused in (
+        await _agent_wraps_up(world, conversation_id),
+        await _agent_resolves(world, conversation_id),
+    ):
+        assert refused.status_code == 422, refused.text
+        assert "needs a follow-up" in refused.json()["detail"]
     tomorrow = (datetime.now(WARSAW) + timedelta(days=1)).isoformat()
     planned = await _agent_wraps_up(
         world, conversation_id, follow_up={"due_at": tomorrow, "note": "Call about the parcel"}
@@ -171,15 +184,12 @@ async def test_a_wrap_up_code_that_needs_a_follow_up_is_offered_and_kept_to(
     assert planned.json()["follow_up"]["kind"] == "follow_up"
 
 
-async def test_a_retired_wrap_up_code_is_no_longer_offered(
-    browser: Browser, world: World
-) -> None:
+async def test_a_retired_wrap_up_code_is_no_longer_offered(browser: Browser, world: World) -> None:
     async with opened_context(browser) as context:
-        page = await context.new_page()
-        await sign_in(page, world, "admin")
-        await page.get_by_test_id("console-service_levels").click()
+        page, seen = await admin_in_section(context, world, "service_levels")
         await page.get_by_role("button", name="Deactivate no_action_needed").click()
         await expect(page.get_by_test_id("notice")).to_contain_text("deactivated")
         row = page.locator("[data-testid=code][data-code=no_action_needed]")
         await expect(row).to_have_attribute("data-active", "no")
+        assert seen.errors == [] and seen.refused == []
     assert "no_action_needed" not in await _codes_the_shop_sees(world)

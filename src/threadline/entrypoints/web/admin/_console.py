@@ -4,11 +4,12 @@ role may change), and each page shows the console's section menu beside it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from threadline.domain.errors import DomainError
 from threadline.domain.security.access import Role
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.web._render import (
@@ -42,6 +43,15 @@ SECTIONS = (
 )
 
 
+# The last part of a record's console address: "new" (a form for a new one) or its id.
+RecordPath = Annotated[str, Path(pattern=r"^(new|[1-9][0-9]{0,9})$")]
+
+
+def record_id(which: str) -> int | None:
+    """The id a RecordPath names (None for "new"); the pattern keeps it within 10 digits."""
+    return None if which == "new" else int(which)
+
+
 @dataclass(frozen=True, slots=True)
 class ConsolePage:
     """A signed-in admin's console request: their session and the frame every page shows."""
@@ -70,6 +80,17 @@ async def open_console(
         )
     frame = {**frame, "sections": allowed, "section": section}
     return ConsolePage(session, frame)
+
+
+async def open_console_record(
+    request: Request, runtime: RuntimeDep, section: str, which: str
+) -> tuple[ConsolePage, int | None] | Response:
+    """A record's page in `section`: the page and the record's id (None for "new"), or the
+    answer instead, as open_console gives it."""
+    page = await open_console(request, runtime, section)
+    if not isinstance(page, ConsolePage):
+        return page
+    return page, record_id(which)
 
 
 def console_render(
@@ -107,6 +128,38 @@ async def console_form(
 
 def refused() -> Response:
     return Response("CSRF token missing or wrong", status_code=403)
+
+
+async def open_console_form(
+    request: Request, runtime: RuntimeDep, section: str, max_fields: int = 20
+) -> tuple[ConsolePage, dict[str, str]] | Response:
+    """A form posted to `section`: its page and fields, or the answer instead (the sign-in
+    page, a 403 for a role the section is not for, a 403 for a missing CSRF token)."""
+    page = await open_console(request, runtime, section)
+    if not isinstance(page, ConsolePage):
+        return page
+    try:
+        return page, await console_form(request, runtime, max_fields)
+    except FormRefused:
+        return refused()
+
+
+def console_problem(
+    request: Request,
+    page: ConsolePage,
+    template: str,
+    context: dict[str, Any],
+    error: DomainError,
+) -> Response:
+    """The page again with what went wrong (and what `context` keeps of the entries)."""
+    return console_render(
+        request, page, template, {**context, "problem": str(error)}, status_code=error.status
+    )
+
+
+def console_missing(request: Request, page: ConsolePage, error: DomainError) -> Response:
+    """A console page for something that is not there (or not this workspace's)."""
+    return console_problem(request, page, "admin/missing.html", {}, error)
 
 
 def back_to(path: str, notice_key: str) -> RedirectResponse:

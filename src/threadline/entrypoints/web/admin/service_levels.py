@@ -17,12 +17,11 @@ from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.web.admin._console import (
     CONSOLE_PATH,
     ConsolePage,
-    FormRefused,
     back_to,
-    console_form,
+    console_problem,
     console_render,
     open_console,
-    refused,
+    open_console_form,
 )
 from threadline.service_levels import (
     calendar_view,
@@ -67,13 +66,7 @@ async def service_levels_problem(
     request: Request, runtime: RuntimeDep, page: ConsolePage, error: DomainError, **kept: Any
 ) -> Response:
     context = await service_levels_context(runtime, page)
-    return console_render(
-        request,
-        page,
-        "admin/service_levels.html",
-        {**context, "problem": str(error), **kept},
-        status_code=error.status,
-    )
+    return console_problem(request, page, "admin/service_levels.html", {**context, **kept}, error)
 
 
 @router.get("", response_class=HTMLResponse, response_model=None)
@@ -94,13 +87,10 @@ def _hours_of(form: dict[str, str]) -> timedelta:
 
 @router.post("/reopen-window", response_model=None)
 async def save_reopen_window(request: Request, runtime: RuntimeDep) -> Response:
-    page = await open_console(request, runtime, SECTION)
-    if not isinstance(page, ConsolePage):
-        return page
-    try:
-        form = await console_form(request, runtime)
-    except FormRefused:
-        return refused()
+    opened = await open_console_form(request, runtime, SECTION)
+    if isinstance(opened, Response):
+        return opened
+    page, form = opened
     try:
         window = _hours_of(form)
         async with runtime.uow() as uow:

@@ -5,10 +5,10 @@ means for the next two weeks beside the form. Saving moves the running SLA deadl
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import available_timezones
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from threadline.domain.errors import DomainError
@@ -17,12 +17,13 @@ from threadline.entrypoints.web._render import language_of, translator
 from threadline.entrypoints.web.admin._console import (
     CONSOLE_PATH,
     ConsolePage,
-    FormRefused,
+    RecordPath,
     back_to,
-    console_form,
+    console_missing,
     console_render,
-    open_console,
-    refused,
+    open_console_form,
+    open_console_record,
+    record_id,
 )
 from threadline.entrypoints.web.admin.calendar_form import (
     MAX_FIELDS,
@@ -43,7 +44,6 @@ from threadline.service_levels import (
 SECTION = "service_levels"
 CALENDARS_PATH = f"{CONSOLE_PATH}/service-levels/calendars"
 router = APIRouter(prefix=CALENDARS_PATH, include_in_schema=False)
-CalendarId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ZONES = tuple(sorted(available_timezones()))
 NEW_CALENDAR: dict[str, Any] = {
     "id": None,
@@ -84,49 +84,33 @@ def _calendar_page(
     )
 
 
-@router.get("/new", response_class=HTMLResponse, response_model=None)
-async def new_calendar_page(request: Request, runtime: RuntimeDep) -> Response:
-    page = await open_console(request, runtime, SECTION)
-    if not isinstance(page, ConsolePage):
-        return page
-    return _calendar_page(request, page, NEW_CALENDAR, None)
-
-
-@router.get("/{calendar_id}", response_class=HTMLResponse, response_model=None)
-async def calendar_page(request: Request, runtime: RuntimeDep, calendar_id: CalendarId) -> Response:
-    page = await open_console(request, runtime, SECTION)
-    if not isinstance(page, ConsolePage):
-        return page
+@router.get("/{which}", response_class=HTMLResponse, response_model=None)
+async def calendar_page(request: Request, runtime: RuntimeDep, which: RecordPath) -> Response:
+    """/new: the form for a new calendar; /<id>: that calendar and its next two weeks."""
+    opened = await open_console_record(request, runtime, SECTION, which)
+    if isinstance(opened, Response):
+        return opened
+    page, calendar_id = opened
+    if calendar_id is None:
+        return _calendar_page(request, page, NEW_CALENDAR, None)
     try:
         async with runtime.uow() as uow:
             row = await get_calendar(uow, page.principal, calendar_id)
             preview = preview_calendar(row, uow.clock.now())
             calendar = calendar_view(row)
     except DomainError as error:
-        return console_render(
-            request, page, "admin/missing.html", {"problem": str(error)}, status_code=error.status
-        )
+        return console_missing(request, page, error)
     return _calendar_page(request, page, calendar, preview)
 
 
-@router.post("", response_model=None)
-async def add_calendar(request: Request, runtime: RuntimeDep) -> Response:
-    return await _save(request, runtime, None)
-
-
-@router.post("/{calendar_id}", response_model=None)
-async def save_calendar(request: Request, runtime: RuntimeDep, calendar_id: CalendarId) -> Response:
-    return await _save(request, runtime, calendar_id)
-
-
-async def _save(request: Request, runtime: RuntimeDep, calendar_id: int | None) -> Response:
-    page = await open_console(request, runtime, SECTION)
-    if not isinstance(page, ConsolePage):
-        return page
-    try:
-        form = await console_form(request, runtime, MAX_FIELDS)
-    except FormRefused:
-        return refused()
+@router.post("/{which}", response_model=None)
+async def save_calendar(request: Request, runtime: RuntimeDep, which: RecordPath) -> Response:
+    """Posted to /new: a new calendar; to /<id>: that calendar changed."""
+    calendar_id = record_id(which)
+    opened = await open_console_form(request, runtime, SECTION, MAX_FIELDS)
+    if isinstance(opened, Response):
+        return opened
+    page, form = opened
     try:
         fields = calendar_fields(form, _day_names(request))
         async with runtime.uow() as uow:

@@ -5,9 +5,9 @@ apply to clocks started from then on (update_policy keeps running promises)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from threadline.domain.errors import DomainError
@@ -16,12 +16,13 @@ from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.web.admin._console import (
     CONSOLE_PATH,
     ConsolePage,
-    FormRefused,
+    RecordPath,
     back_to,
-    console_form,
+    console_missing,
     console_render,
-    open_console,
-    refused,
+    open_console_form,
+    open_console_record,
+    record_id,
 )
 from threadline.entrypoints.web.admin.policy_form import (
     ACTIONS,
@@ -46,7 +47,6 @@ SECTION = "service_levels"
 SERVICE_LEVELS_PATH = f"{CONSOLE_PATH}/service-levels"
 POLICIES_PATH = f"{SERVICE_LEVELS_PATH}/policies"
 router = APIRouter(prefix=POLICIES_PATH, include_in_schema=False)
-PolicyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 NEW_POLICY: dict[str, Any] = {
     "id": None,
     "name": "",
@@ -60,6 +60,46 @@ NEW_POLICY: dict[str, Any] = {
     "escalation": {"warning": ["notify_supervisor"], "breach": ["notify_supervisor"]},
     "active": True,
 }
+
+
+@router.get("/{which}", response_class=HTMLResponse, response_model=None)
+async def policy_page(request: Request, runtime: RuntimeDep, which: RecordPath) -> Response:
+    """/new: the form for a new policy; /<id>: that policy."""
+    opened = await open_console_record(request, runtime, SECTION, which)
+    if isinstance(opened, Response):
+        return opened
+    page, policy_id = opened
+    if policy_id is None:
+        return await _policy_page(request, runtime, page, NEW_POLICY)
+    try:
+        async with runtime.uow() as uow:
+            policy = policy_view(await get_policy(uow, page.principal, policy_id))
+    except DomainError as error:
+        return console_missing(request, page, error)
+    return await _policy_page(request, runtime, page, policy)
+
+
+@router.post("/{which}", response_model=None)
+async def save_policy(request: Request, runtime: RuntimeDep, which: RecordPath) -> Response:
+    """Posted to /new: a new policy; to /<id>: that policy changed."""
+    policy_id = record_id(which)
+    opened = await open_console_form(request, runtime, SECTION, MAX_FIELDS)
+    if isinstance(opened, Response):
+        return opened
+    page, form = opened
+    typed: dict[str, Any] = {**NEW_POLICY, "id": policy_id}
+    try:
+        fields = policy_fields(form)
+        typed.update(fields)
+        async with runtime.uow() as uow:
+            if policy_id is None:
+                await create_policy(uow, page.principal, fields)
+            else:
+                await update_policy(uow, page.principal, policy_id, fields)
+            await uow.commit()
+    except DomainError as error:
+        return await _policy_page(request, runtime, page, typed, error.status, str(error))
+    return back_to(f"{SERVICE_LEVELS_PATH}#policies", "policy_saved")
 
 
 async def _policy_page(
@@ -87,59 +127,3 @@ async def _policy_page(
     return console_render(
         request, page, "admin/service_levels_policy.html", context, status_code=status_code
     )
-
-
-@router.get("/new", response_class=HTMLResponse, response_model=None)
-async def new_policy_page(request: Request, runtime: RuntimeDep) -> Response:
-    page = await open_console(request, runtime, SECTION)
-    if not isinstance(page, ConsolePage):
-        return page
-    return await _policy_page(request, runtime, page, NEW_POLICY)
-
-
-@router.get("/{policy_id}", response_class=HTMLResponse, response_model=None)
-async def policy_page(request: Request, runtime: RuntimeDep, policy_id: PolicyId) -> Response:
-    page = await open_console(request, runtime, SECTION)
-    if not isinstance(page, ConsolePage):
-        return page
-    try:
-        async with runtime.uow() as uow:
-            policy = policy_view(await get_policy(uow, page.principal, policy_id))
-    except DomainError as error:
-        return console_render(
-            request, page, "admin/missing.html", {"problem": str(error)}, status_code=error.status
-        )
-    return await _policy_page(request, runtime, page, policy)
-
-
-@router.post("", response_model=None)
-async def add_policy(request: Request, runtime: RuntimeDep) -> Response:
-    return await _save(request, runtime, None)
-
-
-@router.post("/{policy_id}", response_model=None)
-async def save_policy(request: Request, runtime: RuntimeDep, policy_id: PolicyId) -> Response:
-    return await _save(request, runtime, policy_id)
-
-
-async def _save(request: Request, runtime: RuntimeDep, policy_id: int | None) -> Response:
-    page = await open_console(request, runtime, SECTION)
-    if not isinstance(page, ConsolePage):
-        return page
-    try:
-        form = await console_form(request, runtime, MAX_FIELDS)
-    except FormRefused:
-        return refused()
-    typed: dict[str, Any] = {**NEW_POLICY, "id": policy_id}
-    try:
-        fields = policy_fields(form)
-        typed.update(fields)
-        async with runtime.uow() as uow:
-            if policy_id is None:
-                await create_policy(uow, page.principal, fields)
-            else:
-                await update_policy(uow, page.principal, policy_id, fields)
-            await uow.commit()
-    except DomainError as error:
-        return await _policy_page(request, runtime, page, typed, error.status, str(error))
-    return back_to(f"{SERVICE_LEVELS_PATH}#policies", "policy_saved")

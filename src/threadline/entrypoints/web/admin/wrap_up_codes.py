@@ -12,14 +12,7 @@ from fastapi.responses import Response
 from threadline.content import create_code, update_code
 from threadline.domain.errors import DomainError
 from threadline.entrypoints.api.deps import RuntimeDep
-from threadline.entrypoints.web.admin._console import (
-    ConsolePage,
-    FormRefused,
-    back_to,
-    console_form,
-    open_console,
-    refused,
-)
+from threadline.entrypoints.web.admin._console import ConsolePage, back_to, open_console_form
 from threadline.entrypoints.web.admin.service_levels import (
     SECTION,
     SERVICE_LEVELS_PATH,
@@ -36,21 +29,9 @@ def _team_of(form: dict[str, str]) -> int | None:
     return int(team) if team.isdigit() and int(team) < 2**31 else None
 
 
-async def _opened(
-    request: Request, runtime: RuntimeDep
-) -> tuple[ConsolePage, dict[str, str]] | Response:
-    page = await open_console(request, runtime, SECTION)
-    if not isinstance(page, ConsolePage):
-        return page
-    try:
-        return page, await console_form(request, runtime)
-    except FormRefused:
-        return refused()
-
-
 @router.post("", response_model=None)
 async def add_code(request: Request, runtime: RuntimeDep) -> Response:
-    opened = await _opened(request, runtime)
+    opened = await open_console_form(request, runtime, SECTION)
     if isinstance(opened, Response):
         return opened
     page, form = opened
@@ -75,7 +56,7 @@ async def add_code(request: Request, runtime: RuntimeDep) -> Response:
 
 @router.post("/{code_id}", response_model=None)
 async def save_code(request: Request, runtime: RuntimeDep, code_id: CodeId) -> Response:
-    opened = await _opened(request, runtime)
+    opened = await open_console_form(request, runtime, SECTION)
     if isinstance(opened, Response):
         return opened
     page, form = opened
@@ -88,7 +69,7 @@ async def save_code(request: Request, runtime: RuntimeDep, code_id: CodeId) -> R
 
 @router.post("/{code_id}/active", response_model=None)
 async def switch_code(request: Request, runtime: RuntimeDep, code_id: CodeId) -> Response:
-    opened = await _opened(request, runtime)
+    opened = await open_console_form(request, runtime, SECTION)
     if isinstance(opened, Response):
         return opened
     page, form = opened
