@@ -11,8 +11,10 @@ from tests.conftest import PASSWORD
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-async def sign_in_with_the_form(client: httpx.AsyncClient, email: str, workspace: str) -> None:
-    """Leaves the session cookie in `client`'s jar."""
+async def sign_in_with_the_form(
+    client: httpx.AsyncClient, email: str, workspace: str, lands_on: str = "/app/conversations"
+) -> None:
+    """Leaves the session cookie in `client`'s jar (an admin lands on "/app/admin")."""
     form = await client.get("/app/login")
     assert form.status_code == 200
     token = CSRF_INPUT.search(form.text)
@@ -27,4 +29,4 @@ async def sign_in_with_the_form(client: httpx.AsyncClient, email: str, workspace
         },
     )
     assert response.status_code == 303, response.text
-    assert response.headers["location"] == "/app/conversations"
+    assert response.headers["location"] == lands_on

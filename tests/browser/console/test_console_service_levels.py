@@ -18,7 +18,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import customer_writes, login
-from tests.support.browser import World, opened_context, sign_in
+from tests.support.browser import CUSTOMER_EMAIL, World, opened_context, sign_in
 from tests.support.console import admin_in_section, review
 from tests.support.warsaw_time import WARSAW
 
@@ -36,12 +36,17 @@ async def _first_response_due(world: World, conversation_id: int) -> datetime:
             headers={"X-API-Key": world.ws.api_key},
         )
     assert answer.status_code == 200, answer.text
-    first = answer.json()["first_response"]
-    assert first is not None and first["state"] == "running", answer.json()
+    report = answer.json()
+    first = report["first_response"]
+    assert first is not None and first["state"] == "running", report
+    # The policy made in the browser: an hour of the calendar made in the browser.
+    clock = next(c for c in report["clocks"] if c["kind"] == "first_response")
+    assert clock["target_seconds"] == 3600 and clock["calendar_id"] is not None, clock
     return datetime.fromisoformat(first["due_at"])
 
 
 async def _customer_emails(world: World, address: str) -> int:
+    """The conversation a customer's email (through the shop's API access) lands in."""
     async with httpx.AsyncClient(base_url=world.base_url) as shop:
         stored = await customer_writes(
             shop, world.ws, "email", "email", address, "Where is my parcel?"
@@ -193,3 +198,19 @@ async def test_a_retired_wrap_up_code_is_no_longer_offered(browser: Browser, wor
         await expect(row).to_have_attribute("data-active", "no")
         assert seen.errors == [] and seen.refused == []
     assert "no_action_needed" not in await _codes_the_shop_sees(world)
+
+
+async def test_a_longer_reopen_window_brings_the_earlier_matter_back(
+    browser: Browser, world: World
+) -> None:
+    """The world's customer had a matter resolved ten days ago: beyond the usual seven-day
+    window, so writing again starts anew. With a 30-day window it re-opens instead."""
+    async with opened_context(browser) as context:
+        page, seen = await admin_in_section(context, world, "service_levels")
+        await expect(page.get_by_label("Days")).to_have_value("7")
+        await page.get_by_label("Days").fill("30")
+        await page.get_by_role("button", name="Save the window").click()
+        await expect(page.get_by_test_id("notice")).to_contain_text("re-open window is saved")
+        await expect(page.get_by_label("Days")).to_have_value("30")
+        assert seen.errors == [] and seen.refused == []
+    assert await _customer_emails(world, CUSTOMER_EMAIL) == world.earlier_conversation_id

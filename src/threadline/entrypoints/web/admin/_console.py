@@ -3,13 +3,14 @@ role may change), and each page shows the console's section menu beside it."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Path, Request
 from fastapi.responses import RedirectResponse, Response
 
-from threadline.domain.errors import DomainError
+from threadline.domain.errors import DomainError, NotFound
 from threadline.domain.security.access import Role
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.web._render import (
@@ -44,12 +45,17 @@ SECTIONS = (
 
 
 # The last part of a record's console address: "new" (a form for a new one) or its id.
-RecordPath = Annotated[str, Path(pattern=r"^(new|[1-9][0-9]{0,9})$")]
+RecordPath = Annotated[str, Path(max_length=12)]
+_RECORD_ID = re.compile(r"^[1-9][0-9]{0,9}$")
 
 
 def record_id(which: str) -> int | None:
-    """The id a RecordPath names (None for "new"); the pattern keeps it within 10 digits."""
-    return None if which == "new" else int(which)
+    """The id a RecordPath names, None for "new"; NotFound for anything else."""
+    if which == "new":
+        return None
+    if not _RECORD_ID.match(which) or int(which) >= 2**31:
+        raise NotFound(f"there is no {which!r} here")
+    return int(which)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +96,24 @@ async def open_console_record(
     page = await open_console(request, runtime, section)
     if not isinstance(page, ConsolePage):
         return page
-    return page, record_id(which)
+    try:
+        return page, record_id(which)
+    except NotFound as error:
+        return console_missing(request, page, error)
+
+
+async def open_record_form(
+    request: Request, runtime: RuntimeDep, section: str, which: str, max_fields: int = 20
+) -> tuple[ConsolePage, int | None, dict[str, str]] | Response:
+    """A form posted to a record's page: the page, the record's id (None for "new") and the
+    fields, or the answer instead (as open_console_record, or a 403 for a forged form)."""
+    opened = await open_console_record(request, runtime, section, which)
+    if isinstance(opened, Response):
+        return opened
+    try:
+        return (*opened, await console_form(request, runtime, max_fields))
+    except FormRefused:
+        return refused()
 
 
 def console_render(

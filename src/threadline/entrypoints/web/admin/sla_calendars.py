@@ -21,9 +21,8 @@ from threadline.entrypoints.web.admin._console import (
     back_to,
     console_missing,
     console_render,
-    open_console_form,
     open_console_record,
-    record_id,
+    open_record_form,
 )
 from threadline.entrypoints.web.admin.calendar_form import (
     MAX_FIELDS,
@@ -106,11 +105,10 @@ async def calendar_page(request: Request, runtime: RuntimeDep, which: RecordPath
 @router.post("/{which}", response_model=None)
 async def save_calendar(request: Request, runtime: RuntimeDep, which: RecordPath) -> Response:
     """Posted to /new: a new calendar; to /<id>: that calendar changed."""
-    calendar_id = record_id(which)
-    opened = await open_console_form(request, runtime, SECTION, MAX_FIELDS)
-    if isinstance(opened, Response):
-        return opened
-    page, form = opened
+    posted = await open_record_form(request, runtime, SECTION, which, MAX_FIELDS)
+    if isinstance(posted, Response):
+        return posted
+    page, calendar_id, form = posted
     try:
         fields = calendar_fields(form, _day_names(request))
         async with runtime.uow() as uow:

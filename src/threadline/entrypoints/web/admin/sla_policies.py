@@ -20,9 +20,8 @@ from threadline.entrypoints.web.admin._console import (
     back_to,
     console_missing,
     console_render,
-    open_console_form,
     open_console_record,
-    record_id,
+    open_record_form,
 )
 from threadline.entrypoints.web.admin.policy_form import (
     ACTIONS,
@@ -82,11 +81,10 @@ async def policy_page(request: Request, runtime: RuntimeDep, which: RecordPath) 
 @router.post("/{which}", response_model=None)
 async def save_policy(request: Request, runtime: RuntimeDep, which: RecordPath) -> Response:
     """Posted to /new: a new policy; to /<id>: that policy changed."""
-    policy_id = record_id(which)
-    opened = await open_console_form(request, runtime, SECTION, MAX_FIELDS)
-    if isinstance(opened, Response):
-        return opened
-    page, form = opened
+    posted = await open_record_form(request, runtime, SECTION, which, MAX_FIELDS)
+    if isinstance(posted, Response):
+        return posted
+    page, policy_id, form = posted
     typed: dict[str, Any] = {**NEW_POLICY, "id": policy_id}
     try:
         fields = policy_fields(form)
