@@ -7,8 +7,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.support.browser import World, opened_context, sign_in, watch
-from tests.support.console import review
+from tests.support.browser import World, opened_context
+from tests.support.console import admin_in_section, review
 
 pytestmark = pytest.mark.anyio
 
@@ -25,10 +25,7 @@ async def test_an_admin_makes_a_key_the_shop_uses_it_and_revoking_it_shuts_the_s
     browser: Browser, world: World
 ) -> None:
     async with opened_context(browser) as context:
-        page = await context.new_page()
-        seen = watch(page)
-        await sign_in(page, world, "admin")
-        await page.get_by_test_id("console-api_keys").click()
+        page, seen = await admin_in_section(context, world, "api_keys")
         await page.get_by_label("Who uses it").fill("Shop orders")
         await page.get_by_role("button", name="Make a key").click()
         shown = page.get_by_test_id("new-key-value")

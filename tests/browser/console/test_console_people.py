@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.support.browser import World, admin_principal, opened_context, sign_in, watch
-from tests.support.console import review
+from tests.support.browser import World, admin_principal, opened_context
+from tests.support.console import admin_in_section, review
 from threadline.workspace import list_teams, show_agent
 
 pytestmark = pytest.mark.anyio
@@ -18,10 +18,7 @@ async def test_an_admin_makes_a_team_and_sets_an_agents_routing_profile(
     browser: Browser, world: World
 ) -> None:
     async with opened_context(browser) as context:
-        page = await context.new_page()
-        seen = watch(page)
-        await sign_in(page, world, "admin")
-        await page.get_by_test_id("console-people").click()
+        page, seen = await admin_in_section(context, world, "people")
         await expect(page.get_by_test_id("agent-row")).to_have_count(3)
         assert await review(page, world, "people") == []
 

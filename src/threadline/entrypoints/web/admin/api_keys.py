@@ -13,12 +13,10 @@ from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.web.admin._console import (
     CONSOLE_PATH,
     ConsolePage,
-    FormRefused,
     back_to,
-    console_form,
     console_render,
     open_console,
-    refused,
+    open_console_form,
 )
 from threadline.workspace import api_key_view, issue_api_key, list_api_keys, revoke_api_key
 
@@ -48,13 +46,10 @@ async def keys_page(request: Request, runtime: RuntimeDep) -> Response:
 
 @router.post("", response_model=None)
 async def make_key(request: Request, runtime: RuntimeDep) -> Response:
-    page = await open_console(request, runtime, "api_keys")
-    if not isinstance(page, ConsolePage):
-        return page
-    try:
-        form = await console_form(request, runtime)
-    except FormRefused:
-        return refused()
+    posted = await open_console_form(request, runtime, "api_keys")
+    if isinstance(posted, Response):
+        return posted
+    page, form = posted
     name = form.get("key_name", "")[:200]
     try:
         async with runtime.uow() as uow:
@@ -70,13 +65,10 @@ async def make_key(request: Request, runtime: RuntimeDep) -> Response:
 
 @router.post("/{key_id}/revoke", response_model=None)
 async def revoke_key(request: Request, runtime: RuntimeDep, key_id: KeyId) -> Response:
-    page = await open_console(request, runtime, "api_keys")
-    if not isinstance(page, ConsolePage):
-        return page
-    try:
-        await console_form(request, runtime)
-    except FormRefused:
-        return refused()
+    posted = await open_console_form(request, runtime, "api_keys")
+    if isinstance(posted, Response):
+        return posted
+    page, _form = posted
     try:
         async with runtime.uow() as uow:
             await revoke_api_key(uow, page.principal, key_id)

@@ -13,12 +13,10 @@ from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.web.admin._console import (
     CONSOLE_PATH,
     ConsolePage,
-    FormRefused,
     back_to,
-    console_form,
     console_render,
     open_console,
-    refused,
+    open_console_form,
 )
 from threadline.workspace import create_team, list_agents, list_teams, set_members
 
@@ -63,13 +61,10 @@ async def _problem(
 
 @router.post("/teams", response_model=None)
 async def add_team(request: Request, runtime: RuntimeDep) -> Response:
-    page = await open_console(request, runtime, "people")
-    if not isinstance(page, ConsolePage):
-        return page
-    try:
-        form = await console_form(request, runtime)
-    except FormRefused:
-        return refused()
+    posted = await open_console_form(request, runtime, "people")
+    if isinstance(posted, Response):
+        return posted
+    page, form = posted
     name = form.get("team_name", "").strip()[:200]
     try:
         async with runtime.uow() as uow:
@@ -82,13 +77,10 @@ async def add_team(request: Request, runtime: RuntimeDep) -> Response:
 
 @router.post("/teams/{team_id}/members", response_model=None)
 async def save_members(request: Request, runtime: RuntimeDep, team_id: TeamId) -> Response:
-    page = await open_console(request, runtime, "people")
-    if not isinstance(page, ConsolePage):
-        return page
-    try:
-        form = await console_form(request, runtime, MAX_MEMBER_FIELDS)
-    except FormRefused:
-        return refused()
+    posted = await open_console_form(request, runtime, "people", MAX_MEMBER_FIELDS)
+    if isinstance(posted, Response):
+        return posted
+    page, form = posted
     chosen = [int(key[7:]) for key in form if key.startswith("member-") and key[7:].isdigit()]
     try:
         async with runtime.uow() as uow:
