@@ -21,6 +21,7 @@ from tests.conftest import customer_writes, login
 from tests.support.browser import CUSTOMER_EMAIL, World, opened_context, sign_in
 from tests.support.console import admin_in_section, review
 from tests.support.warsaw_time import WARSAW
+from threadline.conversations.calls import CallDirection, CallEvent, record_call_event
 
 pytestmark = pytest.mark.anyio
 
@@ -214,3 +215,46 @@ async def test_a_longer_reopen_window_brings_the_earlier_matter_back(
         await expect(page.get_by_label("Days")).to_have_value("30")
         assert seen.errors == [] and seen.refused == []
     assert await _customer_emails(world, CUSTOMER_EMAIL) == world.earlier_conversation_id
+
+
+async def _callbacks_the_shop_sees(world: World) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=world.base_url) as shop:
+        answer = await shop.get(
+            "/api/v1/tasks", params={"kind": "callback"}, headers={"X-API-Key": world.ws.api_key}
+        )
+    assert answer.status_code == 200, answer.text
+    found: list[dict[str, Any]] = answer.json()
+    return [task for task in found if task["kind"] == "callback"]
+
+
+async def test_a_missed_call_is_due_back_by_the_callback_time_set_in_the_browser(
+    browser: Browser, world: World
+) -> None:
+    async with opened_context(browser) as context:
+        page, seen = await admin_in_section(context, world, "service_levels")
+        minutes = page.get_by_label("voice inbox: call back within (minutes)")
+        await expect(minutes).to_have_value("60")
+        await minutes.fill("15")
+        await page.get_by_role("button", name="Save the callback time of voice inbox").click()
+        await expect(page.get_by_test_id("notice")).to_contain_text("callback time is saved")
+        await expect(minutes).to_have_value("15")
+        assert seen.errors == [] and seen.refused == []
+    # The phone line reports a call nobody took, as its adapter does.
+    await record_call_event(
+        world.runtime.uow,
+        world.ws.id,
+        CallEvent(
+            inbox_id=world.ws.inboxes["voice"],
+            call_id="CA-missed-after-hours",
+            direction=CallDirection.INBOUND,
+            from_number="+48601999888",
+            to_number="+48223074000",
+            status="no-answer",
+        ),
+    )
+    (callback,) = await _callbacks_the_shop_sees(world)
+    planned = datetime.fromisoformat(callback["due_at"]) - datetime.fromisoformat(
+        callback["created_at"]
+    )
+    # created_at and due_at are read from the clock a moment apart; the default is an hour.
+    assert abs(planned - timedelta(minutes=15)) < timedelta(seconds=5)

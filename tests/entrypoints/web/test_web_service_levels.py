@@ -93,3 +93,16 @@ async def test_other_roles_other_workspaces_and_forged_forms_are_refused(
     )
     assert moved.status_code == 404
     assert (await client.get(f"{CALENDARS}/x1")).status_code == 404
+
+
+@pytest.mark.parametrize("typed", ["-1", "abc", "20000"])
+async def test_a_callback_time_out_of_range_is_refused_with_the_reason(
+    client: httpx.AsyncClient, workspace: WorkspaceFixture, typed: str
+) -> None:
+    token = await _admin_token(client, workspace)
+    answer = await client.post(
+        f"/app/admin/service-levels/callbacks/{workspace.inboxes['voice']}",
+        data={"callback_due_minutes": typed, "csrf_token": token},
+    )
+    assert answer.status_code == 422, answer.text
+    assert "callback_due_minutes" in html.unescape(answer.text)

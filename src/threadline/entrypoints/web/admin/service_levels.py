@@ -6,12 +6,13 @@ window right here (wrap_up_codes.py has the codes' forms)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
 from threadline.content import list_codes, wrap_up_code_view
+from threadline.domain.channels import Channel
 from threadline.domain.errors import DomainError
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.web.admin._console import (
@@ -31,11 +32,15 @@ from threadline.service_levels import (
     policy_view,
     set_reopen_window,
 )
-from threadline.workspace import list_teams
+from threadline.workspace import list_inboxes, list_teams, update_inbox
+
+# What a voice inbox's callbacks are due in when it does not say (conversations/calls.py).
+DEFAULT_CALLBACK_MINUTES = 60
 
 SECTION = "service_levels"
 SERVICE_LEVELS_PATH = f"{CONSOLE_PATH}/service-levels"
 router = APIRouter(prefix=SERVICE_LEVELS_PATH, include_in_schema=False)
+InboxId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 async def service_levels_context(runtime: RuntimeDep, page: ConsolePage) -> dict[str, Any]:
@@ -50,6 +55,15 @@ async def service_levels_context(runtime: RuntimeDep, page: ConsolePage) -> dict
         ]
         teams = await list_teams(uow.session, page.principal)
         window = await current_reopen_window(uow, page.principal)
+        voice = [
+            {
+                "id": inbox.id,
+                "name": inbox.name,
+                "minutes": inbox.settings.get("callback_due_minutes", DEFAULT_CALLBACK_MINUTES),
+            }
+            for inbox in await list_inboxes(uow.session, page.principal)
+            if inbox.channel == Channel.VOICE.value
+        ]
     return {
         "calendars": calendars,
         "calendar_names": {c["id"]: c["name"] for c in calendars},
@@ -57,6 +71,7 @@ async def service_levels_context(runtime: RuntimeDep, page: ConsolePage) -> dict
         "codes": codes,
         "teams": teams,
         "team_names": {team["id"]: team["name"] for team in teams},
+        "voice_inboxes": voice,
         "reopen_days": window // timedelta(days=1),
         "reopen_hours": (window % timedelta(days=1)) // timedelta(hours=1),
     }
@@ -99,3 +114,28 @@ async def save_reopen_window(request: Request, runtime: RuntimeDep) -> Response:
     except DomainError as error:
         return await service_levels_problem(request, runtime, page, error)
     return back_to(f"{SERVICE_LEVELS_PATH}#reopen", "reopen_window_saved")
+
+
+@router.post("/callbacks/{inbox_id}", response_model=None)
+async def save_callback_minutes(
+    request: Request, runtime: RuntimeDep, inbox_id: InboxId
+) -> Response:
+    posted = await open_console_form(request, runtime, SECTION)
+    if isinstance(posted, Response):
+        return posted
+    page, form = posted
+    typed = form.get("callback_due_minutes", "").strip()
+    try:
+        minutes: object = int(typed) if typed.isdigit() else typed
+        async with runtime.uow() as uow:
+            await update_inbox(
+                uow,
+                page.principal,
+                inbox_id,
+                {"settings": {"callback_due_minutes": minutes}},
+                egress=runtime.settings.egress_policy(),
+            )
+            await uow.commit()
+    except DomainError as error:
+        return await service_levels_problem(request, runtime, page, error)
+    return back_to(f"{SERVICE_LEVELS_PATH}#callbacks", "callbacks_saved")
