@@ -12,9 +12,16 @@ from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
 
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, BrowserContext, Page
 
-from tests.support.browser import ARTIFACTS, World, opened_context, sign_in, watch
+from tests.support.browser import (
+    ARTIFACTS,
+    Watched,
+    World,
+    opened_context,
+    sign_in,
+    watch,
+)
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 VIEWPORTS = {"desktop": (1440, 900), "mobile": (390, 844)}
@@ -68,14 +75,24 @@ async def review(page: Page, world: World, name: str) -> list[str]:
     return problems
 
 
+async def admin_in_section(
+    context: BrowserContext, world: World, section: str
+) -> tuple[Page, Watched]:
+    """A new page of `context`, watched, where the admin has signed in and opened the
+    console's `section` (its key, e.g. "service_levels") from the menu."""
+    page = await context.new_page()
+    seen = watch(page)
+    await sign_in(page, world, "admin")
+    await page.get_by_test_id(f"console-{section}").click()
+    return page, seen
+
+
 @asynccontextmanager
 async def console_section(browser: Browser, world: World, section: str) -> AsyncIterator[Page]:
-    """An admin signed in, on the console's `section` (chosen from its menu). When the test
-    leaves it, the page must have shown no error dialog, script error or CSP refusal."""
+    """An admin signed in, on the console's `section` (chosen from its menu), in a browser
+    profile of its own. When the test leaves it, the page must have shown no error dialog,
+    script error or CSP refusal."""
     async with opened_context(browser) as context:
-        page = await context.new_page()
-        seen = watch(page)
-        await sign_in(page, world, "admin")
-        await page.get_by_test_id(f"console-{section}").click()
+        page, seen = await admin_in_section(context, world, section)
         yield page
         assert seen.dialogs == [] and seen.errors == [] and seen.refused == []

@@ -41,6 +41,7 @@ def wrap_up_code_view(row: t.WrapUpCode) -> dict[str, Any]:
         "label": row.label,
         "team_id": row.team_id,
         "active": row.active,
+        "follow_up_required": row.follow_up_required,
     }
 
 
@@ -98,7 +99,13 @@ async def _check_unique(
 
 
 async def create_code(
-    uow: UnitOfWork, workspace_id: int, *, code: str, label: str, team_id: int | None
+    uow: UnitOfWork,
+    workspace_id: int,
+    *,
+    code: str,
+    label: str,
+    team_id: int | None,
+    follow_up_required: bool = False,
 ) -> t.WrapUpCode:
     session = uow.session
     cleaned = _clean_code(code)
@@ -111,6 +118,7 @@ async def create_code(
         code=cleaned,
         label=label.strip() or cleaned,
         active=True,
+        follow_up_required=follow_up_required,
         created_at=uow.clock.now(),
     )
     session.add(row)
@@ -121,7 +129,8 @@ async def create_code(
 async def update_code(
     uow: UnitOfWork, workspace_id: int, code_id: int, changes: dict[str, Any]
 ) -> t.WrapUpCode:
-    """Renames (`label`), (de)activates (`active`) or moves (`team_id`, null = workspace-wide).
+    """Renames (`label`), (de)activates (`active`), moves (`team_id`, null = workspace-wide)
+    or says whether resolving with it needs a follow-up (`follow_up_required`).
     The code itself stays: resolved conversations keep referring to it."""
     session = uow.session
     row = (
@@ -143,14 +152,21 @@ async def update_code(
         row.label = str(changes["label"]).strip() or row.code
     if changes.get("active") is not None:
         row.active = bool(changes["active"])
+    if changes.get("follow_up_required") is not None:
+        row.follow_up_required = bool(changes["follow_up_required"])
     await session.flush()
     return row
 
 
 async def check_wrap_up(
-    session: AsyncSession, conversation: t.Conversation, wrap_up: WrapUp | None
+    session: AsyncSession,
+    conversation: t.Conversation,
+    wrap_up: WrapUp | None,
+    *,
+    with_follow_up: bool = False,
 ) -> WrapUp:
-    """Resolving needs an active code offered to the conversation's team and a short summary."""
+    """Resolving needs an active code offered to the conversation's team and a short summary;
+    a code that needs a follow-up, one planned with it (`with_follow_up`)."""
     offered = await list_codes(
         session, conversation.workspace_id, team_id=conversation.team_id, active_only=True
     )
@@ -160,10 +176,16 @@ async def check_wrap_up(
     if wrap_up is None or not wrap_up.code.strip():
         raise DomainError(f"resolving needs a wrap-up code: one of {choices}")
     code = wrap_up.code.strip().lower()
-    if code not in {c.code for c in offered}:
+    chosen = [c for c in offered if c.code == code]
+    if not chosen:
         raise DomainError(
             f"{wrap_up.code!r} is not an active wrap-up code for this conversation: "
             f"resolving needs a wrap-up code: one of {choices}"
+        )
+    if not with_follow_up and any(c.follow_up_required for c in chosen):
+        raise DomainError(
+            f"the wrap-up code {code!r} needs a follow-up: plan when and how to come back "
+            "to the customer as you resolve"
         )
     summary = wrap_up.summary.strip()
     if not summary:

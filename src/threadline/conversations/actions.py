@@ -66,8 +66,10 @@ async def change_status(
     status: ConversationStatus,
     snoozed_until: datetime | None = None,
     wrap_up: WrapUp | None = None,
+    with_follow_up: bool = False,
 ) -> ConversationState:
-    """Resolving needs a wrap-up (code and summary) and plans the CSAT survey."""
+    """Resolving needs a wrap-up (code and summary) and plans the CSAT survey;
+    `with_follow_up` says the caller plans a follow-up in the same transaction."""
     conversation = await get_visible_conversation(
         uow.session, principal, conversation_id, lock=True
     )
@@ -80,7 +82,9 @@ async def change_status(
         raise DomainError("a wrap-up goes only with the resolved status")
     checked = None
     if newly_resolved or wrap_up is not None:
-        checked = await check_wrap_up(uow.session, conversation, wrap_up)
+        checked = await check_wrap_up(
+            uow.session, conversation, wrap_up, with_follow_up=with_follow_up
+        )
     check_snooze(status, snoozed_until, now)
     reopening = None
     if status is ConversationStatus.RESOLVED:

@@ -53,7 +53,12 @@ async def wrap_up_conversation(
     if follow_up is not None:
         _check_follow_up(follow_up, uow.clock.now())
     state = await change_status(
-        uow, principal, conversation_id, ConversationStatus.RESOLVED, wrap_up=wrap_up
+        uow,
+        principal,
+        conversation_id,
+        ConversationStatus.RESOLVED,
+        wrap_up=wrap_up,
+        with_follow_up=follow_up is not None,
     )
     if follow_up is None:
         return WrappedUp(state, None)

@@ -37,6 +37,7 @@ Row = TypeVar(
     t.EmailDomain,
     t.SlaClock,
     t.BusinessCalendarRow,
+    t.SlaPolicy,
 )
 # Rows written about a customer, listed newest first on the customer card.
 CustomerRecord = TypeVar("CustomerRecord", t.Note, t.Offer)

@@ -125,8 +125,16 @@ async def update_calendar(
 
 
 def _validate_calendar(row: t.BusinessCalendarRow, now: datetime) -> BusinessCalendar:
+    if not row.name.strip():
+        raise DomainError("a business calendar needs a name")
     # Building it checks the time zone, the ranges, the holiday country and the dates.
     return build_calendar(row, now)
+
+
+async def get_calendar(
+    uow: UnitOfWork, principal: Principal, calendar_id: int
+) -> t.BusinessCalendarRow:
+    return await get_scoped(uow.session, t.BusinessCalendarRow, principal.workspace_id, calendar_id)
 
 
 async def list_calendars(uow: UnitOfWork, principal: Principal) -> list[t.BusinessCalendarRow]:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from threadline.adapters.db import tables as t
+from threadline.core.lookups import get_scoped
 from threadline.core.unit_of_work import UnitOfWork
 from threadline.domain.errors import DomainError, NotFound
 from threadline.domain.security.access import Principal, Role, require_role
@@ -53,6 +54,8 @@ async def _apply_policy_fields(uow: UnitOfWork, row: t.SlaPolicy, fields: dict[s
     for name, value in fields.items():
         if name not in POLICY_FIELDS:
             raise DomainError(f"{name} cannot be set on an SLA policy")
+        if name == "name" and not str(value).strip():
+            raise InvalidPolicy("an SLA policy needs a name")
         if name == "conditions":
             value = normalise_conditions(value or {})
         elif name == "escalation":
@@ -107,6 +110,10 @@ async def update_policy(
     row.updated_at = uow.clock.now()
     await uow.session.flush()
     return row
+
+
+async def get_policy(uow: UnitOfWork, principal: Principal, policy_id: int) -> t.SlaPolicy:
+    return await get_scoped(uow.session, t.SlaPolicy, principal.workspace_id, policy_id)
 
 
 async def list_policies(uow: UnitOfWork, principal: Principal) -> list[t.SlaPolicy]:

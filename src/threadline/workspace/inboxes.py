@@ -56,11 +56,28 @@ def check_settings(
                 " requests by the inbox's signing secret instead"
             )
         _check_reachable(egress, "webhook_url", parts.hostname or "")
+    _check_callback_minutes(settings.get("callback_due_minutes"))
     for name in HOST_SETTINGS:
         host = settings.get(name)
         if isinstance(host, str) and host.strip():
             _check_reachable(egress, name, host.strip())
     return dict(settings)
+
+
+# A missed call is returned within a week at the latest.
+MAX_CALLBACK_MINUTES = 7 * 24 * 60
+
+
+def _check_callback_minutes(minutes: Any) -> None:
+    """How soon a missed call's callback is due: whole minutes, from at once to a week."""
+    if minutes is None:
+        return
+    if isinstance(minutes, bool) or not isinstance(minutes, int):
+        raise InvalidInboxSettings("callback_due_minutes is a whole number of minutes")
+    if not 0 <= minutes <= MAX_CALLBACK_MINUTES:
+        raise InvalidInboxSettings(
+            f"callback_due_minutes is from 0 (at once) to {MAX_CALLBACK_MINUTES} (a week)"
+        )
 
 
 def _check_reachable(egress: EgressPolicy, setting: str, host: str) -> None:

@@ -23,6 +23,8 @@ class WrapUpCode(Base):
     code: Mapped[str] = mapped_column(String(100))
     label: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
+    # Resolving with this code needs a planned follow-up (the next step is part of the matter).
+    follow_up_required: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
 
 

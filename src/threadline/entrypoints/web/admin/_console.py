@@ -3,12 +3,14 @@ role may change), and each page shows the console's section menu beside it."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from threadline.domain.errors import DomainError, NotFound
 from threadline.domain.security.access import Role
 from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.web._render import (
@@ -36,9 +38,24 @@ SECTIONS = (
     Section("start", CONSOLE_PATH, "bi-flag"),
     Section("people", f"{CONSOLE_PATH}/people", "bi-people"),
     Section("channels", f"{CONSOLE_PATH}/channels", "bi-plug"),
+    Section("service_levels", f"{CONSOLE_PATH}/service-levels", "bi-stopwatch"),
     Section("api_keys", f"{CONSOLE_PATH}/api-keys", "bi-key"),
     Section("audit", f"{CONSOLE_PATH}/audit", "bi-journal-text"),
 )
+
+
+# The last part of a record's console address: "new" (a form for a new one) or its id.
+RecordPath = Annotated[str, Path(max_length=12)]
+_RECORD_ID = re.compile(r"^[1-9][0-9]{0,9}$")
+
+
+def record_id(which: str) -> int | None:
+    """The id a RecordPath names, None for "new"; NotFound for anything else."""
+    if which == "new":
+        return None
+    if not _RECORD_ID.match(which) or int(which) >= 2**31:
+        raise NotFound(f"there is no {which!r} here")
+    return int(which)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +86,34 @@ async def open_console(
         )
     frame = {**frame, "sections": allowed, "section": section}
     return ConsolePage(session, frame)
+
+
+async def open_console_record(
+    request: Request, runtime: RuntimeDep, section: str, which: str
+) -> tuple[ConsolePage, int | None] | Response:
+    """A record's page in `section`: the page and the record's id (None for "new"), or the
+    answer instead, as open_console gives it."""
+    page = await open_console(request, runtime, section)
+    if not isinstance(page, ConsolePage):
+        return page
+    try:
+        return page, record_id(which)
+    except NotFound as error:
+        return console_missing(request, page, error)
+
+
+async def open_record_form(
+    request: Request, runtime: RuntimeDep, section: str, which: str, max_fields: int = 20
+) -> tuple[ConsolePage, int | None, dict[str, str]] | Response:
+    """A form posted to a record's page: the page, the record's id (None for "new") and the
+    fields, or the answer instead (as open_console_record, or a 403 for a forged form)."""
+    opened = await open_console_record(request, runtime, section, which)
+    if isinstance(opened, Response):
+        return opened
+    try:
+        return (*opened, await console_form(request, runtime, max_fields))
+    except FormRefused:
+        return refused()
 
 
 def console_render(
@@ -129,6 +174,24 @@ async def console_post(
 
 def refused() -> Response:
     return Response("CSRF token missing or wrong", status_code=403)
+
+
+def console_problem(
+    request: Request,
+    page: ConsolePage,
+    template: str,
+    context: dict[str, Any],
+    error: DomainError,
+) -> Response:
+    """The page again with what went wrong (and what `context` keeps of the entries)."""
+    return console_render(
+        request, page, template, {**context, "problem": str(error)}, status_code=error.status
+    )
+
+
+def console_missing(request: Request, page: ConsolePage, error: DomainError) -> Response:
+    """A console page for something that is not there (or not this workspace's)."""
+    return console_problem(request, page, "admin/missing.html", {}, error)
 
 
 def back_to(path: str, notice_key: str) -> RedirectResponse:
