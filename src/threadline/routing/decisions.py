@@ -4,10 +4,12 @@ settings, so an admin sees what the settings do)."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from threadline.adapters.db import tables as t
 from threadline.core.views import iso
@@ -22,24 +24,34 @@ async def recent_decisions(
     """The last `limit` assignments and offers of the workspace, newest first."""
     require_role(principal, Role.SUPERVISOR)
     limit = max(1, min(limit, 50))
-    assigned = await session.execute(
-        select(t.Assignment, t.Agent.name)
-        .join(t.Agent, t.Agent.id == t.Assignment.agent_id)
-        .where(t.Assignment.workspace_id == principal.workspace_id)
-        .order_by(t.Assignment.assigned_at.desc(), t.Assignment.id.desc())
-        .limit(limit)
-    )
-    offered = await session.execute(
-        select(t.RoutingOffer, t.Agent.name)
-        .join(t.Agent, t.Agent.id == t.RoutingOffer.agent_id)
-        .where(t.RoutingOffer.workspace_id == principal.workspace_id)
-        .order_by(t.RoutingOffer.offered_at.desc(), t.RoutingOffer.id.desc())
-        .limit(limit)
-    )
-    decisions = [(a.assigned_at, a.id, _decision("assigned", a.mode, a, name)) for a, name in assigned]
-    decisions += [(o.offered_at, o.id, _decision("offered", o.status, o, name)) for o, name in offered]
+    workspace = principal.workspace_id
+    assigned = await _latest(session, workspace, t.Assignment, t.Assignment.assigned_at, limit)
+    offered = await _latest(session, workspace, t.RoutingOffer, t.RoutingOffer.offered_at, limit)
+    decisions = [(a.assigned_at, a.id, _decision("assigned", a.mode, a, n)) for a, n in assigned]
+    decisions += [(o.offered_at, o.id, _decision("offered", o.status, o, n)) for o, n in offered]
     decisions.sort(key=lambda d: (d[0], d[1]), reverse=True)
     return [{**view, "at": iso(at)} for at, _id, view in decisions[:limit]]
+
+
+Claim = TypeVar("Claim", t.Assignment, t.RoutingOffer)
+
+
+async def _latest(
+    session: AsyncSession,
+    workspace_id: int,
+    claim: type[Claim],
+    made_at: InstrumentedAttribute[datetime],
+    limit: int,
+) -> list[tuple[Claim, str]]:
+    """The workspace's newest claims of one kind, with their agent's name."""
+    rows = await session.execute(
+        select(claim, t.Agent.name)
+        .join(t.Agent, t.Agent.id == claim.agent_id)
+        .where(claim.workspace_id == workspace_id)
+        .order_by(made_at.desc(), claim.id.desc())
+        .limit(limit)
+    )
+    return [(found, name) for found, name in rows.tuples()]
 
 
 def _decision(

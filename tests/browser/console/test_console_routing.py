@@ -12,8 +12,8 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.support.browser import World, visitor_writes
 from tests.support.console import console_section, review
-from tests.support.routing import admin_of, assignee_of, offers_of, set_mode
-from threadline.routing import get_settings, recent_decisions
+from tests.support.routing import admin_of, assignee_of, make_team, offers_of, set_mode
+from threadline.routing import get_settings, put_team_routing, recent_decisions
 
 pytestmark = pytest.mark.anyio
 
@@ -34,9 +34,17 @@ async def _offers_once_routed(world: World, conversation: int) -> list[tuple[int
     return []
 
 
-async def _save_offer_mode(page: Page, timeout: str) -> None:
+async def _night_shift_without_sticky_wait(world: World) -> None:
+    night = await make_team(world.runtime, world.ws.id, "Night shift", [])
+    await make_team(world.runtime, world.ws.id, "Day shift", [])
+    async with world.runtime.uow() as uow:
+        await put_team_routing(uow, admin_of(world.ws.id), night, {}, {"sticky_wait_seconds": 0})
+        await uow.commit()
+
+
+async def _save_offer_mode(page: Page, seconds: str) -> None:
     await page.get_by_label("Offer", exact=True).check()
-    await page.get_by_label("Offer timeout (seconds)").fill(timeout)
+    await page.get_by_label("Offer timeout (seconds)").fill(seconds)
     await page.get_by_role("button", name="Save routing").click()
 
 
@@ -44,8 +52,14 @@ async def test_offer_mode_chosen_in_the_console_offers_the_next_chat_and_explain
     browser: Browser, world: World
 ) -> None:
     await set_mode(world.runtime, world.ws.id, "manual")
+    await _night_shift_without_sticky_wait(world)
     async with console_section(browser, world, "routing") as page:
         await expect(page.get_by_label("Manual")).to_be_checked()
+        teams = page.get_by_test_id("team-row")
+        await expect(teams.filter(has_text="Day shift")).to_contain_text("Workspace default")
+        await expect(teams.filter(has_text="Night shift")).to_contain_text(
+            "Sticky wait (seconds): 0"
+        )
         await _save_offer_mode(page, "30")
         await expect(page.get_by_test_id("notice")).to_contain_text("Routing is saved")
         await expect(page.get_by_label("Offer", exact=True)).to_be_checked()

@@ -47,16 +47,16 @@ async def _routing_page(
     request: Request,
     runtime: RuntimeDep,
     page: ConsolePage,
-    values: dict[str, str] | None = None,
+    values: dict[str, str],
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
+    """The page with `values` in the form: the stored settings, or what the admin entered."""
     async with runtime.sessionmaker() as db:
-        settings = await get_settings(db, page.principal)
         teams = await list_team_routing(db, page.principal)
         decisions = await recent_decisions(db, page.principal)
     context = {
-        "values": values if values is not None else form_values(settings),
+        "values": values,
         "modes": MODES,
         "weights": WEIGHTS,
         "durations": DURATIONS,
@@ -75,7 +75,9 @@ async def routing_page(request: Request, runtime: RuntimeDep) -> Response:
     page = await open_console(request, runtime, "routing")
     if not isinstance(page, ConsolePage):
         return page
-    return await _routing_page(request, runtime, page)
+    async with runtime.sessionmaker() as db:
+        settings = await get_settings(db, page.principal)
+    return await _routing_page(request, runtime, page, form_values(settings))
 
 
 @router.post("", response_model=None)
