@@ -51,7 +51,7 @@ async def _latest(
         .order_by(made_at.desc(), claim.id.desc())
         .limit(limit)
     )
-    return [(found, name) for found, name in rows.tuples()]
+    return [(found, name) for found, name in rows]
 
 
 def _decision(
