@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import (
     Browser,
@@ -322,3 +323,18 @@ async def canaries(page: Page) -> dict[str, str]:
 async def _canary(frame: Frame) -> str | None:
     value = await frame.evaluate("() => (window.__xss === undefined ? null : String(window.__xss))")
     return value if isinstance(value, str) else None
+
+
+async def visitor_writes(world: World, text: str) -> int:
+    """A visitor on the shop opens the chat widget and writes (through the widget API, from
+    outside any page); the conversation's id."""
+    async with httpx.AsyncClient(base_url=world.base_url) as visitor:
+        session = await visitor.post("/api/v1/widget/session", json={"inbox": world.widget_key})
+        assert session.status_code in (200, 201), session.text
+        sent = await visitor.post(
+            "/api/v1/widget/messages",
+            json={"text": text},
+            headers={"X-Visitor-Token": session.json()["token"]},
+        )
+        assert sent.status_code in (200, 201), sent.text
+        return int(sent.json()["conversation_id"])

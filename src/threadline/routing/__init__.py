@@ -26,6 +26,7 @@ Code outside the package imports from here. Inside, from lowest to highest:
 - fill.py         fill requests, and passes coalesced per workspace after commit
 - reconcile.py    the history brought in line when a conversation changed otherwise
 - transfer.py     handing a conversation to another agent or team, with a note
+- decisions.py    the workspace's latest assignments and offers with why (console page)
 - handlers.py     what routing does on events and timers (EVENT_HANDLERS, TIMER_HANDLERS)
 """
 
@@ -34,14 +35,16 @@ from threadline.routing.assignments.claims import list_assignments
 from threadline.routing.assignments.load import open_assignment_counts
 from threadline.routing.assignments.transfer import transfer
 from threadline.routing.candidates import online_agents
+from threadline.routing.decisions import recent_decisions
 from threadline.routing.events import assignment_view
 from threadline.routing.filling.fill import fill_left_over
 from threadline.routing.offers.offer_outcomes import accept_offer, decline_offer, list_my_offers
-from threadline.routing.queue import queue_position, queue_positions
+from threadline.routing.queue import queue_policy_view, queue_position, queue_positions
 from threadline.routing.route import route, route_conversation, route_now
 from threadline.routing.settings import (
     get_settings,
     get_team_routing,
+    list_team_routing,
     put_settings,
     put_team_routing,
 )
@@ -56,12 +59,15 @@ __all__ = [
     "handlers",
     "list_assignments",
     "list_my_offers",
+    "list_team_routing",
     "online_agents",
     "open_assignment_counts",
     "put_settings",
     "put_team_routing",
+    "queue_policy_view",
     "queue_position",
     "queue_positions",
+    "recent_decisions",
     "route",
     "route_conversation",
     "route_now",

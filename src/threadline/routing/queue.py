@@ -212,3 +212,16 @@ async def queue_positions(
             agents_online=online[team],
         )
     return places
+
+
+def queue_policy_view() -> dict[str, Any]:
+    """The queue order's rules, fixed for now (the same for every workspace): how waiting
+    work climbs in priority, and which channels go first at the same priority."""
+    policy = QueuePolicy()
+    return {
+        "aging_minutes": (
+            policy.aging_step.total_seconds() / 60 if policy.aging_step is not None else None
+        ),
+        "max_aging_steps": policy.max_aging_steps,
+        "channel_boost": {channel.value: boost for channel, boost in policy.channel_boost.items()},
+    }

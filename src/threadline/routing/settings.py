@@ -8,6 +8,7 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.adapters.db import tables as t
@@ -183,3 +184,17 @@ async def _checked_steps(
     if checked.get("overflow_team_id") is not None:
         await get_scoped(session, t.Team, workspace_id, checked["overflow_team_id"])
     return checked
+
+
+async def list_team_routing(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
+    """Every team of the workspace with its own routing (empty: the workspace's applies)."""
+    require_role(principal, Role.SUPERVISOR)
+    teams = (
+        await session.execute(
+            select(t.Team, t.TeamRouting)
+            .outerjoin(t.TeamRouting, t.TeamRouting.team_id == t.Team.id)
+            .where(t.Team.workspace_id == principal.workspace_id)
+            .order_by(t.Team.name, t.Team.id)
+        )
+    ).all()
+    return [{**team_routing_view(team, row), "name": team.name} for team, row in teams]

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.support.browser import World, opened_context, sign_in, watch
+from tests.support.browser import World, opened_context, sign_in, visitor_writes, watch
 from tests.support.console import review
 from tests.support.inboxes import mail_through_local_relay
 from tests.support.routing import assignee_of, set_mode, set_presence
@@ -43,19 +43,6 @@ def _link_in(sink: SmtpSink, to: str) -> str:
     found = re.search(r"https?://\S+/app/join/\S+", text)
     assert found, text
     return found.group(0)
-
-
-async def _visitor_writes(world: World, text: str) -> int:
-    async with httpx.AsyncClient(base_url=world.base_url) as visitor:
-        session = await visitor.post("/api/v1/widget/session", json={"inbox": world.widget_key})
-        assert session.status_code in (200, 201), session.text
-        sent = await visitor.post(
-            "/api/v1/widget/messages",
-            json={"text": text},
-            headers={"X-Visitor-Token": session.json()["token"]},
-        )
-        assert sent.status_code in (200, 201), sent.text
-        return int(sent.json()["conversation_id"])
 
 
 async def test_an_invited_agent_joins_by_the_mailed_link_and_is_routed_a_chat(
@@ -91,7 +78,7 @@ async def test_an_invited_agent_joins_by_the_mailed_link_and_is_routed_a_chat(
         await nina.get_by_test_id("presence").select_option("online")
         await expect(nina.get_by_test_id("presence")).to_have_attribute("data-current", "online")
 
-        conversation = await _visitor_writes(world, "Is the blue kettle back in stock?")
+        conversation = await visitor_writes(world, "Is the blue kettle back in stock?")
         row = nina.locator(f"[data-testid=conversation-row][data-conversation-id='{conversation}']")
         await expect(row).to_have_count(1)
         assert seen.errors == [] and seen.refused == []

@@ -37,6 +37,7 @@ class Section:
 SECTIONS = (
     Section("start", CONSOLE_PATH, "bi-flag"),
     Section("people", f"{CONSOLE_PATH}/people", "bi-people"),
+    Section("routing", f"{CONSOLE_PATH}/routing", "bi-signpost-split"),
     Section("channels", f"{CONSOLE_PATH}/channels", "bi-plug"),
     Section("service_levels", f"{CONSOLE_PATH}/service-levels", "bi-stopwatch"),
     Section("api_keys", f"{CONSOLE_PATH}/api-keys", "bi-key"),
