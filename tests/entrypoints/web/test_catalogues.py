@@ -17,7 +17,7 @@ LOCALES = Path(str(resources.files("threadline.entrypoints.web").joinpath("local
 FOLDERS = [LOCALES, *sorted(entry for entry in LOCALES.iterdir() if entry.is_dir())]
 
 # Texts that are the same in every language: names of products and codes.
-SAME_EVERYWHERE = frozenset({"SMS", "WhatsApp", "Messenger", "Telegram", "CRM", "—"})
+SAME_EVERYWHERE = frozenset({"SMS", "WhatsApp", "Messenger", "Telegram", "CRM", "—", "24/7"})
 # Words a language happens to spell as English does.
 SAME_AS_ENGLISH = {
     "pl": frozenset({"Status", "Agent", "Menu", "System"}),

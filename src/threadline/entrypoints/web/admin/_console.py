@@ -24,6 +24,8 @@ from threadline.entrypoints.web._session import CSRF_FIELD, SESSION_COOKIE, csrf
 from threadline.entrypoints.web._shell import read_form, shell, to_login
 
 CONSOLE_PATH = "/app/admin"
+# A record's id in a console URL: a bad one is a 422 before the view runs.
+PathId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,9 @@ channel competences with levels, capacity), and deactivating or reactivating the
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from threadline.domain.agent_profile import MAX_LEVEL, MIN_LEVEL
@@ -15,6 +15,7 @@ from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.web.admin._console import (
     ConsolePage,
     ConsolePost,
+    PathId,
     back_to,
     console_post,
     console_render,
@@ -31,7 +32,6 @@ from threadline.entrypoints.web.admin.people import PEOPLE_PATH
 from threadline.workspace import invitations_of, show_agent, update_agent
 
 router = APIRouter(prefix=PEOPLE_PATH, include_in_schema=False)
-AgentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
 MAX_AGENT_FIELDS = 2 * MAX_SKILL_ROWS + 2 * len(AGENT_CHANNELS) + 10
 
@@ -61,7 +61,7 @@ async def _agent_page(
 
 
 @router.get("/{agent_id:int}", response_class=HTMLResponse, response_model=None)
-async def agent_page(request: Request, runtime: RuntimeDep, agent_id: AgentId) -> Response:
+async def agent_page(request: Request, runtime: RuntimeDep, agent_id: PathId) -> Response:
     page = await open_console(request, runtime, "people")
     if not isinstance(page, ConsolePage):
         return page
@@ -111,12 +111,12 @@ async def _change(
 
 
 @router.post("/{agent_id:int}", response_model=None)
-async def save_agent(request: Request, runtime: RuntimeDep, agent_id: AgentId) -> Response:
+async def save_agent(request: Request, runtime: RuntimeDep, agent_id: PathId) -> Response:
     return await _change(request, runtime, agent_id, profile_changes, "profile_saved")
 
 
 @router.post("/{agent_id:int}/active", response_model=None)
-async def set_active(request: Request, runtime: RuntimeDep, agent_id: AgentId) -> Response:
+async def set_active(request: Request, runtime: RuntimeDep, agent_id: PathId) -> Response:
     def active_of(form: dict[str, str], _current: dict[str, Any]) -> dict[str, Any]:
         return {"active": form.get("active") == "yes"}
 

@@ -3,9 +3,9 @@ it is made (only its prefix afterwards), revoked when that app is gone."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from threadline.domain.errors import DomainError
@@ -14,6 +14,7 @@ from threadline.entrypoints.web.admin._console import (
     CONSOLE_PATH,
     ConsolePage,
     ConsolePost,
+    PathId,
     back_to,
     console_post,
     console_render,
@@ -23,7 +24,6 @@ from threadline.workspace import api_key_view, issue_api_key, list_api_keys, rev
 
 KEYS_PATH = f"{CONSOLE_PATH}/api-keys"
 router = APIRouter(prefix=KEYS_PATH, include_in_schema=False)
-KeyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 async def _keys_page(
@@ -65,7 +65,7 @@ async def make_key(request: Request, runtime: RuntimeDep) -> Response:
 
 
 @router.post("/{key_id}/revoke", response_model=None)
-async def revoke_key(request: Request, runtime: RuntimeDep, key_id: KeyId) -> Response:
+async def revoke_key(request: Request, runtime: RuntimeDep, key_id: PathId) -> Response:
     posted = await console_post(request, runtime, "api_keys")
     if not isinstance(posted, ConsolePost):
         return posted

@@ -4,30 +4,32 @@ shows what the server really answered."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from threadline.domain.errors import NotFound
 from threadline.entrypoints.api.deps import RuntimeDep
-from threadline.entrypoints.web.admin._console import ConsolePost, console_post, console_render
+from threadline.entrypoints.web.admin._console import (
+    ConsolePost,
+    PathId,
+    console_missing,
+    console_post,
+)
 from threadline.entrypoints.web.admin.channels import CHANNELS_PATH, channel_page_with
 from threadline.integrations.email.imap_poller import check_mailbox
 from threadline.integrations.email.test_mail import send_test_mail
 from threadline.workspace import inbox_for_check, signed_in_agent
 
 router = APIRouter(prefix=CHANNELS_PATH, include_in_schema=False)
-InboxId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post("/{inbox_id:int}/test-mail", response_model=None)
-async def test_mail(request: Request, runtime: RuntimeDep, inbox_id: InboxId) -> Response:
+async def test_mail(request: Request, runtime: RuntimeDep, inbox_id: PathId) -> Response:
     return await _check(request, runtime, inbox_id, "test_mail")
 
 
 @router.post("/{inbox_id:int}/check-mailbox", response_model=None)
-async def mailbox(request: Request, runtime: RuntimeDep, inbox_id: InboxId) -> Response:
+async def mailbox(request: Request, runtime: RuntimeDep, inbox_id: PathId) -> Response:
     return await _check(request, runtime, inbox_id, "mailbox")
 
 
@@ -41,9 +43,7 @@ async def _check(request: Request, runtime: RuntimeDep, inbox_id: int, what: str
             inbox = await inbox_for_check(db, page.principal, inbox_id)
             me = await signed_in_agent(db, page.principal)
     except NotFound as missing:
-        return console_render(
-            request, page, "admin/missing.html", {"problem": str(missing)}, status_code=404
-        )
+        return console_missing(request, page, missing)
     if inbox.channel != "email":
         return await channel_page_with(
             request,

@@ -5,9 +5,9 @@ check its mailbox, reporting what the server answered."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from threadline.core.views import inbox_view
@@ -19,7 +19,9 @@ from threadline.entrypoints.web.admin._console import (
     CONSOLE_PATH,
     ConsolePage,
     ConsolePost,
+    PathId,
     back_to,
+    console_missing,
     console_post,
     console_render,
     open_console,
@@ -42,7 +44,6 @@ from threadline.workspace import add_inbox, list_inboxes, traffic_of, update_inb
 
 CHANNELS_PATH = f"{CONSOLE_PATH}/channels"
 router = APIRouter(prefix=CHANNELS_PATH, include_in_schema=False)
-InboxId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_CHANNEL_FIELDS = 30
 
 
@@ -105,14 +106,13 @@ async def _channel_page(
 @router.get("/new/{kind}", response_class=HTMLResponse, response_model=None)
 async def new_channel_page(request: Request, runtime: RuntimeDep, kind: str) -> Response:
     page = await open_console(request, runtime, "channels")
-    if not isinstance(page, ConsolePage):
-        return page
-    try:
-        return await _channel_page(request, runtime, page, kind, None)
-    except NotFound as missing:
-        return console_render(
-            request, page, "admin/missing.html", {"problem": str(missing)}, status_code=404
-        )
+    if isinstance(page, ConsolePage):
+        try:
+            page_of_kind = await _channel_page(request, runtime, page, kind, None)
+        except NotFound as missing:
+            return console_missing(request, page, missing)
+        return page_of_kind
+    return page
 
 
 @router.post("/new/{kind}", response_model=None)
@@ -152,9 +152,7 @@ async def _refused_form(
 ) -> Response:
     status = error.status if isinstance(error, DomainError) else 422
     if isinstance(error, NotFound) and inbox is None and kind not in channel_kinds():
-        return console_render(
-            request, page, "admin/missing.html", {"problem": str(error)}, status_code=404
-        )
+        return console_missing(request, page, error)
     return await _channel_page(
         request, runtime, page, kind, inbox, status, problem=str(error), entered=posted
     )
@@ -168,16 +166,14 @@ async def _inbox(runtime: RuntimeDep, page: ConsolePage, inbox_id: int) -> dict[
 
 
 @router.get("/{inbox_id:int}", response_class=HTMLResponse, response_model=None)
-async def channel_page(request: Request, runtime: RuntimeDep, inbox_id: InboxId) -> Response:
+async def channel_page(request: Request, runtime: RuntimeDep, inbox_id: PathId) -> Response:
     page = await open_console(request, runtime, "channels")
     if not isinstance(page, ConsolePage):
         return page
     try:
         inbox = await _inbox(runtime, page, inbox_id)
     except NotFound as missing:
-        return console_render(
-            request, page, "admin/missing.html", {"problem": str(missing)}, status_code=404
-        )
+        return console_missing(request, page, missing)
     return await _channel_page(request, runtime, page, inbox["channel"], inbox)
 
 
@@ -197,7 +193,7 @@ async def channel_page_with(
 
 
 @router.post("/{inbox_id:int}", response_model=None)
-async def save_channel(request: Request, runtime: RuntimeDep, inbox_id: InboxId) -> Response:
+async def save_channel(request: Request, runtime: RuntimeDep, inbox_id: PathId) -> Response:
     posted = await console_post(request, runtime, "channels", MAX_CHANNEL_FIELDS)
     if not isinstance(posted, ConsolePost):
         return posted
@@ -205,9 +201,7 @@ async def save_channel(request: Request, runtime: RuntimeDep, inbox_id: InboxId)
     try:
         inbox = await _inbox(runtime, page, inbox_id)
     except NotFound as missing:
-        return console_render(
-            request, page, "admin/missing.html", {"problem": str(missing)}, status_code=404
-        )
+        return console_missing(request, page, missing)
     try:
         changes = entered_values(_form_of(inbox["channel"]), posted_form, creating=False)
         changes["settings"] = settings_after(inbox["settings"], changes["settings"])  # type: ignore[arg-type]

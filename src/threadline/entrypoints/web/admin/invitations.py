@@ -5,9 +5,9 @@ An admin also sends a fresh invitation, or a password reset link, from an agent'
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from threadline.domain.errors import DomainError
@@ -17,6 +17,7 @@ from threadline.entrypoints.web._render import language_of
 from threadline.entrypoints.web.admin._console import (
     ConsolePage,
     ConsolePost,
+    PathId,
     back_to,
     console_post,
 )
@@ -25,7 +26,6 @@ from threadline.entrypoints.web.link_mail import send_link
 from threadline.workspace import IssuedLink, invite_again, invite_agent, reset_link_from_admin
 
 router = APIRouter(prefix=PEOPLE_PATH, include_in_schema=False)
-AgentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 INVITABLE_ROLES = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
 
 
@@ -72,12 +72,12 @@ async def invite(request: Request, runtime: RuntimeDep) -> Response:
 
 
 @router.post("/{agent_id:int}/invitation", response_model=None)
-async def invite_once_more(request: Request, runtime: RuntimeDep, agent_id: AgentId) -> Response:
+async def invite_once_more(request: Request, runtime: RuntimeDep, agent_id: PathId) -> Response:
     return await _link_for(request, runtime, agent_id, "invite")
 
 
 @router.post("/{agent_id:int}/password-reset", response_model=None)
-async def reset_password(request: Request, runtime: RuntimeDep, agent_id: AgentId) -> Response:
+async def reset_password(request: Request, runtime: RuntimeDep, agent_id: PathId) -> Response:
     return await _link_for(request, runtime, agent_id, "reset")
 
 

@@ -3,9 +3,9 @@ their members. One agent's profile is edited on its own page (agent.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from threadline.domain.errors import DomainError
@@ -14,6 +14,7 @@ from threadline.entrypoints.web.admin._console import (
     CONSOLE_PATH,
     ConsolePage,
     ConsolePost,
+    PathId,
     back_to,
     console_post,
     console_render,
@@ -29,7 +30,6 @@ from threadline.workspace import (
 
 router = APIRouter(prefix=f"{CONSOLE_PATH}/people", include_in_schema=False)
 PEOPLE_PATH = f"{CONSOLE_PATH}/people"
-TeamId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 # A team's member form has one checkbox per agent.
 MAX_MEMBER_FIELDS = 2_000
 
@@ -93,7 +93,7 @@ async def add_team(request: Request, runtime: RuntimeDep) -> Response:
 
 
 @router.post("/teams/{team_id}/members", response_model=None)
-async def save_members(request: Request, runtime: RuntimeDep, team_id: TeamId) -> Response:
+async def save_members(request: Request, runtime: RuntimeDep, team_id: PathId) -> Response:
     posted = await console_post(request, runtime, "people", MAX_MEMBER_FIELDS)
     if not isinstance(posted, ConsolePost):
         return posted

@@ -6,9 +6,9 @@ window right here (wrap_up_codes.py has the codes' forms)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from threadline.content import list_codes, wrap_up_code_view
@@ -19,6 +19,7 @@ from threadline.entrypoints.web.admin._console import (
     CONSOLE_PATH,
     ConsolePage,
     ConsolePost,
+    PathId,
     back_to,
     console_post,
     console_problem,
@@ -41,7 +42,6 @@ DEFAULT_CALLBACK_MINUTES = 60
 SECTION = "service_levels"
 SERVICE_LEVELS_PATH = f"{CONSOLE_PATH}/service-levels"
 router = APIRouter(prefix=SERVICE_LEVELS_PATH, include_in_schema=False)
-InboxId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 async def service_levels_context(runtime: RuntimeDep, page: ConsolePage) -> dict[str, Any]:
@@ -119,7 +119,7 @@ async def save_reopen_window(request: Request, runtime: RuntimeDep) -> Response:
 
 @router.post("/callbacks/{inbox_id}", response_model=None)
 async def save_callback_minutes(
-    request: Request, runtime: RuntimeDep, inbox_id: InboxId
+    request: Request, runtime: RuntimeDep, inbox_id: PathId
 ) -> Response:
     posted = await console_post(request, runtime, SECTION)
     if not isinstance(posted, ConsolePost):

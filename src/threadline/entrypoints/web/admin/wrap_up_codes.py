@@ -4,9 +4,7 @@ retire it and bring it back. Conversations resolved with a retired code keep it.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from threadline.content import create_code, update_code
@@ -15,6 +13,7 @@ from threadline.entrypoints.api.deps import RuntimeDep
 from threadline.entrypoints.web.admin._console import (
     ConsolePage,
     ConsolePost,
+    PathId,
     back_to,
     console_post,
 )
@@ -26,7 +25,6 @@ from threadline.entrypoints.web.admin.service_levels import (
 
 CODES_PATH = f"{SERVICE_LEVELS_PATH}/wrap-up-codes"
 router = APIRouter(prefix=CODES_PATH, include_in_schema=False)
-CodeId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _team_of(form: dict[str, str]) -> int | None:
@@ -60,7 +58,7 @@ async def add_code(request: Request, runtime: RuntimeDep) -> Response:
 
 
 @router.post("/{code_id}", response_model=None)
-async def save_code(request: Request, runtime: RuntimeDep, code_id: CodeId) -> Response:
+async def save_code(request: Request, runtime: RuntimeDep, code_id: PathId) -> Response:
     posted = await console_post(request, runtime, SECTION)
     if not isinstance(posted, ConsolePost):
         return posted
@@ -73,7 +71,7 @@ async def save_code(request: Request, runtime: RuntimeDep, code_id: CodeId) -> R
 
 
 @router.post("/{code_id}/active", response_model=None)
-async def switch_code(request: Request, runtime: RuntimeDep, code_id: CodeId) -> Response:
+async def switch_code(request: Request, runtime: RuntimeDep, code_id: PathId) -> Response:
     posted = await console_post(request, runtime, SECTION)
     if not isinstance(posted, ConsolePost):
         return posted
