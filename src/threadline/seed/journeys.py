@@ -11,6 +11,7 @@ from threadline.domain.channels import Channel, IdentityKind
 Leg = tuple[Channel, str, str | None]
 
 LONGEST_JOURNEY = timedelta(hours=36)
+# A journey with a WhatsApp or Messenger answer: inside those channels' 24-hour window.
 WHATSAPP_JOURNEY = timedelta(hours=20)
 C, A = "customer", "agent"
 JOURNEYS: list[tuple[frozenset[IdentityKind], list[Leg]]] = [

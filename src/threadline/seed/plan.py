@@ -108,9 +108,10 @@ def _matter_steps(
         latest_end = slot_start + slot * 0.8 - REOPEN_WINDOW - timedelta(hours=3)
     begin = _in_opening_hours(rng, begin, latest_end)
     matter, legs = _matter(rng, person, recent=is_last and begin > end - timedelta(days=6))
-    # A free-text WhatsApp answer is only allowed within 24 hours of the customer's
-    # message, so a journey with one plays out within a day (real agents would too).
-    longest = WHATSAPP_JOURNEY if (Channel.WHATSAPP, A, None) in legs else LONGEST_JOURNEY
+    # A free-text WhatsApp or Messenger answer is only allowed within 24 hours of the
+    # customer's message, so a journey with one plays out within a day (real agents would too).
+    windowed = {(Channel.WHATSAPP, A, None), (Channel.MESSENGER, A, None)}
+    longest = WHATSAPP_JOURNEY if windowed & set(legs) else LONGEST_JOURNEY
     budget = min(latest_end - begin, longest)
     offsets = sorted(budget * rng.uniform(0.02, 1.0) for _ in range(len(legs) - 1))
     moments = [begin, *(begin + offset for offset in offsets)]
