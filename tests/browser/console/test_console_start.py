@@ -29,6 +29,11 @@ async def test_an_admin_lands_on_the_checklist_and_an_agent_cannot_open_it(
             "href", "/app/admin/people#teams"
         )
         assert await review(admin, world, "start") == []
+        # A done step still leads to its page: the channels the world has connected.
+        await admin.get_by_test_id("step-channel-open").click()
+        await expect(admin).to_have_url(world.url("/app/admin/channels"))
+        await expect(admin.get_by_test_id("channel")).to_have_count(len(world.ws.inboxes))
+        await admin.go_back()
         await check_in_ukrainian_from_the_menu(admin)
         assert seen.errors == [] and seen.refused == []
 
