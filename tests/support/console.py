@@ -62,10 +62,11 @@ async def review(page: Page, world: World, name: str) -> list[str]:
     problems: list[str] = []
     for language in REVIEWED_LANGUAGES:
         await use_language(page, world, language)
+        await page.reload()
+        await page.locator("main").wait_for()
         for size, (width, height) in VIEWPORTS.items():
+            # Media queries follow the new size at once: one load per language is enough.
             await page.set_viewport_size({"width": width, "height": height})
-            await page.reload()
-            await page.locator("main").wait_for()
             shot = ARTIFACTS / "console" / f"{name}-{language}-{size}.png"
             await page.screenshot(path=str(shot), full_page=True)
             problems += [f"{name} {language} {size}: {v}" for v in await serious_violations(page)]
