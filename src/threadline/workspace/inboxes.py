@@ -197,7 +197,7 @@ async def mail_sending_inbox(session: AsyncSession, workspace_id: int) -> t.Inbo
 
 
 async def inbox_for_check(session: AsyncSession, principal: Principal, inbox_id: int) -> t.Inbox:
-    """An inbox with its secrets, for the console to try its relay or mailbox (admins only;
-    what it answers never shows the secrets)."""
+    """One inbox with its secrets, for the console (admins only): to try its relay or mailbox,
+    or to show it through inbox_view, which leaves the secrets out."""
     require_role(principal, Role.ADMIN)
     return await get_scoped(session, t.Inbox, principal.workspace_id, inbox_id)

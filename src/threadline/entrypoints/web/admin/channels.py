@@ -40,7 +40,13 @@ from threadline.integrations.setup_forms import (
     entered_values,
     settings_after,
 )
-from threadline.workspace import add_inbox, list_inboxes, traffic_of, update_inbox
+from threadline.workspace import (
+    add_inbox,
+    inbox_for_check,
+    list_inboxes,
+    traffic_of,
+    update_inbox,
+)
 
 CHANNELS_PATH = f"{CONSOLE_PATH}/channels"
 router = APIRouter(prefix=CHANNELS_PATH, include_in_schema=False)
@@ -159,10 +165,9 @@ async def _refused_form(
 
 
 async def _inbox(runtime: RuntimeDep, page: ConsolePage, inbox_id: int) -> dict[str, Any]:
-    found = [i for i in await _inboxes(runtime, page) if i["id"] == inbox_id]
-    if not found:
-        raise NotFound(f"channel {inbox_id} not found")
-    return found[0]
+    """One inbox of the workspace as pages show it (NotFound for another's or none)."""
+    async with runtime.sessionmaker() as db:
+        return inbox_view(await inbox_for_check(db, page.principal, inbox_id))
 
 
 @router.get("/{inbox_id:int}", response_class=HTMLResponse, response_model=None)
